@@ -1,0 +1,94 @@
+"""The ``farm`` command.
+
+Each command lives in its own module under ``farm/cli/`` and is imported only
+when it runs, so ``farm --help`` answers at once and a broken optional
+dependency breaks only the command that needs it. ``COMMANDS`` is the table
+of contents: name, module, and the one line shown by ``farm --help``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from farm import __version__
+
+# name -> (module:attribute, one-line summary shown in `farm --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "tenants": ("farm.cli.tenants:tenants", "Check, list and show the farm's sites and tenants."),
+    "sites": ("farm.cli.sites:sites", "Pre-flight checks of the Moodle sites' web services."),
+    "registry": ("farm.cli.registry:registry", "Create, upgrade and inspect the registry."),
+    "runs": ("farm.cli.runs:runs", "List past and current runs."),
+    "report": ("farm.cli.runs:report", "Show a run's report per tenant (table, JSON or CSV)."),
+    "sync": ("farm.cli.sync:sync", "Sync tenants into their Moodle sites."),
+    "status": ("farm.cli.status:status", "One line per tenant: last run, result and age."),
+    "watch": ("farm.cli.status:watch", "Follow runs live, wherever they were started."),
+    "schedule": ("farm.cli.schedule:schedule", "List schedules, or run the scheduler."),
+    "dashboard": ("farm.cli.dashboard:dashboard", "Open the terminal dashboard on the registry."),
+    "demo": ("farm.cli.demo:demo", "Build a demo farm on simulators, sync it and show it."),
+}
+
+DEFAULT_FARM_DIR = "tenants"
+
+
+@dataclass(frozen=True, slots=True)
+class CliContext:
+    """What every command receives through ``click.pass_obj``."""
+
+    farm_dir: Path
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if _module_exists(COMMANDS[name][0])]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None or not _module_exists(entry[0]):
+            return None
+        module_name, _, attribute = entry[0].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
+            raise TypeError(f"{entry[0]} is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _module_exists(target: str) -> bool:
+    module_name = target.partition(":")[0]
+    return importlib.util.find_spec(module_name) is not None
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Run 'farm COMMAND --help' for a command's options and an example.",
+)
+@click.option(
+    "--farm-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: os.environ.get("FARM_DIR", DEFAULT_FARM_DIR),
+    show_default="$FARM_DIR or ./tenants",
+    help="Folder holding farm.toml and one TOML file per Moodle site.",
+)
+@click.version_option(__version__, prog_name="farm")
+@click.pass_context
+def main(ctx: click.Context, farm_dir: Path) -> None:
+    """Feed a farm of Moodle sites from ENT directories, NetYpareo, CSV and Pronote files.
+
+    The farm is described in TOML files (see 'farm tenants check --help'); what
+    the farm did is kept in the registry, a SQLite file or a PostgreSQL database.
+    """
+    ctx.obj = CliContext(farm_dir=farm_dir)

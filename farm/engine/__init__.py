@@ -1,0 +1,1 @@
+"""The engine: coordinator, jobs, leases, schedules, events and executors."""

@@ -1,0 +1,1 @@
+"""The Moodle web-service client and the plan applier."""

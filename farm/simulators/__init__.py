@@ -1,0 +1,1 @@
+"""Stand-ins for external products (Moodle, NetYpareo), for tests and the demo."""

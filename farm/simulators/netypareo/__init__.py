@@ -1,0 +1,1 @@
+"""A simulator of the NetYpareo SOAP web service."""

@@ -1,0 +1,1 @@
+"""NetYpareo (YParéo) source: CFA data read over SOAP with zeep."""

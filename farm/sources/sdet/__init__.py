@@ -1,0 +1,1 @@
+"""ENT directory source: an SDET LDAP directory read with ldap3."""

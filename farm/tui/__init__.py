@@ -1,0 +1,1 @@
+"""The Textual dashboard: it watches events and sends commands, nothing more."""
