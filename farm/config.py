@@ -1,0 +1,253 @@
+"""The farm's configuration: ``farm.toml`` and one TOML file per Moodle site.
+
+:func:`load_farm` reads a farm folder and returns a :class:`Farm`, or raises
+:class:`FarmConfigError` listing every problem of every file at once. Nothing
+here resolves a secret unless asked (``resolve_secrets=True``, what
+``farm tenants check`` does): references are resolved when they are used.
+The TOML format is documented in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, Literal
+
+from farm.config_checks import check_files, resolve_registry_url
+from farm.config_files import FileSet
+from farm.config_problems import FarmConfigError, Problem
+from farm.config_schema import DEFAULT_SCHEDULES, FarmFile, Removal, SiteFile, StatusThresholds
+from farm.moodle.settings import MoodleLimits
+from farm.secrets import SecretRef
+from farm.sources.netypareo.settings import NetYpareoSettings
+from farm.sources.sdet.settings import DirectorySettings
+
+__all__ = [
+    "FARM_FILE",
+    "Farm",
+    "FarmConfigError",
+    "FarmSettings",
+    "Problem",
+    "SiteConfig",
+    "TenantConfig",
+    "TenantKind",
+    "load_farm",
+]
+
+FARM_FILE: Final = "farm.toml"
+
+TenantKind = Literal["establishment", "netypareo"]
+
+
+@dataclass(frozen=True)
+class FarmSettings:
+    """Farm-wide settings from farm.toml's ``[farm]``, ``[limits]``, ``[schedules]``, ``[status]``.
+
+    ``registry_url`` is a SQLAlchemy URL in which a relative SQLite path has
+    already been made absolute against the farm folder. ``schedules`` holds
+    every task, defaults included.
+    """
+
+    name: str
+    registry_url: str
+    jobs_in_flight: int = 8
+    limits: MoodleLimits = field(default_factory=MoodleLimits)
+    removal: Removal = "suspend"
+    mass_removal_threshold: float = 0.10
+    schedules: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_SCHEDULES)), hash=False
+    )
+    cohort_prefix: str = "farm:"
+    timezone: str = "Europe/Paris"
+    status: StatusThresholds = field(default_factory=StatusThresholds)
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    """One tenant: an establishment (UAI) or a NetYpareo site, in exactly one Moodle site.
+
+    ``source`` names a ``[directories.NAME]`` (establishments) or a
+    ``[netypareo.NAME]`` (NetYpareo sites) of farm.toml. ``tags`` are the
+    site's tags plus the tenant's own. ``schedules`` holds only overrides (the
+    site's, then the tenant's); :meth:`Farm.schedules_of` gives the full set.
+    """
+
+    id: str
+    kind: TenantKind
+    name: str
+    site: str
+    source: str
+    tags: frozenset[str]
+    schedules: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    netypareo_code: str | None = None
+    netypareo_index: int | None = None
+
+    @property
+    def uai(self) -> str | None:
+        return self.id if self.kind == "establishment" else None
+
+    @property
+    def usertype_prefix(self) -> str | None:
+        """The NetYpareo site index as written before usertypes: ``0`` in ``0teacher``."""
+        return None if self.netypareo_index is None else str(self.netypareo_index)
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """One Moodle site and its tenants, from ``tenants/<name>.toml``.
+
+    ``limits``, ``removal`` and ``mass_removal_threshold`` already include the
+    farm-wide defaults. ``token`` is a reference; resolve it only to call Moodle.
+    """
+
+    name: str
+    file: Path
+    url: str
+    token: SecretRef
+    limits: MoodleLimits
+    tags: frozenset[str]
+    tenants: tuple[TenantConfig, ...]
+    removal: Removal
+    mass_removal_threshold: float
+    profile_fields: tuple[str, ...] = ()
+
+    @property
+    def is_cite_scolaire(self) -> bool:
+        """Several establishments share this site."""
+        return sum(1 for tenant in self.tenants if tenant.kind == "establishment") > 1
+
+
+@dataclass(frozen=True)
+class Farm:
+    """A valid farm: its settings, sources, sites and tenants."""
+
+    root: Path
+    settings: FarmSettings
+    directories: Mapping[str, DirectorySettings] = field(hash=False)
+    netypareo: Mapping[str, NetYpareoSettings] = field(hash=False)
+    sites: Mapping[str, SiteConfig] = field(hash=False)
+    tenants: Mapping[str, TenantConfig] = field(hash=False)
+
+    def site_of(self, tenant: TenantConfig | str) -> SiteConfig:
+        """The site a tenant (or tenant id) belongs to."""
+        tenant_id = tenant if isinstance(tenant, str) else tenant.id
+        return self.sites[self.tenants[tenant_id].site]
+
+    def schedules_of(self, tenant: TenantConfig | str) -> Mapping[str, str]:
+        """Every task's schedule for a tenant: farm defaults, then site and tenant overrides."""
+        config = self.tenants[tenant] if isinstance(tenant, str) else tenant
+        return MappingProxyType({**self.settings.schedules, **config.schedules})
+
+    def secret_refs(self) -> tuple[tuple[str, SecretRef], ...]:
+        """Every secret reference of the farm, with a label naming where it is used."""
+        refs: list[tuple[str, SecretRef]] = []
+        for name, directory in self.directories.items():
+            if directory.bind_password is not None:
+                refs.append((f"directories.{name}.bind_password", directory.bind_password))
+        for name, endpoint in self.netypareo.items():
+            if endpoint.token is not None:
+                refs.append((f"netypareo.{name}.token", endpoint.token))
+        refs.extend((f"sites.{site.name}.token", site.token) for site in self.sites.values())
+        return tuple(refs)
+
+
+def load_farm(farm_dir: Path, *, resolve_secrets: bool = False) -> Farm:
+    """Read and validate the farm in ``farm_dir``.
+
+    Raises :class:`FarmConfigError` with every problem found in every file.
+    With ``resolve_secrets``, every secret reference is also resolved (and the
+    value dropped at once) so that a missing variable or file is a problem too.
+    """
+    files = FileSet.read(farm_dir, farm_file=FARM_FILE)
+    problems = check_files(files, resolve_secrets=resolve_secrets)
+    if problems or files.farm is None:
+        raise FarmConfigError(problems)
+    return _build(farm_dir, files.farm, files.sites)
+
+
+def _build(farm_dir: Path, farm_file: FarmFile, site_files: Mapping[str, Any]) -> Farm:
+    section = farm_file.farm
+    settings = FarmSettings(
+        name=section.name,
+        registry_url=resolve_registry_url(section.registry_url, farm_dir),
+        jobs_in_flight=section.jobs_in_flight,
+        limits=farm_file.limits,
+        removal=section.removal,
+        mass_removal_threshold=section.mass_removal_threshold,
+        schedules=MappingProxyType({**DEFAULT_SCHEDULES, **farm_file.schedules.overrides()}),
+        cohort_prefix=section.cohort_prefix,
+        timezone=section.timezone,
+        status=farm_file.status,
+    )
+    sites: dict[str, SiteConfig] = {}
+    tenants: dict[str, TenantConfig] = {}
+    for name, (path, site_file) in sorted(site_files.items()):
+        site = _site(name, path, site_file, settings)
+        sites[name] = site
+        tenants.update((tenant.id, tenant) for tenant in site.tenants)
+    return Farm(
+        root=farm_dir,
+        settings=settings,
+        directories=MappingProxyType(dict(farm_file.directories)),
+        netypareo=MappingProxyType(dict(farm_file.netypareo)),
+        sites=MappingProxyType(sites),
+        tenants=MappingProxyType(tenants),
+    )
+
+
+def _site(name: str, path: Path, site_file: SiteFile, settings: FarmSettings) -> SiteConfig:
+    section = site_file.site
+    site_tags = frozenset(section.tags)
+    site_schedules = site_file.schedules.overrides()
+    tenants: list[TenantConfig] = []
+    for establishment in site_file.establishments:
+        source = establishment.directory or section.directory
+        assert source is not None  # check_files reported a missing directory
+        tenants.append(
+            TenantConfig(
+                id=establishment.uai,
+                kind="establishment",
+                name=establishment.name or establishment.uai,
+                site=name,
+                source=source,
+                tags=site_tags | frozenset(establishment.tags),
+                schedules=MappingProxyType(
+                    {**site_schedules, **establishment.schedules.overrides()}
+                ),
+            )
+        )
+    for entry in site_file.netypareo_sites:
+        source = entry.netypareo or section.netypareo
+        assert source is not None  # check_files reported a missing endpoint
+        tenants.append(
+            TenantConfig(
+                id=entry.id,
+                kind="netypareo",
+                name=entry.name or entry.id,
+                site=name,
+                source=source,
+                tags=site_tags | frozenset(entry.tags),
+                schedules=MappingProxyType({**site_schedules, **entry.schedules.overrides()}),
+                netypareo_code=entry.code,
+                netypareo_index=entry.index,
+            )
+        )
+    overrides = site_file.limits.model_dump(exclude_unset=True) if site_file.limits else {}
+    return SiteConfig(
+        name=name,
+        file=path,
+        url=section.url,
+        token=section.token,
+        limits=settings.limits.model_copy(update=overrides),
+        tags=site_tags,
+        tenants=tuple(tenants),
+        removal=section.removal or settings.removal,
+        mass_removal_threshold=(
+            section.mass_removal_threshold
+            if section.mass_removal_threshold is not None
+            else settings.mass_removal_threshold
+        ),
+        profile_fields=section.profile_fields,
+    )

@@ -1,0 +1,213 @@
+"""The shape of the farm's TOML files, as pydantic models.
+
+``farm.toml`` validates as :class:`FarmFile` and every site file as
+:class:`SiteFile`. These models only check what one file can check on its
+own; what needs several files (references, duplicates) is done in
+:mod:`farm.config`. Every model forbids unknown keys so that a typo is an
+error, never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import datetime, timedelta
+from typing import Annotated, Final, Literal
+
+from cronsim import CronSim, CronSimError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from farm.moodle.settings import MoodleLimits
+from farm.secrets import SecretReference
+from farm.sources.netypareo.settings import NetYpareoSettings
+from farm.sources.sdet.settings import DirectorySettings
+from farm.uai import normalize_uai
+
+DISABLED: Final = "disabled"
+DEFAULT_SCHEDULES: Final = {"sync": "30 2 * * *", "delta": DISABLED}
+
+Removal = Literal["keep", "suspend", "delete"]
+
+_NAME: Final = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_TAG: Final = re.compile(r"[a-z0-9][a-z0-9._:-]*")
+_DURATION: Final = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+
+
+def _name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: use lowercase letters, digits, '.', '_' and '-'"
+        )
+    return value
+
+
+def _tag(value: str) -> str:
+    lowered = value.lower()
+    if not _TAG.fullmatch(lowered):
+        raise ValueError(
+            f"{value!r} is not a valid tag: use letters, digits and '.', '_', ':', '-', "
+            "e.g. 'academie:montpellier'"
+        )
+    return lowered
+
+
+def _cron(value: str) -> str:
+    if value == DISABLED:
+        return value
+    try:
+        CronSim(value, datetime(2000, 1, 1))
+    except CronSimError as exc:
+        raise ValueError(
+            f"{value!r} is not a cron expression ({exc}): write five fields "
+            "'minute hour day month weekday', e.g. '30 2 * * *', or 'disabled'"
+        ) from None
+    return value
+
+
+def _duration(value: object) -> object:
+    if isinstance(value, str):
+        match = _DURATION.fullmatch(value.strip())
+        if not value.strip() or match is None:
+            raise ValueError(f"{value!r} is not a duration: write e.g. '26h', '90m' or '2d12h'")
+        days, hours, minutes = (int(part or 0) for part in match.groups())
+        return timedelta(days=days, hours=hours, minutes=minutes)
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a known time zone, e.g. 'Europe/Paris'") from None
+    return value
+
+
+def _code(value: object) -> object:
+    # NetYpareo site codes are numbers in the product; TOML writers often omit the quotes.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Tag = Annotated[str, AfterValidator(_tag)]
+Cron = Annotated[str, AfterValidator(_cron)]
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Uai = Annotated[str, AfterValidator(normalize_uai)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedules(_Strict):
+    """A ``[schedules]`` table: when each task runs, as cron or ``"disabled"``.
+
+    A task left out keeps the schedule of the level above (farm, site,
+    tenant). Adding a task means adding a field here.
+    """
+
+    sync: Cron | None = Field(None, description="full sync: read everything, plan, apply")
+    delta: Cron | None = Field(None, description="delta sync: entries changed since the last run")
+
+    def overrides(self) -> dict[str, str]:
+        """The tasks this table sets."""
+        return self.model_dump(exclude_none=True)
+
+
+SCHEDULE_TASKS: Final = tuple(Schedules.model_fields)
+
+
+class FarmSection(_Strict):
+    """The ``[farm]`` table of farm.toml."""
+
+    name: str = Field("farm", min_length=1, description="the farm's name, shown in reports")
+    registry_url: str = Field(
+        "sqlite:///var/registry.sqlite",
+        description="SQLAlchemy URL or SQLite file path; relative paths are under the farm folder",
+    )
+    jobs_in_flight: int = Field(8, ge=1, le=1024, description="sync jobs running at once")
+    removal: Removal = Field(
+        "suspend", description="what happens to people gone from the source: keep, suspend, delete"
+    )
+    mass_removal_threshold: float = Field(
+        0.10, gt=0, le=1, description="share of a site's people a run may remove before it stops"
+    )
+    cohort_prefix: str = Field("farm:", description="prefix of the idnumber of managed cohorts")
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+        "Europe/Paris", description="time zone schedules are read in"
+    )
+
+
+class StatusThresholds(_Strict):
+    """The ``[status]`` table: how old a tenant's last good run may be."""
+
+    warning_after: Duration = Field(timedelta(hours=26), description="age shown as a warning")
+    critical_after: Duration = Field(timedelta(hours=50), description="age shown as critical")
+
+
+class FarmFile(_Strict):
+    """Everything farm.toml may hold."""
+
+    farm: FarmSection = Field(default_factory=FarmSection, description="farm-wide settings")
+    limits: MoodleLimits = Field(
+        default_factory=MoodleLimits,
+        description="default limits of every site; a site's [limits] overrides them key by key",
+    )
+    schedules: Schedules = Field(default_factory=Schedules, description="farm-wide schedules")
+    status: StatusThresholds = Field(default_factory=StatusThresholds)
+    directories: dict[Name, DirectorySettings] = Field(
+        default_factory=dict, description="ENT LDAP directories by name"
+    )
+    netypareo: dict[Name, NetYpareoSettings] = Field(
+        default_factory=dict, description="NetYpareo endpoints by name"
+    )
+
+
+class SiteSection(_Strict):
+    """The ``[site]`` table of a site file."""
+
+    url: str = Field(description="the Moodle site's base URL, http(s)://host/path")
+    token: SecretReference = Field(description="web-service token: env:NAME or file:PATH")
+    tags: tuple[Tag, ...] = Field((), description="tags of every tenant of the site")
+    removal: Removal | None = Field(None, description="overrides [farm] removal")
+    mass_removal_threshold: float | None = Field(
+        None, gt=0, le=1, description="overrides [farm] mass_removal_threshold"
+    )
+    profile_fields: tuple[str, ...] = Field(
+        (), description="custom profile field shortnames the site must have"
+    )
+    directory: Name | None = Field(None, description="default directory of its establishments")
+    netypareo: Name | None = Field(None, description="default endpoint of its NetYpareo sites")
+
+
+class EstablishmentEntry(_Strict):
+    """One ``[[establishments]]`` entry: a tenant read from an LDAP directory."""
+
+    uai: Uai = Field(description="7 digits and the check letter, e.g. 0290009C")
+    name: str | None = Field(None, min_length=1, description="display name; the UAI by default")
+    directory: Name | None = Field(None, description="a [directories.NAME] of farm.toml")
+    tags: tuple[Tag, ...] = Field((), description="tags added to the site's")
+    schedules: Schedules = Field(default_factory=Schedules, description="schedule overrides")
+
+
+class NetYpareoSiteEntry(_Strict):
+    """One ``[[netypareo_sites]]`` entry: a tenant read from a NetYpareo endpoint."""
+
+    id: Name = Field(description="tenant id, unique in the farm, e.g. cfa-occ-montpellier")
+    code: Annotated[str, BeforeValidator(_code)] = Field(
+        min_length=1, description="the site's code in NetYpareo (codeSite)"
+    )
+    index: int = Field(ge=0, le=99, description="site index, the usertype prefix: 0 -> 0teacher")
+    name: str | None = Field(None, min_length=1, description="display name; the id by default")
+    netypareo: Name | None = Field(None, description="a [netypareo.NAME] of farm.toml")
+    tags: tuple[Tag, ...] = Field((), description="tags added to the site's")
+    schedules: Schedules = Field(default_factory=Schedules, description="schedule overrides")
+
+
+class SiteFile(_Strict):
+    """Everything a site file may hold."""
+
+    site: SiteSection
+    limits: MoodleLimits | None = Field(None, description="overrides of farm.toml's [limits]")
+    schedules: Schedules = Field(default_factory=Schedules, description="schedule overrides")
+    establishments: tuple[EstablishmentEntry, ...] = ()
+    netypareo_sites: tuple[NetYpareoSiteEntry, ...] = ()
