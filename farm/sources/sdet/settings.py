@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from farm.secrets import SecretReference
+from farm.sources.sdet.mapping import MappingRules
 
 
 class DirectorySettings(BaseModel):
-    """One SDET directory; many tenants (UAIs) can be read from it."""
+    """One SDET directory; many tenants (UAIs) can be read from it.
+
+    ``mapping`` is a table of typed rules (:class:`MappingRules`); leaving it
+    out fits a plain SDET directory.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -25,6 +31,30 @@ class DirectorySettings(BaseModel):
     timeout: float = Field(30.0, gt=0, description="seconds per LDAP operation")
     page_size: int = Field(500, ge=1, le=10_000, description="entries per paged-search page")
     connections: int = Field(4, ge=1, le=64, description="parallel connections")
-    mapping: dict[str, Any] = Field(
-        default_factory=dict, description="per-field mapping overrides (see the source docs)"
+    mapping: MappingRules = Field(
+        default_factory=MappingRules, description="per-field mapping rules (see the source docs)"
     )
+    delta_margin: float = Field(
+        300.0, ge=0, description="seconds subtracted from the bookmark of a delta read"
+    )
+    structures_ttl: float = Field(
+        300.0, ge=0, description="seconds the structure map read at the start of a run is reused"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        parts = urlsplit(self.url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("ldap", "ldaps"):
+            raise ValueError(f"url {self.url!r} must start with ldap:// or ldaps://")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"url {self.url!r} has a malformed port") from None
+        if not parts.hostname or (port is not None and not 0 < port < 65536):
+            raise ValueError(f"url {self.url!r} needs a host (and an optional port)")
+        if scheme == "ldaps" and self.start_tls:
+            raise ValueError("start_tls applies to ldap:// URLs; ldaps:// is already TLS")
+        if self.bind_password is not None and self.bind_dn is None:
+            raise ValueError("bind_password is set but bind_dn is not")
+        return self

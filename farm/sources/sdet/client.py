@@ -1,0 +1,137 @@
+"""Blocking ldap3 calls for one directory; the source runs them in worker threads.
+
+Each call opens its own connection (ldap3 connections are not shared across
+threads), binds, runs one paged search to the end and closes. Failures
+become :class:`~farm.sources.SourceError` naming the directory and its URL,
+never the bind password.
+"""
+
+from __future__ import annotations
+
+import math
+import ssl
+import struct
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from ldap3 import NONE, SAFE_SYNC, SUBTREE, Connection, Server, Tls
+from ldap3.core.exceptions import LDAPException
+
+from farm.secrets import Secret
+from farm.sources import SourceError
+from farm.sources.sdet.entries import Entry
+from farm.sources.sdet.settings import DirectorySettings
+
+PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
+
+
+class DirectoryClient:
+    """Blocking access to one SDET directory. Every method may be run in a thread."""
+
+    def __init__(self, name: str, settings: DirectorySettings, password: Secret | None) -> None:
+        self.name = name
+        self.settings = settings
+        self._password = password
+        parts = urlsplit(settings.url)
+        use_ssl = parts.scheme.lower() == "ldaps"
+        tls = None
+        if use_ssl or settings.start_tls:
+            tls = Tls(
+                validate=ssl.CERT_REQUIRED if settings.verify_certificates else ssl.CERT_NONE,
+                ca_certs_file=settings.ca_file,
+            )
+        try:
+            self._server = Server(
+                parts.hostname or "",
+                port=parts.port or (636 if use_ssl else 389),
+                use_ssl=use_ssl,
+                get_info=NONE,
+                tls=tls,
+                connect_timeout=max(1, math.ceil(settings.timeout)),
+            )
+        except (LDAPException, ValueError) as exc:
+            raise self._fail("bad server settings", exc) from None
+
+    def _fail(self, what: str, detail: object) -> SourceError:
+        text = str(detail)
+        if self._password is not None and self._password.reveal():
+            text = text.replace(self._password.reveal(), "***")
+        return SourceError(f"directory {self.name} ({self.settings.url}): {what}: {text}")
+
+    def _connect(self) -> Connection:
+        settings = self.settings
+        try:
+            connection = Connection(
+                self._server,
+                user=settings.bind_dn,
+                password=self._password.reveal() if self._password is not None else None,
+                client_strategy=SAFE_SYNC,
+                read_only=True,
+                receive_timeout=max(1, math.ceil(settings.timeout)),
+                raise_exceptions=False,
+                auto_referrals=False,
+            )
+            connection.open()
+        except (LDAPException, OSError, struct.error) as exc:
+            raise self._fail("cannot connect", exc) from None
+        try:
+            if settings.start_tls:
+                connection.start_tls()
+            if not connection.bind():
+                result = connection.result or {}
+                raise self._fail("bind refused", result.get("description", "unknown reason"))
+        except (LDAPException, OSError, struct.error) as exc:
+            connection.unbind()
+            raise self._fail("cannot connect", exc) from None
+        return connection
+
+    def search(self, base: str, filter_: str, attributes: Sequence[str]) -> list[Entry]:
+        """All entries under ``base`` matching ``filter_``, page after page."""
+        connection = self._connect()
+        entries: list[Entry] = []
+        cookie: bytes | None = None
+        try:
+            while True:
+                try:
+                    _, result, response, _ = connection.search(
+                        base,
+                        filter_,
+                        search_scope=SUBTREE,
+                        attributes=list(attributes),
+                        paged_size=self.settings.page_size,
+                        paged_cookie=cookie,
+                        time_limit=int(self.settings.timeout),
+                    )
+                except (LDAPException, OSError, struct.error) as exc:
+                    raise self._fail("search failed", exc) from None
+                code = result.get("result", 0)
+                if code != 0:
+                    raise self._fail(
+                        f"search under {base} failed", f"{result.get('description')} ({code})"
+                    )
+                entries.extend(
+                    _entry(item) for item in response if item.get("type") == "searchResEntry"
+                )
+                cookie = _cookie(result)
+                if not cookie:
+                    return entries
+        finally:
+            connection.unbind()
+
+
+def _entry(item: dict[str, Any]) -> Entry:
+    raw: dict[str, list[bytes]] = item["raw_attributes"]
+    attributes = {
+        name.lower(): [value.decode("utf-8", "replace") for value in values]
+        for name, values in raw.items()
+    }
+    return Entry(dn=item["dn"], attributes=attributes)
+
+
+def _cookie(result: dict[str, Any]) -> bytes | None:
+    control = (result.get("controls") or {}).get(PAGED_RESULTS_OID)
+    if not control:
+        return None
+    cookie: bytes | None = control.get("value", {}).get("cookie")
+    return cookie or None

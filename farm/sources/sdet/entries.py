@@ -1,0 +1,114 @@
+"""Directory entries as plain data, and the parsing of SDET attribute values.
+
+An :class:`Entry` is what one LDAP search result becomes before any rule is
+applied: its DN and its attributes, names lower-cased, values as text. The
+helpers here parse the ``<etab DN>$<code>`` values and compare DNs after
+normalisation, because directories differ in case and spacing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from ldap3.core.exceptions import LDAPInvalidDnError
+from ldap3.utils.dn import parse_dn
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One directory entry: ``attributes`` maps lower-cased names to their values."""
+
+    dn: str
+    attributes: Mapping[str, Sequence[str]]
+
+    def values(self, name: str) -> Sequence[str]:
+        return self.attributes.get(name.lower(), ())
+
+    def first(self, name: str) -> str | None:
+        for value in self.values(name):
+            if value:
+                return value
+        return None
+
+    @property
+    def object_classes(self) -> frozenset[str]:
+        return frozenset(value.lower() for value in self.values("objectClass"))
+
+
+@lru_cache(maxsize=65_536)
+def normalise_dn(dn: str) -> str:
+    """The DN in one canonical spelling: names and values lower-cased, no stray spaces.
+
+    Raises ``ValueError`` when the text is not a DN.
+    """
+    text = dn.strip()
+    if not text:
+        raise ValueError("empty DN")
+    try:
+        parts = parse_dn(text, escape=False, strip=True)
+    except (LDAPInvalidDnError, IndexError) as exc:
+        raise ValueError(f"not a DN: {exc}") from None
+    out: list[str] = []
+    for name, value, separator in parts:
+        out.append(f"{name.strip().lower()}={value.strip().lower()}")
+        out.append("+" if separator == "+" else ",")
+    return "".join(out[:-1])
+
+
+def rdn_value(dn: str) -> str:
+    """The value of the first RDN (the SIRET in ``ENTStructureSIREN=19999901000017,…``)."""
+    first = parse_dn(dn, escape=False, strip=True)[0]
+    return str(first[1]).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class EtabValue:
+    """A parsed ``<etab DN>$<code>[$<more>…]`` value; ``etab`` is normalised."""
+
+    etab: str
+    code: str
+    rest: tuple[str, ...] = ()
+
+
+def parse_etab_value(value: str, *, fields: int = 2) -> EtabValue:
+    """Split an SDET ``$`` value whose first field is an establishment DN.
+
+    ``fields`` is the minimum number of ``$`` fields. For two-field
+    attributes the code is everything after the first ``$`` (codes never
+    start a DN, but may contain ``$`` in some exports). Raises ``ValueError``
+    naming what is wrong.
+    """
+    parts = value.split("$")
+    if len(parts) < fields:
+        raise ValueError(f"expected '<etab DN>$…' with {fields} '$' fields, got {value!r}")
+    etab = normalise_dn(parts[0])
+    if fields == 2:
+        code = "$".join(parts[1:]).strip()
+        rest: tuple[str, ...] = ()
+    else:
+        code = parts[1].strip()
+        rest = tuple(parts[2:])
+    if not code:
+        raise ValueError(f"empty code after the establishment DN in {value!r}")
+    return EtabValue(etab=etab, code=code, rest=rest)
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """An LDAP GeneralizedTime (``20261121185843Z``) as an aware UTC datetime."""
+    text = text.strip()
+    if not text.endswith("Z") or len(text) < 15:
+        return None
+    try:
+        return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def format_timestamp(moment: datetime) -> str:
+    """A datetime as GeneralizedTime in UTC, for ``(modifyTimestamp>=…)`` filters."""
+    if moment.tzinfo is None:
+        raise ValueError("a naive datetime has no defined UTC instant")
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")

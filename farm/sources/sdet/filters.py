@@ -1,0 +1,88 @@
+"""LDAP filters for one read: one per object class family, OR over the requested UAIs.
+
+The server-side filter narrows the search; the exact membership test is done
+afterwards on normalised DNs (see :mod:`farm.sources.sdet.people`), because
+directories differ in case and spacing inside DN-prefixed values. Every
+value that comes from configuration or an operator is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ldap3.utils.conv import escape_filter_chars
+
+from farm.sources.sdet.entries import format_timestamp, rdn_value
+from farm.sources.sdet.structures import Structure
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """People of one kind: their object classes and the attributes that name their etab."""
+
+    name: str
+    object_classes: tuple[str, ...]
+    etab_attributes: tuple[str, ...]
+
+
+STUDENTS = Family("students", ("ENTEleve",), ("ENTEleveClasses", "ENTEleveGroupes"))
+TEACHERS = Family(
+    "teachers",
+    ("ENTAuxEnseignant",),
+    ("ENTPersonFonctions", "ENTAuxEnsClasses", "ENTAuxEnsGroupes"),
+)
+STAFF = Family(
+    "staff",
+    ("ENTAuxNonEnsEtab", "ENTAuxNonEnsCollLoc", "ENTAuxNonEnsServAc"),
+    ("ENTPersonFonctions",),
+)
+PARENTS = Family("parents", ("ENTAuxPersRelEleve",), ())
+FAMILIES = (STUDENTS, TEACHERS, STAFF, PARENTS)
+
+
+def _any_of(clauses: Sequence[str]) -> str:
+    return clauses[0] if len(clauses) == 1 else f"(|{''.join(clauses)})"
+
+
+def _object_classes(family: Family) -> str:
+    return _any_of([f"(objectClass={escape_filter_chars(c)})" for c in family.object_classes])
+
+
+def since_clause(since: datetime | None) -> str:
+    return f"(modifyTimestamp>={format_timestamp(since)})" if since is not None else ""
+
+
+def family_filter(
+    family: Family,
+    structures: Sequence[Structure],
+    *,
+    since: datetime | None = None,
+    children: Sequence[str] = (),
+) -> str:
+    """People of ``family`` attached to one of ``structures`` (or parents of ``children``)."""
+    clauses: list[str] = []
+    for structure in structures:
+        clauses.append(f"(ENTPersonStructRattach={escape_filter_chars(structure.dn)})")
+        # The RDN value (a SIRET or a UAI) appears inside every DN-prefixed value
+        # whatever its spelling; a substring test on it cannot miss one.
+        needle = escape_filter_chars(rdn_value(structure.dn))
+        clauses.extend(f"({attribute}=*{needle}*)" for attribute in family.etab_attributes)
+    clauses.extend(f"(ENTAuxPersRelEleveEleve={escape_filter_chars(dn)})" for dn in children)
+    return f"(&{_object_classes(family)}{_any_of(clauses)}{since_clause(since)})"
+
+
+def person_filter(person: str, source_key_prefix: str) -> str:
+    """One person by uid, login, ENTPersonJointure or source key, escaped."""
+    text = person.strip()
+    if text.startswith(source_key_prefix):
+        text = text[len(source_key_prefix) :]
+    value = escape_filter_chars(text)
+    return (
+        "(&(objectClass=ENTPerson)"
+        f"(|(uid={value})(ENTPersonLogin={value})(ENTPersonJointure={value})))"
+    )
+
+
+STRUCTURES_FILTER = "(objectClass=ENTStructure)"

@@ -1,0 +1,194 @@
+"""The ENT directory source: reads an SDET LDAP directory into tenant snapshots.
+
+One :class:`SdetSource` serves every tenant (UAI) of one directory. A read
+fetches the structure map (cached for ``structures_ttl`` seconds so that a
+run touching many sites reads it once), then one paged search per family of
+people (students, teachers, staff, parents) with an OR over the requested
+UAIs, all in worker threads bounded by ``connections``. Records are built in
+a worker thread too, so a large read never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import anyio
+
+from farm.model import TenantSnapshot
+from farm.secrets import Secret, SecretError
+from farm.sources import ReadRequest, ReadResult, SourceError
+from farm.sources.sdet.client import DirectoryClient
+from farm.sources.sdet.entries import Entry, normalise_dn
+from farm.sources.sdet.filters import (
+    PARENTS,
+    STAFF,
+    STRUCTURES_FILTER,
+    STUDENTS,
+    TEACHERS,
+    Family,
+    family_filter,
+    person_filter,
+)
+from farm.sources.sdet.mapping import MappingRules
+from farm.sources.sdet.people import PERSON_ATTRIBUTES, PersonFacts, person_facts
+from farm.sources.sdet.settings import DirectorySettings
+from farm.sources.sdet.snapshots import build_snapshots
+from farm.sources.sdet.structures import STRUCTURE_ATTRIBUTES, StructureMap, build_structure_map
+
+CHILDREN_PER_SEARCH = 250
+
+
+class SdetSource:
+    """An SDET directory as a :class:`~farm.sources.Source`.
+
+    ``ReadRequest.options`` may override the cohort scheme for one read:
+    ``cohort_prefix`` (the farm prefix, default from the mapping, ``farm:``)
+    and ``cohort_year`` (the yearly part, e.g. ``2026``).
+    """
+
+    def __init__(self, name: str, settings: DirectorySettings) -> None:
+        self._name = name
+        self.settings = settings
+        self._limiter = anyio.CapacityLimiter(settings.connections)
+        self._structures: StructureMap | None = None
+        self._structures_read_at = 0.0
+        self._structures_lock = anyio.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _client(self) -> DirectoryClient:
+        password: Secret | None = None
+        if self.settings.bind_password is not None:
+            try:
+                password = self.settings.bind_password.resolve()
+            except SecretError as exc:
+                raise SourceError(
+                    f"directory {self._name} ({self.settings.url}): bind password: {exc}"
+                ) from None
+        return DirectoryClient(self._name, self.settings, password)
+
+    async def _search(
+        self, client: DirectoryClient, base: str, filter_: str, attributes: Sequence[str]
+    ) -> list[Entry]:
+        return await anyio.to_thread.run_sync(
+            client.search, base, filter_, attributes, limiter=self._limiter
+        )
+
+    async def structures(self, client: DirectoryClient | None = None) -> StructureMap:
+        """The structure map, read at most once per ``structures_ttl`` seconds."""
+        async with self._structures_lock:
+            age = time.monotonic() - self._structures_read_at
+            if self._structures is None or age > self.settings.structures_ttl:
+                entries = await self._search(
+                    client or self._client(),
+                    self.settings.structures_base,
+                    STRUCTURES_FILTER,
+                    STRUCTURE_ATTRIBUTES,
+                )
+                self._structures = await anyio.to_thread.run_sync(build_structure_map, entries)
+                self._structures_read_at = time.monotonic()
+            return self._structures
+
+    def _rules(self, request: ReadRequest) -> MappingRules:
+        rules = self.settings.mapping
+        update: dict[str, str | None] = {}
+        if "cohort_prefix" in request.options:
+            update["prefix"] = request.options["cohort_prefix"]
+        if "cohort_year" in request.options:
+            update["year"] = request.options["cohort_year"] or None
+        if not update:
+            return rules
+        return rules.model_copy(update={"cohorts": rules.cohorts.model_copy(update=update)})
+
+    async def read(self, request: ReadRequest) -> ReadResult:
+        """Snapshots of ``request.tenants``; :class:`SourceError` when the directory fails."""
+        started = datetime.now(UTC)
+        rules = self._rules(request)
+        client = self._client()
+        structures = await self.structures(client)
+        wanted = [tenant.strip().upper() for tenant in request.tenants]
+        missing = [tenant for tenant in wanted if tenant not in structures.by_uai]
+        if missing:
+            raise SourceError(
+                f"directory {self._name} ({self.settings.url}): no establishment with UAI "
+                f"{', '.join(missing)} under {self.settings.structures_base}"
+            )
+        targets = [structures.by_uai[tenant] for tenant in wanted]
+        since = None
+        if request.since is not None:
+            since = request.since - timedelta(seconds=self.settings.delta_margin)
+        attributes = sorted({*PERSON_ATTRIBUTES, *rules.attributes()})
+        base = self.settings.people_base
+        if request.person is not None:
+            filter_ = person_filter(request.person, rules.source_key_prefix)
+            entries = await self._search(client, base, filter_, attributes)
+        else:
+            found: dict[str, list[Entry]] = {}
+
+            async def run(family: Family) -> None:
+                filter_ = family_filter(family, targets, since=since)
+                found[family.name] = await self._search(client, base, filter_, attributes)
+
+            async with anyio.create_task_group() as group:
+                for family in (STUDENTS, TEACHERS, STAFF, PARENTS):
+                    group.start_soon(run, family)
+            children = [entry.dn for entry in found[STUDENTS.name]]
+            extra: list[list[Entry]] = []
+
+            async def run_parents(chunk: Sequence[str]) -> None:
+                filter_ = family_filter(PARENTS, (), since=since, children=chunk)
+                extra.append(await self._search(client, base, filter_, attributes))
+
+            async with anyio.create_task_group() as group:
+                for at in range(0, len(children), CHILDREN_PER_SEARCH):
+                    group.start_soon(run_parents, children[at : at + CHILDREN_PER_SEARCH])
+            entries = [entry for batch in (*found.values(), *extra) for entry in batch]
+
+        def build() -> tuple[dict[str, TenantSnapshot], datetime | None]:
+            facts = _unique_facts(entries, structures, rules)
+            snapshots = build_snapshots(
+                facts,
+                structures,
+                wanted,
+                rules,
+                complete=request.person is None and request.since is None,
+                orphan_notes=request.person is not None,
+            )
+            stamps = [f.modified for f in facts if f.modified is not None]
+            return snapshots, max(stamps) if stamps else None
+
+        snapshots, newest = await anyio.to_thread.run_sync(build)
+        by_request = dict(zip(wanted, request.tenants, strict=True))
+        # The bookmark never moves backwards: the newest change seen, else where we were.
+        marks = [m for m in (newest, request.since) if m is not None]
+        bookmark = max(marks) if marks else started
+        return ReadResult(
+            snapshots={by_request[uai]: snap for uai, snap in snapshots.items()},
+            bookmark=bookmark,
+        )
+
+    async def aclose(self) -> None:
+        """Nothing stays open between reads: connections close after each search."""
+        self._structures = None
+
+
+def _unique_facts(
+    entries: Sequence[Entry], structures: StructureMap, rules: MappingRules
+) -> list[PersonFacts]:
+    """Facts of each entry once, even when two families returned it (a teacher who is a parent)."""
+    seen: set[str] = set()
+    out: list[PersonFacts] = []
+    for entry in entries:
+        try:
+            key = normalise_dn(entry.dn)
+        except ValueError:
+            key = entry.dn.lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(person_facts(entry, structures, rules))
+    return out
