@@ -1,4 +1,84 @@
 """The registry: SQLModel tables and queries.
 
-Sites, tenants, the per-site index, runs, reports, leases and events.
+Sites, tenants, the per-site index, runs, reports, the journal, leases,
+events and sources' bookmarks, on a SQLite file or PostgreSQL. Open it with
+:meth:`Registry.open` and call its named operations; see
+``farm/registry/registry.py`` for the rules every operation follows.
 """
+
+from farm.registry.database import mask_url
+from farm.registry.errors import (
+    InconsistentFarm,
+    RegistryError,
+    RegistryNotCreated,
+    RegistryOutdated,
+    RegistryTooNew,
+    RegistryUnavailable,
+    UnknownRun,
+    UnknownTenantReport,
+)
+from farm.registry.farm_load import FarmChanges, SiteChange, TenantChange
+from farm.registry.leases import lease_holder
+from farm.registry.registry import Registry
+from farm.registry.rows import (
+    Event,
+    IndexEntry,
+    IndexKey,
+    IndexWrite,
+    JournalEntry,
+    JournalWrite,
+    Lease,
+    LeaseHeld,
+    NewEvent,
+    RecordError,
+    ReportWarning,
+    RunId,
+    RunReport,
+    RunStatus,
+    RunSummary,
+    RunTrigger,
+    TenantReport,
+    TenantStatus,
+)
+from farm.registry.schema import SchemaState, SchemaStateKind
+from farm.registry.tenants import RegisteredSite, RegisteredTenant, TenantHistoryEntry
+
+__all__ = [
+    "Event",
+    "FarmChanges",
+    "InconsistentFarm",
+    "IndexEntry",
+    "IndexKey",
+    "IndexWrite",
+    "JournalEntry",
+    "JournalWrite",
+    "Lease",
+    "LeaseHeld",
+    "NewEvent",
+    "RecordError",
+    "RegisteredSite",
+    "RegisteredTenant",
+    "Registry",
+    "RegistryError",
+    "RegistryNotCreated",
+    "RegistryOutdated",
+    "RegistryTooNew",
+    "RegistryUnavailable",
+    "ReportWarning",
+    "RunId",
+    "RunReport",
+    "RunStatus",
+    "RunSummary",
+    "RunTrigger",
+    "SchemaState",
+    "SchemaStateKind",
+    "SiteChange",
+    "TenantChange",
+    "TenantHistoryEntry",
+    "TenantReport",
+    "TenantStatus",
+    "UnknownRun",
+    "UnknownTenantReport",
+    "lease_holder",
+    "mask_url",
+]

@@ -1,0 +1,186 @@
+"""Engines, column types and sessions shared by every part of the registry.
+
+Choices made here, once for every operation:
+
+- Timestamps are UTC and come back timezone-aware on both backends
+  (PostgreSQL stores ``timestamptz``; SQLite stores naive UTC text).
+- SQLite runs in WAL mode with a busy timeout and foreign keys on. Every
+  writing operation opens its transaction with ``BEGIN IMMEDIATE``, so two
+  processes that read-then-write wait for each other instead of failing with
+  "database is locked"; reading operations use a plain deferred ``BEGIN`` and
+  never wait for writers.
+- Every operation runs in a session of its own (:meth:`Store.reading`,
+  :meth:`Store.writing`), so one :class:`Store` may be shared by threads.
+- "Now" is the database's clock on PostgreSQL, the one clock every machine of
+  a distributed farm shares; on SQLite, whose processes share one machine, it
+  is the local UTC clock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Dialect, Engine, create_engine, event, exc, func, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session
+
+from farm.registry.errors import RegistryUnavailable
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_S = 10
+
+JSONValue = JSON().with_variant(JSONB(), "postgresql")
+"""A JSON column: ``jsonb`` on PostgreSQL, text on SQLite."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored and returned in UTC, timezone-aware either way."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the registry stores timezone-aware timestamps only")
+        value = value.astimezone(UTC)
+        # SQLite has no time zones: keep the wall clock of UTC.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL as it may be shown: any password replaced by ``***``."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except Exception:
+        # An unparsable URL is shown up to its credentials only.
+        text = str(url)
+        scheme, sep, rest = text.partition("://")
+        return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else text
+    return parsed.render_as_string(hide_password=True)
+
+
+def sqlite_path(url: URL) -> str | None:
+    """The file of a SQLite URL, or None for in-memory or non-SQLite URLs."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return database
+
+
+def make_engine(url: URL) -> Engine:
+    """An engine for ``url`` with the registry's per-backend settings."""
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
+        return engine
+    if backend == "postgresql":
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
+        )
+    return create_engine(url)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    assert isinstance(dbapi_connection, sqlite3.Connection)
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (see _begin_sqlite).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        # journal_mode persists in the file: only ask for it when it is not set,
+        # so that opening a registry never writes to it.
+        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get("farm_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def driver_reason(error: BaseException, url: URL) -> str:
+    """The first meaningful words of a driver's error, with any password removed."""
+    original = getattr(error, "orig", None) or error
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    reason = "; ".join(lines[:2]) or type(original).__name__
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    return reason
+
+
+class Store:
+    """The engine and the session discipline every registry operation follows."""
+
+    def __init__(self, engine: Engine, url: URL) -> None:
+        self._engine = engine
+        self._url = url
+
+    @property
+    def url(self) -> str:
+        """The registry's URL, password masked."""
+        return mask_url(self._url)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._url.get_backend_name()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for one reading operation."""
+        with self._unavailable_on_error(), Session(self._engine) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session for one writing operation: one transaction, committed at the end."""
+        with self._unavailable_on_error(), Session(self._engine) as session:
+            # Procuring the connection first is what makes SQLite begin IMMEDIATE.
+            session.connection(execution_options={"farm_write": True})
+            yield session
+            session.commit()
+
+    @contextmanager
+    def _unavailable_on_error(self) -> Iterator[None]:
+        # A lost server or a lock held past the busy timeout: say which registry and why.
+        try:
+            yield
+        except (exc.OperationalError, exc.InterfaceError) as error:
+            raise RegistryUnavailable(self.url, driver_reason(error, self._url)) from error
+
+    def now(self, session: Session) -> datetime:
+        """The current UTC time by the registry's clock (see the module docstring)."""
+        if self.backend == "postgresql":
+            value = session.execute(select(func.clock_timestamp())).scalar_one()
+            assert isinstance(value, datetime)
+            return value.astimezone(UTC)
+        return datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the registry (see farm/registry/schema.py)."""

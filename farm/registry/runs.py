@@ -1,0 +1,194 @@
+"""Runs and their per-tenant reports.
+
+A run is started (status ``running``) before any tenant is touched and
+finished once with its final status; a run left ``running`` by a killed
+process is what the coordinator marks ``interrupted``. Each tenant's report is
+recorded when that tenant is done; recording it again for the same run
+replaces it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlmodel import Session, col
+
+from farm.registry.database import Store
+from farm.registry.errors import UnknownRun, UnknownTenantReport
+from farm.registry.rows import (
+    RecordError,
+    ReportWarning,
+    RunId,
+    RunReport,
+    RunStatus,
+    RunSummary,
+    RunTrigger,
+    TenantReport,
+    TenantStatus,
+)
+from farm.registry.tables import RunRow, TenantReportRow
+
+_OK = (TenantStatus.SUCCEEDED.value,)
+_FAILED = (TenantStatus.FAILED.value, TenantStatus.PARTIAL.value, TenantStatus.INTERRUPTED.value)
+
+
+class RunStore(Store):
+    """Runs and reports: the operations the coordinator and ``farm runs`` use."""
+
+    def start_run(
+        self,
+        *,
+        trigger: RunTrigger,
+        selection: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        simulated: bool = False,
+        host: str | None = None,
+        pid: int | None = None,
+    ) -> RunId:
+        """Record a new run as ``running`` and return its id."""
+        with self.writing() as session:
+            row = RunRow(
+                started_at=self.now(session),
+                status=RunStatus.RUNNING.value,
+                trigger=RunTrigger(trigger).value,
+                selection=dict(selection or {}),
+                options=dict(options or {}),
+                simulated=simulated,
+                host=host or socket.gethostname(),
+                pid=os.getpid() if pid is None else pid,
+            )
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            return RunId(row.id)
+
+    def finish_run(self, run_id: RunId, status: RunStatus, *, reason: str | None = None) -> None:
+        """Give a run its final status and end time."""
+        if RunStatus(status) is RunStatus.RUNNING:
+            raise ValueError("a run finishes with a final status, not 'running'")
+        with self.writing() as session:
+            row = session.get(RunRow, run_id)
+            if row is None:
+                raise UnknownRun(run_id)
+            row.status = RunStatus(status).value
+            row.finished_at = self.now(session)
+            row.reason = reason
+            session.add(row)
+
+    def record_tenant_report(self, run_id: RunId, report: TenantReport) -> None:
+        """Store (or replace) what ``run_id`` did for ``report.tenant``."""
+        with self.writing() as session:
+            if session.get(RunRow, run_id) is None:
+                raise UnknownRun(run_id)
+            old = session.get(TenantReportRow, (run_id, report.tenant))
+            if old is not None:
+                session.delete(old)
+                session.flush()
+            session.add(
+                TenantReportRow(
+                    run_id=run_id,
+                    tenant=report.tenant,
+                    site=report.site,
+                    status=TenantStatus(report.status).value,
+                    reason=report.reason,
+                    counts={e: dict(actions) for e, actions in report.counts.items()},
+                    errors=[
+                        {"key": e.key, "reason": e.reason, "entity": e.entity}
+                        for e in report.errors
+                    ],
+                    warnings=[{"message": w.message, "key": w.key} for w in report.warnings],
+                    durations=dict(report.durations),
+                    simulated=report.simulated,
+                    recorded_at=self.now(session),
+                )
+            )
+
+    def list_runs(
+        self, *, limit: int = 20, status: RunStatus | None = None, before: RunId | None = None
+    ) -> list[RunSummary]:
+        """The latest runs first; ``before`` pages back from an id."""
+        with self.reading() as session:
+            query = _summary_query().order_by(col(RunRow.id).desc()).limit(limit)
+            if status is not None:
+                query = query.where(col(RunRow.status) == RunStatus(status).value)
+            if before is not None:
+                query = query.where(col(RunRow.id) < before)
+            return [_summary(*row) for row in session.execute(query).all()]
+
+    def get_run(self, run_id: RunId) -> RunSummary:
+        """One run; :class:`UnknownRun` when there is none with this id."""
+        with self.reading() as session:
+            return _get_run(session, run_id)
+
+    def get_report(self, run_id: RunId, tenant: str | None = None) -> RunReport:
+        """A run and its tenants' reports, or only ``tenant``'s."""
+        with self.reading() as session:
+            run = _get_run(session, run_id)
+            query = select(TenantReportRow).where(col(TenantReportRow.run_id) == run_id)
+            if tenant is not None:
+                query = query.where(col(TenantReportRow.tenant) == tenant)
+            rows = session.execute(query.order_by(col(TenantReportRow.tenant))).scalars().all()
+            if tenant is not None and not rows:
+                raise UnknownTenantReport(run_id, tenant)
+            return RunReport(run=run, tenants=tuple(_report(row) for row in rows))
+
+
+def _summary_query() -> Any:
+    ok = func.count(case((col(TenantReportRow.status).in_(_OK), 1)))
+    failed = func.count(case((col(TenantReportRow.status).in_(_FAILED), 1)))
+    total = func.count(col(TenantReportRow.tenant))
+    return (
+        select(RunRow, ok, failed, total)
+        .outerjoin(TenantReportRow, col(TenantReportRow.run_id) == col(RunRow.id))
+        .group_by(col(RunRow.id))
+    )
+
+
+def _get_run(session: Session, run_id: RunId) -> RunSummary:
+    row = session.execute(_summary_query().where(col(RunRow.id) == run_id)).first()
+    if row is None:
+        raise UnknownRun(run_id)
+    return _summary(*row)
+
+
+def _summary(row: RunRow, ok: int, failed: int, total: int) -> RunSummary:
+    assert row.id is not None
+    started: datetime = row.started_at
+    return RunSummary(
+        id=RunId(row.id),
+        started_at=started,
+        finished_at=row.finished_at,
+        status=RunStatus(row.status),
+        trigger=RunTrigger(row.trigger),
+        selection=row.selection,
+        options=row.options,
+        simulated=row.simulated,
+        host=row.host,
+        pid=row.pid,
+        reason=row.reason,
+        tenants_ok=ok,
+        tenants_failed=failed,
+        tenants_total=total,
+    )
+
+
+def _report(row: TenantReportRow) -> TenantReport:
+    return TenantReport(
+        tenant=row.tenant,
+        site=row.site,
+        status=TenantStatus(row.status),
+        reason=row.reason,
+        counts={e: dict(a) for e, a in row.counts.items()},
+        errors=tuple(
+            RecordError(key=e["key"], reason=e["reason"], entity=e.get("entity"))
+            for e in row.errors
+        ),
+        warnings=tuple(ReportWarning(message=w["message"], key=w.get("key")) for w in row.warnings),
+        durations=dict(row.durations),
+        simulated=row.simulated,
+    )

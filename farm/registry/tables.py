@@ -1,0 +1,185 @@
+"""The registry's tables, as SQLModel classes.
+
+These classes are what the queries use. The schema itself is created and
+changed by the Alembic revisions in ``farm/registry/migrations/versions``,
+never by ``create_all``: a test checks that the two agree.
+
+Nothing here stores a secret. A site's token is a reference in the farm's
+TOML files and is not copied into the registry at all.
+
+JSON columns hold plain lists and dicts. Removed sites and tenants are kept
+with ``removed_at`` set, so their runs, reports and index keep their history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String
+from sqlmodel import Field, SQLModel
+
+from farm.registry.database import JSONValue, UTCDateTime
+
+
+def _json(*, nullable: bool = False) -> Any:
+    return Field(sa_column=Column(JSONValue, nullable=nullable))
+
+
+def _timestamp(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class SiteRow(SQLModel, table=True):
+    """One Moodle site of the farm, as last loaded from its TOML file."""
+
+    __tablename__ = "site"
+
+    name: str = Field(primary_key=True)
+    url: str
+    file: str
+    tags: list[str] = _json()
+    removal: str
+    added_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    removed_at: datetime | None = _timestamp(nullable=True)
+
+
+class TenantRow(SQLModel, table=True):
+    """One tenant: an establishment (UAI) or a NetYpareo site, on one Moodle site."""
+
+    __tablename__ = "tenant"
+
+    id: str = Field(primary_key=True)
+    kind: str
+    name: str
+    site: str = Field(sa_column=Column(String, ForeignKey("site.name"), nullable=False))
+    source: str
+    tags: list[str] = _json()
+    added_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    removed_at: datetime | None = _timestamp(nullable=True)
+
+
+class TenantChangeRow(SQLModel, table=True):
+    """The history of a tenant: added, moved, updated, removed, restored."""
+
+    __tablename__ = "tenant_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(sa_column=Column(String, ForeignKey("tenant.id"), nullable=False))
+    at: datetime = _timestamp()
+    change: str
+    detail: dict[str, Any] = _json()
+
+
+class IndexEntryRow(SQLModel, table=True):
+    """What the farm last wrote to a site for one source record (Moodle confirmed it)."""
+
+    __tablename__ = "index_entry"
+
+    site: str = Field(
+        sa_column=Column(String, ForeignKey("site.name"), primary_key=True, nullable=False)
+    )
+    entity: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    moodle_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    digest: str
+    values: dict[str, Any] = _json()
+    tenants: list[str] = _json()
+    run_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    updated_at: datetime = _timestamp()
+
+
+class RunRow(SQLModel, table=True):
+    """One batch, targeted or scheduled execution."""
+
+    __tablename__ = "run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = _timestamp(index=True)
+    finished_at: datetime | None = _timestamp(nullable=True)
+    status: str = Field(index=True)
+    trigger: str
+    selection: dict[str, Any] = _json()
+    options: dict[str, Any] = _json()
+    simulated: bool
+    host: str
+    pid: int
+    reason: str | None = None
+
+
+class TenantReportRow(SQLModel, table=True):
+    """What one run did for one tenant."""
+
+    __tablename__ = "tenant_report"
+
+    run_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("run.id"), primary_key=True, nullable=False)
+    )
+    tenant: str = Field(primary_key=True)
+    site: str
+    status: str
+    reason: str | None = None
+    counts: dict[str, dict[str, int]] = _json()
+    errors: list[dict[str, Any]] = _json()
+    warnings: list[dict[str, Any]] = _json()
+    durations: dict[str, float] = _json()
+    simulated: bool
+    recorded_at: datetime = _timestamp()
+
+
+class JournalRow(SQLModel, table=True):
+    """One confirmed write to a site, in the order it happened within a run."""
+
+    __tablename__ = "journal"
+    __table_args__ = (Index("ix_journal_run_site_seq", "run_id", "site", "seq", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column=Column(Integer, ForeignKey("run.id"), nullable=False))
+    site: str
+    seq: int
+    entity: str
+    action: str
+    key: str
+    moodle_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    old: dict[str, Any] | None = _json(nullable=True)
+    new: dict[str, Any] | None = _json(nullable=True)
+    at: datetime = _timestamp()
+
+
+class LeaseRow(SQLModel, table=True):
+    """Who may write to a site (``site:NAME``) or sync a tenant (``tenant:ID``), until when."""
+
+    __tablename__ = "lease"
+
+    key: str = Field(primary_key=True)
+    holder: str
+    acquired_at: datetime = _timestamp()
+    renewed_at: datetime = _timestamp()
+    expires_at: datetime = _timestamp()
+
+
+class EventRow(SQLModel, table=True):
+    """One progress event; ids only grow, so readers follow with ``events_since``."""
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(default=None, index=True)
+    at: datetime = _timestamp()
+    site: str | None = None
+    tenant: str | None = None
+    kind: str
+    payload: dict[str, Any] = _json()
+
+
+class BookmarkRow(SQLModel, table=True):
+    """Where a source's delta read stopped for a tenant (an LDAP modifyTimestamp, say)."""
+
+    __tablename__ = "bookmark"
+
+    source: str = Field(primary_key=True)
+    tenant: str = Field(primary_key=True)
+    value: str
+    updated_at: datetime = _timestamp()

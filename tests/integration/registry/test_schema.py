@@ -1,0 +1,117 @@
+"""Creating, upgrading and refusing registries, on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import column, create_engine, inspect, select, table, text, update
+from sqlmodel import SQLModel
+
+from farm.registry import (
+    Registry,
+    RegistryNotCreated,
+    RegistryTooNew,
+    RunTrigger,
+    SchemaStateKind,
+)
+from farm.registry.schema import VERSION_TABLE, expected_revision
+from tests.integration.registry.farms import build_farm
+
+TABLES = {
+    "site",
+    "tenant",
+    "tenant_change",
+    "index_entry",
+    "run",
+    "tenant_report",
+    "journal",
+    "lease",
+    "event",
+    "bookmark",
+    VERSION_TABLE,
+}
+
+
+def _snapshot(url: str) -> dict[str, Any]:
+    """Every table's name and rows, to compare a registry before and after."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            names = sorted(inspect(connection).get_table_names())
+            every_row = {name: select(text("*")).select_from(table(name)) for name in names}
+            return {
+                name: sorted(repr(tuple(row)) for row in connection.execute(query))
+                for name, query in every_row.items()
+            }
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_creates_every_table_at_the_expected_revision(registry_url: str) -> None:
+    with Registry.open(registry_url, check=False, create=True) as registry:
+        before, after = registry.upgrade()
+        registry.check_schema()
+    assert before.kind is SchemaStateKind.MISSING
+    assert after.kind is SchemaStateKind.CURRENT
+    assert after.current == expected_revision()
+    assert set(_snapshot(registry_url)) >= TABLES
+
+
+def test_upgrade_twice_changes_nothing(registry: Registry, registry_url: str) -> None:
+    registry.start_run(trigger=RunTrigger.BATCH)
+    first = _snapshot(registry_url)
+    before, after = registry.upgrade()
+    assert before == after
+    assert before.kind is SchemaStateKind.CURRENT
+    assert _snapshot(registry_url) == first
+
+
+def test_migrations_describe_exactly_the_tables_the_code_uses(
+    registry: Registry, registry_url: str
+) -> None:
+    engine = create_engine(registry_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
+            )
+            assert compare_metadata(context, SQLModel.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_a_registry_not_created_yet_tells_what_to_run(registry_url: str) -> None:
+    with pytest.raises(RegistryNotCreated, match="run 'farm registry upgrade'"):
+        Registry.open(registry_url)
+    if registry_url.startswith("sqlite"):
+        # Opening did not leave an empty file behind.
+        assert not Path(registry_url.removeprefix("sqlite:///")).exists()
+    else:
+        assert _snapshot(registry_url) == {}
+
+
+def test_a_registry_from_a_newer_farm_is_refused_and_left_untouched(
+    registry: Registry, registry_url: str, tmp_path: Path
+) -> None:
+    registry.load_farm(build_farm(tmp_path, {"lyc": {"0750001A": "Lycée A"}}))
+    registry.start_run(trigger=RunTrigger.BATCH)
+    engine = create_engine(registry_url)
+    with engine.begin() as connection:
+        version = table(VERSION_TABLE, column("version_num"))
+        connection.execute(update(version).values(version_num="9999_future"))
+    engine.dispose()
+    before = _snapshot(registry_url)
+
+    with pytest.raises(RegistryTooNew, match="9999_future") as refused:
+        Registry.open(registry_url)
+    assert "nothing was written" in str(refused.value)
+    with Registry.open(registry_url, check=False) as unchecked:
+        assert unchecked.schema_state().kind is SchemaStateKind.NEWER
+        with pytest.raises(RegistryTooNew):
+            unchecked.upgrade()
+
+    assert _snapshot(registry_url) == before
