@@ -1,0 +1,245 @@
+"""The ASGI application that hosts many simulated Moodle sites, one per path prefix.
+
+A site named ``lycee-a`` answers at ``{base}/lycee-a/webservice/rest/server.php``
+and ``{base}/lycee-a/login/token.php``. Each request goes through the site's
+fault injection, then waits for one of the site's workers, is decoded the way
+PHP does (``max_input_vars`` truncation included), validated, handled, and
+held for the cost model's delay before the answer leaves.
+
+In-process, :meth:`MoodleSimulator.transport` gives an ``httpx`` transport;
+over loopback, uvicorn serves the same object (see ``tools/moodle_simulator.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from typing import Any
+from xml.sax.saxutils import escape
+
+import anyio
+import httpx
+
+import farm.simulators.moodle.cohorts
+import farm.simulators.moodle.courses
+import farm.simulators.moodle.groups
+import farm.simulators.moodle.users  # noqa: F401  (each module registers its functions)
+from farm.simulators.moodle.catalogue import CALLER_FUNCTIONS, FUNCTIONS, records_in
+from farm.simulators.moodle.encoding import parse_form, validate
+from farm.simulators.moodle.errors import WSError, access_exception, invalid_token, missing_record
+from farm.simulators.moodle.state import FARM_FUNCTIONS, Site
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+REST_PATH = "/webservice/rest/server.php"
+LOGIN_PATH = "/login/token.php"
+
+
+class ConnectionDropped(Exception):
+    """Raised by the app after the answer started: the connection closes mid-answer."""
+
+
+class MoodleSimulator:
+    """An ASGI app serving any number of simulated Moodle 5.0 sites."""
+
+    def __init__(self, base_url: str = "http://moodle.test") -> None:
+        self.base_url = base_url.rstrip("/")
+        self.sites: dict[str, Site] = {}
+
+    def add_site(
+        self,
+        name: str,
+        *,
+        token: str = "simulated-token",  # noqa: S107  (a simulator default)
+        functions: Iterable[str] = FARM_FUNCTIONS,
+        profile_fields: Mapping[str, str] | Iterable[str] = (),
+        **settings: Any,
+    ) -> Site:
+        """Create a site; ``settings`` are :class:`Site` fields (debug, cost, faults...)."""
+        if name in self.sites or "/" in name:
+            raise ValueError(f"site name {name!r} is taken or contains '/'")
+        fields = (
+            dict(profile_fields)
+            if isinstance(profile_fields, Mapping)
+            else {shortname: shortname for shortname in profile_fields}
+        )
+        site = Site(
+            name=name,
+            wwwroot=f"{self.base_url}/{name}",
+            tokens={token: frozenset(functions)},
+            profile_fields=fields,
+            **settings,
+        )
+        self.sites[name] = site
+        return site
+
+    def url(self, name: str) -> str:
+        return self.sites[name].wwwroot
+
+    def rebase(self, base_url: str) -> None:
+        """Point every site's wwwroot at ``base_url`` (once uvicorn has its port)."""
+        self.base_url = base_url.rstrip("/")
+        for site in self.sites.values():
+            site.wwwroot = f"{self.base_url}/{site.name}"
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An in-process transport: same endpoint and encoding, no socket."""
+        return _Transport(app=self)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        path: str = scope["path"]
+        name, _, rest = path.lstrip("/").partition("/")
+        site = self.sites.get(name)
+        if scope["type"] != "http" or site is None or f"/{rest}" not in (REST_PATH, LOGIN_PATH):
+            await _respond(send, 404, b"Not found", "text/plain")
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await _serve(site, f"/{rest}", body, send)
+
+
+async def _serve(site: Site, path: str, body: bytes, send: Send) -> None:
+    faults = site.faults
+    roll = site.random.random()
+    for rate, status in ((faults.bad_gateway, 502), (faults.unavailable, 503)):
+        if roll < rate:
+            await _respond(send, status, f"<h1>{status}</h1>".encode(), "text/html")
+            return
+        roll -= rate
+    drop, roll = roll < faults.drop, roll - faults.drop
+    hang, roll = roll < faults.timeout, roll - faults.timeout
+    if roll < faults.slow:
+        await anyio.sleep(faults.slow_seconds)
+    async with site.workers:
+        params, dropped = parse_form(body, site.max_input_vars)
+        if dropped:
+            site.dropped_fields.append(dropped)
+        if path == LOGIN_PATH:
+            status, answer = 200, _login(site, params)
+            records = 1
+        else:
+            answer, records = _call(site, params)
+        await anyio.sleep(site.cost.delay(records))
+    if hang:
+        await anyio.sleep(faults.hang_seconds)
+    if path == LOGIN_PATH or params.get("moodlewsrestformat") == "json":
+        payload, kind = json.dumps(answer).encode(), "application/json"
+    else:
+        payload, kind = _xml(answer).encode(), "application/xml"
+    if drop:
+        await send(_start(200, kind, len(payload)))
+        raise ConnectionDropped(f"simulated drop on site {site.name}")
+    await _respond(send, 200, payload, kind)
+
+
+def _call(site: Site, params: dict[str, Any]) -> tuple[Any, int]:
+    try:
+        functions = site.tokens.get(str(params.get("wstoken", "")))
+        if functions is None:
+            raise invalid_token()
+        name = str(params.get("wsfunction", ""))
+        site.calls[name] += 1
+        fn = FUNCTIONS.get(name)
+        if fn is None:
+            raise missing_record("external_functions")
+        if name not in functions:
+            raise access_exception(name)
+        args = {
+            k: v
+            for k, v in params.items()
+            if k not in ("wstoken", "wsfunction", "moodlewsrestformat")
+        }
+        valid = validate(fn.params, args)
+        token = CALLER_FUNCTIONS.set(functions)
+        try:
+            return fn.handler(site, valid), records_in(fn, valid)
+        finally:
+            CALLER_FUNCTIONS.reset(token)
+    except WSError as error:
+        return error.payload(site.debug), 1
+
+
+def _login(site: Site, params: dict[str, Any]) -> dict[str, Any]:
+    def failure(errorcode: str, error: str) -> dict[str, Any]:
+        return {
+            "error": error,
+            "errorcode": errorcode,
+            "stacktrace": "* line 0 of /login/token.php" if site.debug else None,
+            "debuginfo": errorcode if site.debug else None,
+            "reproductionlink": site.wwwroot + "/" if site.debug else None,
+        }
+
+    user = site.user_by_username(str(params.get("username", "")))
+    if user is None or user.password is None or user.password != params.get("password"):
+        return failure("invalidlogin", "Invalid login, please try again")
+    if params.get("service") != "farm":
+        return failure(
+            "servicenotavailable",
+            "Web service is not available (it doesn't exist or might be disabled)",
+        )
+    for token, functions in site.tokens.items():
+        if functions == frozenset(FARM_FUNCTIONS):
+            return {"token": token, "privatetoken": None}
+    return failure("servicenotavailable", "Web service is not available")
+
+
+def _start(status: int, kind: str, length: int) -> dict[str, Any]:
+    return {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", f"{kind}; charset=utf-8".encode()),
+            (b"content-length", str(length).encode()),
+        ],
+    }
+
+
+async def _respond(send: Send, status: int, payload: bytes, kind: str) -> None:
+    await send(_start(status, kind, len(payload)))
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _xml(answer: Any) -> str:
+    head = '<?xml version="1.0" encoding="UTF-8" ?>\n'
+    if isinstance(answer, dict) and "exception" in answer and "errorcode" in answer:
+        inner = "".join(
+            f"<{key.upper()}>{escape(str(answer[key]))}</{key.upper()}>"
+            for key in ("errorcode", "message", "debuginfo")
+            if key in answer
+        )
+        return f'{head}<EXCEPTION class="{escape(answer["exception"])}">{inner}</EXCEPTION>\n'
+    return f"{head}<RESPONSE>\n{_xml_value(answer)}</RESPONSE>\n"
+
+
+def _xml_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        keys = "".join(f'<KEY name="{escape(k)}">{_xml_value(v)}</KEY>' for k, v in value.items())
+        return f"<SINGLE>{keys}</SINGLE>"
+    if isinstance(value, list):
+        return f"<MULTIPLE>{''.join(_xml_value(v) for v in value)}</MULTIPLE>"
+    if isinstance(value, bool):
+        value = int(value)
+    return f"<VALUE>{escape(str(value))}</VALUE>"
+
+
+class _Transport(httpx.ASGITransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except ConnectionDropped:
+            raise httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body", request=request
+            ) from None

@@ -1,0 +1,147 @@
+"""Form decoding and parameter validation, the way PHP and Moodle's external API do it.
+
+PHP keeps only the first ``max_input_vars`` form fields and drops the rest
+without a word; the simulator does the same before anything else. Bracket
+names (``users[0][customfields][0][type]``) become nested mappings, then a
+function's parameter description validates and cleans them: unknown keys,
+missing required keys and values of the wrong type fail the whole call with
+``invalidparameter``, whose ``debuginfo`` names the culprit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from farm.simulators.moodle.errors import invalid_parameter
+
+_NAME = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_MISSING: Any = object()
+
+
+def parse_form(body: bytes, max_input_vars: int) -> tuple[dict[str, Any], int]:
+    """Nested parameters from a urlencoded body, and how many fields PHP dropped."""
+    pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    kept, dropped = pairs[:max_input_vars], max(0, len(pairs) - max_input_vars)
+    root: dict[str, Any] = {}
+    for name, value in kept:
+        match = _NAME.match(name)
+        if match is None:
+            root[name] = value
+            continue
+        keys = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
+        node = root
+        for depth, key in enumerate(keys):
+            last = depth == len(keys) - 1
+            if key == "":
+                key = str(len(node))
+            if last:
+                node[key] = value
+            else:
+                child = node.get(key)
+                if not isinstance(child, dict):
+                    child = {}
+                    node[key] = child
+                node = child
+    return root, dropped
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A scalar parameter: ``int``, ``bool``, ``text``, ``username``, ``alpha``."""
+
+    kind: str
+    required: bool = True
+    default: Any = _MISSING
+
+
+@dataclass(frozen=True, slots=True)
+class Single:
+    """A structure with named keys."""
+
+    keys: dict[str, Value | Single | Multiple]
+    required: bool = True
+    default: Any = _MISSING
+
+
+@dataclass(frozen=True, slots=True)
+class Multiple:
+    """A list of one kind of item."""
+
+    item: Value | Single
+    required: bool = True
+    default: Any = field(default=_MISSING)
+
+
+Spec = Value | Single | Multiple
+
+
+def validate(spec: Single, raw: dict[str, Any]) -> dict[str, Any]:
+    """Validate the top-level parameters of a call."""
+    return _single(spec, raw, "")
+
+
+def _single(spec: Single, raw: Any, path: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise invalid_parameter(f"{path} => Only arrays accepted. The bad value is: '{raw}'")
+    result: dict[str, Any] = {}
+    for key, sub in spec.keys.items():
+        where = f"{path}{key}" if not path else f"{path}[{key}]"
+        if key not in raw:
+            if sub.required:
+                raise invalid_parameter(
+                    f"{where} => Missing required key in single structure: {key}"
+                )
+            if sub.default is not _MISSING:
+                result[key] = sub.default
+            continue
+        result[key] = _any(sub, raw[key], where)
+    unexpected = [key for key in raw if key not in spec.keys]
+    if unexpected:
+        raise invalid_parameter(
+            f"Unexpected keys ({', '.join(unexpected)}) detected in parameter array."
+        )
+    return result
+
+
+def _any(spec: Spec, raw: Any, path: str) -> Any:
+    if isinstance(spec, Single):
+        return _single(spec, raw, path)
+    if isinstance(spec, Multiple):
+        if not isinstance(raw, dict):
+            raise invalid_parameter(f"{path} => Only arrays accepted. The bad value is: '{raw}'")
+        return [_any(spec.item, item, f"{path}[{index}]") for index, item in raw.items()]
+    return _value(spec, raw, path)
+
+
+def _value(spec: Value, raw: Any, path: str) -> Any:
+    if isinstance(raw, dict):
+        raise invalid_parameter(f"{path} => Scalar type expected, array or object received.")
+    text = str(raw)
+    expected = {"username": "username", "alpha": "alpha"}.get(spec.kind, spec.kind)
+    problem = (
+        f"{path} => Invalid parameter value detected: Invalid external api parameter: the "
+        f'value is "{text}", the server was expecting "{expected}" type'
+    )
+    if spec.kind == "int":
+        if not re.fullmatch(r"-?\d+", text):
+            raise invalid_parameter(problem)
+        return int(text)
+    if spec.kind == "bool":
+        if text not in ("0", "1"):
+            raise invalid_parameter(problem)
+        return text == "1"
+    if spec.kind == "username":
+        # PARAM_USERNAME lowercases and strips; Moodle rejects a value it would change.
+        if text != clean_username(text):
+            raise invalid_parameter(problem)
+        return text
+    if spec.kind == "alpha" and not re.fullmatch(r"[A-Za-z]*", text):
+        raise invalid_parameter(problem)
+    return text
+
+
+def clean_username(text: str) -> str:
+    return re.sub(r"[^-\.@_a-z0-9]", "", text.strip().lower())

@@ -1,0 +1,255 @@
+"""What one simulated Moodle site holds, and how it is set up.
+
+Tests read these objects directly (``site.users``, ``site.cohorts``...) and
+change a site's behaviour through its settings (``site.debug``,
+``site.max_input_vars``, ``site.cost``, ``site.faults``).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import anyio
+
+SYSTEM_CONTEXT = 1
+FARM_FUNCTIONS: tuple[str, ...] = (
+    "core_webservice_get_site_info",
+    "core_user_create_users",
+    "core_user_update_users",
+    "core_user_get_users_by_field",
+    "core_user_get_users",
+    "core_user_delete_users",
+    "core_cohort_create_cohorts",
+    "core_cohort_update_cohorts",
+    "core_cohort_delete_cohorts",
+    "core_cohort_search_cohorts",
+    "core_cohort_get_cohorts",
+    "core_cohort_add_cohort_members",
+    "core_cohort_delete_cohort_members",
+    "core_cohort_get_cohort_members",
+    "core_role_assign_roles",
+    "core_role_unassign_roles",
+    "enrol_manual_enrol_users",
+    "enrol_manual_unenrol_users",
+    "core_course_create_courses",
+    "core_course_get_courses_by_field",
+    "core_group_create_groups",
+    "core_group_get_course_groups",
+    "core_group_add_group_members",
+    "core_group_delete_group_members",
+    "core_enrol_get_enrolled_users",
+)
+
+
+@dataclass
+class CostModel:
+    """Time a call takes inside Moodle: per call plus per record, ``workers`` at once."""
+
+    per_call: float = 0.0
+    per_record: float = 0.0
+    workers: int = 8
+
+    def delay(self, records: int) -> float:
+        return self.per_call + self.per_record * records
+
+
+@dataclass
+class Faults:
+    """Rates (0..1) of failures injected before or after a call is processed.
+
+    ``timeout`` applies the call, then holds the answer for ``hang_seconds``
+    (the client gives up, the work is done); ``drop`` closes the connection
+    before the answer body; ``slow`` adds ``slow_seconds``.
+    """
+
+    bad_gateway: float = 0.0
+    unavailable: float = 0.0
+    timeout: float = 0.0
+    drop: float = 0.0
+    slow: float = 0.0
+    slow_seconds: float = 0.5
+    hang_seconds: float = 30.0
+
+
+@dataclass
+class PasswordPolicy:
+    min_length: int = 8
+    digits: int = 1
+    lower: int = 1
+    upper: int = 1
+    nonalnum: int = 1
+
+    def problems(self, password: str) -> list[str]:
+        found: list[str] = []
+        if len(password) < self.min_length:
+            found.append(f"Passwords must be at least {self.min_length} characters long.")
+        if len(re.findall(r"\d", password)) < self.digits:
+            found.append(f"Passwords must have at least {self.digits} digit(s).")
+        if len(re.findall(r"[a-z]", password)) < self.lower:
+            found.append(f"Passwords must have at least {self.lower} lower case letter(s).")
+        if len(re.findall(r"[A-Z]", password)) < self.upper:
+            found.append(f"Passwords must have at least {self.upper} upper case letter(s).")
+        if len(re.findall(r"[^A-Za-z0-9]", password)) < self.nonalnum:
+            found.append(
+                f"The password must have at least {self.nonalnum} special character(s) such "
+                "as as *, -, or #."
+            )
+        return found
+
+
+@dataclass(frozen=True)
+class Role:
+    id: int
+    shortname: str
+    name: str
+    contextlevels: frozenset[int]
+
+
+DEFAULT_ROLES: tuple[Role, ...] = (
+    Role(1, "manager", "Manager", frozenset({10, 40, 50})),
+    Role(2, "coursecreator", "Course creator", frozenset({10, 40})),
+    Role(3, "editingteacher", "Teacher", frozenset({40, 50})),
+    Role(4, "teacher", "Non-editing teacher", frozenset({40, 50})),
+    Role(5, "student", "Student", frozenset({50})),
+    Role(6, "guest", "Guest", frozenset()),
+    Role(7, "user", "Authenticated user", frozenset()),
+)
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    firstname: str
+    lastname: str
+    email: str
+    auth: str = "manual"
+    idnumber: str = ""
+    suspended: bool = False
+    deleted: bool = False
+    password: str | None = None
+    lang: str = "en"
+    customfields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Cohort:
+    id: int
+    contextid: int
+    name: str
+    idnumber: str
+    description: str = ""
+    visible: bool = True
+    members: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Course:
+    id: int
+    contextid: int
+    shortname: str
+    fullname: str
+    categoryid: int
+    idnumber: str = ""
+    visible: bool = True
+
+
+@dataclass
+class Enrolment:
+    suspended: bool = False
+    timestart: int = 0
+    timeend: int = 0
+
+
+@dataclass
+class Group:
+    id: int
+    courseid: int
+    name: str
+    description: str = ""
+    idnumber: str = ""
+    members: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Site:
+    """One simulated Moodle: settings, behaviour knobs, and every table the farm touches."""
+
+    name: str
+    wwwroot: str = ""
+    tokens: dict[str, frozenset[str]] = field(default_factory=dict)
+    debug: bool = False
+    max_input_vars: int = 5000
+    password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
+    auth_enabled: set[str] = field(default_factory=lambda: {"manual", "nologin", "email"})
+    auth_installed: set[str] = field(
+        default_factory=lambda: {"manual", "nologin", "email", "webservice", "ldap", "cas"}
+    )
+    profile_fields: dict[str, str] = field(default_factory=dict)
+    enrol_assignable: set[int] = field(default_factory=lambda: {3, 4, 5})
+    cost: CostModel = field(default_factory=CostModel)
+    faults: Faults = field(default_factory=Faults)
+    release: str = "5.0.6+ (Build: 20251017)"
+    version: str = "2025041406.02"
+    seed: int = 0
+    roles: dict[int, Role] = field(default_factory=lambda: {r.id: r for r in DEFAULT_ROLES})
+    users: dict[int, User] = field(default_factory=dict)
+    cohorts: dict[int, Cohort] = field(default_factory=dict)
+    categories: dict[int, int] = field(default_factory=lambda: {1: 2})
+    courses: dict[int, Course] = field(default_factory=dict)
+    enrolments: dict[tuple[int, int], Enrolment] = field(default_factory=dict)
+    role_assignments: set[tuple[int, int, int]] = field(default_factory=set)
+    groups: dict[int, Group] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+    dropped_fields: list[int] = field(default_factory=list)
+    contexts: dict[int, tuple[int, int]] = field(
+        default_factory=lambda: {SYSTEM_CONTEXT: (10, 0), 2: (40, 1)}
+    )
+    _next_id: int = 100
+    _workers: anyio.Semaphore | None = None
+    _random: random.Random | None = None
+
+    def __post_init__(self) -> None:
+        self.users.setdefault(1, User(1, "guest", "Guest user", " ", "root@localhost"))
+        self.users.setdefault(2, User(2, "admin", "Admin", "User", "admin@example.invalid"))
+        self.ws_user = 2
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def new_context(self, level: int, instance: int) -> int:
+        contextid = self.new_id()
+        self.contexts[contextid] = (level, instance)
+        return contextid
+
+    @property
+    def workers(self) -> anyio.Semaphore:
+        if self._workers is None:
+            self._workers = anyio.Semaphore(self.cost.workers)
+        return self._workers
+
+    @property
+    def random(self) -> random.Random:
+        if self._random is None:
+            self._random = random.Random(self.seed)
+        return self._random
+
+    # Inspection helpers for tests and the demo.
+    def live_users(self) -> list[User]:
+        return [u for u in self.users.values() if not u.deleted and u.id > 2]
+
+    def user_by_username(self, username: str) -> User | None:
+        return next((u for u in self.users.values() if u.username == username), None)
+
+    def cohort_by_idnumber(self, idnumber: str) -> Cohort | None:
+        return next((c for c in self.cohorts.values() if c.idnumber == idnumber), None)
+
+    def course_by_shortname(self, shortname: str) -> Course | None:
+        return next((c for c in self.courses.values() if c.shortname == shortname), None)
+
+    def user_roles_in(self, contextid: int, userid: int) -> set[int]:
+        return {r for (r, c, u) in self.role_assignments if c == contextid and u == userid}
