@@ -1,0 +1,173 @@
+"""Course, enrolment, role and group calls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from farm.moodle import answers
+from farm.moodle.records import (
+    BatchResult,
+    EnrolledUser,
+    Enrolment,
+    GroupMember,
+    MoodleCourse,
+    MoodleGroup,
+    NewCourse,
+    NewGroup,
+    RoleAssignment,
+    Unenrolment,
+)
+from farm.moodle.session import OnBatch, Operation, Session
+
+COURSE_FIELDS = ("", "id", "ids", "shortname", "idnumber", "category")
+
+
+class CourseCalls(Session):
+    async def get_courses_by_field(self, field: str = "", value: str = "") -> list[MoodleCourse]:
+        """Courses whose ``field`` is ``value``; no field means every course."""
+        if field not in COURSE_FIELDS:
+            raise ValueError(f"field must be one of {', '.join(COURSE_FIELDS)}, not {field!r}")
+        params = {"field": field, "value": value} if field else {}
+        answer = await self.call("core_course_get_courses_by_field", params)
+        return [MoodleCourse.from_answer(c) for c in answer.get("courses", [])]
+
+    async def create_courses(
+        self,
+        courses: Sequence[NewCourse],
+        *,
+        adopt_existing: bool = False,
+        on_batch: OnBatch[NewCourse] | None = None,
+    ) -> BatchResult[NewCourse]:
+        function = "core_course_create_courses"
+
+        async def adopt(batch: Sequence[NewCourse]) -> dict[int, int]:
+            found: dict[int, int] = {}
+            for i, course in enumerate(batch):
+                match = await self.get_courses_by_field("shortname", course.shortname)
+                if match:
+                    found[i] = match[0].id
+            return found
+
+        operation: Operation[NewCourse] = Operation(
+            function,
+            "courses",
+            NewCourse.params,
+            answers.created(self.name, function, lambda c: c.shortname, "shortname"),
+            adopt=adopt,
+        )
+        return await self.apply(
+            operation, courses, adopt_existing=adopt_existing, on_batch=on_batch
+        )
+
+    async def enrol_users(
+        self, enrolments: Sequence[Enrolment], *, on_batch: OnBatch[Enrolment] | None = None
+    ) -> BatchResult[Enrolment]:
+        """Manual enrolments: idempotent, all-or-nothing per call, split on refusal."""
+        function = "enrol_manual_enrol_users"
+        operation: Operation[Enrolment] = Operation(
+            function, "enrolments", Enrolment.params, answers.null(self.name, function)
+        )
+        return await self.apply(operation, enrolments, on_batch=on_batch)
+
+    async def unenrol_users(
+        self, unenrolments: Sequence[Unenrolment], *, on_batch: OnBatch[Unenrolment] | None = None
+    ) -> BatchResult[Unenrolment]:
+        """Remove manual enrolments; a non-member passes silently."""
+        function = "enrol_manual_unenrol_users"
+        operation: Operation[Unenrolment] = Operation(
+            function,
+            "enrolments",
+            lambda u: {"userid": u.user_id, "courseid": u.course_id},
+            answers.null(self.name, function),
+        )
+        return await self.apply(operation, unenrolments, on_batch=on_batch)
+
+    async def assign_roles(
+        self,
+        assignments: Sequence[RoleAssignment],
+        *,
+        on_batch: OnBatch[RoleAssignment] | None = None,
+    ) -> BatchResult[RoleAssignment]:
+        function = "core_role_assign_roles"
+        operation: Operation[RoleAssignment] = Operation(
+            function, "assignments", RoleAssignment.params, answers.null(self.name, function)
+        )
+        return await self.apply(operation, assignments, on_batch=on_batch)
+
+    async def unassign_roles(
+        self,
+        assignments: Sequence[RoleAssignment],
+        *,
+        on_batch: OnBatch[RoleAssignment] | None = None,
+    ) -> BatchResult[RoleAssignment]:
+        function = "core_role_unassign_roles"
+        operation: Operation[RoleAssignment] = Operation(
+            function, "assignments", RoleAssignment.params, answers.null(self.name, function)
+        )
+        return await self.apply(operation, assignments, on_batch=on_batch)
+
+    async def create_groups(
+        self,
+        groups: Sequence[NewGroup],
+        *,
+        adopt_existing: bool = False,
+        on_batch: OnBatch[NewGroup] | None = None,
+    ) -> BatchResult[NewGroup]:
+        function = "core_group_create_groups"
+
+        async def adopt(batch: Sequence[NewGroup]) -> dict[int, int]:
+            found: dict[int, int] = {}
+            for course_id in {g.course_id for g in batch}:
+                existing = {g.name: g.id for g in await self.get_course_groups(course_id)}
+                for i, group in enumerate(batch):
+                    if group.course_id == course_id and group.name in existing:
+                        found[i] = existing[group.name]
+            return found
+
+        operation: Operation[NewGroup] = Operation(
+            function,
+            "groups",
+            NewGroup.params,
+            answers.created(self.name, function, lambda g: g.name, "name"),
+            adopt=adopt,
+        )
+        return await self.apply(operation, groups, adopt_existing=adopt_existing, on_batch=on_batch)
+
+    async def get_course_groups(self, course_id: int) -> list[MoodleGroup]:
+        answer = await self.call("core_group_get_course_groups", {"courseid": course_id})
+        return [MoodleGroup.from_answer(g) for g in answer or []]
+
+    async def add_group_members(
+        self, members: Sequence[GroupMember], *, on_batch: OnBatch[GroupMember] | None = None
+    ) -> BatchResult[GroupMember]:
+        """Add group members; a user not enrolled in the course is refused."""
+        return await self._group_members("core_group_add_group_members", members, on_batch)
+
+    async def remove_group_members(
+        self, members: Sequence[GroupMember], *, on_batch: OnBatch[GroupMember] | None = None
+    ) -> BatchResult[GroupMember]:
+        return await self._group_members("core_group_delete_group_members", members, on_batch)
+
+    async def _group_members(
+        self,
+        function: str,
+        members: Sequence[GroupMember],
+        on_batch: OnBatch[GroupMember] | None,
+    ) -> BatchResult[GroupMember]:
+        operation: Operation[GroupMember] = Operation(
+            function,
+            "members",
+            lambda m: {"groupid": m.group_id, "userid": m.user_id},
+            answers.null(self.name, function),
+        )
+        return await self.apply(operation, members, on_batch=on_batch)
+
+    async def get_enrolled_users(
+        self, course_id: int, *, only_active: bool = False
+    ) -> list[EnrolledUser]:
+        """Enrolled users with their roles and groups; ``only_active`` hides suspended ones."""
+        options = [{"name": "onlyactive", "value": "1"}] if only_active else []
+        answer = await self.call(
+            "core_enrol_get_enrolled_users", {"courseid": course_id, "options": options}
+        )
+        return [EnrolledUser.from_answer(u) for u in answer or []]

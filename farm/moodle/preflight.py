@@ -1,0 +1,198 @@
+"""Pre-flight checks of Moodle sites, run before a sync and by ``farm sites check``.
+
+For each site, concurrently: is the token valid, which Moodle release runs,
+which functions the farm needs are missing from the token's service, which
+custom profile fields the farm writes are missing, does the site keep as many
+form fields as the farm will send, and how long one call takes.
+
+No web-service function lists profile fields, and an unknown shortname is
+silently ignored on write, so the check writes a marker value into the
+fields on the token's own account, reads it back, and restores the previous
+values: a field that does not come back does not exist. Only the token's
+account is touched. The form-field check looks up the token's own user id
+as the last of ``form_fields_per_request`` fields: if PHP drops fields past
+``max_input_vars``, the answer comes back empty.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+
+from farm.moodle.client import MoodleClient
+from farm.moodle.errors import MoodleError
+from farm.moodle.records import UserUpdate
+from farm.moodle.settings import MoodleLimits
+from farm.secrets import Secret
+
+REQUIRED_FUNCTIONS: tuple[str, ...] = (
+    "core_webservice_get_site_info",
+    "core_user_create_users",
+    "core_user_update_users",
+    "core_user_get_users_by_field",
+    "core_user_get_users",
+    "core_user_delete_users",
+    "core_cohort_create_cohorts",
+    "core_cohort_update_cohorts",
+    "core_cohort_delete_cohorts",
+    "core_cohort_search_cohorts",
+    "core_cohort_get_cohorts",
+    "core_cohort_add_cohort_members",
+    "core_cohort_delete_cohort_members",
+    "core_cohort_get_cohort_members",
+    "core_role_assign_roles",
+    "core_role_unassign_roles",
+    "enrol_manual_enrol_users",
+    "enrol_manual_unenrol_users",
+    "core_course_create_courses",
+    "core_course_get_courses_by_field",
+    "core_group_create_groups",
+    "core_group_get_course_groups",
+    "core_group_add_group_members",
+    "core_group_delete_group_members",
+    "core_enrol_get_enrolled_users",
+)
+MARKER = "farm-preflight"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteTarget:
+    """What the check needs to know about one site."""
+
+    name: str
+    url: str
+    token: Secret
+    limits: MoodleLimits = field(default_factory=MoodleLimits)
+    profile_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SiteCheck:
+    """The outcome for one site. ``ok`` is false when anything blocks a sync."""
+
+    site: str
+    url: str
+    release: str | None = None
+    version: str | None = None
+    missing_functions: tuple[str, ...] = ()
+    missing_profile_fields: tuple[str, ...] = ()
+    form_fields_kept: bool | None = None
+    round_trip: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.error is None
+            and not self.missing_functions
+            and not self.missing_profile_fields
+            and self.form_fields_kept is not False
+        )
+
+    def line(self) -> str:
+        """One line for the operator."""
+        if self.error is not None:
+            return f"{self.site}: FAIL {self.error}"
+        parts = [f"Moodle {self.release}"]
+        if self.round_trip is not None:
+            parts.append(f"{self.round_trip * 1000:.0f} ms")
+        if self.missing_functions:
+            parts.append("missing functions: " + ", ".join(self.missing_functions))
+        if self.missing_profile_fields:
+            parts.append("missing profile fields: " + ", ".join(self.missing_profile_fields))
+        if self.form_fields_kept is False:
+            parts.append("drops form fields: lower form_fields_per_request")
+        return f"{self.site}: {'OK' if self.ok else 'FAIL'} " + "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "site": self.site,
+            "url": self.url,
+            "ok": self.ok,
+            "release": self.release,
+            "version": self.version,
+            "missing_functions": list(self.missing_functions),
+            "missing_profile_fields": list(self.missing_profile_fields),
+            "form_fields_kept": self.form_fields_kept,
+            "round_trip_ms": None if self.round_trip is None else round(self.round_trip * 1000, 1),
+            "error": self.error,
+        }
+
+
+async def check_site(
+    target: SiteTarget, *, transport: httpx.AsyncBaseTransport | None = None
+) -> SiteCheck:
+    """Check one site; every failure ends up in ``SiteCheck.error``, never raised."""
+    async with MoodleClient(
+        target.name, target.url, target.token, target.limits, transport=transport
+    ) as client:
+        try:
+            started = time.monotonic()
+            info = await client.site_info()
+            round_trip = time.monotonic() - started
+            missing = tuple(f for f in REQUIRED_FUNCTIONS if f not in info.functions)
+            fields_missing: tuple[str, ...] = ()
+            kept: bool | None = None
+            if "core_user_get_users_by_field" in info.functions:
+                kept = await _keeps_form_fields(client, info.userid)
+                if target.profile_fields and "core_user_update_users" in info.functions:
+                    fields_missing = await _missing_profile_fields(
+                        client, info.userid, target.profile_fields
+                    )
+        except MoodleError as exc:
+            return SiteCheck(target.name, target.url, error=str(exc))
+    return SiteCheck(
+        target.name,
+        target.url,
+        release=info.release,
+        version=info.version,
+        missing_functions=missing,
+        missing_profile_fields=fields_missing,
+        form_fields_kept=kept,
+        round_trip=round_trip,
+    )
+
+
+async def check_sites(
+    targets: Sequence[SiteTarget], *, transport: httpx.AsyncBaseTransport | None = None
+) -> list[SiteCheck]:
+    """Check all sites concurrently; results in the order of ``targets``."""
+    results: list[SiteCheck | None] = [None] * len(targets)
+
+    async def run(index: int, target: SiteTarget) -> None:
+        results[index] = await check_site(target, transport=transport)
+
+    async with anyio.create_task_group() as group:
+        for index, target in enumerate(targets):
+            group.start_soon(run, index, target)
+    return [r for r in results if r is not None]
+
+
+async def _keeps_form_fields(client: MoodleClient, userid: int) -> bool:
+    count = client.limits.form_fields_per_request - 4  # wstoken, wsfunction, format, field
+    values = ["0"] * (count - 1) + [str(userid)]
+    answer = await client.call("core_user_get_users_by_field", {"field": "id", "values": values})
+    return any(int(user.get("id", 0)) == userid for user in answer or [])
+
+
+async def _missing_profile_fields(
+    client: MoodleClient, userid: int, shortnames: Sequence[str]
+) -> tuple[str, ...]:
+    before = await client.get_users_by_field("id", [str(userid)])
+    previous = dict(before[0].customfields) if before else {}
+    await client.update_users(
+        [UserUpdate(id=userid, customfields=dict.fromkeys(shortnames, MARKER))]
+    )
+    try:
+        after = await client.get_users_by_field("id", [str(userid)])
+        seen = dict(after[0].customfields) if after else {}
+    finally:
+        await client.update_users(
+            [UserUpdate(id=userid, customfields={n: previous.get(n, "") for n in shortnames})]
+        )
+    return tuple(name for name in shortnames if seen.get(name) != MARKER)

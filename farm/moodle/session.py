@@ -1,0 +1,349 @@
+"""One site's connection: the raw call, retries, limits, and the batch engine.
+
+Every request is ``POST {url}/webservice/rest/server.php`` with ``wstoken``,
+``wsfunction`` and ``moodlewsrestformat=json`` first, then the bracket-named
+parameters. At most ``calls_in_flight`` requests run at once per site (an
+anyio ``CapacityLimiter``); each has ``timeout`` seconds, enforced by the
+client itself so that it also holds over in-process transports. Transport
+errors, timeouts and HTTP 500/502/503/504 are retried with stamina
+(exponential backoff, ``retries`` more attempts); ``stamina.set_testing``
+removes the waits in tests.
+
+Batches: :meth:`Session.apply` cuts items into batches of at most
+``records_per_batch`` records and ``form_fields_per_request`` form fields,
+sends them concurrently, and reads each answer with an :class:`Operation`'s
+``read`` function, which checks it names the records sent, in order. A batch
+Moodle refuses as a whole is split in halves until each refused record stands
+alone with its reason; the good ones still go in. When a create was retried
+(its first answer may have been lost) or the caller asks ``adopt_existing``,
+refused records are looked up first and adopted when Moodle already has them,
+so a retry never creates a duplicate. Results reach ``on_batch`` one batch at
+a time, serially, as soon as Moodle confirmed them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlencode
+
+import anyio
+import httpx
+import stamina
+import structlog
+
+from farm.moodle.encoding import Fields, encode, field_count
+from farm.moodle.errors import (
+    AnswerMismatch,
+    MoodleError,
+    RecordError,
+    SiteError,
+    TransientError,
+    UnknownError,
+    classify,
+    scrub,
+)
+from farm.moodle.records import BatchResult, Confirmed, Failed
+from farm.moodle.settings import MoodleLimits
+from farm.secrets import Secret
+
+T = TypeVar("T")
+REST_PATH = "/webservice/rest/server.php"
+RETRIED_STATUS = frozenset({500, 502, 503, 504})
+HEADER_FIELDS = 3  # wstoken, wsfunction, moodlewsrestformat
+
+log = structlog.get_logger("farm.moodle")
+
+OnBatch = Callable[[BatchResult[T]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Reply:
+    answer: Any
+    retried: bool
+
+
+@dataclass(frozen=True)
+class Operation(Generic[T]):
+    """How to send a list of items with one function and read Moodle's answer."""
+
+    function: str
+    key: str
+    item_params: Callable[[T], Any]
+    read: Callable[[Sequence[T], Any], BatchResult[T]]
+    adopt: Callable[[Sequence[T]], Awaitable[dict[int, int]]] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Run(Generic[T]):
+    operation: Operation[T]
+    adopt_existing: bool
+    on_batch: OnBatch[T] | None
+    total: BatchResult[T] = field(default_factory=BatchResult)
+    fatal: MoodleError | None = None
+
+
+class Session:
+    """The connection to one Moodle site. Use it as an async context manager."""
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        token: Secret,
+        limits: MoodleLimits | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.url = url.rstrip("/")
+        self.limits = limits or MoodleLimits()
+        self._token = token
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=self.limits.timeout,
+            limits=httpx.Limits(
+                max_connections=self.limits.calls_in_flight,
+                max_keepalive_connections=self.limits.calls_in_flight,
+            ),
+        )
+        self._limiter = anyio.CapacityLimiter(self.limits.calls_in_flight)
+        self._report_lock = anyio.Lock()
+        self.calls = 0
+        self.retries = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(site={self.name!r}, url={self.url!r})"
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def call(self, function: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Call one function with retries; return Moodle's decoded answer or raise."""
+        return (await self.call_reply(function, params or {})).answer
+
+    async def call_reply(self, function: str, params: Mapping[str, Any]) -> Reply:
+        fields = encode(params)
+        if len(fields) + HEADER_FIELDS > self.limits.form_fields_per_request:
+            raise RecordError(
+                f"the request needs {len(fields) + HEADER_FIELDS} form fields, the site's "
+                f"limit form_fields_per_request is {self.limits.form_fields_per_request}",
+                site=self.name,
+                function=function,
+                errorcode="toomanyfields",
+            )
+        retried = False
+        try:
+            async for attempt in stamina.retry_context(
+                on=TransientError,
+                attempts=self.limits.retries + 1,
+                timeout=None,
+                wait_initial=0.2,
+                wait_max=10.0,
+            ):
+                with attempt:
+                    if attempt.num > 1:
+                        retried = True
+                        self.retries += 1
+                    answer = await self._once(function, fields)
+        except MoodleError as exc:
+            exc.after_retry = retried
+            raise
+        return Reply(answer, retried)
+
+    async def _once(self, function: str, fields: Fields) -> Any:
+        body = [
+            ("wstoken", self._token.reveal()),
+            ("wsfunction", function),
+            ("moodlewsrestformat", "json"),
+            *fields,
+        ]
+        endpoint = self.url + REST_PATH
+        async with self._limiter:
+            self.calls += 1
+            started = time.monotonic()
+            try:
+                with anyio.fail_after(self.limits.timeout):
+                    response = await self._http.post(
+                        endpoint,
+                        content=urlencode(body).encode(),
+                        headers={"content-type": "application/x-www-form-urlencoded"},
+                    )
+            except TimeoutError:
+                raise self._transient(
+                    function, f"no answer within {self.limits.timeout:g} s"
+                ) from None
+            except httpx.TransportError as exc:
+                raise self._transient(function, f"{type(exc).__name__}: {exc}") from None
+        elapsed = time.monotonic() - started
+        log.debug(
+            "moodle call",
+            site=self.name,
+            function=function,
+            fields=len(body),
+            status=response.status_code,
+            seconds=round(elapsed, 3),
+        )
+        if response.status_code in RETRIED_STATUS:
+            raise self._transient(function, f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise SiteError(
+                f"HTTP {response.status_code} from {endpoint}: is the site URL right?",
+                site=self.name,
+                function=function,
+            )
+        try:
+            answer = response.json()
+        except ValueError:
+            raise UnknownError(
+                scrub(f"the answer is not JSON: {response.text[:200]!r}", self._token),
+                site=self.name,
+                function=function,
+            ) from None
+        if isinstance(answer, dict) and "exception" in answer and "errorcode" in answer:
+            raise classify(answer, site=self.name, function=function, token=self._token)
+        return answer
+
+    def _transient(self, function: str, text: str) -> TransientError:
+        log.warning(
+            "moodle call failed, will retry",
+            site=self.name,
+            function=function,
+            reason=scrub(text, self._token),
+        )
+        return TransientError(scrub(text, self._token), site=self.name, function=function)
+
+    # Batches.
+
+    def batches(self, operation: Operation[T], items: Sequence[T]) -> list[list[T]]:
+        """Cut items into batches under both the record and the form-field limits."""
+        budget = self.limits.form_fields_per_request - HEADER_FIELDS - field_count(operation.extra)
+        batches: list[list[T]] = []
+        current: list[T] = []
+        used = 0
+        for item in items:
+            cost = field_count(operation.item_params(item))
+            if current and (len(current) >= self.limits.records_per_batch or used + cost > budget):
+                batches.append(current)
+                current, used = [], 0
+            current.append(item)
+            used += cost
+        if current:
+            batches.append(current)
+        return batches
+
+    async def apply(
+        self,
+        operation: Operation[T],
+        items: Sequence[T],
+        *,
+        adopt_existing: bool = False,
+        on_batch: OnBatch[T] | None = None,
+    ) -> BatchResult[T]:
+        """Send all items; return what Moodle confirmed and refused, merged.
+
+        Site-level, transient (after retries) and unknown errors stop the
+        operation: batches in flight finish and are reported, no new batch
+        starts, and the first such error is raised.
+        """
+        run = _Run(operation, adopt_existing, on_batch)
+        async with anyio.create_task_group() as group:
+            for batch in self.batches(operation, items):
+                group.start_soon(self._send_batch, run, batch)
+        if run.fatal is not None:
+            raise run.fatal
+        return run.total
+
+    async def _send_batch(self, run: _Run[T], batch: list[T]) -> None:
+        if run.fatal is not None:
+            return
+        try:
+            result = await self._isolate(run, batch, run.adopt_existing)
+        except AnswerMismatch as exc:
+            if isinstance(exc.partial, BatchResult):
+                await self._report(run, exc.partial)
+            run.fatal = run.fatal or exc
+            return
+        except MoodleError as exc:
+            run.fatal = run.fatal or exc
+            return
+        await self._report(run, result)
+
+    async def _report(self, run: _Run[T], result: BatchResult[T]) -> None:
+        async with self._report_lock:
+            run.total.extend(result)
+            if run.on_batch is not None:
+                await run.on_batch(result)
+
+    async def _isolate(self, run: _Run[T], batch: list[T], may_adopt: bool) -> BatchResult[T]:
+        operation = run.operation
+        params = {**operation.extra, operation.key: [operation.item_params(i) for i in batch]}
+        try:
+            reply = await self.call_reply(operation.function, params)
+        except RecordError as exc:
+            if operation.adopt is not None and (may_adopt or exc.after_retry):
+                return await self._adopt(run, batch, exc, operation.adopt)
+            if len(batch) == 1:
+                log.info(
+                    "moodle refused a record",
+                    site=self.name,
+                    function=operation.function,
+                    reason=exc.reason,
+                )
+                return BatchResult(failed=[Failed(batch[0], exc)])
+            return await self._split(run, batch, may_adopt=False)
+        return operation.read(batch, reply.answer)
+
+    async def _adopt(
+        self,
+        run: _Run[T],
+        batch: list[T],
+        error: RecordError,
+        lookup: Callable[[Sequence[T]], Awaitable[dict[int, int]]],
+    ) -> BatchResult[T]:
+        found = await lookup(batch)
+        result: BatchResult[T] = BatchResult(
+            confirmed=[
+                Confirmed(batch[i], moodle_id, adopted=True) for i, moodle_id in found.items()
+            ]
+        )
+        rest = [item for i, item in enumerate(batch) if i not in found]
+        if not rest:
+            return result
+        if not found and len(rest) == 1:
+            result.failed.append(Failed(rest[0], error))
+            return result
+        # The rest was looked up too: none of it exists, so no further adoption.
+        if found:
+            result.extend(await self._isolate(run, rest, may_adopt=False))
+        else:
+            result.extend(await self._split(run, rest, may_adopt=False))
+        return result
+
+    async def _split(self, run: _Run[T], batch: list[T], *, may_adopt: bool) -> BatchResult[T]:
+        middle = len(batch) // 2
+        halves: list[BatchResult[T]] = [BatchResult(), BatchResult()]
+        errors: list[MoodleError] = []
+
+        async def send(index: int, part: list[T]) -> None:
+            try:
+                halves[index] = await self._isolate(run, part, may_adopt)
+            except MoodleError as exc:
+                errors.append(exc)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(send, 0, batch[:middle])
+            group.start_soon(send, 1, batch[middle:])
+        if errors:
+            raise errors[0]
+        halves[0].extend(halves[1])
+        return halves[0]
