@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from farm.config import Farm, load_farm
+from farm.config import Farm, TenantConfig, load_farm
 from farm.selection import SelectionError, select_tenants
 
 from .farmdir import write_farm
@@ -17,7 +17,7 @@ def farm(tmp_path: Path) -> Farm:
     return load_farm(write_farm(tmp_path))
 
 
-def ids(tenants: tuple[object, ...]) -> list[str]:
+def ids(tenants: tuple[TenantConfig, ...]) -> list[str]:
     return [tenant.id for tenant in tenants]
 
 
