@@ -11,7 +11,8 @@ a worker thread too, so a large read never stalls the event loop.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import anyio
@@ -133,9 +134,10 @@ class SdetSource:
                 filter_ = family_filter(family, targets, since=since)
                 found[family.name] = await self._search(client, base, filter_, attributes)
 
-            async with anyio.create_task_group() as group:
-                for family in (STUDENTS, TEACHERS, STAFF, PARENTS):
-                    group.start_soon(run, family)
+            async with _first_error():
+                async with anyio.create_task_group() as group:
+                    for family in (STUDENTS, TEACHERS, STAFF, PARENTS):
+                        group.start_soon(run, family)
             children = [entry.dn for entry in found[STUDENTS.name]]
             extra: list[list[Entry]] = []
 
@@ -143,9 +145,10 @@ class SdetSource:
                 filter_ = family_filter(PARENTS, (), since=since, children=chunk)
                 extra.append(await self._search(client, base, filter_, attributes))
 
-            async with anyio.create_task_group() as group:
-                for at in range(0, len(children), CHILDREN_PER_SEARCH):
-                    group.start_soon(run_parents, children[at : at + CHILDREN_PER_SEARCH])
+            async with _first_error():
+                async with anyio.create_task_group() as group:
+                    for at in range(0, len(children), CHILDREN_PER_SEARCH):
+                        group.start_soon(run_parents, children[at : at + CHILDREN_PER_SEARCH])
             entries = [entry for batch in (*found.values(), *extra) for entry in batch]
 
         def build() -> tuple[dict[str, TenantSnapshot], datetime | None]:
@@ -192,3 +195,18 @@ def _unique_facts(
         seen.add(key)
         out.append(person_facts(entry, structures, rules))
     return out
+
+
+@asynccontextmanager
+async def _first_error() -> AsyncIterator[None]:
+    """Let a task group's :class:`SourceError` out alone, as the protocol promises."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        matched, _ = group.split(SourceError)
+        if matched is None:
+            raise
+        first: BaseException = matched
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None

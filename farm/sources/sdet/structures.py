@@ -62,11 +62,6 @@ class StructureMap:
         return normalised_dn in self.known_dns
 
 
-def uai_check_letter(number: str) -> str:
-    """The check letter of a 7-digit UAI number."""
-    return "ABCDEFGHJKLMNPRSTUVWXYZ"[int(number) % 23]
-
-
 def build_structure_map(entries: Iterable[Entry]) -> StructureMap:
     """Index structure entries; those without a usable UAI are known but not tenants."""
     by_dn: dict[str, Structure] = {}
