@@ -54,7 +54,7 @@ class Event:
     operator-readable reason of a failure or warning.
     """
 
-    run_id: str
+    run_id: int
     kind: EventKind
     site: str | None = None
     tenant: str | None = None
@@ -82,7 +82,7 @@ class Event:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Event:
         return cls(
-            run_id=str(data["run_id"]),
+            run_id=int(data["run_id"]),
             kind=EventKind(data["kind"]),
             site=data.get("site"),
             tenant=data.get("tenant"),

@@ -23,7 +23,7 @@ class JobSpec:
     ``batch``, ``targeted`` or ``schedule``.
     """
 
-    run_id: str
+    run_id: int
     site: str
     tenants: tuple[str, ...]
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -41,7 +41,7 @@ class JobSpec:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JobSpec:
         return cls(
-            run_id=str(data["run_id"]),
+            run_id=int(data["run_id"]),
             site=str(data["site"]),
             tenants=tuple(str(t) for t in data["tenants"]),
             options=dict(data.get("options") or {}),
