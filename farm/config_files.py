@@ -27,6 +27,7 @@ from farm.config_schema import (
 
 _SITE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _SYNTAX_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+_AT_END = re.compile(r"\s*\(at end of document\)")
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -179,11 +180,15 @@ def _parse(path: Path, problems: list[Problem]) -> ParsedFile | None:
         message = str(exc)
         where = _SYNTAX_AT.search(message)
         line, column = (int(where.group(1)), int(where.group(2))) if where else (None, None)
+        if _AT_END.search(message):
+            rows = text.splitlines() or [""]
+            line, column = len(rows), len(rows[-1]) + 1
+        message = _AT_END.sub("", _SYNTAX_AT.sub("", message))
         problems.append(
             Problem(
                 path,
                 None,
-                f"TOML syntax error: {_SYNTAX_AT.sub('', message)}",
+                f"TOML syntax error: {message}",
                 "fix the syntax; every other check of this file waits for it",
                 line=line,
                 column=column,

@@ -1,0 +1,188 @@
+"""``farm tenants`` run as operators run it: the console script, on the shipped farm."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FARM = Path(sys.executable).parent / "farm"
+SHIPPED = Path(__file__).parents[2] / "tenants"
+SECRET_VALUE = "tok-3c1d9a7f-do-not-print"
+
+
+def secret_env() -> dict[str, str]:
+    """Every env: reference of the shipped farm set to the same recognisable value."""
+    names = set()
+    for path in SHIPPED.glob("*.toml"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if '"env:' in line:
+                names.add(line.split('"env:')[1].split('"')[0])
+    return dict.fromkeys(names, SECRET_VALUE)
+
+
+def farm(
+    *args: str, farm_dir: Path = SHIPPED, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(FARM), "--farm-dir", str(farm_dir), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def broken_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "tenants"
+    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("var"))
+    return copy
+
+
+def test_help_lists_tenants_with_one_line() -> None:
+    result = farm("--help")
+
+    assert result.returncode == 0
+    line = r"^  tenants +Check, list and show the farm's sites and tenants\.$"
+    assert re.search(line, result.stdout, re.MULTILINE)
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["list"], ["show"]])
+def test_every_tenants_command_has_an_example(command: list[str]) -> None:
+    result = farm("tenants", *command, "--help")
+
+    assert result.returncode == 0
+    assert "Example:" in result.stdout
+    assert "farm " in result.stdout.split("Example:")[1]
+
+
+def test_check_on_the_shipped_farm_with_its_secrets() -> None:
+    result = farm("tenants", "check", env=secret_env())
+
+    assert result.returncode == 0, result.stderr
+    assert "11 sites, 15 tenants" in result.stdout
+    assert "2 cités scolaires" in result.stdout
+    assert SECRET_VALUE not in result.stdout + result.stderr
+
+
+def test_check_names_each_missing_secret_by_reference_only() -> None:
+    env = secret_env()
+    env["MOODLE_TOKEN_CFA_OCCITANIE"] = ""
+    result = farm("tenants", "check", env=env)
+
+    assert result.returncode == 1
+    assert "cfa-occitanie.toml:5: site.token: environment variable " in result.stderr
+    assert "MOODLE_TOKEN_CFA_OCCITANIE is empty" in result.stderr
+    assert SECRET_VALUE not in result.stdout + result.stderr
+
+
+def test_check_skip_secrets_validates_without_them() -> None:
+    clean = {name: value for name, value in os.environ.items() if not name.startswith("MOODLE_")}
+    result = subprocess.run(
+        [str(FARM), "--farm-dir", str(SHIPPED), "tenants", "check", "--skip-secrets"],
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "secrets not resolved" in result.stdout
+
+
+def test_check_reports_three_problems_at_once(broken_copy: Path) -> None:
+    cite = broken_copy / "cite-clemenceau-montpellier.toml"
+    cite.write_text(
+        cite.read_text()
+        .replace("0340041K", "0340041X")
+        .replace("calls_in_flight", "calls_in_flite")
+    )
+    daudet = broken_copy / "lycee-daudet-nimes.toml"
+    daudet.write_text(daudet.read_text().replace("0301552Z", "0312693J"))
+
+    result = farm("tenants", "check", "--skip-secrets", farm_dir=broken_copy)
+
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if ".toml:" in line]
+    assert len(errors) == 3
+    assert "limits.calls_in_flite: unknown key (did you mean 'calls_in_flight'?)" in errors[0]
+    assert "establishments[0].uai: 0340041X has a wrong check letter" in errors[1]
+    assert "should end in K" in errors[1]
+    assert "lycee-daudet-nimes.toml" in errors[2]
+    assert "lycee-bellevue-toulouse.toml" in errors[2]
+    assert "3 problems" in result.stderr
+    assert not (broken_copy / "var").exists()
+
+
+def test_toml_syntax_error_names_file_line_and_column(broken_copy: Path) -> None:
+    (broken_copy / "farm.toml").write_text("[farm]\nname = 'x\n")
+
+    result = farm("tenants", "list", farm_dir=broken_copy)
+
+    assert result.returncode == 1
+    assert f"{broken_copy / 'farm.toml'}:2:10: TOML syntax error" in result.stderr
+    assert result.stdout == ""
+
+
+def test_list_filters_by_tag_and_kind() -> None:
+    result = farm("tenants", "list", "--tag", "academie:toulouse", "--kind", "netypareo", "--json")
+
+    assert result.returncode == 0, result.stderr
+    (tenant,) = json.loads(result.stdout)
+    assert tenant["id"] == "cfa-occ-toulouse"
+    assert tenant["netypareo_index"] == 1
+
+
+def test_list_table_shows_every_tenant() -> None:
+    result = farm("tenants", "list")
+
+    assert result.returncode == 0, result.stderr
+    for uai in ("0340041K", "0341921D", "0342225J", "0310024H", "0311902Z"):
+        assert uai in result.stdout
+    assert "cfa-occ-montpellier" in result.stdout
+
+
+def test_list_with_an_unknown_tag_fails_with_close_matches() -> None:
+    result = farm("tenants", "list", "--tag", "academie:tolouse")
+
+    assert result.returncode == 1
+    assert "no tag 'academie:tolouse'" in result.stderr
+    assert "academie:toulouse" in result.stderr
+
+
+def test_show_a_tenant_of_a_cite_scolaire_never_prints_the_token() -> None:
+    result = farm("tenants", "show", "0341921d", env=secret_env())
+
+    assert result.returncode == 0, result.stderr
+    assert "Collège Georges Clemenceau" in result.stdout
+    assert "env:MOODLE_TOKEN_CITE_CLEMENCEAU_MONTPELLIER" in result.stdout
+    assert "0340041K, 0342225J" in result.stdout
+    assert SECRET_VALUE not in result.stdout
+
+
+def test_show_json_gives_site_and_limits() -> None:
+    result = farm("tenants", "show", "cfa-occ-montpellier", "--json", env=secret_env())
+
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["site"]["token"] == "env:MOODLE_TOKEN_CFA_OCCITANIE"
+    assert data["site"]["limits"]["calls_in_flight"] == 2
+    assert data["schedules"] == {"sync": "0 3 * * *", "delta": "disabled"}
+    assert SECRET_VALUE not in result.stdout
+
+
+def test_show_unknown_tenant_suggests_close_ids() -> None:
+    result = farm("tenants", "show", "cfa-occ-toulous")
+
+    assert result.returncode == 1
+    assert "no tenant 'cfa-occ-toulous'" in result.stderr
+    assert "cfa-occ-toulouse" in result.stderr
