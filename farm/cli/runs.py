@@ -1,0 +1,266 @@
+"""``farm runs`` and ``farm report``: what past and current runs did.
+
+Tables are for people; ``--json`` and ``--csv`` are for scripts and
+spreadsheets and carry the same facts. Times are UTC, ISO 8601 in JSON and
+CSV. The CSV of a report has one row per tenant (``kind`` = ``tenant``, with
+its status and reason), per tenant x entity x action (``count``), per record
+error (``error``: key and Moodle's reason) and per warning (``warning``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from farm.cli import CliContext
+from farm.cli.registry import fail, open_registry, registry_option, resolve_registry_url
+from farm.registry import RegistryError, RunId, RunReport, RunStatus, RunSummary, TenantReport
+
+CSV_COLUMNS = (
+    "run",
+    "tenant",
+    "site",
+    "status",
+    "kind",
+    "entity",
+    "action",
+    "count",
+    "key",
+    "message",
+)
+
+
+@click.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--status", type=click.Choice([s.value for s in RunStatus]), help="Only these runs.")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts instead of a table.")
+@registry_option
+@click.pass_obj
+def runs(
+    obj: CliContext, limit: int, status: str | None, as_json: bool, registry_url: str | None
+) -> None:
+    """List past and current runs, latest first.
+
+    \b
+    Example:
+      farm runs
+      farm runs --status failed --limit 5
+      farm runs --json | jq '.[0].id'
+    """
+    with open_registry(resolve_registry_url(obj, registry_url)) as opened:
+        try:
+            found = opened.list_runs(
+                limit=limit, status=RunStatus(status) if status is not None else None
+            )
+        except RegistryError as error:
+            fail(str(error))
+    if as_json:
+        click.echo(json.dumps([_run_json(run) for run in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        click.echo("No runs yet." if status is None else f"No {status} runs.")
+        return
+    table = Table("run", "started (UTC)", "duration", "trigger", "status", "tenants ok/failed")
+    table.add_column("simulated")
+    for run in found:
+        table.add_row(
+            *_cells(
+                str(run.id),
+                _time(run.started_at),
+                _duration(run.duration),
+                run.trigger.value,
+                run.status.value,
+                f"{run.tenants_ok}/{run.tenants_failed}",
+                "yes" if run.simulated else "",
+            )
+        )
+    _console().print(table)
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN", type=int)
+@click.option("--tenant", metavar="ID", help="Only this tenant's report.")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV for spreadsheets (see 'farm report').")
+@registry_option
+@click.pass_obj
+def report(
+    obj: CliContext,
+    run_id: int,
+    tenant: str | None,
+    as_json: bool,
+    as_csv: bool,
+    registry_url: str | None,
+) -> None:
+    """Show what run RUN did for each tenant.
+
+    Counts per entity and action, record errors with Moodle's reason,
+    warnings and durations per phase. The CSV has one row per tenant, per
+    tenant x entity x action, per error and per warning (column "kind").
+    Exit code 1 for an unknown run or tenant.
+
+    \b
+    Example:
+      farm report 42
+      farm report 42 --tenant 0340041K --json
+      farm report 42 --csv > run-42.csv
+    """
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    with open_registry(resolve_registry_url(obj, registry_url)) as opened:
+        try:
+            found = opened.get_report(RunId(run_id), tenant)
+        except RegistryError as error:
+            fail(str(error))
+    if as_json:
+        click.echo(json.dumps(_report_json(found), indent=2, ensure_ascii=False))
+    elif as_csv:
+        _write_csv(found)
+    else:
+        _print_report(found)
+
+
+def _run_json(run: RunSummary) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "duration_seconds": run.duration.total_seconds() if run.duration else None,
+        "status": run.status.value,
+        "trigger": run.trigger.value,
+        "reason": run.reason,
+        "simulated": run.simulated,
+        "selection": dict(run.selection),
+        "options": dict(run.options),
+        "host": run.host,
+        "pid": run.pid,
+        "tenants": {
+            "ok": run.tenants_ok,
+            "failed": run.tenants_failed,
+            "total": run.tenants_total,
+        },
+    }
+
+
+def _tenant_json(report: TenantReport) -> dict[str, Any]:
+    return {
+        "tenant": report.tenant,
+        "site": report.site,
+        "status": report.status.value,
+        "reason": report.reason,
+        "simulated": report.simulated,
+        "counts": {entity: dict(actions) for entity, actions in report.counts.items()},
+        "errors": [{"entity": e.entity, "key": e.key, "reason": e.reason} for e in report.errors],
+        "warnings": [{"key": w.key, "message": w.message} for w in report.warnings],
+        "durations": dict(report.durations),
+    }
+
+
+def _report_json(found: RunReport) -> dict[str, Any]:
+    return {"run": _run_json(found.run), "tenants": [_tenant_json(t) for t in found.tenants]}
+
+
+def _write_csv(found: RunReport) -> None:
+    writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for t in found.tenants:
+        base = {"run": found.run.id, "tenant": t.tenant, "site": t.site, "status": t.status.value}
+        writer.writerow({**base, "kind": "tenant", "message": t.reason or ""})
+        for entity, actions in sorted(t.counts.items()):
+            for action, count in sorted(actions.items()):
+                writer.writerow(
+                    {**base, "kind": "count", "entity": entity, "action": action, "count": count}
+                )
+        for e in t.errors:
+            error = {"entity": e.entity or "", "key": e.key, "message": e.reason}
+            writer.writerow({**base, "kind": "error", **error})
+        for w in t.warnings:
+            writer.writerow({**base, "kind": "warning", "key": w.key or "", "message": w.message})
+
+
+def _print_report(found: RunReport) -> None:
+    run = found.run
+    console = _console()
+    console.print(
+        f"[bold]Run {run.id}[/]  {run.trigger.value}, {run.status.value}"
+        f"{' (simulated)' if run.simulated else ''}, started {_time(run.started_at)} UTC, "
+        f"{_duration(run.duration)}; tenants ok {run.tenants_ok}, failed {run.tenants_failed}",
+        highlight=False,
+    )
+    if run.reason:
+        console.print(f"reason: {run.reason}", markup=False, highlight=False)
+    if not found.tenants:
+        console.print("No tenant report yet.")
+        return
+    table = Table("tenant", "site", "status", "changes", "errors", "warnings", "time")
+    for t in found.tenants:
+        table.add_row(
+            *_cells(
+                t.tenant,
+                t.site,
+                t.status.value + (f": {t.reason}" if t.reason else ""),
+                _counts(t.counts),
+                str(len(t.errors)),
+                str(len(t.warnings)),
+                _phases(t.durations),
+            )
+        )
+    console.print(table)
+    errors = [(t.tenant, e.entity or "", e.key, e.reason) for t in found.tenants for e in t.errors]
+    if errors:
+        problems = Table("tenant", "entity", "record", "Moodle's reason", title="Errors")
+        for error in errors:
+            problems.add_row(*_cells(*error))
+        console.print(problems)
+    warnings = [(t.tenant, w.key or "", w.message) for t in found.tenants for w in t.warnings]
+    if warnings:
+        notes = Table("tenant", "record", "warning", title="Warnings")
+        for warning in warnings:
+            notes.add_row(*_cells(*warning))
+        console.print(notes)
+
+
+def _counts(counts: Mapping[str, Mapping[str, int]]) -> str:
+    if not counts:
+        return "none"
+    return "\n".join(
+        f"{entity}: " + ", ".join(f"{n} {action}" for action, n in sorted(actions.items()))
+        for entity, actions in sorted(counts.items())
+    )
+
+
+def _phases(durations: Mapping[str, float]) -> str:
+    return ", ".join(f"{phase} {seconds:.1f}s" for phase, seconds in durations.items()) or "-"
+
+
+def _time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(duration: timedelta | None) -> str:
+    if duration is None:
+        return "running"
+    seconds = int(duration.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def _cells(*values: str) -> list[Text]:
+    # Moodle's reasons and record keys may hold [brackets]: never read them as markup.
+    return [Text(value) for value in values]
+
+
+def _console() -> Console:
+    console = Console()
+    # Piped output (scripts, less) gets the full width instead of 80 folded columns.
+    return console if console.is_terminal else Console(width=200)
