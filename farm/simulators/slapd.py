@@ -95,7 +95,7 @@ class Slapd:
 
     @property
     def url(self) -> str:
-        return f"ldap://127.0.0.1:{self.port}/"
+        return f"ldap://127.0.0.1:{self.port}"
 
     @property
     def config_path(self) -> Path:
@@ -146,7 +146,7 @@ class Slapd:
             # Another process may grab the port between the probe and bind: retry then.
             self.port = free_port()
             process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                [_binary("slapd"), "-d", "0", "-f", str(self.config_path), "-h", self.url],
+                [_binary("slapd"), "-d", "0", "-f", str(self.config_path), "-h", f"{self.url}/"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )

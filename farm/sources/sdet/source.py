@@ -134,10 +134,9 @@ class SdetSource:
                 filter_ = family_filter(family, targets, since=since)
                 found[family.name] = await self._search(client, base, filter_, attributes)
 
-            async with _first_error():
-                async with anyio.create_task_group() as group:
-                    for family in (STUDENTS, TEACHERS, STAFF, PARENTS):
-                        group.start_soon(run, family)
+            async with _first_error(), anyio.create_task_group() as group:
+                for family in (STUDENTS, TEACHERS, STAFF, PARENTS):
+                    group.start_soon(run, family)
             children = [entry.dn for entry in found[STUDENTS.name]]
             extra: list[list[Entry]] = []
 
@@ -145,10 +144,9 @@ class SdetSource:
                 filter_ = family_filter(PARENTS, (), since=since, children=chunk)
                 extra.append(await self._search(client, base, filter_, attributes))
 
-            async with _first_error():
-                async with anyio.create_task_group() as group:
-                    for at in range(0, len(children), CHILDREN_PER_SEARCH):
-                        group.start_soon(run_parents, children[at : at + CHILDREN_PER_SEARCH])
+            async with _first_error(), anyio.create_task_group() as group:
+                for at in range(0, len(children), CHILDREN_PER_SEARCH):
+                    group.start_soon(run_parents, children[at : at + CHILDREN_PER_SEARCH])
             entries = [entry for batch in (*found.values(), *extra) for entry in batch]
 
         def build() -> tuple[dict[str, TenantSnapshot], datetime | None]:

@@ -23,8 +23,10 @@ async def test_reads_each_tenant_of_the_cite_scolaire(sample_source: SdetSource)
         "sdet:F99000p1",
     }
     assert {p.source_key for p in college.people} == {"sdet:F99000t1"}
-    assert lycee.complete and college.complete
-    assert lycee.warnings == () and college.warnings == ()
+    assert lycee.complete
+    assert college.complete
+    assert lycee.warnings == ()
+    assert college.warnings == ()
 
     teacher = next(p for p in college.people if p.source_key == "sdet:F99000t1")
     assert teacher in lycee.people  # the same record in both: one account after merging
