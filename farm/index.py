@@ -141,6 +141,12 @@ def index_writes(
         # A re-index of an absent record: only its tenants change.
         if previous is None:
             raise ValueError(f"cannot re-index {kind} {key}: it is not in the index")
+        # Same rule as IndexEntry.restore, so the registry and memory agree.
+        suspended = previous.suspended or (
+            kind is Kind.PERSON
+            and not operation.tenants
+            and previous.values.get("suspended") is True
+        )
         entry = IndexEntry(
             kind,
             key,
@@ -148,7 +154,7 @@ def index_writes(
             previous.digest,
             previous.values,
             operation.tenants,
-            previous.suspended,
+            suspended,
         )
         return (IndexWrite(kind, key, entry),)
     if moodle_id is None:

@@ -386,6 +386,26 @@ class IndexEntry:
     def __hash__(self) -> int:
         return hash((self.kind, self.key))
 
+    @classmethod
+    def restore(
+        cls,
+        kind: Kind | str,
+        key: str,
+        moodle_id: int | None,
+        digest: str,
+        values: Mapping[str, Any],
+        tenants: Iterable[str],
+    ) -> IndexEntry:
+        """Rebuild an entry from a registry row, which has no ``suspended`` column.
+
+        The farm suspends a person only when no tenant holds them, and then
+        records ``suspended: true`` in the values, so the two together say it.
+        """
+        held = frozenset(tenants)
+        kind = Kind(kind)
+        suspended = kind is Kind.PERSON and not held and values.get("suspended") is True
+        return cls(kind, key, moodle_id, digest, values, held, suspended)
+
 
 @dataclass(frozen=True, slots=True)
 class SiteSnapshot:

@@ -1,0 +1,206 @@
+"""Every operator option changes the plan the way the operator expects."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from farm.index import SiteIndex
+from farm.model import (
+    Cohort,
+    CohortMembership,
+    Enrolment,
+    Entity,
+    Kind,
+    Person,
+    Profile,
+    TenantSnapshot,
+)
+from farm.operation import Action
+from farm.options import Mode, PlanOptions
+from farm.plan import Plan
+
+from .factory import PREFIX, actions, apply, options, person, plan, synced, tenant
+
+A = "0290009C"
+CLASS = Cohort(f"{PREFIX}2NDE1", "2nde 1")
+
+
+def site() -> tuple[SiteIndex, list[Person]]:
+    """An index of 20 people in a class, and the people as the source now gives them."""
+    people = [person(n) for n in range(1, 21)]
+    teachers = [person(n, profile=Profile.TEACHER) for n in range(21, 24)]
+    index = synced(
+        tenant(
+            A,
+            [*people, *teachers],
+            cohorts=[CLASS],
+            members=[CohortMembership(CLASS.key, p.source_key) for p in people],
+        )
+    )
+    return index, [*people, *teachers]
+
+
+def changed(people: list[Person]) -> TenantSnapshot:
+    """One new person, one renamed, one gone, one teacher renamed."""
+    now = [replace(p, lastname="Renamed") if p.key in ("sdet:2", "sdet:22") else p for p in people]
+    now = [p for p in now if p.key != "sdet:3"]
+    now.append(person(99))
+    return tenant(
+        A,
+        now,
+        cohorts=[CLASS],
+        members=[CohortMembership(CLASS.key, p.source_key) for p in now if "2" not in p.key[5:6]],
+    )
+
+
+def kinds_actions(result: Plan) -> set[tuple[Kind, str]]:
+    return {(k, a) for k, a, _ in actions(result)}
+
+
+def test_default_plans_every_kind_of_change() -> None:
+    index, people = site()
+
+    result = plan(index, changed(people))
+
+    assert {("sdet:99", "create"), ("sdet:2", "update"), ("sdet:3", "suspend")} <= {
+        (key, a) for k, a, key in actions(result) if k is Kind.PERSON
+    }
+
+
+def test_force_rewrites_every_existing_record_with_all_fields() -> None:
+    index, people = site()
+
+    result = plan(index, changed(people), force=True)
+
+    updates = [op for op in result.operations if op.action is Action.UPDATE]
+    assert len([op for op in updates if op.kind is Kind.PERSON]) == len(people) - 1
+    unchanged = next(op for op in updates if op.key == "sdet:1")
+    assert set(unchanged.changes) == set(person(1).values())
+    assert unchanged.changes["lastname"] == ("Martin1", "Martin1")
+    readd = next(op for op in result.operations if op.key == f"{CLASS.key}|sdet:1")
+    assert (readd.action, readd.previous is not None) == (Action.ADD, True)
+
+
+def test_refresh_only_creates_no_account_but_updates_and_removes() -> None:
+    index, people = site()
+
+    result = plan(index, changed(people), refresh_only=True)
+
+    assert (Kind.PERSON, "create") not in kinds_actions(result)
+    assert {(Kind.PERSON, "update"), (Kind.PERSON, "suspend")} <= kinds_actions(result)
+    assert not any(op.key == "sdet:99" for op in result.operations)
+
+
+@pytest.mark.parametrize(
+    ("mode", "allowed"),
+    [
+        (Mode.CREATE_ONLY, {"create", "add", "enrol", "assign"}),
+        (Mode.UPDATE_ONLY, {"update", "revive", "reindex"}),
+        (Mode.DELETE_ONLY, {"suspend", "delete", "remove", "unenrol", "unassign", "reindex"}),
+    ],
+)
+def test_modes_keep_only_their_operations(mode: Mode, allowed: set[str]) -> None:
+    index, people = site()
+
+    result = plan(index, changed(people), mode=mode)
+
+    assert result.operations
+    assert {a for _, a, _ in actions(result)} <= allowed
+
+
+def test_entity_selection_leaves_other_kinds_alone() -> None:
+    index, people = site()
+
+    result = plan(index, changed(people), entities=frozenset({Entity.COHORTS}))
+
+    assert {k for k, _, _ in actions(result)} == {Kind.COHORT_MEMBER}
+
+
+def test_profile_selection_plans_only_those_people() -> None:
+    index, people = site()
+
+    result = plan(index, changed(people), profiles=frozenset({Profile.TEACHER}))
+
+    assert actions(result) == [(Kind.PERSON, "update", "sdet:22")]
+
+
+@pytest.mark.parametrize("selector", ["sdet:2", "user2", "id2"])
+def test_single_person_by_source_key_login_or_idnumber(selector: str) -> None:
+    index, people = site()
+
+    result = plan(index, changed(people), person=selector)
+
+    assert {key for _, _, key in actions(result) if not key.startswith(CLASS.key)} == {"sdet:2"}
+    assert all("sdet:2" in op.key for op in result.operations)
+
+
+def test_single_person_absent_from_a_complete_read_is_removed_alone() -> None:
+    index, people = site()
+
+    result = plan(index, changed(people), person="user3")
+
+    assert actions(result) == [(Kind.PERSON, "suspend", "sdet:3")]
+
+
+def test_simulation_and_verbose_shape_the_report() -> None:
+    index, people = site()
+
+    result = plan(index, changed(people), simulate=True, verbose=True)
+
+    lines = result.report_lines()
+    assert result.simulate
+    assert all(line.startswith("[SIMULATION]") for line in lines)
+    assert "[SIMULATION] update person sdet:2 (user2): lastname" in lines
+    assert "[SIMULATION] suspend person sdet:3 (user3): suspended" in lines
+    quiet = plan(index, changed(people)).report_lines()
+    assert not any(line.startswith("update person") for line in quiet)
+    assert any("person create: 1" in line for line in quiet)
+
+
+def test_adopt_cohorts_takes_unprefixed_cohorts() -> None:
+    manual = Cohort("profs", "Professeurs")
+    snapshot = tenant(
+        A, [person(1)], cohorts=[manual], members=[CohortMembership("profs", "sdet:1")]
+    )
+
+    default = plan(SiteIndex(), snapshot)
+    adopting = plan(SiteIndex(), snapshot, adopt_cohorts=True)
+
+    assert (Kind.COHORT, "create") not in kinds_actions(default)
+    assert {(Kind.COHORT, "create"), (Kind.COHORT_MEMBER, "add")} <= kinds_actions(adopting)
+
+
+def test_enrolments_are_their_own_entity() -> None:
+    index = synced(tenant(A, [person(1)]))
+    snapshot = tenant(A, [person(1)], enrolments=[Enrolment("MATH2", "sdet:1")])
+
+    assert actions(plan(index, snapshot, entities=frozenset({Entity.USERS}))) == []
+    assert actions(plan(index, snapshot, entities=frozenset({Entity.ENROLMENTS}))) == [
+        (Kind.ENROLMENT, "enrol", "MATH2|sdet:1|student")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"mass_removal_threshold": 0}, "mass_removal_threshold"),
+        ({"mass_removal_threshold": 1.5}, "mass_removal_threshold"),
+        ({"person": "  "}, "person selection is empty"),
+        ({"refresh_only": True, "mode": Mode.DELETE_ONLY}, "refresh-only"),
+        ({"entities": frozenset()}, "no entity selected"),
+    ],
+)
+def test_contradictory_options_are_refused(values: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ValueError, match=message):
+        PlanOptions(**values)
+
+
+def test_the_plan_applies_to_the_index_then_plans_nothing_in_every_mode() -> None:
+    for mode in Mode:
+        index, people = site()
+        snapshot = changed(people)
+        result = plan(index, snapshot, mode=mode)
+        assert plan(apply(index, result), snapshot, mode=mode).operations == (), mode
+    assert options().cohort_prefix == PREFIX
