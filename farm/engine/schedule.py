@@ -1,0 +1,134 @@
+"""Schedules: when each task of each tenant runs, as Moodle's scheduled-task page shows it.
+
+A task has a cron expression (read in the farm's time zone, Europe/Paris by
+default) or ``disabled``: farm defaults from farm.toml's ``[schedules]``,
+overridden by the site's and the tenant's (:meth:`Farm.schedules_of`). A
+disabled task runs only when asked from the command line.
+
+Times are computed by cronsim, which follows the wall clock across
+daylight-saving changes the way cron does: on the spring-forward night a
+02:30 job runs at 03:00, on the fall-back night it runs once, at the first
+02:30. :func:`fire_times` turns that into absolute instants between two
+moments, which is all the scheduler needs to run each job exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from cronsim import CronSim
+
+from farm.config import Farm, TenantConfig, TenantKind
+
+DISABLED: Final = "disabled"
+
+# What operators find on Moodle's scheduled-task page, per kind of tenant
+# (the ENT plugin's tasks; auth_netypareo's sync_* tasks and update_caches).
+GENERAL_TASKS: Final = ("sync", "delta")
+TASKS: Final[Mapping[TenantKind, tuple[str, ...]]] = {
+    "establishment": ("users", "cohorts", "roles", "groups"),
+    "netypareo": ("sites", "groups", "pdgroups", "students", "teachers", "tutors", "caches"),
+}
+
+# The plan options each task runs with; every task is a narrower sync.
+_TASK_OPTIONS: Final[Mapping[str, Mapping[str, Any]]] = {
+    "sync": {},
+    "delta": {"delta": True},
+    "users": {"entities": ["users"]},
+    "cohorts": {"entities": ["cohorts"]},
+    "roles": {"entities": ["roles"]},
+    "groups": {"entities": ["groups"]},
+    "sites": {"entities": ["cohorts"]},
+    "pdgroups": {"entities": ["groups"]},
+    "students": {"entities": ["users", "cohorts", "groups"], "profiles": ["student"]},
+    "teachers": {"entities": ["users", "cohorts", "groups"], "profiles": ["teacher"]},
+    "tutors": {"entities": ["users", "cohorts", "groups"], "profiles": ["tutor"]},
+    "caches": {"refresh_only": True},
+}
+
+
+def task_options(task: str) -> Mapping[str, Any]:
+    """The plan options (by name, as in a JobSpec) a scheduled ``task`` runs with."""
+    return _TASK_OPTIONS[task]
+
+
+def tasks_of(kind: TenantKind) -> tuple[str, ...]:
+    """Every task a tenant of this kind can have."""
+    return GENERAL_TASKS + TASKS[kind]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSchedule:
+    """One tenant's task and its cron expression (or ``disabled``)."""
+
+    tenant: str
+    site: str
+    task: str
+    cron: str
+
+    @property
+    def disabled(self) -> bool:
+        return self.cron == DISABLED
+
+
+def schedules(farm: Farm, tenants: Sequence[TenantConfig] | None = None) -> list[TaskSchedule]:
+    """Every scheduled task of ``tenants`` (all of the farm's by default), tenant by tenant.
+
+    Only tasks the farm configures are listed; a task name that does not
+    apply to a tenant's kind is left out.
+    """
+    chosen = tenants if tenants is not None else tuple(farm.tenants.values())
+    found: list[TaskSchedule] = []
+    for tenant in chosen:
+        allowed = tasks_of(tenant.kind)
+        for task, cron in farm.schedules_of(tenant).items():
+            if task in allowed:
+                found.append(TaskSchedule(tenant.id, tenant.site, task, cron))
+    return found
+
+
+def next_run(cron: str, after: datetime, timezone: str) -> datetime | None:
+    """The first time strictly after ``after`` (UTC) that ``cron`` fires; None when disabled."""
+    return next(fire_times(cron, after, None, timezone), None)
+
+
+def fire_times(
+    cron: str, after: datetime, until: datetime | None, timezone: str
+) -> Iterator[datetime]:
+    """The instants (UTC) in ``(after, until]`` at which ``cron`` fires, in order.
+
+    ``until`` None means without end. A disabled task never fires.
+    """
+    if cron == DISABLED:
+        return
+    if after.tzinfo is None:
+        raise ValueError("fire_times needs timezone-aware datetimes")
+    zone = ZoneInfo(timezone)
+    iterator = CronSim(cron, after.astimezone(zone))
+    for moment in iterator:
+        instant = moment.astimezone(UTC)
+        # Around a fall-back change cronsim may hand back the earlier pass of
+        # the wall clock; comparing instants keeps each firing once.
+        if instant <= after:
+            continue
+        if until is not None and instant > until:
+            return
+        yield instant
+
+
+def due(
+    entries: Sequence[TaskSchedule], after: datetime, until: datetime, timezone: str
+) -> list[TaskSchedule]:
+    """The entries that fire at least once in ``(after, until]``; each is listed once."""
+    return [e for e in entries if next(fire_times(e.cron, after, until, timezone), None)]
+
+
+def next_wakeup(entries: Sequence[TaskSchedule], after: datetime, timezone: str) -> datetime | None:
+    """The earliest firing after ``after`` of any entry; None when every entry is disabled."""
+    crons = {e.cron for e in entries}
+    times = [t for cron in crons if (t := next_run(cron, after, timezone)) is not None]
+    return min(times, default=None)

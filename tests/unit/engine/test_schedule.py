@@ -1,0 +1,128 @@
+"""Schedules: cron per task, farm defaults and overrides, and daylight-saving changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from farm.config import load_farm
+from farm.engine.schedule import (
+    DISABLED,
+    TaskSchedule,
+    due,
+    fire_times,
+    next_run,
+    next_wakeup,
+    schedules,
+    task_options,
+    tasks_of,
+)
+from tests.unit.config.farmdir import write_farm
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def paris(*args: int, fold: int = 0) -> datetime:
+    return datetime(*args, tzinfo=PARIS, fold=fold).astimezone(UTC)  # type: ignore[misc,arg-type]
+
+
+def simulate_scheduler(
+    cron: str, start: datetime, end: datetime, tick: timedelta
+) -> list[datetime]:
+    """What a scheduler waking every ``tick`` would launch: one launch per due check."""
+    launched: list[datetime] = []
+    entry = TaskSchedule("0290009C", "lycee", "sync", cron)
+    last = start
+    while last < end:
+        now = last + tick
+        if due([entry], last, now, "Europe/Paris"):
+            launched.append(now)
+        last = now
+    return launched
+
+
+def test_daily_job_runs_once_on_the_spring_forward_day() -> None:
+    # 29 March 2026: 02:00 CET jumps to 03:00 CEST; 02:30 does not exist that night.
+    times = list(
+        fire_times("30 2 * * *", paris(2026, 3, 27, 12), paris(2026, 3, 31, 12), "Europe/Paris")
+    )
+    local = [t.astimezone(PARIS) for t in times]
+    assert [t.date().day for t in local] == [28, 29, 30, 31]
+    assert local[1].hour == 3
+    assert local[1].minute == 0
+    assert [t.strftime("%H:%M") for t in (local[0], local[2], local[3])] == ["02:30"] * 3
+
+
+def test_daily_job_runs_once_on_the_fall_back_day() -> None:
+    # 25 October 2026: 03:00 CEST goes back to 02:00 CET; 02:30 happens twice.
+    times = list(
+        fire_times("30 2 * * *", paris(2026, 10, 23, 12), paris(2026, 10, 27, 12), "Europe/Paris")
+    )
+    local = [t.astimezone(PARIS) for t in times]
+    assert [t.date().day for t in local] == [24, 25, 26, 27]
+    assert all(t.strftime("%H:%M") == "02:30" for t in local)
+    # The 25th fires at the first 02:30 (CEST, 00:30 UTC), not again an hour later.
+    assert times[1] == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (paris(2026, 3, 28, 0), paris(2026, 3, 31, 0)),
+        (paris(2026, 10, 24, 0), paris(2026, 10, 27, 0)),
+    ],
+    ids=["spring-forward", "fall-back"],
+)
+def test_a_scheduler_ticking_each_minute_launches_the_0230_job_exactly_once_a_day(
+    start: datetime, end: datetime
+) -> None:
+    launched = simulate_scheduler("30 2 * * *", start, end, timedelta(minutes=1))
+    days = [t.astimezone(PARIS).date() for t in launched]
+    assert len(days) == 3
+    assert len(set(days)) == 3
+
+
+def test_a_scheduler_that_slept_through_several_firings_launches_once() -> None:
+    # Asleep from 01:00 to 05:00 on the fall-back night: one launch, not two.
+    entry = TaskSchedule("0290009C", "lycee", "sync", "*/30 * * * *")
+    assert due([entry], paris(2026, 10, 25, 1), paris(2026, 10, 25, 5), "Europe/Paris") == [entry]
+
+
+def test_a_disabled_task_never_fires() -> None:
+    entry = TaskSchedule("0290009C", "lycee", "delta", DISABLED)
+    assert entry.disabled
+    assert next_run(DISABLED, paris(2026, 1, 1, 0), "Europe/Paris") is None
+    assert due([entry], paris(2026, 1, 1, 0), paris(2027, 1, 1, 0), "Europe/Paris") == []
+    assert next_wakeup([entry], paris(2026, 1, 1, 0), "Europe/Paris") is None
+
+
+def test_next_wakeup_is_the_earliest_task() -> None:
+    entries = [
+        TaskSchedule("a", "s", "sync", "30 2 * * *"),
+        TaskSchedule("b", "s", "delta", "*/30 7-19 * * 1-5"),
+    ]
+    # Monday 2 March 2026, 06:10 in Paris: the delta at 07:00 comes first.
+    assert next_wakeup(entries, paris(2026, 3, 2, 6, 10), "Europe/Paris") == paris(2026, 3, 2, 7, 0)
+
+
+def test_farm_defaults_site_and_tenant_overrides(tmp_path: Path) -> None:
+    farm = load_farm(write_farm(tmp_path))
+    by_key = {(s.tenant, s.task): s.cron for s in schedules(farm)}
+    # The lycée keeps the farm defaults.
+    assert by_key[("0290009C", "sync")] == "30 2 * * *"
+    assert by_key[("0290009C", "delta")] == DISABLED
+    # The CFA's site disables delta; one NetYpareo site moves its sync to 04:00.
+    assert by_key[("cfa-brest", "sync")] == "30 2 * * *"
+    assert by_key[("cfa-quimper", "sync")] == "0 4 * * *"
+    assert by_key[("cfa-quimper", "delta")] == DISABLED
+
+
+def test_task_names_follow_moodle_scheduled_tasks() -> None:
+    assert tasks_of("establishment") == ("sync", "delta", "users", "cohorts", "roles", "groups")
+    assert "pdgroups" in tasks_of("netypareo")
+    assert "caches" in tasks_of("netypareo")
+    assert task_options("students")["profiles"] == ["student"]
+    assert task_options("delta") == {"delta": True}
