@@ -23,7 +23,6 @@ a time, serially, as soon as Moodle confirmed them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -170,7 +169,6 @@ class Session:
         endpoint = self.url + REST_PATH
         async with self._limiter:
             self.calls += 1
-            started = time.monotonic()
             try:
                 with anyio.fail_after(self.limits.timeout):
                     response = await self._http.post(
@@ -184,15 +182,6 @@ class Session:
                 ) from None
             except httpx.TransportError as exc:
                 raise self._transient(function, f"{type(exc).__name__}: {exc}") from None
-        elapsed = time.monotonic() - started
-        log.debug(
-            "moodle call",
-            site=self.name,
-            function=function,
-            fields=len(body),
-            status=response.status_code,
-            seconds=round(elapsed, 3),
-        )
         if response.status_code in RETRIED_STATUS:
             raise self._transient(function, f"HTTP {response.status_code}")
         if response.status_code != 200:

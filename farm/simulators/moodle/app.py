@@ -110,18 +110,28 @@ class MoodleSimulator:
 
 
 async def _serve(site: Site, path: str, body: bytes, send: Send) -> None:
-    faults = site.faults
-    roll = site.random.random()
-    for rate, status in ((faults.bad_gateway, 502), (faults.unavailable, 503)):
-        if roll < rate:
-            await _respond(send, status, f"<h1>{status}</h1>".encode(), "text/html")
-            return
-        roll -= rate
-    drop, roll = roll < faults.drop, roll - faults.drop
-    hang, roll = roll < faults.timeout, roll - faults.timeout
-    if roll < faults.slow:
+    site.in_flight += 1
+    site.peak_in_flight = max(site.peak_in_flight, site.in_flight)
+    try:
+        await _serve_counted(site, path, body, send)
+    finally:
+        site.in_flight -= 1
+
+
+async def _serve_counted(site: Site, path: str, body: bytes, send: Send) -> None:
+    faults, rng = site.faults, site.random
+    roll = rng.random()
+    if roll < faults.bad_gateway + faults.unavailable and faults.spend():
+        status = 502 if roll < faults.bad_gateway else 503
+        await _respond(send, status, f"<h1>{status}</h1>".encode(), "text/html")
+        return
+    drop = rng.random() < faults.drop and faults.spend()
+    hang = not drop and rng.random() < faults.timeout and faults.spend()
+    if rng.random() < faults.slow and faults.spend():
         await anyio.sleep(faults.slow_seconds)
     async with site.workers:
+        site.working += 1
+        site.peak_working = max(site.peak_working, site.working)
         params, dropped = parse_form(body, site.max_input_vars)
         if dropped:
             site.dropped_fields.append(dropped)
@@ -130,7 +140,10 @@ async def _serve(site: Site, path: str, body: bytes, send: Send) -> None:
             records = 1
         else:
             answer, records = _call(site, params)
-        await anyio.sleep(site.cost.delay(records))
+        try:
+            await anyio.sleep(site.cost.delay(records))
+        finally:
+            site.working -= 1
     if hang:
         await anyio.sleep(faults.hang_seconds)
     if path == LOGIN_PATH or params.get("moodlewsrestformat") == "json":

@@ -62,7 +62,8 @@ class Faults:
 
     ``timeout`` applies the call, then holds the answer for ``hang_seconds``
     (the client gives up, the work is done); ``drop`` closes the connection
-    before the answer body; ``slow`` adds ``slow_seconds``.
+    before the answer body; ``slow`` adds ``slow_seconds``. ``remaining``, when
+    set, is how many more faults to inject before the site behaves again.
     """
 
     bad_gateway: float = 0.0
@@ -72,6 +73,16 @@ class Faults:
     slow: float = 0.0
     slow_seconds: float = 0.5
     hang_seconds: float = 30.0
+    remaining: int | None = None
+
+    def spend(self) -> bool:
+        """Count one injected fault; False when none is left to inject."""
+        if self.remaining is None:
+            return True
+        if self.remaining <= 0:
+            return False
+        self.remaining -= 1
+        return True
 
 
 @dataclass
@@ -205,6 +216,10 @@ class Site:
     groups: dict[int, Group] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     dropped_fields: list[int] = field(default_factory=list)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    working: int = 0
+    peak_working: int = 0
     contexts: dict[int, tuple[int, int]] = field(
         default_factory=lambda: {SYSTEM_CONTEXT: (10, 0), 2: (40, 1)}
     )

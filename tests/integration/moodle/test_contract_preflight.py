@@ -1,0 +1,101 @@
+"""Contract: MOODLE-WS.md, "Functions the farm needs", profile fields and cost."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from farm.moodle import REQUIRED_FUNCTIONS, MoodleLimits, NewUser, SiteTarget, check_site
+from farm.simulators.moodle import CostModel
+from tests.fixtures.moodle import MoodleTarget
+
+
+def target(moodle: MoodleTarget, **extra: object) -> SiteTarget:
+    return SiteTarget(moodle.kind, moodle.url, moodle.token, **extra)  # type: ignore[arg-type]
+
+
+async def test_site_info_lists_the_functions_the_token_may_call(moodle: MoodleTarget) -> None:
+    """ "A pre-flight check (core_webservice_get_site_info lists the functions the token may
+    call) should tell the operator which are missing, per site." """
+    check = await check_site(target(moodle), transport=moodle.transport)
+    assert check.error is None
+    assert check.release
+    if moodle.site is not None:
+        assert check.missing_functions == ()
+        moodle.site.tokens[moodle.token.reveal()] -= {
+            "core_group_create_groups",
+            "core_role_assign_roles",
+        }
+        check = await check_site(target(moodle), transport=moodle.transport)
+        assert check.missing_functions == ("core_role_assign_roles", "core_group_create_groups")
+        assert not check.ok
+        assert "missing functions: core_role_assign_roles, core_group_create_groups" in check.line()
+    assert len(REQUIRED_FUNCTIONS) == 25
+
+
+async def test_the_pre_flight_says_which_profile_fields_are_missing(moodle: MoodleTarget) -> None:
+    """ "No web-service function creates profile fields: they must exist on the site (a
+    pre-flight check should say which are missing)." """
+    wanted = (*moodle.profile_fields, f"{moodle.prefix}missing")
+    check = await check_site(target(moodle, profile_fields=wanted), transport=moodle.transport)
+    assert check.missing_profile_fields == (f"{moodle.prefix}missing",)
+    assert f"missing profile fields: {moodle.prefix}missing" in check.line()
+    if moodle.site is not None:
+        assert moodle.site.users[2].customfields == {}
+
+
+async def test_the_pre_flight_notices_a_site_that_drops_form_fields(moodle: MoodleTarget) -> None:
+    """ "The client must cap the number of form fields per request (configurable per site,
+    default well under 5000)": the check says when the cap is above the site's limit."""
+    check = await check_site(target(moodle), transport=moodle.transport)
+    assert check.form_fields_kept is True
+    moodle.sim.max_input_vars = 1000
+    check = await check_site(target(moodle), transport=moodle.transport)
+    assert check.form_fields_kept is False
+    assert "drops form fields" in check.line()
+    limits = MoodleLimits(form_fields_per_request=900)
+    assert (await check_site(target(moodle, limits=limits), transport=moodle.transport)).ok
+
+
+async def test_a_bad_token_is_reported_on_the_site_line(moodle: MoodleTarget) -> None:
+    """ "Bad token: invalidtoken." as the pre-flight reports it."""
+    from farm.secrets import Secret
+
+    bad = SiteTarget(moodle.kind, moodle.url, Secret("0000-not-a-token"))
+    check = await check_site(bad, transport=moodle.transport)
+    assert not check.ok
+    assert check.line().startswith(f"{moodle.kind}: FAIL")
+    assert "invalidtoken" in check.line()
+    assert "0000-not-a-token" not in check.line()
+
+
+async def test_cost_is_per_call_plus_per_record_with_a_worker_count(moodle: MoodleTarget) -> None:
+    """ "Roughly 10 ms per user inside Moodle plus 30 ms per call; … The simulator models cost
+    as a per-call plus per-record delay with a per-site worker count, so benchmarks can
+    reason about it." """
+    site = moodle.sim
+    site.cost = CostModel(per_call=0.03, per_record=0.01, workers=1)
+    site._workers = None
+    users = [NewUser(moodle.username(f"c{i}"), "F", "L", moodle.email(f"c{i}")) for i in range(20)]
+    started = time.monotonic()
+    async with moodle.client(MoodleLimits(records_per_batch=10, calls_in_flight=4)) as client:
+        await client.create_users(users)
+    elapsed = time.monotonic() - started
+    # Two calls of ten records through one worker cannot take less than the model says.
+    assert elapsed >= 2 * site.cost.delay(10) - 0.01
+    assert site.peak_working == 1
+    assert site.peak_in_flight == 2
+
+
+@pytest.mark.parametrize("count", [500])
+async def test_batches_above_about_100_records_are_cut(moodle: MoodleTarget, count: int) -> None:
+    """ "batches above about 100 records gain nothing": the default batch is 100 records."""
+    users = [
+        NewUser(moodle.username(f"b{i}"), "F", "L", moodle.email(f"b{i}")) for i in range(count)
+    ]
+    async with moodle.client() as client:
+        result = await client.create_users(users)
+    assert len(result.confirmed) == count
+    if moodle.site is not None:
+        assert moodle.site.calls["core_user_create_users"] == count // 100
