@@ -1,0 +1,100 @@
+"""``farm sites``: pre-flight checks of the Moodle sites' web services."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import NoReturn
+
+import anyio
+import click
+import structlog
+
+from farm.cli import CliContext
+from farm.config import Farm, FarmConfigError, SiteConfig, load_farm
+from farm.moodle import SiteCheck, SiteTarget, check_sites
+from farm.secrets import SecretError
+
+
+@click.group()
+def sites() -> None:
+    """Pre-flight checks of the Moodle sites' web services.
+
+    \b
+    Example:
+      farm sites check
+      farm sites check --json lycee-arago-perpignan
+    """
+
+
+@sites.command()
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per site, in a list.")
+@click.pass_obj
+def check(obj: CliContext, names: tuple[str, ...], as_json: bool) -> None:
+    """Check every site (or the NAMES given) concurrently, one line per site.
+
+    For each site: the token is valid, the Moodle release, the web-service
+    functions missing from the token's service, the custom profile fields
+    missing on the site, whether the site keeps form_fields_per_request form
+    fields (PHP's max_input_vars), and the round-trip time of one call. The
+    profile-field check writes a marker into the token's own account and
+    restores it. Exit code 0 when every site is ready, 1 otherwise.
+
+    \b
+    Example:
+      farm sites check
+      farm sites check --json | jq '.[] | select(.ok | not)'
+    """
+    if not structlog.is_configured():
+        # Lines and JSON go to stdout; retry warnings must not mix with them.
+        structlog.configure(
+            logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        )
+    farm = _load(obj)
+    unknown = [name for name in names if name not in farm.sites]
+    if unknown:
+        _fail(f"unknown site(s): {', '.join(unknown)}; known: {', '.join(sorted(farm.sites))}")
+    chosen = [farm.sites[name] for name in names] if names else list(farm.sites.values())
+    ready: list[SiteTarget] = []
+    unreadable: list[SiteCheck] = []
+    for site in chosen:
+        try:
+            ready.append(_target(site))
+        except SecretError as exc:
+            unreadable.append(SiteCheck(site.name, site.url, error=f"token {site.token}: {exc}"))
+    checked = {c.site: c for c in [*anyio.run(check_sites, ready), *unreadable]}
+    results = [checked[site.name] for site in chosen]
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        for result in results:
+            click.echo(result.line())
+    if not all(r.ok for r in results):
+        raise SystemExit(1)
+
+
+def _target(site: SiteConfig) -> SiteTarget:
+    return SiteTarget(
+        name=site.name,
+        url=site.url,
+        token=site.token.resolve(),
+        limits=site.limits,
+        profile_fields=tuple(getattr(site, "profile_fields", ())),
+    )
+
+
+def _load(obj: CliContext) -> Farm:
+    try:
+        return load_farm(obj.farm_dir)
+    except FarmConfigError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        _fail(f"{len(exc.problems)} problem(s) in {obj.farm_dir}: the farm was not loaded.")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    raise SystemExit(1)

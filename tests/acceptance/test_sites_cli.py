@@ -1,0 +1,125 @@
+"""``farm sites check`` run as operators run it, on the shipped farm pointed at the simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from farm.config import load_farm
+from tests.fixtures.moodle import ServedSimulator
+
+FARM = Path(sys.executable).parent / "farm"
+SHIPPED = Path(__file__).parents[2] / "tenants"
+
+
+@pytest.fixture
+def farm_on_simulator(
+    tmp_path: Path, served_moodle: ServedSimulator
+) -> tuple[Path, dict[str, str]]:
+    """A copy of the shipped farm whose sites are simulated; returns it and the token env."""
+    farm_dir = tmp_path / "farm"
+    shutil.copytree(SHIPPED, farm_dir, ignore=shutil.ignore_patterns("var"))
+    for path in farm_dir.glob("*.toml"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(
+            text.replace("http://127.0.0.1:8080", served_moodle.base_url), encoding="utf-8"
+        )
+    env: dict[str, str] = {}
+    for site in load_farm(farm_dir).sites.values():
+        token = f"tok-{site.name}-7f3a9c"
+        env[site.token.target] = token
+        path_name = site.url.rstrip("/").rsplit("/", 1)[-1]
+        served_moodle.sim.add_site(path_name, token=token, profile_fields=site.profile_fields)
+    return farm_dir, env
+
+
+def farm(farm_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(FARM), "--farm-dir", str(farm_dir), "sites", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_every_ready_site_gets_one_ok_line(farm_on_simulator: tuple[Path, dict[str, str]]) -> None:
+    farm_dir, env = farm_on_simulator
+    result = farm(farm_dir, env, "check")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(env)
+    assert all(": OK Moodle 5.0" in line and " ms" in line for line in lines)
+
+
+def test_missing_functions_and_profile_fields_are_named_per_site(
+    farm_on_simulator: tuple[Path, dict[str, str]], served_moodle: ServedSimulator
+) -> None:
+    farm_dir, env = farm_on_simulator
+    sites = served_moodle.sim.sites
+    bellevue = sites["lycee-bellevue-toulouse"]
+    bellevue.profile_fields.clear()
+    arago = sites["lycee-arago-perpignan"]
+    for token in arago.tokens:
+        arago.tokens[token] -= {"core_cohort_add_cohort_members"}
+    result = farm(farm_dir, env, "check")
+    assert result.returncode == 1
+    lines = {line.split(":")[0]: line for line in result.stdout.splitlines()}
+    assert "FAIL" in lines["lycee-arago-perpignan"]
+    assert "missing functions: core_cohort_add_cohort_members" in lines["lycee-arago-perpignan"]
+    assert "missing profile fields: ent_profile" in lines["lycee-bellevue-toulouse"]
+    assert "OK" in lines["lycee-daudet-nimes"]
+
+
+def test_json_output_and_a_missing_token_and_no_token_printed(
+    farm_on_simulator: tuple[Path, dict[str, str]],
+) -> None:
+    farm_dir, env = farm_on_simulator
+    del env["MOODLE_TOKEN_LYCEE_DAUDET_NIMES"]
+    environment = {k: v for k, v in os.environ.items() if k != "MOODLE_TOKEN_LYCEE_DAUDET_NIMES"}
+    result = subprocess.run(
+        [str(FARM), "--farm-dir", str(farm_dir), "sites", "check", "--json"],
+        capture_output=True,
+        text=True,
+        env={**environment, **env},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    checks = {c["site"]: c for c in json.loads(result.stdout)}
+    assert checks["lycee-daudet-nimes"]["ok"] is False
+    assert "MOODLE_TOKEN_LYCEE_DAUDET_NIMES is not set" in checks["lycee-daudet-nimes"]["error"]
+    assert checks["lycee-arago-perpignan"]["ok"] is True
+    assert checks["lycee-arago-perpignan"]["missing_functions"] == []
+    assert checks["lycee-arago-perpignan"]["round_trip_ms"] > 0
+    for token in env.values():
+        assert token not in result.stdout
+        assert token not in result.stderr
+
+
+def test_one_site_by_name_and_an_unknown_name(
+    farm_on_simulator: tuple[Path, dict[str, str]],
+) -> None:
+    farm_dir, env = farm_on_simulator
+    result = farm(farm_dir, env, "check", "lycee-arago-perpignan")
+    assert result.returncode == 0
+    assert result.stdout.startswith("lycee-arago-perpignan: OK")
+    assert len(result.stdout.splitlines()) == 1
+    result = farm(farm_dir, env, "check", "lycee-nowhere")
+    assert result.returncode == 1
+    assert "unknown site(s): lycee-nowhere" in result.stderr
+
+
+def test_help_shows_an_example() -> None:
+    result = subprocess.run(
+        [str(FARM), "sites", "check", "--help"], capture_output=True, text=True, check=False
+    )
+    assert "Example:" in result.stdout
+    assert "farm sites check" in result.stdout
