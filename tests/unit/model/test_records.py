@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -149,3 +150,11 @@ def test_an_index_entry_restored_from_the_registry_knows_it_was_suspended() -> N
     assert suspended.suspended
     assert not by_source.suspended
     assert SiteIndex([suspended]).get(Kind.PERSON, "sdet:F17") == suspended
+
+
+def test_the_digest_is_blake2b_of_the_values_as_ascii_json() -> None:
+    zoe = replace(PERSON, firstname="Zoé", lastname="Lefèvre-N’Diaye")
+    encoded = json.dumps(list(zoe.values().values()), ensure_ascii=True, separators=(",", ":"))
+
+    assert zoe.digest() == hashlib.blake2b(encoded.encode("ascii"), digest_size=12).hexdigest()
+    assert zoe.digest() != PERSON.digest()
