@@ -1,0 +1,453 @@
+"""The job: sync the selected tenants of one Moodle site, end to end.
+
+:func:`run_job` reads the tenants' sources (one read per source, tenants
+grouped), merges the snapshots, plans against the site's index, checks the
+site, applies, and records one report per tenant. It does not take leases
+and does not start or finish the run: the coordinator does both around it.
+
+What fails a tenant, and what does not:
+
+- a source that cannot be read fails the tenants it serves; the others of
+  the site still sync, and the failed ones' records are left untouched (the
+  planner removes only for tenants read completely);
+- a safety stop, a site that cannot be used (token, missing functions,
+  transport failure past the retries) or a registry failure fails every
+  tenant of the job; nothing is written to Moodle before the site check;
+- a record Moodle refuses is reported with its key and Moodle's reason and
+  does not fail the tenant: its report is ``partial`` (the run summary then
+  counts it with the failures, so an operator sees it) and the outcome's
+  phase is SUCCEEDED. There is no threshold: one bad record among
+  thousands must not hold back the others;
+- ``ctx.stop`` set: the chunk in flight finishes and is recorded, then the
+  tenants are INTERRUPTED.
+
+Only programming errors propagate. Every registry call runs in a worker
+thread; merging and planning too, since they are CPU-bound.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import anyio
+import structlog
+
+from farm.config import Farm, SiteConfig
+from farm.engine.events import Event, EventKind, EventSink, Phase
+from farm.engine.jobspec import JobSpec
+from farm.engine.report import TenantTally, tally, tenant_report
+from farm.engine.wiring import ClientProvider, SourceProvider
+from farm.index import SiteIndex
+from farm.model import Entity, IndexEntry, Profile, TenantSnapshot
+from farm.moodle.applier import Applier, ApplyResult, Confirmation
+from farm.moodle.errors import MoodleError
+from farm.moodle.journal import index_rows, journal_lines
+from farm.moodle.preflight import REQUIRED_FUNCTIONS
+from farm.options import Mode, PlanOptions, RemovalPolicy
+from farm.plan import Plan, plan_site
+from farm.registry import Registry, RegistryError
+from farm.registry.rows import RunId, TenantStatus
+from farm.secrets import SecretError
+from farm.snapshot import merge_site
+from farm.sources import ReadRequest, SourceError
+
+__all__ = [
+    "JOB_OPTIONS",
+    "JobContext",
+    "JobOutcome",
+    "TenantOutcome",
+    "plan_options_from",
+    "run_job",
+]
+
+log = structlog.get_logger("farm.job")
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """Everything a job needs besides its spec; shared by the jobs of a run."""
+
+    farm: Farm
+    registry: Registry
+    events: EventSink
+    sources: SourceProvider
+    clients: ClientProvider
+    stop: anyio.Event
+
+
+@dataclass(frozen=True)
+class TenantOutcome:
+    """How one tenant fared: a final phase, the reason when not plainly done, the counts."""
+
+    tenant: str
+    phase: Phase
+    reason: str
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    site: str
+    tenants: Mapping[str, TenantOutcome]
+
+
+#: Options a job takes besides PlanOptions' fields: they steer the read, not the plan.
+JOB_OPTIONS = frozenset({"delta", "run_date", "cohort_year"})
+_FLAGS = ("force", "refresh_only", "simulate", "verbose", "allow_mass_removal", "adopt_cohorts")
+
+
+def plan_options_from(options: Mapping[str, Any], site: SiteConfig, farm: Farm) -> PlanOptions:
+    """The PlanOptions of a JobSpec's options, with the site's and farm's defaults.
+
+    ``entities`` and ``profiles`` are lists or comma-separated strings.
+    Raises :class:`ValueError` naming the bad option.
+    """
+    known = {*_FLAGS, "entities", "profiles", "person", "mode", "removal"}
+    known |= {"mass_removal_threshold", "mass_removal_floor", "cohort_prefix", *JOB_OPTIONS}
+    for name in options:
+        if name not in known:
+            raise ValueError(f"unknown option {name!r} (known: {', '.join(sorted(known))})")
+    values: dict[str, Any] = {
+        "removal": RemovalPolicy(site.removal),
+        "mass_removal_threshold": site.mass_removal_threshold,
+        "cohort_prefix": farm.settings.cohort_prefix,
+    }
+    for name in _FLAGS:
+        if name in options:
+            if not isinstance(options[name], bool):
+                raise ValueError(f"option {name!r} must be true or false, got {options[name]!r}")
+            values[name] = options[name]
+    try:
+        if "entities" in options:
+            values["entities"] = frozenset(Entity(e) for e in _names(options["entities"]))
+        if "profiles" in options:
+            values["profiles"] = frozenset(Profile(p) for p in _names(options["profiles"]))
+        if options.get("mode") is not None:
+            values["mode"] = Mode(options["mode"])
+        if options.get("removal") is not None:
+            values["removal"] = RemovalPolicy(options["removal"])
+    except ValueError as error:
+        raise ValueError(f"bad option value: {error}") from None
+    if options.get("person") is not None:
+        values["person"] = str(options["person"])
+    if options.get("cohort_prefix") is not None:
+        values["cohort_prefix"] = str(options["cohort_prefix"])
+    for name, kind in (("mass_removal_threshold", float), ("mass_removal_floor", int)):
+        if options.get(name) is not None:
+            value = options[name]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"option {name!r} must be a number, got {value!r}")
+            values[name] = kind(value)
+    return PlanOptions(**values)
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple | set | frozenset):
+        return [str(part) for part in value]
+    raise ValueError(f"expected a list or a comma-separated string, got {value!r}")
+
+
+_STATUS = {
+    Phase.SUCCEEDED: TenantStatus.SUCCEEDED,
+    Phase.FAILED: TenantStatus.FAILED,
+    Phase.INTERRUPTED: TenantStatus.INTERRUPTED,
+    Phase.SKIPPED: TenantStatus.SKIPPED,
+}
+
+
+async def run_job(spec: JobSpec, ctx: JobContext) -> JobOutcome:
+    """Sync ``spec.tenants`` of ``spec.site``; see the module docstring."""
+    return await _Job(spec, ctx).run()
+
+
+class _Job:
+    def __init__(self, spec: JobSpec, ctx: JobContext) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.site: SiteConfig = ctx.farm.sites[spec.site]
+        self.run_id = RunId(spec.run_id)
+        self.tenants = tuple(dict.fromkeys(spec.tenants))
+        # Tenant -> final (phase, reason) once decided.
+        self.final: dict[str, tuple[Phase, str]] = {}
+        self.durations: dict[str, dict[str, float]] = {t: {} for t in self.tenants}
+        self.tallies: dict[str, TenantTally] = {}
+        self.partial = False
+        self.simulated = False
+
+    # -- events and registry ---------------------------------------------------------
+
+    def publish(self, kind: EventKind, tenant: str | None = None, **fields: Any) -> None:
+        self.ctx.events.publish(
+            Event(self.run_id, kind, site=self.site.name, tenant=tenant, **fields)
+        )
+
+    def enter(self, phase: Phase, tenants: Sequence[str]) -> None:
+        for tenant in tenants:
+            self.publish(EventKind.PHASE, tenant, phase=phase)
+
+    def fail(self, tenants: Sequence[str], reason: str, phase: Phase = Phase.FAILED) -> None:
+        for tenant in tenants:
+            self.final.setdefault(tenant, (phase, reason))
+
+    def alive(self) -> list[str]:
+        return [t for t in self.tenants if t not in self.final]
+
+    async def registry(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+
+    # -- the job -----------------------------------------------------------------------
+
+    async def run(self) -> JobOutcome:
+        started = time.monotonic()
+        try:
+            options = plan_options_from(self.spec.options, self.site, self.ctx.farm)
+        except ValueError as error:
+            self.fail(self.tenants, f"bad option: {error}")
+            return await self.finish(started)
+        self.simulated = options.simulate
+        unknown = [t for t in self.tenants if self.ctx.farm.tenants.get(t) is None]
+        self.fail(unknown, f"not a tenant of the farm's configuration (site {self.site.name})")
+        snapshots, bookmarks = await self.read(options.person)
+        plan, index = await self.plan(snapshots, options)
+        if plan is not None and index is not None:
+            if self.ctx.stop.is_set():
+                self.fail(self.alive(), "stopped before applying", Phase.INTERRUPTED)
+            elif plan.blocked is not None:
+                self.fail(self.alive(), f"safety stop: {plan.blocked.reason}")
+            elif plan.simulate:
+                self.tallies = self.spread(plan, planned=plan.operations)
+            else:
+                await self.apply(plan, index)
+        await self.save_bookmarks(bookmarks, options.person)
+        return await self.finish(started)
+
+    async def read(
+        self, person: str | None
+    ) -> tuple[dict[str, TenantSnapshot], dict[str, tuple[str, datetime]]]:
+        """Read every source once; return the snapshots and the bookmarks to save on success."""
+        groups: dict[str, list[str]] = {}
+        for tenant in self.alive():
+            groups.setdefault(self.ctx.farm.tenants[tenant].source, []).append(tenant)
+        self.enter(Phase.READING, self.alive())
+        snapshots: dict[str, TenantSnapshot] = {}
+        bookmarks: dict[str, tuple[str, datetime]] = {}
+
+        async def read_group(name: str, tenants: list[str]) -> None:
+            started = time.monotonic()
+            try:
+                since = await self.since(name, tenants)
+                request = ReadRequest(
+                    tuple(tenants), since=since, person=person, options=self.source_options()
+                )
+                result = await self.ctx.sources(name).read(request)
+            except SourceError as error:
+                self.fail(tenants, f"source {name}: {error}")
+                return
+            except RegistryError as error:
+                self.fail(tenants, f"registry: {error}")
+                return
+            seconds = time.monotonic() - started
+            for tenant in tenants:
+                self.durations[tenant]["read"] = seconds
+                snapshot = result.snapshots.get(tenant)
+                if snapshot is None:
+                    self.fail([tenant], f"source {name} returned nothing for {tenant}")
+                    continue
+                snapshots[tenant] = snapshot
+                if result.bookmark is not None:
+                    bookmarks[tenant] = (name, result.bookmark)
+
+        async with anyio.create_task_group() as group:
+            for name, tenants in groups.items():
+                group.start_soon(read_group, name, tenants)
+        return snapshots, bookmarks
+
+    def source_options(self) -> dict[str, str]:
+        options = {"cohort_prefix": self.ctx.farm.settings.cohort_prefix}
+        for name in ("run_date", "cohort_year"):
+            if self.spec.options.get(name) is not None:
+                options[name] = str(self.spec.options[name])
+        return options
+
+    async def since(self, source: str, tenants: Sequence[str]) -> datetime | None:
+        """The delta's starting point: the oldest bookmark, None if any tenant has none."""
+        if not self.spec.options.get("delta"):
+            return None
+        marks = [await self.registry(self.ctx.registry.get_bookmark, source, t) for t in tenants]
+        if any(mark is None for mark in marks):
+            return None
+        return min(datetime.fromisoformat(mark) for mark in marks)
+
+    async def plan(
+        self, snapshots: Mapping[str, TenantSnapshot], options: Any
+    ) -> tuple[Plan | None, SiteIndex | None]:
+        tenants = self.alive()
+        if not tenants:
+            return None, None
+        self.enter(Phase.PLANNING, tenants)
+        started = time.monotonic()
+        try:
+            rows = await self.registry(self.ctx.registry.index_entries, self.site.name)
+        except RegistryError as error:
+            self.fail(tenants, f"registry: {error}")
+            return None, None
+        chosen = [snapshots[t] for t in tenants]
+
+        def build() -> tuple[Plan, SiteIndex]:
+            index = SiteIndex(
+                IndexEntry.restore(r.entity, r.key, r.moodle_id, r.digest, r.values, r.tenants)
+                for r in rows
+            )
+            return plan_site(self.site.name, merge_site(chosen), index, options), index
+
+        plan, index = await anyio.to_thread.run_sync(build)
+        seconds = time.monotonic() - started
+        for tenant in tenants:
+            self.durations[tenant]["plan"] = seconds
+        self.tallies = self.spread(plan)
+        return plan, index
+
+    def spread(self, plan: Plan, **work: Any) -> dict[str, TenantTally]:
+        return tally(
+            self.alive(),
+            source_warnings=plan.warnings,
+            notes=[*plan.notes, *self.blocked_notes(plan)],
+            **work,
+        )
+
+    def blocked_notes(self, plan: Plan) -> list[str]:
+        if plan.blocked is None:
+            return []
+        counts = ", ".join(f"{name} {n}" for name, n in plan.summary().items())
+        return [f"withheld {len(plan.withheld)} operations ({counts})"]
+
+    async def apply(self, plan: Plan, index: SiteIndex) -> None:
+        tenants = self.alive()
+        self.enter(Phase.APPLYING, tenants)
+        started = time.monotonic()
+        total = len(plan.operations)
+        for tenant in tenants:
+            self.publish(EventKind.PROGRESS, tenant, done=0, total=total)
+
+        def progress(done: int, total: int) -> None:
+            for tenant in tenants:
+                self.publish(EventKind.PROGRESS, tenant, done=done, total=total)
+
+        result: ApplyResult | None = None
+        try:
+            async with self.ctx.clients(self.site) as client:
+                missing = await self.check_site(client, plan)
+                if missing:
+                    self.fail(tenants, missing)
+                    return
+                applier = Applier(client, index, self.record, stop=self.ctx.stop, progress=progress)
+                result = await applier.apply(plan)
+        except SecretError as error:
+            self.fail(tenants, f"site {self.site.name} token: {error}")
+        except MoodleError as error:
+            self.fail(tenants, f"Moodle refused the site check: {error}")
+        except RegistryError as error:
+            self.fail(
+                tenants,
+                f"registry: {error} (Moodle changes of the last batch are "
+                "unrecorded; the next run adopts them)",
+            )
+        finally:
+            seconds = time.monotonic() - started
+            for tenant in tenants:
+                self.durations[tenant]["apply"] = seconds
+        if result is None:
+            return
+        self.tallies = self.spread(plan, applied=result.applied, refused=result.refused)
+        if result.error is not None:
+            self.fail(tenants, f"stopped writing to the site: {result.error}")
+        elif result.stopped:
+            self.fail(
+                tenants, "interrupted: the batches Moodle confirmed are recorded", Phase.INTERRUPTED
+            )
+        elif result.refused:
+            self.partial = True
+
+    async def check_site(self, client: Any, plan: Plan) -> str | None:
+        """Why the site cannot take this plan (bad token, missing functions), or None."""
+        if not plan.operations or all(not op.writes_moodle for op in plan.operations):
+            return None
+        info = await client.site_info()
+        missing = [f for f in REQUIRED_FUNCTIONS if f not in info.functions]
+        if missing:
+            return (
+                f"the token of site {self.site.name} cannot call {', '.join(missing)}: "
+                "add them to the farm's web service"
+            )
+        return None
+
+    async def record(self, confirmation: Confirmation) -> None:
+        upserts, deletes = index_rows(confirmation.writes)
+        await self.registry(
+            self.ctx.registry.apply_index_changes,
+            self.site.name,
+            upserts,
+            deletes,
+            run_id=self.run_id,
+            journal=journal_lines(confirmation),
+        )
+
+    async def save_bookmarks(
+        self, bookmarks: Mapping[str, tuple[str, datetime]], person: str | None
+    ) -> None:
+        # A simulation wrote nothing and a one-person read saw little: neither moves a bookmark.
+        if self.simulated or person is not None:
+            return
+        for tenant, (source, moment) in bookmarks.items():
+            if tenant in self.final:
+                continue
+            try:
+                await self.registry(
+                    self.ctx.registry.set_bookmark, source, tenant, moment.isoformat()
+                )
+            except RegistryError as error:
+                log.warning("bookmark not saved", tenant=tenant, source=source, error=str(error))
+
+    async def finish(self, started: float) -> JobOutcome:
+        outcomes: dict[str, TenantOutcome] = {}
+        refused = sum(len(t.errors) for t in self.tallies.values())
+        for tenant in self.tenants:
+            phase, reason = self.final.get(tenant, (Phase.SUCCEEDED, ""))
+            item = self.tallies.get(tenant, TenantTally())
+            status = _STATUS[phase]
+            if phase is Phase.SUCCEEDED and item.errors:
+                status = TenantStatus.PARTIAL
+                reason = f"Moodle refused {len(item.errors)} record(s); see the errors"
+            durations = {**self.durations[tenant], "total": time.monotonic() - started}
+            report = tenant_report(
+                tenant,
+                self.site.name,
+                status,
+                reason or None,
+                item,
+                durations,
+                simulated=self.simulated,
+            )
+            try:
+                await self.registry(self.ctx.registry.record_tenant_report, self.run_id, report)
+            except RegistryError as error:
+                log.error("report not recorded", tenant=tenant, error=str(error))
+            counts = item.flat()
+            outcomes[tenant] = TenantOutcome(tenant, phase, reason, counts)
+            for warning in item.warnings[:1]:
+                if len(item.warnings) > 0:
+                    self.publish(
+                        EventKind.WARNING,
+                        tenant,
+                        message=f"{len(item.warnings)} warning(s), first: {warning.message}",
+                    )
+            self.publish(EventKind.PHASE, tenant, phase=phase, counts=counts, message=reason)
+        log.info("job done", site=self.site.name, run=self.run_id, refused=refused)
+        return JobOutcome(self.site.name, outcomes)

@@ -1,0 +1,124 @@
+"""Per-tenant reports of one job: counts, errors, warnings and durations. Pure.
+
+A job applies one plan for a whole site, so an operation is counted for
+every tenant of the job that held the record before or holds it after (a
+teacher of both schools of a cité scolaire counts in both reports).
+Counts are ``{kind: {action: n}}`` with the record kinds as the index names
+them (``person``, ``cohort_member``...); an account or cohort the farm took
+over instead of creating counts as ``adopt``. Errors name the record key and
+Moodle's reason (or the farm's, for a link whose end is missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from farm.model import SourceWarning
+from farm.moodle.applier import Applied, Refused
+from farm.operation import Action, Operation
+from farm.registry.rows import RecordError, ReportWarning, TenantReport, TenantStatus
+
+#: At most this many warnings are kept per tenant report; a last line says how many more.
+MAX_WARNINGS = 500
+
+
+def owners(op: Operation, tenants: frozenset[str]) -> frozenset[str]:
+    """The job's tenants an operation counts for."""
+    held = op.tenants | (op.previous.tenants if op.previous is not None else frozenset())
+    mine = held & tenants
+    # A record no job tenant holds cannot be planned; count it everywhere rather than lose it.
+    return mine or tenants
+
+
+def label(applied: Applied) -> str:
+    op = applied.operation
+    if applied.adopted and op.action is Action.CREATE:
+        return "adopt"
+    return op.action.value
+
+
+@dataclass
+class TenantTally:
+    """What one tenant's report accumulates."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    errors: list[RecordError] = field(default_factory=list)
+    warnings: list[ReportWarning] = field(default_factory=list)
+
+    def count(self, kind: str, action: str) -> None:
+        actions = self.counts.setdefault(kind, {})
+        actions[action] = actions.get(action, 0) + 1
+
+    def flat(self) -> dict[str, int]:
+        """``{"person.create": 12, ..., "errors": 1}``: the counts events and outcomes carry."""
+        out = {
+            f"{kind}.{action}": n
+            for kind, actions in sorted(self.counts.items())
+            for action, n in sorted(actions.items())
+        }
+        if self.errors:
+            out["errors"] = len(self.errors)
+        return out
+
+
+def tally(
+    tenants: Iterable[str],
+    *,
+    applied: Sequence[Applied] = (),
+    planned: Sequence[Operation] = (),
+    refused: Sequence[Refused] = (),
+    source_warnings: Sequence[SourceWarning] = (),
+    notes: Sequence[str] = (),
+) -> dict[str, TenantTally]:
+    """Spread a job's work over its tenants (``planned`` for a simulation)."""
+    mine = frozenset(tenants)
+    out = {tenant: TenantTally() for tenant in sorted(mine)}
+    for item in applied:
+        for tenant in owners(item.operation, mine):
+            out[tenant].count(item.operation.kind.value, label(item))
+    for op in planned:
+        for tenant in owners(op, mine):
+            out[tenant].count(op.kind.value, op.action.value)
+    for refusal in refused:
+        op = refusal.operation
+        for tenant in owners(op, mine):
+            out[tenant].errors.append(RecordError(op.key, refusal.reason, op.kind.value))
+    for warning in source_warnings:
+        if warning.tenant in out:
+            where = f" [{warning.attribute}]" if warning.attribute else ""
+            out[warning.tenant].warnings.append(
+                ReportWarning(f"{warning.message}{where}", warning.entry)
+            )
+    for note in notes:
+        for kept in out.values():
+            kept.warnings.append(ReportWarning(note))
+    for kept in out.values():
+        if len(kept.warnings) > MAX_WARNINGS:
+            extra = len(kept.warnings) - MAX_WARNINGS
+            kept.warnings[MAX_WARNINGS:] = [ReportWarning(f"... and {extra} more warnings")]
+    return out
+
+
+def tenant_report(
+    tenant: str,
+    site: str,
+    status: TenantStatus,
+    reason: str | None,
+    tally_: TenantTally | None,
+    durations: Mapping[str, float],
+    *,
+    simulated: bool,
+) -> TenantReport:
+    item = tally_ or TenantTally()
+    return TenantReport(
+        tenant=tenant,
+        site=site,
+        status=status,
+        reason=reason,
+        counts={kind: dict(actions) for kind, actions in item.counts.items()},
+        errors=tuple(item.errors),
+        warnings=tuple(item.warnings),
+        durations={phase: round(seconds, 3) for phase, seconds in durations.items()},
+        simulated=simulated,
+    )

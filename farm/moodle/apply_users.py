@@ -1,0 +1,213 @@
+"""Applying people: create (or adopt), update, revive, suspend and delete accounts.
+
+Before creating, every planned account is looked up by idnumber, username
+and e-mail (as given and lowercased, since Moodle's e-mail lookup is
+case-sensitive while its uniqueness check is not), and
+:func:`farm.adoption.adopt_people` decides: adopt the account found (updated
+to say what the source says), create a new one, or report the ambiguity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from farm.adoption import MoodleAccount, Outcome, adopt_people
+from farm.model import Kind, Person
+from farm.moodle.applier import Applied, Applier
+from farm.moodle.records import BatchResult, MoodleUser, NewUser, UserUpdate
+from farm.operation import Action, Operation
+
+Handler = Callable[[Applier, Sequence[Operation]], Awaitable[None]]
+
+# Record values that are plain fields of a Moodle account.
+_ACCOUNT_FIELDS = ("username", "firstname", "lastname", "email", "auth", "idnumber", "suspended")
+
+
+def _account(user: MoodleUser) -> MoodleAccount:
+    return MoodleAccount(
+        id=user.id,
+        username=user.username,
+        idnumber=user.idnumber,
+        email=user.email,
+        firstname=user.firstname,
+        lastname=user.lastname,
+        auth=user.auth,
+        suspended=user.suspended,
+    )
+
+
+def user_update(
+    moodle_id: int, changes: Mapping[str, tuple[Any, Any]], *, suspended: bool | None = None
+) -> UserUpdate | None:
+    """The update that carries ``changes`` to Moodle, or None when Moodle stores none of them."""
+    fields: dict[str, Any] = {
+        name: new for name, (_, new) in changes.items() if name in _ACCOUNT_FIELDS
+    }
+    if suspended is not None:
+        fields["suspended"] = suspended
+    custom: dict[str, str] = {}
+    if "profile_fields" in changes:
+        old, new = changes["profile_fields"]
+        new = dict(new or {})
+        # A field the source no longer gives is cleared, not left stale.
+        custom = {name: "" for name in (old or {}) if name not in new} | new
+    if not fields and not custom:
+        return None
+    return UserUpdate(id=moodle_id, customfields=custom, **fields)
+
+
+async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
+    client = applier.client
+    people = [op.record for op in ops if isinstance(op.record, Person)]
+    idnumbers = sorted({p.idnumber for p in people if p.idnumber})
+    usernames = sorted({p.username for p in people})
+    emails = sorted({e for p in people if p.email for e in (p.email, p.email.lower())})
+    found: list[MoodleUser] = []
+    for field, values in (("idnumber", idnumbers), ("username", usernames), ("email", emails)):
+        found.extend(await client.get_users_by_field(field, values))
+    decisions = adopt_people(
+        ops, [_account(u) for u in found], applier.index.linked_accounts(Kind.PERSON)
+    )
+    accounts = {u.id: u for u in found}
+    to_create: list[NewUser] = []
+    creating: dict[int, Operation] = {}
+    updates: list[UserUpdate] = []
+    adopting: dict[int, tuple[Operation, int, Mapping[str, Any]]] = {}
+    adopted_now: list[Applied] = []
+    for op, decision in zip(ops, decisions, strict=True):
+        person = op.record
+        assert isinstance(person, Person)
+        if decision.outcome is Outcome.AMBIGUOUS:
+            applier.refuse(op, f"not created, ambiguous: {decision.reason}")
+        elif decision.outcome is Outcome.ADOPT:
+            assert decision.moodle_id is not None
+            account = accounts[decision.moodle_id]
+            before = {name: old for name, (old, _) in decision.changes.items()}
+            before["matched_by"] = decision.matched_by
+            update = user_update(account.id, decision.changes)
+            if update is None:
+                adopted_now.append(Applied(op, account.id, adopted=True, found=before))
+            else:
+                updates.append(update)
+                adopting[id(update)] = (op, account.id, before)
+        else:
+            new = NewUser(
+                username=person.username,
+                firstname=person.firstname,
+                lastname=person.lastname,
+                email=person.email,
+                auth=person.auth,
+                idnumber=person.idnumber,
+                suspended=True if person.suspended else None,
+                customfields=dict(person.profile_fields),
+            )
+            to_create.append(new)
+            creating[id(new)] = op
+    await applier.confirm(adopted_now)
+
+    async def adopted(result: BatchResult[UserUpdate]) -> None:
+        for failed in result.failed:
+            op, _, _ = adopting[id(failed.item)]
+            applier.refuse(op, f"adopting account id {failed.item.id}: {failed.reason}")
+        await applier.confirm(
+            [
+                Applied(op, moodle_id, adopted=True, found=before)
+                for op, moodle_id, before in (adopting[id(c.item)] for c in result.confirmed)
+            ]
+        )
+
+    async def created(result: BatchResult[NewUser]) -> None:
+        for failed in result.failed:
+            applier.refuse(creating[id(failed.item)], failed.reason)
+        await applier.confirm(
+            [Applied(creating[id(c.item)], c.id, adopted=c.adopted) for c in result.confirmed]
+        )
+
+    if updates:
+        await client.update_users(updates, on_batch=adopted)
+    if to_create:
+        await client.create_users(to_create, on_batch=created)
+
+
+async def update_people(applier: Applier, ops: Sequence[Operation]) -> None:
+    """Updates and revivals: only the changed fields travel; a revival unsuspends."""
+    updates: dict[int, Operation] = {}
+    items: list[UserUpdate] = []
+    silent: list[Applied] = []
+    for op in ops:
+        moodle_id = op.moodle_id
+        if moodle_id is None:
+            applier.refuse(op, "the index holds no Moodle id for this account")
+            continue
+        revive = False if op.action is Action.REVIVE else None
+        update = user_update(moodle_id, op.changes, suspended=revive)
+        if update is None:
+            # Only farm-side values changed (profiles): nothing to send.
+            silent.append(Applied(op))
+            continue
+        items.append(update)
+        updates[id(update)] = op
+    await applier.confirm(silent)
+    if items:
+        await applier.client.update_users(items, on_batch=_confirmer(applier, updates))
+
+
+async def suspend_people(applier: Applier, ops: Sequence[Operation]) -> None:
+    updates: dict[int, Operation] = {}
+    items: list[UserUpdate] = []
+    for op in ops:
+        if op.moodle_id is None:
+            applier.refuse(op, "the index holds no Moodle id for this account")
+            continue
+        update = UserUpdate(id=op.moodle_id, suspended=True)
+        items.append(update)
+        updates[id(update)] = op
+    if items:
+        await applier.client.update_users(items, on_batch=_confirmer(applier, updates))
+
+
+async def delete_people(applier: Applier, ops: Sequence[Operation]) -> None:
+    """Deletions; an account already gone (a crash lost the first answer) counts as deleted."""
+    by_id: dict[int, Operation] = {}
+    for op in ops:
+        if op.moodle_id is None:
+            applier.refuse(op, "the index holds no Moodle id for this account")
+        else:
+            by_id[op.moodle_id] = op
+    client = applier.client
+
+    async def deleted(result: BatchResult[int]) -> None:
+        refused = list(result.failed)
+        gone: set[int] = set()
+        if refused:
+            alive = await client.get_users_by_field("id", [str(f.item) for f in refused])
+            gone = {f.item for f in refused} - {u.id for u in alive}
+        for failed in refused:
+            if failed.item not in gone:
+                applier.refuse(by_id[failed.item], failed.reason)
+        confirmed = [c.item for c in result.confirmed] + sorted(gone)
+        await applier.confirm([Applied(by_id[i]) for i in confirmed])
+
+    if by_id:
+        await client.delete_users(list(by_id), on_batch=deleted)
+
+
+def _confirmer(
+    applier: Applier, updates: Mapping[int, Operation]
+) -> Callable[[BatchResult[UserUpdate]], Awaitable[None]]:
+    async def on_batch(result: BatchResult[UserUpdate]) -> None:
+        for failed in result.failed:
+            applier.refuse(updates[id(failed.item)], failed.reason)
+        await applier.confirm([Applied(updates[id(c.item)]) for c in result.confirmed])
+
+    return on_batch
+
+
+USER_HANDLERS: Mapping[tuple[Kind, Action], Handler] = {
+    (Kind.PERSON, Action.CREATE): create_people,
+    (Kind.PERSON, Action.UPDATE): update_people,
+    (Kind.PERSON, Action.REVIVE): update_people,
+    (Kind.PERSON, Action.SUSPEND): suspend_people,
+    (Kind.PERSON, Action.DELETE): delete_people,
+}

@@ -1,0 +1,76 @@
+"""What a confirmed batch becomes in the registry: index rows and journal lines.
+
+The journal keeps, for every operation Moodle confirmed, the action, the
+record key, the Moodle id, and the values before and after: only the
+changed fields for an update, the whole record for a creation, the values
+the index held for a removal. An adopted account or cohort is journalled as
+``adopt``, with what the farm found and changed. Values are record values,
+which never hold a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from farm.index import IndexWrite
+from farm.moodle.applier import Applied, Confirmation
+from farm.operation import Action
+from farm.registry.rows import IndexKey, JournalWrite
+from farm.registry.rows import IndexWrite as IndexRow
+
+
+def index_rows(writes: tuple[IndexWrite, ...]) -> tuple[list[IndexRow], list[IndexKey]]:
+    """The registry's upserts and deletions for the applier's index writes, in order.
+
+    A key written twice in one batch keeps its last write only: the registry
+    applies upserts before deletions.
+    """
+    last: dict[tuple[str, str], IndexWrite] = {}
+    for write in writes:
+        last[(write.kind.value, write.key)] = write
+    upserts: list[IndexRow] = []
+    deletes: list[IndexKey] = []
+    for (entity, key), write in last.items():
+        entry = write.entry
+        if entry is None:
+            deletes.append(IndexKey(entity, key))
+        else:
+            upserts.append(
+                IndexRow(
+                    entity=entity,
+                    key=key,
+                    digest=entry.digest,
+                    moodle_id=entry.moodle_id,
+                    values=dict(entry.values),
+                    tenants=tuple(sorted(entry.tenants)),
+                )
+            )
+    return upserts, deletes
+
+
+def journal_line(applied: Applied) -> JournalWrite:
+    op = applied.operation
+    action = "adopt" if applied.adopted and op.action is Action.CREATE else op.action.value
+    moodle_id = applied.moodle_id if applied.moodle_id is not None else op.moodle_id
+    old: Mapping[str, Any] | None
+    new: Mapping[str, Any] | None
+    if op.action is Action.REINDEX:
+        old = {"tenants": sorted(op.previous.tenants)} if op.previous is not None else None
+        new = {"tenants": sorted(op.tenants)}
+    elif op.changes:
+        old = {name: before for name, (before, _) in op.changes.items()}
+        new = {name: after for name, (_, after) in op.changes.items()}
+    elif op.record is not None:
+        old = dict(applied.found) if applied.found is not None else None
+        new = op.record.values()
+    else:
+        old = dict(op.previous.values) if op.previous is not None else None
+        new = None
+    return JournalWrite(
+        entity=op.kind.value, action=action, key=op.key, moodle_id=moodle_id, old=old, new=new
+    )
+
+
+def journal_lines(confirmation: Confirmation) -> list[JournalWrite]:
+    return [journal_line(applied) for applied in confirmation.applied]
