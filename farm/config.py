@@ -18,7 +18,15 @@ from typing import Any, Final, Literal
 from farm.config_checks import check_files, resolve_registry_url
 from farm.config_files import FileSet
 from farm.config_problems import FarmConfigError, Problem
-from farm.config_schema import DEFAULT_SCHEDULES, FarmFile, Removal, SiteFile, StatusThresholds
+from farm.config_schema import (
+    DEFAULT_SCHEDULES,
+    ESTABLISHMENT_TASKS,
+    NETYPAREO_TASKS,
+    FarmFile,
+    Removal,
+    SiteFile,
+    StatusThresholds,
+)
 from farm.moodle.settings import MoodleLimits
 from farm.secrets import SecretRef
 from farm.sources.netypareo.settings import NetYpareoSettings
@@ -136,9 +144,15 @@ class Farm:
         return self.sites[self.tenants[tenant_id].site]
 
     def schedules_of(self, tenant: TenantConfig | str) -> Mapping[str, str]:
-        """Every task's schedule for a tenant: farm defaults, then site and tenant overrides."""
+        """Each of the tenant's tasks with its schedule: farm, then site and tenant overrides.
+
+        Only the tasks of the tenant's kind are listed: an establishment has
+        ``ESTABLISHMENT_TASKS``, a NetYpareo site ``NETYPAREO_TASKS``.
+        """
         config = self.tenants[tenant] if isinstance(tenant, str) else tenant
-        return MappingProxyType({**self.settings.schedules, **config.schedules})
+        tasks = ESTABLISHMENT_TASKS if config.kind == "establishment" else NETYPAREO_TASKS
+        merged = {**self.settings.schedules, **config.schedules}
+        return MappingProxyType({task: merged[task] for task in tasks})
 
     def secret_refs(self) -> tuple[tuple[str, SecretRef], ...]:
         """Every secret reference of the farm, with a label naming where it is used."""

@@ -24,7 +24,23 @@ from farm.sources.sdet.settings import DirectorySettings
 from farm.uai import normalize_uai
 
 DISABLED: Final = "disabled"
-DEFAULT_SCHEDULES: Final = {"sync": "30 2 * * *", "delta": DISABLED}
+ESTABLISHMENT_TASKS: Final = ("users", "cohorts", "roles", "groups", "delta")
+"""The tasks of an establishment (ENT directory) tenant."""
+NETYPAREO_TASKS: Final = ("sites", "groups", "pdgroups", "students", "teachers", "tutors", "caches")
+"""The tasks of a NetYpareo tenant, as the Moodle NetYpareo connector names them."""
+DEFAULT_SCHEDULES: Final = {
+    "users": "30 2 * * *",
+    "cohorts": "0 3 * * *",
+    "roles": "15 3 * * *",
+    "groups": "30 3 * * *",
+    "delta": DISABLED,
+    "sites": "0 2 * * *",
+    "pdgroups": "40 3 * * *",
+    "students": "45 2 * * *",
+    "teachers": "50 2 * * *",
+    "tutors": "55 2 * * *",
+    "caches": "0 1 * * *",
+}
 
 Removal = Literal["keep", "suspend", "delete"]
 
@@ -105,8 +121,17 @@ class Schedules(_Strict):
     tenant). Adding a task means adding a field here.
     """
 
-    sync: Cron | None = Field(None, description="full sync: read everything, plan, apply")
-    delta: Cron | None = Field(None, description="delta sync: entries changed since the last run")
+    users: Cron | None = Field(None, description="accounts of an establishment (full read)")
+    cohorts: Cron | None = Field(None, description="cohorts and their members")
+    roles: Cron | None = Field(None, description="role assignments")
+    groups: Cron | None = Field(None, description="course groups; NetYpareo groups as cohorts")
+    delta: Cron | None = Field(None, description="accounts changed since the last run (ENT)")
+    sites: Cron | None = Field(None, description="NetYpareo sites")
+    pdgroups: Cron | None = Field(None, description="NetYpareo continuing-education groups")
+    students: Cron | None = Field(None, description="NetYpareo learners (apprenants)")
+    teachers: Cron | None = Field(None, description="NetYpareo trainers (formateurs)")
+    tutors: Cron | None = Field(None, description="NetYpareo company tutors")
+    caches: Cron | None = Field(None, description="NetYpareo cached reference data")
 
     def overrides(self) -> dict[str, str]:
         """The tasks this table sets."""

@@ -176,7 +176,9 @@ def test_show_json_gives_site_and_limits() -> None:
     data = json.loads(result.stdout)
     assert data["site"]["token"] == "env:MOODLE_TOKEN_CFA_OCCITANIE"
     assert data["site"]["limits"]["calls_in_flight"] == 2
-    assert data["schedules"] == {"sync": "0 3 * * *", "delta": "disabled"}
+    assert data["schedules"]["students"] == "0 3 * * *"  # the site's override
+    assert data["schedules"]["caches"] == "0 1 * * *"  # the farm default
+    assert "users" not in data["schedules"]  # an establishment task
     assert SECRET_VALUE not in result.stdout
 
 

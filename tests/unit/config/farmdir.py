@@ -59,7 +59,7 @@ id = "cfa-quimper"
 code = "290"
 index = 1
 [netypareo_sites.schedules]
-sync = "0 4 * * *"
+students = "0 4 * * *"
 """
 
 SECRETS = {

@@ -14,7 +14,7 @@ uai = "0290009C"
 [[establishments]]
 uai = "0291595B"
 [establishments.schedules]
-sync = "0 1 * * *"
+users = "0 1 * * *"
 
 [directories."ent-a"]
 url = "ldap://h"
@@ -26,7 +26,7 @@ def test_keys_in_arrays_of_tables_are_counted() -> None:
 
     assert lines.find(("establishments", 0, "uai")) == 5
     assert lines.find(("establishments", 1, "uai")) == 8
-    assert lines.find(("establishments", 1, "schedules", "sync")) == 10
+    assert lines.find(("establishments", 1, "schedules", "users")) == 10
 
 
 def test_unwritten_key_falls_back_to_its_table() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from farm.config import load_farm
+from farm.config_schema import DEFAULT_SCHEDULES, ESTABLISHMENT_TASKS, NETYPAREO_TASKS
 
 from .farmdir import SECRETS, write_farm
 
@@ -68,9 +69,18 @@ def test_netypareo_sites_keep_code_and_index(farm_dir: Path) -> None:
 def test_schedules_merge_farm_site_and_tenant(farm_dir: Path) -> None:
     farm = load_farm(farm_dir)
 
-    assert farm.schedules_of("cfa-quimper") == {"sync": "0 4 * * *", "delta": "disabled"}
-    assert farm.schedules_of("cfa-brest") == {"sync": "30 2 * * *", "delta": "disabled"}
+    quimper, brest = farm.schedules_of("cfa-quimper"), farm.schedules_of("cfa-brest")
+    assert quimper["students"] == "0 4 * * *"  # the tenant's own override
+    assert brest["students"] == DEFAULT_SCHEDULES["students"]
     assert farm.tenants["0290009C"].schedules == {}
+
+
+def test_schedules_list_only_the_tasks_of_the_tenant_kind(farm_dir: Path) -> None:
+    farm = load_farm(farm_dir)
+
+    assert tuple(farm.schedules_of("cfa-quimper")) == NETYPAREO_TASKS
+    assert tuple(farm.schedules_of("0290009C")) == ESTABLISHMENT_TASKS
+    assert farm.schedules_of("0290009C")["delta"] == "disabled"
 
 
 def test_relative_sqlite_registry_is_resolved_against_the_farm_folder(farm_dir: Path) -> None:

@@ -117,7 +117,7 @@ def test_bad_cron_expression(tmp_path: Path) -> None:
 
     (problem,) = problems_of(root)
 
-    assert problem.key == "netypareo_sites[1].schedules.sync"
+    assert problem.key == "netypareo_sites[1].schedules.students"
     assert "not a cron expression" in problem.message
     assert problem.line == 19
 
