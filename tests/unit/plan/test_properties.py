@@ -66,17 +66,26 @@ def snapshots(draw: st.DrawFn, tenants: tuple[str, ...] = TENANTS) -> TenantSnap
 policies = st.sampled_from(list(RemovalPolicy))
 
 
-@settings(max_examples=100, deadline=None)
-@given(
-    before=st.lists(snapshots(), max_size=3),
-    now=st.lists(snapshots(), max_size=3),
-    policy=policies,
-    force=st.booleans(),
-)
+history = st.lists(st.lists(snapshots(), max_size=3), min_size=1, max_size=3)
+
+
+def replay(runs: list[list[TenantSnapshot]], policy: RemovalPolicy) -> SiteIndex:
+    """The index after several earlier runs: some people suspended, some tenants lost."""
+    index = SiteIndex()
+    for run in runs:
+        index = apply(index, plan(index, *run, allow_mass_removal=True, removal=policy))
+    return index
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=history, now=st.lists(snapshots(), max_size=3), policy=policies, force=st.booleans())
 def test_applying_a_plan_then_planning_again_plans_nothing(
-    before: list[TenantSnapshot], now: list[TenantSnapshot], policy: RemovalPolicy, force: bool
+    before: list[list[TenantSnapshot]],
+    now: list[TenantSnapshot],
+    policy: RemovalPolicy,
+    force: bool,
 ) -> None:
-    index = apply(SiteIndex(), plan(SiteIndex(), *before, allow_mass_removal=True, removal=policy))
+    index = replay(before, policy)
 
     first = plan(index, *now, allow_mass_removal=True, removal=policy, force=force)
     after = apply(index, first)
@@ -85,16 +94,12 @@ def test_applying_a_plan_then_planning_again_plans_nothing(
     assert second.operations == (), [op.describe() for op in second.operations]
 
 
-@settings(max_examples=100, deadline=None)
-@given(
-    before=st.lists(snapshots(), max_size=4),
-    now=st.lists(snapshots(), max_size=3),
-    policy=policies,
-)
+@settings(max_examples=60, deadline=None)
+@given(before=history, now=st.lists(snapshots(), max_size=3), policy=policies)
 def test_no_plan_removes_what_a_tenant_outside_the_run_holds(
-    before: list[TenantSnapshot], now: list[TenantSnapshot], policy: RemovalPolicy
+    before: list[list[TenantSnapshot]], now: list[TenantSnapshot], policy: RemovalPolicy
 ) -> None:
-    index = apply(SiteIndex(), plan(SiteIndex(), *before, allow_mass_removal=True, removal=policy))
+    index = replay(before, policy)
     complete = {s.tenant for s in now if s.complete} - {s.tenant for s in now if not s.complete}
 
     result = plan(index, *now, allow_mass_removal=True, removal=policy)
