@@ -11,7 +11,7 @@ outcome; the simulator's call counters tell what reached Moodle.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from farm.engine.wiring import Sources, client_provider
 from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
 from farm.moodle.settings import MoodleLimits
 from farm.registry import Registry
-from farm.registry.rows import RunTrigger
+from farm.registry.rows import RunId, RunTrigger
 from farm.secrets import SecretRef
 from farm.simulators.moodle import MoodleSimulator, Site
 from farm.sources.static import StaticSource
@@ -78,6 +78,35 @@ def snapshot(tenant: str, people: Iterable[Person]) -> TenantSnapshot:
         cohorts=(cohort,) if people else (),
         cohort_members=tuple(CohortMembership(cohort.idnumber, p.source_key) for p in people),
     )
+
+
+class Crash(BaseException):
+    """The process dies: nothing after this point runs, no handler catches it."""
+
+
+class CrashingTransport(httpx.AsyncBaseTransport):
+    """Passes requests to ``inner``; the ``after``-th write reaches Moodle, then the process dies.
+
+    Moodle applies that write, but its answer never comes back and nothing
+    after it is recorded: the worst moment for a crash.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, after: int) -> None:
+        self.inner = inner
+        self.after = after
+        self.writes = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.content.decode()
+        function = next(
+            (p.split("=", 1)[1] for p in body.split("&") if p.startswith("wsfunction=")), ""
+        )
+        response = await self.inner.handle_async_request(request)
+        if function not in READS:
+            self.writes += 1
+            if self.writes >= self.after:
+                raise Crash(f"killed after write {self.writes} ({function})")
+        return response
 
 
 class Events:
@@ -132,7 +161,7 @@ class Scenario:
     source: StaticSource
     events: Events = field(default_factory=Events)
     transport: httpx.AsyncBaseTransport | None = None
-    runs: list[int] = field(default_factory=list)
+    runs: list[RunId] = field(default_factory=list)
 
     def writes(self) -> int:
         """Write calls the simulated site has answered so far."""
@@ -228,4 +257,14 @@ def any_scenario(
         made.registry.close()
 
 
-__all__ = ["COLLEGE", "LYCEE", "SITE", "Scenario", "person", "replace", "snapshot"]
+__all__ = [
+    "COLLEGE",
+    "LYCEE",
+    "SITE",
+    "TOKEN",
+    "Crash",
+    "CrashingTransport",
+    "Scenario",
+    "person",
+    "snapshot",
+]
