@@ -150,7 +150,13 @@ class Slapd:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
-            if self._wait_ready(process):
+            try:
+                ready = self._wait_ready(process)
+            except BaseException:
+                process.kill()
+                process.wait()
+                raise
+            if ready:
                 self._process = process
                 return self
             process.kill()

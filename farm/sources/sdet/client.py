@@ -71,8 +71,12 @@ class DirectoryClient:
                 receive_timeout=max(1, math.ceil(settings.timeout)),
                 raise_exceptions=False,
                 auto_referrals=False,
+                check_names=False,
+                auto_range=False,
+                return_empty_attributes=False,
             )
             connection.open()
+            _decode_entries_lean(connection)
         except (LDAPException, OSError, struct.error) as exc:
             raise self._fail("cannot connect", exc) from None
         try:
@@ -114,9 +118,7 @@ class DirectoryClient:
                     raise self._fail(
                         f"search under {base} failed", f"{result.get('description')} ({code})"
                     )
-                entries.extend(
-                    _entry(item) for item in response if item.get("type") == "searchResEntry"
-                )
+                entries.extend(item["entry"] for item in response if "entry" in item)
                 cookie = _cookie(result)
                 if not cookie:
                     return entries
@@ -124,13 +126,31 @@ class DirectoryClient:
             connection.unbind()
 
 
-def _entry(item: dict[str, Any]) -> Entry:
-    raw: dict[str, list[bytes]] = item["raw_attributes"]
-    attributes = {
-        name.lower(): [value.decode("utf-8", "replace") for value in values]
-        for name, values in raw.items()
-    }
-    return Entry(dn=item["dn"], attributes=attributes)
+def _decode_entries_lean(connection: Connection) -> None:
+    """Decode search entries of this connection straight into :class:`Entry` objects.
+
+    ldap3 turns every entry into two case-insensitive dicts (raw and
+    formatted), consulting its global configuration for each value; that
+    costs more than the BER decoding itself and halves the read rate of a
+    large directory. Other messages keep ldap3's own decoding.
+    """
+    strategy = connection.strategy
+    standard = strategy.decode_response_fast
+
+    def decode(message: dict[str, Any]) -> dict[str, Any]:
+        if message["protocolOp"] != 4:  # not a searchResEntry
+            return standard(message)  # type: ignore[no-any-return]
+        payload = message["payload"]
+        attributes = {
+            attribute[3][0][3].decode("utf-8").lower(): [
+                value[3].decode("utf-8", "replace") for value in attribute[3][1][3]
+            ]
+            for attribute in payload[1][3]
+        }
+        dn = payload[0][3].decode("utf-8", "replace")
+        return {"type": "searchResEntry", "dn": dn, "entry": Entry(dn=dn, attributes=attributes)}
+
+    strategy.decode_response_fast = decode
 
 
 def _cookie(result: dict[str, Any]) -> bytes | None:

@@ -58,6 +58,12 @@ def normalise_dn(dn: str) -> str:
     return "".join(out[:-1])
 
 
+def rdn_pair(dn: str) -> tuple[str, str]:
+    """The attribute name and value of the first RDN (``uid``, ``F99000a1``)."""
+    first = parse_dn(dn, escape=False, strip=True)[0]
+    return str(first[0]).strip(), str(first[1]).strip()
+
+
 def rdn_value(dn: str) -> str:
     """The value of the first RDN (the SIRET in ``ENTStructureSIREN=19999901000017,…``)."""
     first = parse_dn(dn, escape=False, strip=True)[0]

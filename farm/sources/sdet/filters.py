@@ -14,7 +14,7 @@ from datetime import datetime
 
 from ldap3.utils.conv import escape_filter_chars
 
-from farm.sources.sdet.entries import format_timestamp, rdn_value
+from farm.sources.sdet.entries import format_timestamp, rdn_pair, rdn_value
 from farm.sources.sdet.structures import Structure
 
 
@@ -55,13 +55,9 @@ def since_clause(since: datetime | None) -> str:
 
 
 def family_filter(
-    family: Family,
-    structures: Sequence[Structure],
-    *,
-    since: datetime | None = None,
-    children: Sequence[str] = (),
+    family: Family, structures: Sequence[Structure], *, since: datetime | None = None
 ) -> str:
-    """People of ``family`` attached to one of ``structures`` (or parents of ``children``)."""
+    """People of ``family`` attached to one of ``structures``."""
     clauses: list[str] = []
     for structure in structures:
         clauses.append(f"(ENTPersonStructRattach={escape_filter_chars(structure.dn)})")
@@ -69,8 +65,19 @@ def family_filter(
         # whatever its spelling; a substring test on it cannot miss one.
         needle = escape_filter_chars(rdn_value(structure.dn))
         clauses.extend(f"({attribute}=*{needle}*)" for attribute in family.etab_attributes)
-    clauses.extend(f"(ENTAuxPersRelEleveEleve={escape_filter_chars(dn)})" for dn in children)
     return f"(&{_object_classes(family)}{_any_of(clauses)}{since_clause(since)})"
+
+
+def entries_filter(family: Family, dns: Sequence[str]) -> str:
+    """People of ``family`` among ``dns``, matched on their RDN (one indexed lookup each).
+
+    The caller keeps only results whose full DN is one of ``dns``.
+    """
+    clauses = []
+    for dn in dns:
+        name, value = rdn_pair(dn)
+        clauses.append(f"({escape_filter_chars(name)}={escape_filter_chars(value)})")
+    return f"(&{_object_classes(family)}{_any_of(clauses)})"
 
 
 def person_filter(person: str, source_key_prefix: str) -> str:

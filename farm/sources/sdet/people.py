@@ -29,6 +29,7 @@ PERSON_ATTRIBUTES = (
     "ENTAuxEnsClasses",
     "ENTAuxEnsGroupes",
     "ENTAuxPersRelEleveEleve",
+    "ENTEleveParents",
 )
 # Attribute -> (is it a taught class/group, is it a group).
 _ETAB_CODE_ATTRIBUTES = (

@@ -10,6 +10,7 @@ a worker thread too, so a large read never stalls the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from farm.sources.sdet.filters import (
     STUDENTS,
     TEACHERS,
     Family,
+    entries_filter,
     family_filter,
     person_filter,
 )
@@ -38,7 +40,8 @@ from farm.sources.sdet.settings import DirectorySettings
 from farm.sources.sdet.snapshots import build_snapshots
 from farm.sources.sdet.structures import STRUCTURE_ATTRIBUTES, StructureMap, build_structure_map
 
-CHILDREN_PER_SEARCH = 250
+# Filters stay well under servers' request size limits (OpenLDAP: 256 KiB by default).
+PARENTS_PER_SEARCH = 200
 
 
 class SdetSource:
@@ -137,17 +140,12 @@ class SdetSource:
             async with _first_error(), anyio.create_task_group() as group:
                 for family in (STUDENTS, TEACHERS, STAFF, PARENTS):
                     group.start_soon(run, family)
-            children = [entry.dn for entry in found[STUDENTS.name]]
-            extra: list[list[Entry]] = []
-
-            async def run_parents(chunk: Sequence[str]) -> None:
-                filter_ = family_filter(PARENTS, (), since=since, children=chunk)
-                extra.append(await self._search(client, base, filter_, attributes))
-
-            async with _first_error(), anyio.create_task_group() as group:
-                for at in range(0, len(children), CHILDREN_PER_SEARCH):
-                    group.start_soon(run_parents, children[at : at + CHILDREN_PER_SEARCH])
-            entries = [entry for batch in (*found.values(), *extra) for entry in batch]
+            entries = [entry for batch in found.values() for entry in batch]
+            if since is None:
+                # A delta read needs no unchanged parent; the next full read links them.
+                entries += await self._other_parents(
+                    client, found[STUDENTS.name], entries, attributes
+                )
 
         def build() -> tuple[dict[str, TenantSnapshot], datetime | None]:
             facts = _unique_facts(entries, structures, rules)
@@ -172,9 +170,50 @@ class SdetSource:
             bookmark=bookmark,
         )
 
+    async def _other_parents(
+        self,
+        client: DirectoryClient,
+        students: Sequence[Entry],
+        read: Sequence[Entry],
+        attributes: Sequence[str],
+    ) -> list[Entry]:
+        """Parents named by the students' ``ENTEleveParents`` but attached elsewhere.
+
+        A parent whose ``ENTPersonStructRattach`` is another school (or
+        missing) still belongs to the schools of their children.
+        """
+        have = {_key(entry.dn) for entry in read}
+        wanted: dict[str, str] = {}
+        for student in students:
+            for value in student.values("ENTEleveParents"):
+                with contextlib.suppress(ValueError):
+                    key = normalise_dn(value)
+                    if key not in have:
+                        wanted.setdefault(key, value)
+        dns = sorted(wanted.values())
+        batches: list[list[Entry]] = []
+
+        async def fetch(chunk: Sequence[str]) -> None:
+            filter_ = entries_filter(PARENTS, chunk)
+            batches.append(
+                await self._search(client, self.settings.people_base, filter_, attributes)
+            )
+
+        async with _first_error(), anyio.create_task_group() as group:
+            for at in range(0, len(dns), PARENTS_PER_SEARCH):
+                group.start_soon(fetch, dns[at : at + PARENTS_PER_SEARCH])
+        return [entry for batch in batches for entry in batch if _key(entry.dn) in wanted]
+
     async def aclose(self) -> None:
         """Nothing stays open between reads: connections close after each search."""
         self._structures = None
+
+
+def _key(dn: str) -> str:
+    try:
+        return normalise_dn(dn)
+    except ValueError:
+        return dn.lower()
 
 
 def _unique_facts(
@@ -184,10 +223,7 @@ def _unique_facts(
     seen: set[str] = set()
     out: list[PersonFacts] = []
     for entry in entries:
-        try:
-            key = normalise_dn(entry.dn)
-        except ValueError:
-            key = entry.dn.lower()
+        key = _key(entry.dn)
         if key in seen:
             continue
         seen.add(key)
