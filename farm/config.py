@@ -9,6 +9,7 @@ The TOML format is documented in ``docs/configuration.md``.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from farm.config_schema import (
     ESTABLISHMENT_TASKS,
     NETYPAREO_TASKS,
     FarmFile,
+    FarmSection,
     Removal,
     SiteFile,
     StatusThresholds,
@@ -42,6 +44,7 @@ __all__ = [
     "TenantConfig",
     "TenantKind",
     "load_farm",
+    "registry_url_of",
 ]
 
 FARM_FILE: Final = "farm.toml"
@@ -179,6 +182,35 @@ def load_farm(farm_dir: Path, *, resolve_secrets: bool = False) -> Farm:
     if problems or files.farm is None:
         raise FarmConfigError(problems)
     return _build(farm_dir, files.farm, files.sites)
+
+
+def registry_url_of(farm_dir: Path) -> str:
+    """The registry URL of the farm in ``farm_dir``, reading farm.toml's ``[farm]`` table only.
+
+    Commands that only read the registry (``farm runs``, ``farm report``,
+    ``farm status``) use this, so that a mistake in one site file never hides
+    what the farm did last night. Raises :class:`FarmConfigError` when
+    farm.toml itself cannot give a URL.
+    """
+    path = farm_dir / FARM_FILE
+    default = FarmSection.model_fields["registry_url"].default
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FarmConfigError(
+            (Problem(file=path, key=None, message=f"cannot read the file: {exc.strerror}"),)
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise FarmConfigError(
+            (Problem(file=path, key=None, message=f"invalid TOML: {exc}"),)
+        ) from None
+    section = data.get("farm", {})
+    text = section.get("registry_url", default) if isinstance(section, dict) else default
+    if not isinstance(text, str) or not text:
+        raise FarmConfigError(
+            (Problem(file=path, key="farm.registry_url", message="must be a URL or a file path"),)
+        )
+    return resolve_registry_url(text, farm_dir)
 
 
 def _build(farm_dir: Path, farm_file: FarmFile, site_files: Mapping[str, Any]) -> Farm:

@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from farm.cli import CliContext
-from farm.config import Farm, FarmConfigError, load_farm
+from farm.config import Farm, FarmConfigError, load_farm, registry_url_of
 from farm.registry import (
     Registry,
     RegistryError,
@@ -58,8 +58,19 @@ def load_farm_or_fail(obj: CliContext) -> Farm:
 
 
 def resolve_registry_url(obj: CliContext, url: str | None) -> str:
-    """``--registry`` if given, else farm.toml's ``registry_url``."""
-    return url if url else load_farm_or_fail(obj).settings.registry_url
+    """``--registry`` if given, else farm.toml's ``registry_url``.
+
+    Only farm.toml's ``[farm]`` table is read: a broken site file must not
+    keep an operator from reading runs and reports.
+    """
+    if url:
+        return url
+    try:
+        return registry_url_of(obj.farm_dir)
+    except FarmConfigError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        fail(f"cannot find the registry of {obj.farm_dir}: nothing was done.")
 
 
 def open_registry(url: str, *, check: bool = True, create: bool = False) -> Registry:

@@ -138,6 +138,17 @@ def test_an_invalid_farm_writes_nothing(farm_dir: Path) -> None:
         assert "0810004P" in {t.id for t in registry.registered_tenants()}
 
 
+def test_a_broken_site_file_does_not_hide_past_runs(farm_dir: Path) -> None:
+    farm("registry", "upgrade", farm_dir=farm_dir)
+    site = farm_dir / "lycee-laperouse-albi.toml"
+    site.write_text(site.read_text(encoding="utf-8") + "\nurl_typo = 1\n", encoding="utf-8")
+
+    result = farm("runs", farm_dir=farm_dir)
+
+    assert result.returncode == 0, result.stderr
+    assert farm("tenants", "check", "--skip-secrets", farm_dir=farm_dir).returncode == 1
+
+
 def test_an_unreachable_registry_is_named_with_its_password_masked(farm_dir: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
