@@ -235,6 +235,12 @@ class NetYpareoClient:
             raise SourceError(f"{where} refused: {describe(exc, timeout)}") from None
         except zeep.exceptions.Error as exc:
             raise SourceError(f"{where}: {describe(exc, timeout)}") from None
+        except TypeError as exc:
+            # zeep checks arguments against the WSDL before sending anything.
+            raise SourceError(
+                f"{where}: the arguments do not match the WSDL (check operations.site_argument "
+                f"and operations.group_argument): {exc}"
+            ) from None
         items = rows(zeep.helpers.serialize_object(result, dict))  # type: ignore[no-untyped-call]
         log.debug(
             "netypareo.call",
