@@ -223,6 +223,7 @@ def person_facts(entry: Entry, structures: StructureMap, rules: MappingRules) ->
         email=email,
         auth=rules.auth,
         profiles=_profiles(entry, rules, codes),
+        establishments=frozenset(facts.uais),
         profile_fields=profile_fields,
     )
     return facts

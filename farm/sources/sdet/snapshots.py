@@ -30,7 +30,7 @@ from farm.sources.sdet.structures import StructureMap
 class _TenantParts:
     people: dict[str, Person] = field(default_factory=dict)
     cohorts: dict[str, Cohort] = field(default_factory=dict)
-    members: set[CohortMembership] = field(default_factory=set)
+    members: set[tuple[str, str]] = field(default_factory=set)
     roles: set[RoleAssignment] = field(default_factory=set)
     warnings: list[SourceWarning] = field(default_factory=list)
 
@@ -55,7 +55,7 @@ class _CohortMaker:
                 context=self.rules.context,
                 establishment=uai,
             )
-        parts.members.add(CohortMembership(cohort=idnumber, person=person))
+        parts.members.add((idnumber, person))
 
 
 def _warn(parts: _TenantParts, tenant: str, notes: Iterable[Note]) -> None:
@@ -106,7 +106,9 @@ def build_snapshots(
             _warn(parts[tenant], tenant, f.notes)
         if f.person is None:
             continue
-        person = replace(f.person, establishments=frozenset(uais))
+        person = f.person
+        if person.establishments != uais:
+            person = replace(person, establishments=frozenset(uais))
         key = person.source_key
         for tenant in targets:
             p = parts[tenant]
@@ -142,7 +144,10 @@ def build_snapshots(
             tenant=tenant,
             people=tuple(sorted(p.people.values(), key=lambda x: x.source_key)),
             cohorts=tuple(sorted(p.cohorts.values(), key=lambda c: c.idnumber)),
-            cohort_members=tuple(sorted(p.members, key=lambda m: m.key)),
+            cohort_members=tuple(
+                CohortMembership(cohort=cohort, person=person)
+                for cohort, person in sorted(p.members)
+            ),
             role_assignments=tuple(sorted(p.roles, key=lambda r: r.key)),
             warnings=tuple(p.warnings),
             complete=complete,
