@@ -1,0 +1,260 @@
+"""The demo: build a farm on stand-ins, load it into a registry, run batches, show them.
+
+:class:`Demo` is a context manager: entering it generates the directory,
+starts the stand-ins, writes the farm folder and loads it into a fresh
+registry (migrations applied); leaving it stops everything and removes the
+work folder unless asked to keep it. :func:`headless` runs a batch, then a
+second one that must write nothing, printing progress and a summary;
+:func:`dashboard` opens the dashboard and starts the batch from it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import anyio
+
+from farm.config import Farm, load_farm
+from farm.demo.farmdir import DIRECTORY, DemoSite, plan_sites, write_farm
+from farm.demo.standins import Directory, MoodleServer, slapd_available
+from farm.engine.coordinator import RunResult
+from farm.engine.events import Event, EventKind
+from farm.engine.leases import LeasePolicy
+from farm.engine.wiring import Sources
+from farm.registry import Registry, RunStatus
+from farm.simulators.directory import generate
+from farm.tui.commands import Commander
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """How big the demo farm is and where it lives."""
+
+    workdir: Path
+    establishments: int = 24
+    people: int = 120  # per establishment, roughly
+    seed: int = 2026
+    keep: bool = False
+    slapd: bool | None = None  # None: use it when installed
+
+
+@dataclass
+class Demo:
+    """See the module docstring."""
+
+    options: DemoOptions
+    echo: Echo = print
+    sites: list[DemoSite] = field(default_factory=list)
+    moodle: MoodleServer | None = None
+    directory: Directory | None = None
+    farm: Farm | None = None
+    registry: Registry | None = None
+
+    def __enter__(self) -> Self:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        opts = self.options
+        workdir = opts.workdir.resolve()
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True)
+        generated = generate(
+            opts.establishments,
+            opts.establishments * opts.people,
+            seed=opts.seed,
+            suffix="dc=ent-demo,dc=fr",
+        )
+        self.sites = plan_sites(generated)
+        cites = sum(1 for s in self.sites if s.cite)
+        self.echo(
+            f"demo farm: {opts.establishments} establishments ({cites} cités scolaires) "
+            f"on {len(self.sites)} Moodle sites, {len(generated.people)} people"
+        )
+        self.moodle = MoodleServer(self.sites).start()
+        self.echo(f"Moodle: {len(self.sites)} simulated sites on {self.moodle.url}")
+        use_slapd = slapd_available() if opts.slapd is None else opts.slapd
+        self.directory = Directory(generated, workdir / "directory", use_slapd).start()
+        self.echo(f"directory: {self.directory.description}")
+        registry_file = workdir / "registry.sqlite"
+        slapd = self.directory.slapd
+        farm_dir = write_farm(
+            workdir / "farm",
+            self.sites,
+            ldap_url=self.directory.url,
+            suffix=generated.suffix,
+            bind_dn=slapd.admin_dn if slapd else None,
+            bind_password=slapd.admin_password if slapd else None,
+            moodle_url=self.moodle.url,
+            registry_url=f"sqlite:///{registry_file}",
+        )
+        self.farm = load_farm(farm_dir)
+        self.registry = Registry.open(self.farm.settings.registry_url, check=False, create=True)
+        self.registry.upgrade()
+        self.registry.load_farm(self.farm)
+        self.echo(f"farm folder: {farm_dir}   registry: {registry_file}")
+
+    def close(self) -> None:
+        if self.registry is not None:
+            self.registry.close()
+            self.registry = None
+        if self.directory is not None:
+            self.directory.stop()
+            self.directory = None
+        if self.moodle is not None:
+            self.moodle.stop()
+            self.moodle = None
+        if not self.options.keep and self.options.workdir.exists():
+            shutil.rmtree(self.options.workdir, ignore_errors=True)
+
+    def sources(self, farm: Farm) -> Sources:
+        """The farm's sources, with the static stand-in in place of the directory when used."""
+        static = None if self.directory is None else self.directory.static
+        return Sources(farm, {DIRECTORY: static} if static is not None else None)
+
+    def commander(self) -> Commander:
+        assert self.farm is not None
+        assert self.registry is not None
+        return Commander(
+            self.farm,
+            self.registry,
+            sources=self.sources,
+            leases=LeasePolicy(ttl=timedelta(seconds=90)),
+        )
+
+    def writes(self) -> int:
+        """Write calls the simulated Moodle sites have answered so far."""
+        assert self.moodle is not None
+        return sum(
+            n
+            for site in self.moodle.simulator.sites.values()
+            for function, n in site.calls.items()
+            if not _reads(function)
+        )
+
+
+def _reads(function: str) -> bool:
+    return "_get_" in function or "search" in function or function.endswith("get_site_info")
+
+
+def _counts(result: RunResult, key: str) -> int:
+    return sum(o.counts.get(key, 0) for o in result.tenants.values())
+
+
+async def headless(demo: Demo, echo: Echo = print) -> list[RunResult]:
+    """Run the batch, then the same batch again, printing progress and a summary.
+
+    Returns the runs' results; the second run is skipped when the first was stopped.
+    """
+    commander = demo.commander()
+    tenants = commander.tenants()
+    total = len(tenants)
+    finished: list[str] = []
+
+    def progress(event: Event) -> None:
+        if event.kind is EventKind.PHASE and event.phase is not None and event.phase.final:
+            finished.append(event.tenant or "")
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(event.counts.items()) if v)
+            detail = "; ".join(p for p in (counts, event.message) if p)
+            echo(
+                f"  [{len(finished):>3}/{total}] {event.tenant:<10} {event.site:<26} "
+                f"{event.phase.value:<10} {detail}"
+            )
+
+    unsubscribe = commander.bus().subscribe(progress)
+    results: list[RunResult] = []
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(_stop_on_signal, commander, group.cancel_scope)
+            started = time.monotonic()
+            echo(f"run 1: syncing {total} tenants")
+            first = await commander.sync(tenants, selection={"from": "demo"})
+            first_wall = time.monotonic() - started
+            _summary(echo, first, first_wall, "run 1")
+            results.append(first)
+            if first.status is RunStatus.INTERRUPTED:
+                group.cancel_scope.cancel()
+                return results
+            before = demo.writes()
+            finished.clear()
+            echo("run 2: the same batch again, nothing changed at the source")
+            started = time.monotonic()
+            second = await commander.sync(tenants, selection={"from": "demo"})
+            _summary(echo, second, time.monotonic() - started, "run 2")
+            results.append(second)
+            writes = demo.writes() - before
+            echo(f"run 2 wrote {writes} times to Moodle (a second run writes nothing)")
+            group.cancel_scope.cancel()
+    finally:
+        unsubscribe()
+        await commander.aclose()
+    return results
+
+
+def _summary(echo: Echo, result: RunResult, wall: float, label: str) -> None:
+    ok = sum(1 for o in result.tenants.values() if o.phase.value == "succeeded")
+    failed = len(result.tenants) - ok
+    echo(
+        f"{label} (run {result.run_id}): {result.status.value}; tenants ok {ok}, failed {failed}; "
+        f"accounts created {_counts(result, 'person.create')}, "
+        f"updated {_counts(result, 'person.update')}; wall time {wall:.1f}s"
+        + (f"\n  {result.reason}" if result.reason else "")
+    )
+
+
+async def _stop_on_signal(commander: Commander, scope: anyio.CancelScope) -> None:
+    import signal
+
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+        first = True
+        async for _ in received:
+            if first:
+                print("\nstopping: current batches finish, then the demo ends (again: at once)")
+                for run_id in list(commander.running()):
+                    commander.cancel(run_id)
+                first = False
+            else:
+                scope.cancel()
+                return
+
+
+def dashboard(demo: Demo) -> None:
+    """Open the dashboard on the demo farm and start the batch from it."""
+    from farm.tui.app import FarmDashboard
+    from farm.tui.feed import RegistryFeed
+
+    assert demo.registry is not None
+    commander = demo.commander()
+
+    def start(app: FarmDashboard) -> None:
+        app.launch(commander.tenants())
+
+    app = FarmDashboard(
+        RegistryFeed(demo.registry, demo.farm),
+        commander,
+        title="demo farm: Moodle, directory and NetYpareo are stand-ins",
+        on_ready=start,
+    )
+    app.run()

@@ -1,0 +1,411 @@
+"""The farm dashboard: a Textual app on the registry.
+
+It follows the registry on a steady tick (events since the last one, folded
+into a :class:`~farm.tui.rows.FarmView`) and redraws only then, never per
+event, so a batch of a thousand tenants costs one small redraw per tick.
+Its actions go through a :class:`~farm.tui.commands.Commander`, which runs
+the real coordinator under the same leases as ``farm sync``; without one the
+dashboard only watches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import ClassVar
+
+import anyio.to_thread
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Log
+
+from farm.config import TenantConfig
+from farm.registry import RegistryError
+from farm.selection import SelectionError
+from farm.tui.commands import Commander
+from farm.tui.detail import TenantScreen
+from farm.tui.dialogs import ConfirmScreen, HelpScreen, PlanScreen, TagScreen
+from farm.tui.feed import RegistryFeed
+from farm.tui.rows import SORT_KEYS, FarmView, Filter, LastReport, TenantInfo
+from farm.tui.table import COLUMNS, SummaryBar, TenantTable
+
+Clock = Callable[[], datetime]
+
+_TABLE_ACTIONS = frozenset(
+    {
+        "filter",
+        "mark",
+        "resync",
+        "simulate",
+        "cancel",
+        "sync_tag",
+        "sync_all",
+        "sort",
+        "sort_reverse",
+        "toggle_log",
+    }
+)
+
+#: Redraw every age at most this often (seconds); dirty rows redraw every tick.
+AGES_EVERY = 10.0
+
+
+class FarmDashboard(App[None]):
+    """See the module docstring."""
+
+    TITLE = "farm dashboard"
+    CSS = """
+    #filter { dock: top; display: none; }
+    #filter.shown { display: block; }
+    #log { height: 10; dock: bottom; border-top: solid $accent; display: none; }
+    #log.shown { display: block; }
+    TenantTable { height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        Binding("space", "mark", "Mark", show=False),
+        Binding("r", "resync", "Re-sync"),
+        Binding("s", "simulate", "Simulate"),
+        Binding("c", "cancel", "Cancel run"),
+        Binding("t", "sync_tag", "Sync tag"),
+        Binding("a", "sync_all", "Sync all"),
+        Binding("o", "sort", "Sort"),
+        Binding("O", "sort_reverse", "Reverse", show=False),
+        Binding("l", "toggle_log", "Log"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        feed: RegistryFeed,
+        commander: Commander | None = None,
+        *,
+        tick: float = 0.5,
+        clock: Clock | None = None,
+        title: str | None = None,
+        on_ready: Callable[[FarmDashboard], object] | None = None,
+    ) -> None:
+        super().__init__()
+        self.feed = feed
+        self.commander = commander
+        self.tick_seconds = tick
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.view = FarmView([])
+        self.filter = Filter()
+        self.sort = "id"
+        self.reverse = False
+        self.marked: set[str] = set()
+        self.tick_times: list[float] = []
+        self._polling = False
+        self._last_sample = time.monotonic()
+        self._last_ages = 0.0
+        self._on_ready = on_ready
+        self.loaded = False
+        if title:
+            self.sub_title = title
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Table actions belong to the main screen: hidden on the drill-down and dialogs."""
+        if action in _TABLE_ACTIONS and len(self.screen_stack) > 1:
+            return False
+        return True
+
+    # -- layout and start --------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="filter: words, tag:…, state:…  (Esc clears)", id="filter")
+        yield SummaryBar()
+        yield TenantTable(id="tenants")
+        yield Log(id="log", max_lines=500)
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        tenants, reports = await anyio.to_thread.run_sync(self._load)
+        self.view = FarmView(tenants, reports)
+        self.redraw(full=True)
+        self.loaded = True
+        self.set_interval(self.tick_seconds, self.on_tick)
+        self.query_one(TenantTable).focus()
+        if self._on_ready is not None:
+            self._on_ready(self)
+
+    def _load(self) -> tuple[list[TenantInfo], list[LastReport]]:
+        tenants = self.feed.tenants()
+        reports = self.feed.last_reports([t.id for t in tenants])
+        self.feed.start()
+        return tenants, reports
+
+    # -- the tick ----------------------------------------------------------------------
+
+    async def on_tick(self) -> None:
+        """Poll the registry, fold what came, redraw what changed."""
+        if self._polling:
+            return  # the registry is slow: skip a tick rather than pile up
+        self._polling = True
+        try:
+            events = await anyio.to_thread.run_sync(self.feed.poll)
+        except RegistryError as error:
+            self.notify(f"registry: {error}", severity="error", timeout=5)
+            return
+        finally:
+            self._polling = False
+        started = time.perf_counter()
+        self.view.fold(events)
+        now = time.monotonic()
+        self.view.sample(now - self._last_sample)
+        self._last_sample = now
+        self.redraw()
+        self.tick_times.append(time.perf_counter() - started)
+
+    def redraw(self, *, full: bool = False) -> None:
+        """Draw the table, the summary and new log lines from the view."""
+        table = self.query_one(TenantTable)
+        order = self.view.visible(self.filter, self.sort, self.reverse)
+        now = time.monotonic()
+        ages = full or now - self._last_ages > AGES_EVERY
+        if ages:
+            self._last_ages = now
+        table.show(self.view, order, self.view.take_dirty(), self.marked, self.clock(), ages=ages)
+        summary = self.view.summary()
+        self.query_one(SummaryBar).show(
+            summary, list(self.view.throughput), len(order), len(self.view.rows)
+        )
+        lines = self.view.take_log()
+        if lines:
+            self.query_one(Log).write_lines(lines)
+
+    # -- navigation ----------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        tenant = event.row_key.value
+        row = self.view.rows.get(tenant or "")
+        if row is None:
+            return
+        info = TenantInfo(id=row.id, name=row.name, site=row.site, kind=row.kind, tags=row.tags)
+        self.push_screen(TenantScreen(self.feed, info))
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        self.reverse = not self.reverse if key == self.sort else False
+        self.sort = key
+        self.redraw()
+
+    def action_sort(self) -> None:
+        keys = [k for k, _ in COLUMNS]
+        self.sort = keys[(keys.index(self.sort) + 1) % len(keys)]
+        self.notify(f"sorted by {self.sort}", timeout=1.5)
+        self.redraw()
+
+    def action_sort_reverse(self) -> None:
+        self.reverse = not self.reverse
+        self.redraw()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.add_class("shown")
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.filter = Filter.parse(event.value)
+            self.redraw()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            if not event.value.strip():
+                event.input.remove_class("shown")
+            self.query_one(TenantTable).focus()
+
+    def on_key(self, event: object) -> None:
+        key = getattr(event, "key", "")
+        field = self.query_one("#filter", Input)
+        if key == "escape" and self.focused is field:
+            field.value = ""
+            field.remove_class("shown")
+            self.query_one(TenantTable).focus()
+
+    def action_mark(self) -> None:
+        tenant = self.query_one(TenantTable).current()
+        if tenant is None:
+            return
+        self.marked.symmetric_difference_update({tenant})
+        self.view.dirty.add(tenant)
+        self.redraw()
+        table = self.query_one(TenantTable)
+        table.move_cursor(row=min(table.cursor_row + 1, len(table.order) - 1))
+
+    def action_toggle_log(self) -> None:
+        self.query_one("#log", Log).toggle_class("shown")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    # -- actions -------------------------------------------------------------------------
+
+    def targets(self) -> list[str]:
+        """The marked tenants that are shown, or the one under the cursor."""
+        table = self.query_one(TenantTable)
+        shown = [t for t in table.order if t in self.marked]
+        if shown:
+            return shown
+        current = table.current()
+        return [current] if current else []
+
+    def _commander(self) -> Commander | None:
+        if self.commander is None:
+            self.notify(
+                "watch-only: the farm configuration is not loaded, actions are off",
+                severity="warning",
+            )
+        return self.commander
+
+    def action_resync(self) -> None:
+        commander = self._commander()
+        ids = self.targets()
+        if commander is None or not ids:
+            return
+        chosen = commander.tenants(ids)
+        if len(chosen) > 1:
+            self._confirm(f"Re-sync {len(chosen)} marked tenants?", chosen, _names(chosen))
+        else:
+            self.launch(chosen)
+
+    def action_simulate(self) -> None:
+        commander = self._commander()
+        ids = self.targets()
+        if commander is None or not ids:
+            return
+        self.simulate(commander.tenants(ids))
+
+    def action_sync_all(self) -> None:
+        commander = self._commander()
+        if commander is None:
+            return
+        chosen = commander.tenants()
+        sites = len({t.site for t in chosen})
+        self._confirm(
+            f"Sync the whole farm: {len(chosen)} tenants on {sites} Moodle sites?", chosen, ""
+        )
+
+    def action_sync_tag(self) -> None:
+        commander = self._commander()
+        if commander is None:
+            return
+        counts = Counter(tag for t in commander.farm.tenants.values() for tag in t.tags)
+
+        def chosen_tag(tag: str | None) -> None:
+            if tag is None:
+                return
+            try:
+                chosen = commander.tenants(tag=tag)
+            except SelectionError as error:
+                self.notify(str(error), severity="error")
+                return
+            self._confirm(
+                f"Sync the {len(chosen)} tenants tagged {tag}?", chosen, _names(chosen), tag=tag
+            )
+
+        self.push_screen(TagScreen(sorted(counts.items())), chosen_tag)
+
+    def action_cancel(self) -> None:
+        ids = self.targets()
+        runs = self.view.running_runs(ids)
+        if not runs:
+            self.notify("nothing running for these tenants", severity="warning")
+            return
+        for run_id in sorted(runs):
+            if self.commander is not None and self.commander.cancel(run_id):
+                self.notify(f"run {run_id}: stopping after the current batches")
+            else:
+                self.notify(
+                    f"run {run_id} was started elsewhere: stop it there (Ctrl-C or SIGTERM)",
+                    severity="warning",
+                )
+
+    def _confirm(
+        self, question: str, chosen: Sequence[TenantConfig], detail: str, *, tag: str | None = None
+    ) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.launch(chosen, tag=tag)
+
+        self.push_screen(ConfirmScreen(question, detail), answered)
+
+    def launch(self, chosen: Sequence[TenantConfig], *, tag: str | None = None) -> None:
+        """Start a sync of ``chosen`` in the background."""
+        if not chosen or self.commander is None:
+            return
+        self.marked.difference_update(t.id for t in chosen)
+        self.view.dirty.update(t.id for t in chosen)
+        self._sync(list(chosen), tag)
+
+    @work(group="runs")
+    async def _sync(self, chosen: list[TenantConfig], tag: str | None) -> None:
+        assert self.commander is not None
+        selection = {"tags": [tag]} if tag else {}
+        self.notify(f"syncing {len(chosen)} tenant(s)", timeout=2)
+        try:
+            result = await self.commander.sync(chosen, selection=selection)
+        except (ValueError, RegistryError) as error:
+            self.notify(f"not started: {error}", severity="error", timeout=8)
+            return
+        reason = f": {result.reason}" if result.reason else ""
+        self.notify(
+            f"run {result.run_id} {result.status.value}{reason}",
+            severity="information" if result.succeeded else "warning",
+        )
+
+    @work(group="runs")
+    async def simulate(self, chosen: Sequence[TenantConfig]) -> None:
+        """Simulate, show the plan, and apply it if the operator says so."""
+        assert self.commander is not None
+        self.notify(f"simulating {len(chosen)} tenant(s)", timeout=2)
+        try:
+            result = await self.commander.sync(chosen, simulate=True)
+            report = await anyio.to_thread.run_sync(self.feed.registry.get_report, result.run_id)
+        except (ValueError, RegistryError) as error:
+            self.notify(f"not simulated: {error}", severity="error", timeout=8)
+            return
+        if await self.push_screen_wait(PlanScreen(report)):
+            self.launch(chosen)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for title, help_text, action in (
+            ("Re-sync", "Re-sync the marked tenants or the one under the cursor", "resync"),
+            ("Simulate", "Simulate, show the plan, then apply it", "simulate"),
+            (
+                "Cancel run",
+                "Stop the run of the marked tenants or the one under the cursor",
+                "cancel",
+            ),
+            ("Sync a tag", "Sync every tenant with a tag", "sync_tag"),
+            ("Sync all", "Sync the whole farm", "sync_all"),
+            ("Filter", "Filter tenants by text, tag:… or state:…", "filter"),
+            ("Sort", "Sort by the next column", "sort"),
+            ("Toggle log", "Show or hide the log pane", "toggle_log"),
+            ("Help", "Keys and filter syntax", "help"),
+        ):
+            yield SystemCommand(title, help_text, _runner(self, action))
+
+    async def on_unmount(self) -> None:
+        if self.commander is not None:
+            await self.commander.aclose()
+
+
+def _runner(app: FarmDashboard, action: str) -> Callable[[], object]:
+    return lambda: app.run_action(action)
+
+
+def _names(chosen: Sequence[TenantConfig]) -> str:
+    shown = ", ".join(t.id for t in chosen[:12])
+    return shown + (f" and {len(chosen) - 12} more" if len(chosen) > 12 else "")
+
+
+__all__ = ["SORT_KEYS", "FarmDashboard"]

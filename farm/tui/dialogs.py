@@ -1,0 +1,162 @@
+"""Modal screens: confirmations, the tag prompt, a simulation's plan, and help."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from farm.registry import RunReport
+
+_DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 80%; max-width: 100; height: auto; max-height: 90%;
+    border: thick $accent; background: $surface; padding: 1 2;
+}}
+{name} .title {{ text-style: bold; margin-bottom: 1; }}
+{name} .keys {{ color: $text-muted; margin-top: 1; }}
+"""
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask before a mass action: ``y`` or Enter goes ahead, ``n`` or Esc does not."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="ConfirmScreen")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str, detail: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question, classes="title")
+            if self.detail:
+                yield Static(self.detail)
+            yield Static("y / Enter: go ahead    n / Esc: cancel", classes="keys")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class TagScreen(ModalScreen[str | None]):
+    """Ask which tag to sync; the farm's tags are listed to choose from."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="TagScreen")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, tags: Sequence[tuple[str, int]]) -> None:
+        super().__init__()
+        self.tags = tags
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Sync every tenant with the tag:", classes="title")
+            yield Input(placeholder="academie:montpellier", id="tag")
+            listing = "  ".join(f"{tag} ({n})" for tag, n in self.tags[:30])
+            yield Static(Text(listing, style="dim"))
+            yield Static("Enter: choose    Esc: cancel", classes="keys")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        self.dismiss(value or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def plan_table(report: RunReport) -> Table:
+    """A simulated run's planned operations: one line per tenant, entity and action."""
+    table = Table(expand=True, show_edge=False)
+    for header in ("tenant", "entity", "action", "operations"):
+        table.add_column(header, justify="right" if header == "operations" else "left")
+    for tenant in report.tenants:
+        if tenant.reason and not tenant.counts:
+            table.add_row(tenant.tenant, "", tenant.status.value, Text(tenant.reason, style="red"))
+        for entity, actions in sorted(tenant.counts.items()):
+            for action, n in sorted(actions.items()):
+                table.add_row(tenant.tenant, entity, action, str(n))
+    return table
+
+
+class PlanScreen(ModalScreen[bool]):
+    """What a simulation would do; ``y`` applies it for real, Esc closes."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="PlanScreen")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Apply"),
+        Binding("n,escape", "answer(False)", "Close"),
+    ]
+
+    def __init__(self, report: RunReport) -> None:
+        super().__init__()
+        self.report = report
+
+    def compose(self) -> ComposeResult:
+        run = self.report.run
+        total = sum(n for t in self.report.tenants for a in t.counts.values() for n in a.values())
+        with Vertical():
+            yield Static(
+                f"Simulation (run {run.id}): {total} operations planned, nothing written",
+                classes="title",
+            )
+            with VerticalScroll():
+                yield Static(plan_table(self.report))
+            yield Static("y: apply this plan now    Esc: close", classes="keys")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+HELP = """\
+[b]Keys[/b]
+  ↑ ↓ PgUp PgDn   move              Enter   open the tenant's report, history, schedule
+  space           mark / unmark     Esc     back
+  r               re-sync the marked tenants, or the one under the cursor
+  s               simulate first, show the plan, then apply it with y
+  c               cancel the run of the marked tenants, or of the one under the cursor
+  t               sync every tenant with a tag (asks to confirm)
+  a               sync the whole farm (asks to confirm)
+  /               filter          o / O   sort by the next column / reverse the order
+  l               show or hide the log pane
+  ctrl+p          command palette: every action by name
+  q               quit (runs this dashboard started are stopped cleanly)
+
+[b]Filter[/b]
+  words match the id, name, site and tags;  tag:academie:montpellier  keeps a tag;
+  state:failed (failed, partial, interrupted), state:active, state:never ...
+  Several words must all match. Esc in the filter clears it.
+
+[b]Watch mode[/b]
+  The dashboard follows the registry: a batch started by cron, another terminal or
+  another machine on the same registry shows live. Its own runs take the same leases
+  as `farm sync`: a tenant another run holds is refused, naming the holder.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys and the filter syntax."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="HelpScreen")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Farm dashboard: help", classes="title")
+            yield Static(HELP)
+            yield Static("Esc: close", classes="keys")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

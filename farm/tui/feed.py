@@ -1,0 +1,217 @@
+"""What the dashboard reads from the registry: tenants, last reports, events, a tenant's detail.
+
+Every method blocks (SQL); the dashboard calls them in a worker thread on
+its tick. Only the registry is read, never the process that runs a batch, so
+a batch started by cron, another terminal or another machine on the same
+PostgreSQL registry shows exactly like one started from the dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from farm.config import Farm
+from farm.engine.events import Event
+from farm.engine.schedule import TASKS, next_run, schedules
+from farm.registry import Registry, RunId, RunStatus, RunSummary, TenantReport
+from farm.tui.rows import LastReport, TenantInfo, flat_counts
+
+_TASKS = ("sync", "delta", *{task for tasks in TASKS.values() for task in tasks})
+
+#: Runs examined, newest first, to find each tenant's last report at start.
+RECENT_RUNS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    """One run of a tenant, for the history table and charts."""
+
+    run_id: int
+    at: datetime
+    status: str
+    people: int  # person records created, updated, suspended or revived
+    seconds: float
+    simulated: bool
+    trigger: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleLine:
+    """One task of a tenant: its cron, the last run that did it and the next time it fires."""
+
+    task: str
+    cron: str
+    last: datetime | None
+    next: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TenantDetail:
+    """Everything the drill-down shows."""
+
+    tenant: TenantInfo
+    last: TenantReport | None
+    last_run: RunSummary | None
+    history: tuple[HistoryPoint, ...]
+    schedule: tuple[ScheduleLine, ...]
+
+
+class RegistryFeed:
+    """Reads for the dashboard; ``farm`` (when known) gives schedules and names."""
+
+    def __init__(self, registry: Registry, farm: Farm | None = None) -> None:
+        self.registry = registry
+        self.farm = farm
+        self.last_event = 0
+
+    def tenants(self) -> list[TenantInfo]:
+        """The tenants the registry knows (the farm's, when the registry is empty)."""
+        known = [
+            TenantInfo(id=t.id, name=t.name, site=t.site, kind=t.kind, tags=t.tags)
+            for t in self.registry.registered_tenants()
+        ]
+        if known or self.farm is None:
+            return known
+        return [
+            TenantInfo(id=t.id, name=t.name, site=t.site, kind=t.kind, tags=tuple(sorted(t.tags)))
+            for t in self.farm.tenants.values()
+        ]
+
+    def last_reports(self, tenants: Sequence[str]) -> list[LastReport]:
+        """Each tenant's report in the newest finished run that has one."""
+        wanted = set(tenants)
+        found: dict[str, LastReport] = {}
+        before: RunId | None = None
+        seen = 0
+        while wanted - found.keys() and seen < RECENT_RUNS:
+            page = self.registry.list_runs(limit=50, before=before)
+            if not page:
+                break
+            for run in page:
+                seen += 1
+                if run.status is RunStatus.RUNNING or run.tenants_total == 0:
+                    continue
+                for report in self.registry.get_report(run.id).tenants:
+                    if report.tenant in wanted and report.tenant not in found:
+                        found[report.tenant] = _last(run, report)
+            before = page[-1].id
+        return list(found.values())
+
+    def start(self) -> None:
+        """Start following: from the first event of any run still running, else from now."""
+        running = self.registry.list_runs(limit=50, status=RunStatus.RUNNING)
+        firsts = [
+            rows[0].id
+            for run in running
+            if (rows := self.registry.events_since(0, run_id=run.id, limit=1))
+        ]
+        if firsts:
+            self.last_event = min(firsts) - 1
+            return
+        last = 0
+        while rows := self.registry.events_since(last, limit=1000):
+            last = rows[-1].id
+        self.last_event = last
+
+    def poll(self, limit: int = 5000) -> list[Event]:
+        """Events recorded since the last poll, oldest first (at most ``limit``)."""
+        out: list[Event] = []
+        while len(out) < limit:
+            rows = self.registry.events_since(self.last_event, limit=1000)
+            for row in rows:
+                self.last_event = row.id
+                try:
+                    out.append(Event.from_json(row.payload))
+                except (KeyError, ValueError):
+                    continue  # an event of another shape: not ours to show
+            if len(rows) < 1000:
+                break
+        return out
+
+    def detail(self, tenant: TenantInfo, *, runs: int = 30) -> TenantDetail:
+        """The tenant's last report, its recent runs and its schedule."""
+        history: list[HistoryPoint] = []
+        last: TenantReport | None = None
+        last_run: RunSummary | None = None
+        task_last: dict[str, datetime] = {}
+        before: RunId | None = None
+        seen = 0
+        while len(history) < runs and seen < RECENT_RUNS:
+            page = self.registry.list_runs(limit=50, before=before)
+            if not page:
+                break
+            for run in page:
+                seen += 1
+                if tenant.id not in run.selection.get("tenants", ()):
+                    continue
+                reports = self.registry.get_report(run.id, None).tenants
+                report = next((r for r in reports if r.tenant == tenant.id), None)
+                if report is None:
+                    continue
+                if last is None:
+                    last, last_run = report, run
+                if not run.simulated and report.status.value == "succeeded":
+                    # A full sync (no task, no narrowing option) does every task's work.
+                    task = run.selection.get("task")
+                    full = task is None and not run.options.get("entities")
+                    for name in _TASKS if full else (str(task),):
+                        task_last.setdefault(name, _when(run))
+                if len(history) < runs:
+                    history.append(_point(run, report))
+            before = page[-1].id
+        return TenantDetail(
+            tenant=tenant,
+            last=last,
+            last_run=last_run,
+            history=tuple(reversed(history)),
+            schedule=self._schedule(tenant, task_last),
+        )
+
+    def _schedule(
+        self, tenant: TenantInfo, task_last: dict[str, datetime]
+    ) -> tuple[ScheduleLine, ...]:
+        if self.farm is None or tenant.id not in self.farm.tenants:
+            return ()
+        now = datetime.now(UTC)
+        zone = self.farm.settings.timezone
+        config = self.farm.tenants[tenant.id]
+        return tuple(
+            ScheduleLine(
+                task=entry.task,
+                cron=entry.cron,
+                last=task_last.get(entry.task),
+                next=next_run(entry.cron, now, zone),
+            )
+            for entry in schedules(self.farm, [config])
+        )
+
+
+def _when(run: RunSummary) -> datetime:
+    return run.finished_at or run.started_at
+
+
+def _last(run: RunSummary, report: TenantReport) -> LastReport:
+    return LastReport(
+        tenant=report.tenant,
+        run_id=run.id,
+        status=report.status.value,
+        at=_when(run),
+        counts=flat_counts(report.counts, len(report.errors)),
+        reason=report.reason,
+        simulated=report.simulated,
+    )
+
+
+def _point(run: RunSummary, report: TenantReport) -> HistoryPoint:
+    people = sum(n for action, n in report.counts.get("person", {}).items() if action != "reindex")
+    return HistoryPoint(
+        run_id=run.id,
+        at=_when(run),
+        status=report.status.value,
+        people=people,
+        seconds=float(report.durations.get("total", 0.0)),
+        simulated=report.simulated,
+        trigger=run.trigger.value,
+    )

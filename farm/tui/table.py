@@ -1,0 +1,164 @@
+"""The tenants table and the summary bar: widgets that draw a :class:`FarmView`.
+
+:meth:`TenantTable.show` is called on the dashboard's tick. When the visible
+rows and their order did not change it rewrites only the cells that did;
+otherwise it rebuilds the table, keeping the cursor on the same tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Sparkline, Static
+
+from farm.tui.rows import (
+    FarmView,
+    State,
+    Summary,
+    TenantRow,
+    age_text,
+    progress_text,
+)
+
+#: Column keys and headers, in order.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "Tenant"),
+    ("name", "Name"),
+    ("site", "Moodle site"),
+    ("state", "State"),
+    ("phase", "Phase"),
+    ("progress", "Progress"),
+    ("age", "Last run"),
+    ("created", "Created"),
+    ("updated", "Updated"),
+    ("suspended", "Suspended"),
+    ("errors", "Errors"),
+)
+
+STATE_STYLES: dict[State, str] = {
+    State.NEVER: "dim",
+    State.QUEUED: "cyan",
+    State.WAITING: "magenta",
+    State.RUNNING: "bold yellow",
+    State.SUCCEEDED: "green",
+    State.PARTIAL: "dark_orange",
+    State.FAILED: "bold red",
+    State.INTERRUPTED: "red",
+    State.SKIPPED: "magenta",
+}
+
+Cells = tuple[str | Text, ...]
+
+
+def cells(row: TenantRow, now: datetime, marked: bool) -> Cells:
+    """The table cells of one row."""
+    style = STATE_STYLES[row.state]
+    number: Callable[[int], str | Text] = lambda n: Text(str(n), justify="right") if n else ""  # noqa: E731
+    return (
+        Text(("● " if marked else "  ") + row.id, style="bold" if marked else ""),
+        row.name[:40],
+        row.site,
+        Text(row.state.value + (" (sim)" if row.simulated else ""), style=style),
+        row.phase if row.state.active else "",
+        progress_text(row),
+        age_text(row.last_run_at, now),
+        number(row.created),
+        number(row.updated),
+        number(row.suspended),
+        Text(str(row.errors), style="bold red", justify="right") if row.errors else "",
+    )
+
+
+class TenantTable(DataTable[str | Text]):
+    """One row per visible tenant, keyed by tenant id."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self.order: list[str] = []
+        self._drawn: dict[str, Cells] = {}
+        self.rebuilds = 0
+
+    def on_mount(self) -> None:
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    def current(self) -> str | None:
+        """The tenant id under the cursor."""
+        if not self.order or not 0 <= self.cursor_row < len(self.order):
+            return None
+        return self.order[self.cursor_row]
+
+    def show(
+        self,
+        view: FarmView,
+        order: list[str],
+        dirty: Iterable[str],
+        marked: set[str],
+        now: datetime,
+        *,
+        ages: bool = False,
+    ) -> None:
+        """Draw ``order``'s rows; ``dirty`` ones changed, ``ages`` redraws every age."""
+        if order != self.order:
+            self._rebuild(view, order, marked, now)
+            return
+        wanted = set(self._drawn) if ages else set(dirty)
+        for tenant in wanted:
+            if tenant not in self._drawn:
+                continue
+            new = cells(view.rows[tenant], now, tenant in marked)
+            old = self._drawn[tenant]
+            for (key, _), before, after in zip(COLUMNS, old, new, strict=True):
+                if before != after:
+                    self.update_cell(tenant, key, after)
+            self._drawn[tenant] = new
+
+    def _rebuild(self, view: FarmView, order: list[str], marked: set[str], now: datetime) -> None:
+        current = self.current()
+        self.rebuilds += 1
+        self.clear()
+        self._drawn = {}
+        for tenant in order:
+            drawn = cells(view.rows[tenant], now, tenant in marked)
+            self._drawn[tenant] = drawn
+            self.add_row(*drawn, key=tenant)
+        self.order = list(order)
+        if current in self._drawn:
+            self.move_cursor(row=self.order.index(current), animate=False)
+
+
+class SummaryBar(Horizontal):
+    """Running, queued, succeeded, failed; overall progress; a throughput sparkline."""
+
+    DEFAULT_CSS = """
+    SummaryBar { height: 1; }
+    SummaryBar > #figures { width: auto; }
+    SummaryBar > Sparkline { width: 30; margin: 0 1; }
+    SummaryBar > #rate { width: auto; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="figures")
+        yield Sparkline([0.0], id="throughput")
+        yield Static(id="rate")
+
+    def show(self, summary: Summary, samples: list[float], shown: int, total: int) -> None:
+        text = Text()
+        text.append(f" running {summary.running}", style=STATE_STYLES[State.RUNNING])
+        text.append(f"  queued {summary.queued}", style=STATE_STYLES[State.QUEUED])
+        text.append(f"  succeeded {summary.succeeded}", style=STATE_STYLES[State.SUCCEEDED])
+        text.append(f"  failed {summary.failed}", style=STATE_STYLES[State.FAILED])
+        text.append(f"  never {summary.never}", style=STATE_STYLES[State.NEVER])
+        if summary.progress is not None:
+            runs = ",".join(str(r) for r in summary.active_runs)
+            text.append(f"  │ run {runs}: {summary.progress:4.0%}", style="bold")
+        if shown != total:
+            text.append(f"  │ {shown}/{total} shown")
+        text.append("  │ ops/s")
+        self.query_one("#figures", Static).update(text)
+        self.query_one(Sparkline).data = samples
+        self.query_one("#rate", Static).update(f"{samples[-1]:.0f}" if samples else "0")
