@@ -1,0 +1,120 @@
+"""Reports spread a site's work over its tenants; journal lines keep old and new values."""
+
+from __future__ import annotations
+
+from farm.engine.report import MAX_WARNINGS, tally
+from farm.index import SiteIndex, index_writes
+from farm.model import IndexEntry, Kind, Person, SourceWarning
+from farm.moodle.applier import Applied, Confirmation, Refused
+from farm.moodle.apply_users import user_update
+from farm.moodle.journal import index_rows, journal_line
+from farm.operation import Action, Category, Operation
+
+A, B = "0330001K", "0330002L"
+
+
+def teacher(key: str = "sdet:T1") -> Person:
+    return Person(
+        key, "t1", "T1", "Jeanne", "DUPONT", "t1@example.org", establishments=frozenset({A, B})
+    )
+
+
+def create(person: Person, tenants: frozenset[str]) -> Operation:
+    return Operation(
+        Kind.PERSON, Action.CREATE, person.key, Category.CREATE, person, None, {}, tenants
+    )
+
+
+def test_a_shared_person_counts_for_both_tenants_and_an_adoption_as_adopt() -> None:
+    op = create(teacher(), frozenset({A, B}))
+    other = create(teacher("sdet:E1"), frozenset({A}))
+    tallies = tally([A, B], applied=[Applied(op, 7, adopted=True), Applied(other, 8)])
+    assert tallies[A].counts == {"person": {"adopt": 1, "create": 1}}
+    assert tallies[B].counts == {"person": {"adopt": 1}}
+    assert tallies[A].flat() == {"person.adopt": 1, "person.create": 1}
+
+
+def test_a_suspension_counts_for_the_tenants_that_held_the_person() -> None:
+    entry = IndexEntry(Kind.PERSON, "sdet:E1", 8, "d", {"username": "e1"}, frozenset({B}))
+    op = Operation(Kind.PERSON, Action.SUSPEND, "sdet:E1", Category.REMOVE, None, entry)
+    tallies = tally([A, B], applied=[Applied(op)])
+    assert tallies[A].counts == {}
+    assert tallies[B].counts == {"person": {"suspend": 1}}
+
+
+def test_refusals_become_errors_with_key_and_reason_and_warnings_are_capped() -> None:
+    op = create(teacher(), frozenset({A}))
+    warnings = [
+        SourceWarning(A, f"uid=x{i}", "no givenName: skipped", "givenName") for i in range(600)
+    ]
+    tallies = tally(
+        [A],
+        refused=[Refused(op, "Email address already exists: t1@example.org")],
+        source_warnings=warnings,
+    )
+    (error,) = tallies[A].errors
+    assert (error.key, error.entity) == ("sdet:T1", "person")
+    assert "already exists" in error.reason
+    assert tallies[A].flat() == {"errors": 1}
+    kept = tallies[A].warnings
+    assert len(kept) == MAX_WARNINGS + 1
+    assert kept[0].key == "uid=x0"
+    assert "[givenName]" in kept[0].message
+    assert kept[-1].message == "... and 100 more warnings"
+
+
+def test_an_update_sends_only_moodle_fields_and_clears_dropped_profile_fields() -> None:
+    changes = {
+        "lastname": ("DUPONT", "DURAND"),
+        "profiles": (["teacher"], ["teacher", "parent"]),
+        "profile_fields": ({"uai": A, "classe": "2NDE1"}, {"uai": B}),
+    }
+    update = user_update(42, changes)
+    assert update is not None
+    assert update.lastname == "DURAND"
+    assert update.firstname is None
+    assert dict(update.customfields) == {"classe": "", "uai": B}
+    assert user_update(42, {"profiles": ([], ["teacher"])}) is None
+    revive = user_update(42, {}, suspended=False)
+    assert revive is not None
+    assert revive.suspended is False
+
+
+def test_journal_lines_hold_changed_fields_and_adoptions_what_was_found() -> None:
+    person = teacher()
+    entry = IndexEntry(
+        Kind.PERSON, person.key, 7, "d", {**person.values(), "lastname": "X"}, frozenset({A})
+    )
+    update = Operation(
+        Kind.PERSON,
+        Action.UPDATE,
+        person.key,
+        Category.UPDATE,
+        person,
+        entry,
+        {"lastname": ("X", "DUPONT")},
+        frozenset({A}),
+    )
+    line = journal_line(Applied(update))
+    assert (line.action, line.moodle_id, line.old, line.new) == (
+        "update",
+        7,
+        {"lastname": "X"},
+        {"lastname": "DUPONT"},
+    )
+    adopted = journal_line(
+        Applied(create(person, frozenset({A})), 9, adopted=True, found={"firstname": "J."})
+    )
+    assert (adopted.action, adopted.moodle_id, adopted.old) == ("adopt", 9, {"firstname": "J."})
+    assert adopted.new == person.values()
+
+
+def test_index_rows_carry_ids_tenants_and_deletions() -> None:
+    person = teacher()
+    op = create(person, frozenset({B, A}))
+    writes = index_writes(SiteIndex(), op, 11)
+    upserts, deletes = index_rows(Confirmation((Applied(op, 11),), writes).writes)
+    (row,) = upserts
+    assert (row.entity, row.key, row.moodle_id, row.tenants) == ("person", person.key, 11, (A, B))
+    assert row.digest == person.digest()
+    assert deletes == []
