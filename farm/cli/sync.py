@@ -1,0 +1,315 @@
+"""``farm sync``: sync selected tenants into their Moodle sites, now.
+
+The command selects tenants, runs the coordinator in this process and shows
+its events: a line per tenant and an overall bar in a terminal, nothing with
+``--quiet``, one JSON summary with ``--json``. Ctrl-C or SIGTERM once: jobs
+finish their current batch, record what Moodle confirmed and give their
+leases back, and the run is marked interrupted; a second signal cancels at
+once (leases are still released). Exit status: 0 when every tenant
+succeeded, 1 otherwise, 130 when interrupted, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import anyio
+import click
+import structlog
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from farm.cli import CliContext
+from farm.cli.registry import fail, load_farm_or_fail, open_registry, registry_option
+from farm.config import Farm, TenantConfig
+from farm.engine.bus import EventBus
+from farm.engine.coordinator import Coordinator, InvalidOptions, RunResult, SyncRequest
+from farm.engine.events import Event, EventKind
+from farm.engine.leases import LeasePolicy
+from farm.engine.wiring import Sources, client_provider
+from farm.model import Entity, Profile
+from farm.registry import RegistryError, RunStatus, RunTrigger
+from farm.selection import SelectionError, select_tenants
+
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def configure_logging(*, as_json: bool, level: int = logging.INFO) -> None:
+    """structlog to stderr: JSON lines for batch runs, readable lines in a terminal."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _csv(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@click.command()
+@click.option("--all", "everything", is_flag=True, help="Every tenant of the farm.")
+@click.option(
+    "--tag", "tags", multiple=True, metavar="TAG", help="Tenants with this tag (all given)."
+)
+@click.option("--site", "sites", multiple=True, metavar="SITE", help="Tenants of this Moodle site.")
+@click.option(
+    "--tenant", "tenants", multiple=True, metavar="ID", help="A UAI or NetYpareo site id."
+)
+@click.option("--user", metavar="UID", help="Only this person (uid, login or source key).")
+@click.option("--simulate", is_flag=True, help="Plan and report everything, write nothing.")
+@click.option("--force", is_flag=True, help="Re-examine everything, ignoring digests.")
+@click.option("--refresh-only", is_flag=True, help="Create nothing; update, link and remove.")
+@click.option("--delta", is_flag=True, help="Read only entries changed since the last run.")
+@click.option(
+    "--entities", multiple=True, metavar="LIST", help=f"Among {','.join(Entity)} (default: all)."
+)
+@click.option(
+    "--profiles", multiple=True, metavar="LIST", help=f"Among {','.join(Profile)} (default: all)."
+)
+@click.option("--mode", type=click.Choice(["create-only", "update-only", "delete-only"]))
+@click.option("--allow-mass-removal", is_flag=True, help="Lift the safety stops for this run.")
+@click.option("--wait", is_flag=True, help="Wait for tenants another run holds (default: refuse).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary at the end.")
+@click.option("--log-json", is_flag=True, help="Logs as JSON lines (the default off a terminal).")
+@registry_option
+@click.pass_obj
+def sync(
+    obj: CliContext,
+    everything: bool,
+    tags: tuple[str, ...],
+    sites: tuple[str, ...],
+    tenants: tuple[str, ...],
+    user: str | None,
+    simulate: bool,
+    force: bool,
+    refresh_only: bool,
+    delta: bool,
+    entities: tuple[str, ...],
+    profiles: tuple[str, ...],
+    mode: str | None,
+    allow_mass_removal: bool,
+    wait: bool,
+    quiet: bool,
+    as_json: bool,
+    log_json: bool,
+    registry_url: str | None,
+) -> None:
+    """Sync tenants into their Moodle sites: one job per site, sites in parallel.
+
+    Choose tenants with --all, or any of --tag, --site, --tenant (criteria
+    combine with "and"); --user narrows the run to one person. A tenant
+    another run is syncing is refused, naming who holds it and since when,
+    unless --wait is given.
+
+    \b
+    Examples:
+      farm sync --all
+      farm sync --tag academie:montpellier --simulate
+      farm sync --tenant 0340041K --user F1700ivg
+      farm sync --site cfa-occitanie --entities users,cohorts --wait
+      farm sync --all --json --quiet > run.json
+    """
+    configure_logging(as_json=log_json or not sys.stderr.isatty(), level=logging.WARNING)
+    if not (everything or tags or sites or tenants):
+        raise click.UsageError("say which tenants: --all, --tag, --site or --tenant")
+    farm = load_farm_or_fail(obj)
+    try:
+        chosen = select_tenants(farm, tags=tags, sites=sites, tenants=tenants)
+    except SelectionError as error:
+        raise click.UsageError(str(error)) from None
+    options: dict[str, Any] = {}
+    for name, flag in (
+        ("simulate", simulate),
+        ("force", force),
+        ("refresh_only", refresh_only),
+        ("delta", delta),
+        ("allow_mass_removal", allow_mass_removal),
+    ):
+        if flag:
+            options[name] = True
+    if entities:
+        options["entities"] = _csv(entities)
+    if profiles:
+        options["profiles"] = _csv(profiles)
+    if mode:
+        options["mode"] = mode
+    if user:
+        options["person"] = user
+    selection = {"tags": list(tags), "sites": list(sites), "tenants_asked": list(tenants)}
+    if user:
+        selection["user"] = [user]
+    request = SyncRequest(
+        tenants=chosen,
+        options=options,
+        trigger=RunTrigger.TARGETED if user else RunTrigger.BATCH,
+        selection=selection,
+    )
+    show = not quiet and not as_json and sys.stdout.isatty()
+    url = registry_url or farm.settings.registry_url
+    with open_registry(url) as registry:
+        try:
+            result = anyio.run(_run, farm, registry, request, wait, show)
+        except InvalidOptions as error:
+            raise click.UsageError(str(error)) from None
+        except RegistryError as error:
+            fail(str(error))
+    if as_json:
+        click.echo(json.dumps(result_json(result), indent=2, ensure_ascii=False))
+    elif not quiet:
+        _print_summary(result, chosen)
+    raise SystemExit(exit_code(result))
+
+
+def exit_code(result: RunResult) -> int:
+    if result.status is RunStatus.SUCCEEDED:
+        return 0
+    if result.status is RunStatus.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED
+
+
+def result_json(result: RunResult) -> dict[str, Any]:
+    return {
+        "run": result.run_id,
+        "status": result.status.value,
+        "reason": result.reason,
+        "tenants": {
+            tenant: {"phase": o.phase.value, "reason": o.reason, "counts": dict(o.counts)}
+            for tenant, o in sorted(result.tenants.items())
+        },
+    }
+
+
+def _print_summary(result: RunResult, chosen: tuple[TenantConfig, ...]) -> None:
+    for tenant in chosen:
+        outcome = result.tenants.get(tenant.id)
+        if outcome is None:
+            continue
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()) if v)
+        detail = "; ".join(part for part in (counts, outcome.reason) if part)
+        click.echo(f"{tenant.id:<22} {tenant.site:<30} {outcome.phase.value:<11} {detail}")
+    tail = f" ({result.reason})" if result.reason else ""
+    click.echo(f"run {result.run_id}: {result.status.value}{tail}")
+
+
+async def _run(
+    farm: Farm, registry: Any, request: SyncRequest, wait: bool, show: bool
+) -> RunResult:
+    stop = anyio.Event()
+    sources = Sources(farm)
+    result: RunResult | None = None
+    async with EventBus(registry) as bus:
+        view = ProgressView(request.tenants) if show else None
+        unsubscribe: Callable[[], None] = (
+            bus.subscribe(view.update) if view is not None else (lambda: None)
+        )
+        coordinator = Coordinator(
+            farm=farm,
+            registry=registry,
+            events=bus,
+            sources=sources,
+            clients=client_provider(),
+            stop=stop,
+            leases=LeasePolicy(wait=wait, ttl=timedelta(seconds=90)),
+        )
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(_signals, stop, group.cancel_scope)
+                if view is not None:
+                    view.start()
+                result = await coordinator.run(request)
+                group.cancel_scope.cancel()
+        finally:
+            unsubscribe()
+            if view is not None:
+                view.stop()
+            with anyio.CancelScope(shield=True):
+                await sources.aclose()
+    if result is None:
+        # Cancelled hard by a second signal: the coordinator marked the run interrupted.
+        raise SystemExit(EXIT_INTERRUPTED)
+    return result
+
+
+async def _signals(stop: anyio.Event, scope: anyio.CancelScope) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+        async for signum in received:
+            if not stop.is_set():
+                click.echo(
+                    f"\n{signal.Signals(signum).name}: finishing current batches "
+                    "(send it again to stop at once)",
+                    err=True,
+                )
+                stop.set()
+            else:
+                scope.cancel()
+                return
+
+
+class ProgressView:
+    """A line per tenant and an overall bar, drawn from the event stream (for terminals)."""
+
+    def __init__(self, tenants: tuple[TenantConfig, ...]) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[phase]}"),
+        )
+        self.overall = self.progress.add_task("all tenants", total=len(tenants), phase="")
+        self.rows: dict[str, TaskID] = {
+            t.id: self.progress.add_task(f"  {t.id} {t.site}", total=None, phase="queued")
+            for t in tenants
+        }
+        self.finished: set[str] = set()
+
+    def start(self) -> None:
+        self.progress.start()
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+    def update(self, event: Event) -> None:
+        row = self.rows.get(event.tenant or "")
+        if row is None:
+            return
+        if event.kind is EventKind.PROGRESS and event.total:
+            self.progress.update(row, completed=event.done or 0, total=event.total)
+        elif event.kind is EventKind.PHASE and event.phase is not None:
+            text = event.phase.value
+            if event.phase.final or event.phase.value == "waiting":
+                text += f": {event.message}" if event.message else ""
+            self.progress.update(row, phase=text)
+            if event.phase.final and event.tenant not in self.finished:
+                self.finished.add(event.tenant or "")
+                total = self.progress.tasks[row].total or 1
+                self.progress.update(row, total=total, completed=total)
+                self.progress.advance(self.overall)

@@ -1,0 +1,252 @@
+"""The coordinator: one run over the selected tenants, one job per site.
+
+:func:`run_sync` records a run, groups the selected tenants by site into
+:class:`JobSpec` values (plain, serialisable: a distributed executor runs
+them unchanged), hands them to an executor, and finishes the run with a
+status that sums up its tenants:
+
+- ``succeeded``: every tenant succeeded;
+- ``interrupted``: the operator stopped it (Ctrl-C, SIGTERM) or it was cancelled;
+- ``failed``: no tenant succeeded;
+- ``partial``: some did, some did not.
+
+The run's id and its final status are published as events so a view in
+another process knows when the run is over.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import structlog
+
+from farm.config import Farm, TenantConfig
+from farm.engine.events import Event, EventKind, EventSink, Phase
+from farm.engine.executor import Executor, JobFunction, LocalExecutor
+from farm.engine.job import JobContext, JobOutcome, TenantOutcome, plan_options_from, run_job
+from farm.engine.jobspec import JobSpec
+from farm.engine.leases import LeasePolicy
+from farm.engine.wiring import ClientProvider, SourceProvider
+from farm.registry import Registry, RunId, RunStatus, RunTrigger
+
+log = structlog.get_logger("farm.coordinator")
+
+
+class InvalidOptions(ValueError):
+    """The run's options are not valid for one of its sites; nothing was started."""
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """What to sync and how: tenants already selected, options by name, what asked for it.
+
+    ``selection`` is how the operator chose (tags, sites, tenants, user,
+    task...), kept with the run for ``farm runs`` and the scheduler.
+    """
+
+    tenants: tuple[TenantConfig, ...]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    trigger: RunTrigger = RunTrigger.BATCH
+    selection: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended, tenant by tenant."""
+
+    run_id: RunId
+    status: RunStatus
+    tenants: Mapping[str, TenantOutcome]
+    reason: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is RunStatus.SUCCEEDED
+
+
+def job_specs(
+    run_id: int,
+    tenants: Iterable[TenantConfig],
+    options: Mapping[str, Any],
+    trigger: RunTrigger = RunTrigger.BATCH,
+) -> list[JobSpec]:
+    """One spec per site with its selected tenants, sites and tenants in the order given."""
+    by_site: dict[str, list[str]] = {}
+    for tenant in tenants:
+        by_site.setdefault(tenant.site, []).append(tenant.id)
+    return [
+        JobSpec(
+            run_id=run_id,
+            site=site,
+            tenants=tuple(ids),
+            options=dict(options),
+            trigger=RunTrigger(trigger).value,
+        )
+        for site, ids in by_site.items()
+    ]
+
+
+def run_status(outcomes: Mapping[str, TenantOutcome], *, stopped: bool) -> RunStatus:
+    """The run's status from its tenants' final phases (see the module docstring)."""
+    phases = [o.phase for o in outcomes.values()]
+    if stopped or Phase.INTERRUPTED in phases:
+        return RunStatus.INTERRUPTED
+    ok = sum(1 for p in phases if p is Phase.SUCCEEDED)
+    if phases and ok == len(phases):
+        return RunStatus.SUCCEEDED
+    return RunStatus.FAILED if ok == 0 else RunStatus.PARTIAL
+
+
+def check_options(farm: Farm, tenants: Sequence[TenantConfig], options: Mapping[str, Any]) -> None:
+    """Raise :class:`InvalidOptions` if ``options`` do not make a plan for one of the sites."""
+    for site in {t.site for t in tenants}:
+        try:
+            plan_options_from(options, farm.sites[site], farm)
+        except (ValueError, TypeError, KeyError) as error:
+            raise InvalidOptions(f"invalid options: {error}") from None
+
+
+@dataclass
+class Coordinator:
+    """Everything runs share: the farm, the registry, where events go, sources and clients.
+
+    ``stop`` is the operator's stop: set it and jobs finish their current
+    batch, record what Moodle confirmed and return. ``executor`` builds the
+    executor of a run from its job context; by default the local one.
+    """
+
+    farm: Farm
+    registry: Registry
+    events: EventSink
+    sources: SourceProvider
+    clients: ClientProvider
+    stop: anyio.Event = field(default_factory=anyio.Event)
+    leases: LeasePolicy = field(default_factory=LeasePolicy)
+    job: JobFunction = run_job
+
+    def context(self) -> JobContext:
+        return JobContext(
+            farm=self.farm,
+            registry=self.registry,
+            events=self.events,
+            sources=self.sources,
+            clients=self.clients,
+            stop=self.stop,
+        )
+
+    def local_executor(self) -> Executor:
+        return LocalExecutor(
+            self.context(),
+            jobs_in_flight=self.farm.settings.jobs_in_flight,
+            leases=self.leases,
+            job=self.job,
+        )
+
+    async def run(self, request: SyncRequest, executor: Executor | None = None) -> RunResult:
+        """Run ``request`` to the end and return how it went; see the module docstring.
+
+        Raises :class:`InvalidOptions` before anything is recorded when the
+        options are wrong.
+        """
+        if not request.tenants:
+            raise InvalidOptions("no tenant selected")
+        check_options(self.farm, request.tenants, request.options)
+        selection = {**request.selection, "tenants": [t.id for t in request.tenants]}
+        run_id = await anyio.to_thread.run_sync(
+            lambda: self.registry.start_run(
+                trigger=request.trigger,
+                selection=selection,
+                options=dict(request.options),
+                simulated=bool(request.options.get("simulate")),
+            )
+        )
+        specs = job_specs(run_id, request.tenants, request.options, request.trigger)
+        with structlog.contextvars.bound_contextvars(run=run_id):
+            log.info("run started", tenants=len(request.tenants), sites=len(specs))
+            self.events.publish(
+                Event(
+                    run_id=run_id,
+                    kind=EventKind.RUN_STARTED,
+                    counts={"tenants": len(request.tenants), "sites": len(specs)},
+                    message=str(request.trigger),
+                )
+            )
+            for spec in specs:
+                for tenant in spec.tenants:
+                    self.events.publish(
+                        Event(
+                            run_id=run_id,
+                            kind=EventKind.PHASE,
+                            site=spec.site,
+                            tenant=tenant,
+                            phase=Phase.QUEUED,
+                        )
+                    )
+            outcomes: list[JobOutcome] = []
+            tenants: dict[str, TenantOutcome] = {}
+            status = RunStatus.INTERRUPTED
+            reason: str | None = "cancelled"
+            try:
+                outcomes = await (executor or self.local_executor()).run(specs)
+                tenants = {t: o for outcome in outcomes for t, o in outcome.tenants.items()}
+                status = run_status(tenants, stopped=self.stop.is_set())
+                reason = _reason(status, tenants)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._finish(run_id, status, reason)
+            log.info("run finished", status=status.value)
+        return RunResult(run_id=run_id, status=status, tenants=tenants, reason=reason)
+
+    async def _finish(self, run_id: RunId, status: RunStatus, reason: str | None) -> None:
+        try:
+            await anyio.to_thread.run_sync(
+                lambda: self.registry.finish_run(run_id, status, reason=reason)
+            )
+        finally:
+            self.events.publish(
+                Event(
+                    run_id=run_id,
+                    kind=EventKind.RUN_FINISHED,
+                    message=status.value if reason is None else f"{status.value}: {reason}",
+                )
+            )
+
+
+def _reason(status: RunStatus, tenants: Mapping[str, TenantOutcome]) -> str | None:
+    if status is RunStatus.SUCCEEDED:
+        return None
+    if status is RunStatus.INTERRUPTED:
+        return "stopped by the operator"
+    bad = sorted(t for t, o in tenants.items() if o.phase is not Phase.SUCCEEDED)
+    shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    return f"{len(bad)} of {len(tenants)} tenants did not succeed: {shown}"
+
+
+def interrupt_stale_runs(registry: Registry) -> list[RunId]:
+    """Mark ``interrupted`` the runs left ``running`` by a process of this host that is gone.
+
+    Runs of other hosts are left alone: this host cannot tell whether they live.
+    """
+    host = socket.gethostname()
+    stale: list[RunId] = []
+    for run in registry.list_runs(limit=200, status=RunStatus.RUNNING):
+        if run.host == host and not _alive(run.pid):
+            registry.finish_run(run.id, RunStatus.INTERRUPTED, reason="its process died")
+            stale.append(run.id)
+    return stale
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
