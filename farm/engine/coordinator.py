@@ -157,6 +157,7 @@ class Coordinator:
         if not request.tenants:
             raise InvalidOptions("no tenant selected")
         check_options(self.farm, request.tenants, request.options)
+        await anyio.to_thread.run_sync(interrupt_stale_runs, self.registry)
         selection = {**request.selection, "tenants": [t.id for t in request.tenants]}
         run_id = await anyio.to_thread.run_sync(
             lambda: self.registry.start_run(
