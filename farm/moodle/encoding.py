@@ -10,7 +10,9 @@ last moment, because this is where the request body is built.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
+from urllib.parse import quote_plus
 
 from farm.secrets import Secret
 
@@ -26,28 +28,60 @@ def encode(params: Mapping[str, Any]) -> Fields:
 
 
 def _flatten(name: str, value: Any, out: Fields) -> None:
-    if value is None:
+    # Concrete types first: the abstract-class checks below are slow on big batches.
+    kind = type(value)
+    if kind is str:
+        out.append((name, value))
+    elif value is None:
         return
-    if isinstance(value, bool):
+    elif kind is bool:
         out.append((name, "1" if value else "0"))
-    elif isinstance(value, Secret):
-        out.append((name, value.reveal()))
-    elif isinstance(value, Mapping):
+    elif kind is int:
+        out.append((name, str(value)))
+    elif kind is dict or isinstance(value, Mapping):
         for key, item in value.items():
             _flatten(f"{name}[{key}]", item, out)
-    elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
+    elif (
+        kind is list
+        or kind is tuple
+        or (isinstance(value, Sequence) and not isinstance(value, str | bytes))
+    ):
         for index, item in enumerate(value):
             _flatten(f"{name}[{index}]", item, out)
+    elif isinstance(value, Secret):
+        out.append((name, value.reveal()))
     else:
         out.append((name, str(value)))
 
 
 def field_count(value: Any) -> int:
     """How many form fields ``value`` becomes once flattened."""
+    kind = type(value)
     if value is None:
         return 0
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return sum(field_count(v) for v in value.values())
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+    if (
+        kind is list
+        or kind is tuple
+        or (isinstance(value, Sequence) and not isinstance(value, str | bytes))
+    ):
         return sum(field_count(v) for v in value)
     return 1
+
+
+@lru_cache(maxsize=65536)
+def _quoted_name(name: str) -> str:
+    # Field names repeat from request to request (users[0][email]...): quote each once.
+    return quote_plus(name)
+
+
+def form_body(fields: Fields) -> bytes:
+    """The urlencoded request body, the same bytes ``urlencode`` would give, faster."""
+    return "&".join(
+        f"{_quoted_name(name)}={_quoted_value(value)}" for name, value in fields
+    ).encode()
+
+
+def _quoted_value(value: str) -> str:
+    return value if value.isalnum() and value.isascii() else quote_plus(value)

@@ -26,14 +26,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlencode
 
 import anyio
 import httpx
 import stamina
 import structlog
 
-from farm.moodle.encoding import Fields, encode, field_count
+from farm.moodle.encoding import Fields, encode, field_count, form_body
 from farm.moodle.errors import (
     AnswerMismatch,
     MoodleError,
@@ -167,13 +166,15 @@ class Session:
             *fields,
         ]
         endpoint = self.url + REST_PATH
+        # Encoded before waiting for a slot, so a freed slot is used at once.
+        content = form_body(body)
         async with self._limiter:
             self.calls += 1
             try:
                 with anyio.fail_after(self.limits.timeout):
                     response = await self._http.post(
                         endpoint,
-                        content=urlencode(body).encode(),
+                        content=content,
                         headers={"content-type": "application/x-www-form-urlencoded"},
                     )
             except TimeoutError:

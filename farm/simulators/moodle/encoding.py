@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,11 +28,7 @@ def parse_form(body: bytes, max_input_vars: int) -> tuple[dict[str, Any], int]:
     kept, dropped = pairs[:max_input_vars], max(0, len(pairs) - max_input_vars)
     root: dict[str, Any] = {}
     for name, value in kept:
-        match = _NAME.match(name)
-        if match is None:
-            root[name] = value
-            continue
-        keys = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
+        keys = _keys(name)
         node = root
         for depth, key in enumerate(keys):
             last = depth == len(keys) - 1
@@ -46,6 +43,15 @@ def parse_form(body: bytes, max_input_vars: int) -> tuple[dict[str, Any], int]:
                     node[key] = child
                 node = child
     return root, dropped
+
+
+@lru_cache(maxsize=65536)
+def _keys(name: str) -> tuple[str, ...]:
+    """``users[0][email]`` -> ``("users", "0", "email")``; names repeat, so cache them."""
+    match = _NAME.match(name)
+    if match is None:
+        return (name,)
+    return (match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,8 @@ def _email_taken(site: Site, email: str, except_id: int | None = None) -> bool:
 def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
     pending: list[User] = []
     taken_usernames = {u.username for u in site.users.values()}
+    # Moodle compares emails without case when it checks they are unique.
+    taken_emails = {u.email.lower() for u in site.users.values() if not u.deleted}
     for item in params["users"]:
         username = item["username"]
         if username in taken_usernames:
@@ -89,7 +91,7 @@ def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
         email = item["email"]
         if not _EMAIL.match(email):
             raise invalid_parameter(f"Email address is invalid: {email}")
-        if _email_taken(site, email) or any(p.email.lower() == email.lower() for p in pending):
+        if email.lower() in taken_emails:
             raise invalid_parameter(f"Email address already exists: {email}")
         password = item.get("password")
         if not item.get("createpassword") and not password:
@@ -116,6 +118,7 @@ def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
         _apply_customfields(site, user, item["customfields"])
         pending.append(user)
         taken_usernames.add(username)
+        taken_emails.add(email.lower())
     # Nothing was written until every record passed: the call is all-or-nothing.
     answer = []
     for user in pending:
