@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import ssl
 import struct
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ldap3 import NONE, SUBTREE, SYNC, Connection, Server, Tls
@@ -24,6 +24,7 @@ from farm.sources.sdet.entries import Entry
 from farm.sources.sdet.settings import DirectorySettings
 
 PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
+T = TypeVar("T")
 
 
 class DirectoryClient:
@@ -92,8 +93,18 @@ class DirectoryClient:
 
     def search(self, base: str, filter_: str, attributes: Sequence[str]) -> list[Entry]:
         """All entries under ``base`` matching ``filter_``, page after page."""
+        return self.search_as(base, filter_, attributes, _same)
+
+    def search_as(
+        self,
+        base: str,
+        filter_: str,
+        attributes: Sequence[str],
+        convert: Callable[[Entry], T],
+    ) -> list[T]:
+        """Like :meth:`search`, converting each page as it arrives (raw pages are not kept)."""
         connection = self._connect()
-        entries: list[Entry] = []
+        entries: list[T] = []
         cookie: bytes | None = None
         try:
             while True:
@@ -118,12 +129,16 @@ class DirectoryClient:
                     raise self._fail(
                         f"search under {base} failed", f"{result.get('description')} ({code})"
                     )
-                entries.extend(item["entry"] for item in response if "entry" in item)
+                entries.extend(convert(item["entry"]) for item in response if "entry" in item)
                 cookie = _cookie(result)
                 if not cookie:
                     return entries
         finally:
             connection.unbind()
+
+
+def _same(entry: Entry) -> Entry:
+    return entry
 
 
 def _decode_entries_lean(connection: Connection) -> None:

@@ -71,6 +71,7 @@ class PersonFacts:
     taught_classes: set[tuple[str, str]] = field(default_factory=set)
     taught_groups: set[tuple[str, str]] = field(default_factory=set)
     children: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ()
     modified: datetime | None = None
     notes: list[Note] = field(default_factory=list)
 
@@ -180,6 +181,7 @@ def person_facts(entry: Entry, structures: StructureMap, rules: MappingRules) ->
     facts.modified = parse_timestamp(stamp) if stamp else None
     codes = _links(facts, entry, structures)
     facts.children = _children(facts, entry)
+    facts.parents = tuple(entry.values("ENTEleveParents"))
     if uid is None:
         facts.notes.append(Note(entry.dn, "skipped: no uid, so no source key", "uid"))
         return facts

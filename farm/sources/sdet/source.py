@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -126,38 +126,41 @@ class SdetSource:
         if request.since is not None:
             since = request.since - timedelta(seconds=self.settings.delta_margin)
         attributes = sorted({*PERSON_ATTRIBUTES, *rules.attributes()})
-        base = self.settings.people_base
+
+        def convert(entry: Entry) -> PersonFacts:
+            return person_facts(entry, structures, rules)
+
+        read = _Reader(self, client, attributes, convert)
         if request.person is not None:
-            filter_ = person_filter(request.person, rules.source_key_prefix)
-            entries = await self._search(client, base, filter_, attributes)
+            facts = await read(person_filter(request.person, rules.source_key_prefix))
         else:
-            found: dict[str, list[Entry]] = {}
+            found: dict[str, list[PersonFacts]] = {}
 
             async def run(family: Family) -> None:
-                filter_ = family_filter(family, targets, since=since)
-                found[family.name] = await self._search(client, base, filter_, attributes)
+                found[family.name] = await read(family_filter(family, targets, since=since))
 
             async with _first_error(), anyio.create_task_group() as group:
                 for family in (STUDENTS, TEACHERS, STAFF, PARENTS):
                     group.start_soon(run, family)
-            entries = [entry for batch in found.values() for entry in batch]
+            facts = [f for batch in found.values() for f in batch]
             if since is None:
                 # A delta read needs no unchanged parent; the next full read links them.
-                entries += await self._other_parents(
-                    client, found[STUDENTS.name], entries, attributes
-                )
+                facts += await _other_parents(read, found[STUDENTS.name], facts)
 
         def build() -> tuple[dict[str, TenantSnapshot], datetime | None]:
-            facts = _unique_facts(entries, structures, rules)
+            # A teacher who is also a parent comes back from two searches: keep one.
+            unique: dict[str, PersonFacts] = {}
+            for f in facts:
+                unique.setdefault(f.key, f)
             snapshots = build_snapshots(
-                facts,
+                list(unique.values()),
                 structures,
                 wanted,
                 rules,
                 complete=request.person is None and request.since is None,
                 orphan_notes=request.person is not None,
             )
-            stamps = [f.modified for f in facts if f.modified is not None]
+            stamps = [f.modified for f in unique.values() if f.modified is not None]
             return snapshots, max(stamps) if stamps else None
 
         snapshots, newest = await anyio.to_thread.run_sync(build)
@@ -170,65 +173,63 @@ class SdetSource:
             bookmark=bookmark,
         )
 
-    async def _other_parents(
-        self,
-        client: DirectoryClient,
-        students: Sequence[Entry],
-        read: Sequence[Entry],
-        attributes: Sequence[str],
-    ) -> list[Entry]:
-        """Parents named by the students' ``ENTEleveParents`` but attached elsewhere.
-
-        A parent whose ``ENTPersonStructRattach`` is another school (or
-        missing) still belongs to the schools of their children.
-        """
-        have = {_key(entry.dn) for entry in read}
-        wanted: dict[str, str] = {}
-        for student in students:
-            for value in student.values("ENTEleveParents"):
-                with contextlib.suppress(ValueError):
-                    key = normalise_dn(value)
-                    if key not in have:
-                        wanted.setdefault(key, value)
-        dns = sorted(wanted.values())
-        batches: list[list[Entry]] = []
-
-        async def fetch(chunk: Sequence[str]) -> None:
-            filter_ = entries_filter(PARENTS, chunk)
-            batches.append(
-                await self._search(client, self.settings.people_base, filter_, attributes)
-            )
-
-        async with _first_error(), anyio.create_task_group() as group:
-            for at in range(0, len(dns), PARENTS_PER_SEARCH):
-                group.start_soon(fetch, dns[at : at + PARENTS_PER_SEARCH])
-        return [entry for batch in batches for entry in batch if _key(entry.dn) in wanted]
-
     async def aclose(self) -> None:
         """Nothing stays open between reads: connections close after each search."""
         self._structures = None
 
 
-def _key(dn: str) -> str:
-    try:
-        return normalise_dn(dn)
-    except ValueError:
-        return dn.lower()
+class _Reader:
+    """One read's searches: people under ``people_base``, turned into facts page by page."""
+
+    def __init__(
+        self,
+        source: SdetSource,
+        client: DirectoryClient,
+        attributes: Sequence[str],
+        convert: Callable[[Entry], PersonFacts],
+    ) -> None:
+        self.source = source
+        self.client = client
+        self.attributes = attributes
+        self.convert = convert
+
+    async def __call__(self, filter_: str) -> list[PersonFacts]:
+        return await anyio.to_thread.run_sync(
+            self.client.search_as,
+            self.source.settings.people_base,
+            filter_,
+            self.attributes,
+            self.convert,
+            limiter=self.source._limiter,
+        )
 
 
-def _unique_facts(
-    entries: Sequence[Entry], structures: StructureMap, rules: MappingRules
+async def _other_parents(
+    read: _Reader, students: Sequence[PersonFacts], have: Sequence[PersonFacts]
 ) -> list[PersonFacts]:
-    """Facts of each entry once, even when two families returned it (a teacher who is a parent)."""
-    seen: set[str] = set()
-    out: list[PersonFacts] = []
-    for entry in entries:
-        key = _key(entry.dn)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(person_facts(entry, structures, rules))
-    return out
+    """Parents named by the students' ``ENTEleveParents`` but attached elsewhere.
+
+    A parent whose ``ENTPersonStructRattach`` is another school (or missing)
+    still belongs to the schools of their children.
+    """
+    known = {f.key for f in have}
+    wanted: dict[str, str] = {}
+    for student in students:
+        for value in student.parents:
+            with contextlib.suppress(ValueError):
+                key = normalise_dn(value)
+                if key not in known:
+                    wanted.setdefault(key, value)
+    dns = sorted(wanted.values())
+    batches: list[list[PersonFacts]] = []
+
+    async def fetch(chunk: Sequence[str]) -> None:
+        batches.append(await read(entries_filter(PARENTS, chunk)))
+
+    async with _first_error(), anyio.create_task_group() as group:
+        for at in range(0, len(dns), PARENTS_PER_SEARCH):
+            group.start_soon(fetch, dns[at : at + PARENTS_PER_SEARCH])
+    return [f for batch in batches for f in batch if f.key in wanted]
 
 
 @asynccontextmanager
