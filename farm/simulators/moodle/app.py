@@ -138,13 +138,13 @@ async def _serve_counted(site: Site, path: str, body: bytes, send: Send) -> None
         if dropped:
             site.dropped_fields.append(dropped)
         if path == LOGIN_PATH:
-            status, answer = 200, _login(site, params)
-            records = 1
+            answer, records = _login(site, params), 1
         else:
             answer, records = _call(site, params)
         try:
             # The model's delay is the whole time inside Moodle, the simulator's own work included.
-            await anyio.sleep(max(0.0, site.cost.delay(records) - (time.monotonic() - started)))
+            cost = site.cost.delay(records, str(params.get("wsfunction", "")))
+            await anyio.sleep(max(0.0, cost - (time.monotonic() - started)))
         finally:
             site.working -= 1
     if hang:
@@ -179,7 +179,8 @@ def _call(site: Site, params: dict[str, Any]) -> tuple[Any, int]:
         valid = validate(fn.params, args)
         token = CALLER_FUNCTIONS.set(functions)
         try:
-            return fn.handler(site, valid), records_in(fn, valid)
+            answer = fn.handler(site, valid)
+            return answer, records_in(fn, valid, answer)
         finally:
             CALLER_FUNCTIONS.reset(token)
     except WSError as error:

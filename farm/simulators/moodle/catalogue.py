@@ -39,8 +39,12 @@ def function(name: str, params: Single, counts: str | None = None) -> Callable[[
     return register
 
 
-def records_in(fn: Function, params: dict[str, Any]) -> int:
+ANSWER = "@answer"
+"""``counts`` for lookups: they cost per record found, not per value asked."""
+
+
+def records_in(fn: Function, params: dict[str, Any], answer: Any = None) -> int:
     if fn.counts is None:
         return 1
-    value = params.get(fn.counts)
+    value = answer if fn.counts == ANSWER else params.get(fn.counts)
     return len(value) if isinstance(value, list) else 1

@@ -6,7 +6,7 @@ import re
 import time
 from typing import Any
 
-from farm.simulators.moodle.catalogue import function
+from farm.simulators.moodle.catalogue import ANSWER, function
 from farm.simulators.moodle.encoding import Multiple, Single, Value, clean_username
 from farm.simulators.moodle.errors import (
     coding_error,
@@ -222,7 +222,7 @@ def user_details(site: Site, user: User) -> dict[str, Any]:
 BY_FIELD = Single({"field": Value("text"), "values": Multiple(Value("text"))})
 
 
-@function("core_user_get_users_by_field", BY_FIELD, counts="values")
+@function("core_user_get_users_by_field", BY_FIELD, counts=ANSWER)
 def get_users_by_field(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
     field, values = params["field"], params["values"]
     if field not in ("id", "idnumber", "username", "email"):
