@@ -36,13 +36,13 @@ class DirectoryClient:
         self._password = password
         parts = urlsplit(settings.url)
         use_ssl = parts.scheme.lower() == "ldaps"
-        tls = None
-        if use_ssl or settings.start_tls:
-            tls = Tls(
-                validate=ssl.CERT_REQUIRED if settings.verify_certificates else ssl.CERT_NONE,
-                ca_certs_file=settings.ca_file,
-            )
         try:
+            tls = None
+            if use_ssl or settings.start_tls:
+                tls = Tls(
+                    validate=ssl.CERT_REQUIRED if settings.verify_certificates else ssl.CERT_NONE,
+                    ca_certs_file=settings.ca_file,
+                )
             self._server = Server(
                 parts.hostname or "",
                 port=parts.port or (636 if use_ssl else 389),
@@ -52,7 +52,8 @@ class DirectoryClient:
                 connect_timeout=max(1, math.ceil(settings.timeout)),
             )
         except (LDAPException, ValueError) as exc:
-            raise self._fail("bad server settings", exc) from None
+            detail = f"{exc} ({settings.ca_file})" if settings.ca_file else exc
+            raise self._fail("bad TLS or server settings", detail) from None
 
     def _fail(self, what: str, detail: object) -> SourceError:
         text = str(detail)
