@@ -3,7 +3,8 @@
 For each site, concurrently: is the token valid, which Moodle release runs,
 which functions the farm needs are missing from the token's service, which
 custom profile fields the farm writes are missing, does the site keep as many
-form fields as the farm will send, and how long one call takes.
+form fields as the farm will send, and how long one call takes (timed on a
+second call, once every site's connection is open and before the probes).
 
 No web-service function lists profile fields, and an unknown shortname is
 silently ignored on write, so the check writes a marker value into the
@@ -17,7 +18,7 @@ as the last of ``form_fields_per_request`` fields: if PHP drops fields past
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ import httpx
 
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError
-from farm.moodle.records import UserUpdate
+from farm.moodle.records import SiteInfo, UserUpdate
 from farm.moodle.settings import MoodleLimits
 from farm.secrets import Secret
 
@@ -128,49 +129,92 @@ async def check_site(
     target: SiteTarget, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> SiteCheck:
     """Check one site; every failure ends up in ``SiteCheck.error``, never raised."""
-    async with MoodleClient(
-        target.name, target.url, target.token, target.limits, transport=transport
-    ) as client:
-        try:
-            started = time.monotonic()
-            info = await client.site_info()
-            round_trip = time.monotonic() - started
-            missing = tuple(f for f in REQUIRED_FUNCTIONS if f not in info.functions)
-            fields_missing: tuple[str, ...] = ()
-            kept: bool | None = None
-            if "core_user_get_users_by_field" in info.functions:
-                kept = await _keeps_form_fields(client, info.userid)
-                if target.profile_fields and "core_user_update_users" in info.functions:
-                    fields_missing = await _missing_profile_fields(
-                        client, info.userid, target.profile_fields
-                    )
-        except MoodleError as exc:
-            return SiteCheck(target.name, target.url, error=str(exc))
-    return SiteCheck(
-        target.name,
-        target.url,
-        release=info.release,
-        version=info.version,
-        missing_functions=missing,
-        missing_profile_fields=fields_missing,
-        form_fields_kept=kept,
-        round_trip=round_trip,
-    )
+    return (await check_sites([target], transport=transport))[0]
 
 
 async def check_sites(
     targets: Sequence[SiteTarget], *, transport: httpx.AsyncBaseTransport | None = None
 ) -> list[SiteCheck]:
-    """Check all sites concurrently; results in the order of ``targets``."""
-    results: list[SiteCheck | None] = [None] * len(targets)
+    """Check all sites concurrently; results in the order of ``targets``.
 
-    async def run(index: int, target: SiteTarget) -> None:
-        results[index] = await check_site(target, transport=transport)
+    The sites go through three phases together: site info (which also opens
+    the connections), the timed call, then the heavier probes, so that one
+    site's probe does not slow down another site's timed call.
+    """
+    probes = [
+        _Probe(t, MoodleClient(t.name, t.url, t.token, t.limits, transport=transport))
+        for t in targets
+    ]
+    try:
+        for phase in (_Probe.read_info, _Probe.time, _Probe.probe):
+            async with anyio.create_task_group() as group:
+                for probe in probes:
+                    if probe.error is None:
+                        group.start_soon(phase, probe)
+    finally:
+        for probe in probes:
+            await probe.client.aclose()
+    return [probe.result() for probe in probes]
 
-    async with anyio.create_task_group() as group:
-        for index, target in enumerate(targets):
-            group.start_soon(run, index, target)
-    return [r for r in results if r is not None]
+
+@dataclass
+class _Probe:
+    target: SiteTarget
+    client: MoodleClient
+    info: SiteInfo | None = None
+    round_trip: float | None = None
+    fields_kept: bool | None = None
+    fields_missing: tuple[str, ...] = ()
+    error: str | None = None
+
+    async def read_info(self) -> None:
+        await self._guarded(self._info)
+
+    async def time(self) -> None:
+        await self._guarded(self._time)
+
+    async def probe(self) -> None:
+        await self._guarded(self._probe)
+
+    async def _guarded(self, step: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await step()
+        except MoodleError as exc:
+            self.error = str(exc)
+
+    async def _info(self) -> None:
+        self.info = await self.client.site_info()
+
+    async def _time(self) -> None:
+        started = time.monotonic()
+        await self.client.call("core_webservice_get_site_info")
+        self.round_trip = time.monotonic() - started
+
+    async def _probe(self) -> None:
+        assert self.info is not None
+        functions, userid = self.info.functions, self.info.userid
+        if "core_user_get_users_by_field" not in functions:
+            return
+        self.fields_kept = await _keeps_form_fields(self.client, userid)
+        if self.target.profile_fields and "core_user_update_users" in functions:
+            self.fields_missing = await _missing_profile_fields(
+                self.client, userid, self.target.profile_fields
+            )
+
+    def result(self) -> SiteCheck:
+        target = self.target
+        if self.error is not None or self.info is None:
+            return SiteCheck(target.name, target.url, error=self.error)
+        return SiteCheck(
+            target.name,
+            target.url,
+            release=self.info.release,
+            version=self.info.version,
+            missing_functions=tuple(f for f in REQUIRED_FUNCTIONS if f not in self.info.functions),
+            missing_profile_fields=self.fields_missing,
+            form_fields_kept=self.fields_kept,
+            round_trip=self.round_trip,
+        )
 
 
 async def _keeps_form_fields(client: MoodleClient, userid: int) -> bool:

@@ -333,7 +333,10 @@ class Session:
         async with anyio.create_task_group() as group:
             group.start_soon(send, 0, batch[:middle])
             group.start_soon(send, 1, batch[middle:])
-        if errors:
-            raise errors[0]
         halves[0].extend(halves[1])
+        if errors:
+            # Whatever the other half got confirmed is written in Moodle: report it first.
+            if halves[0].confirmed or halves[0].failed:
+                await self._report(run, halves[0])
+            raise errors[0]
         return halves[0]
