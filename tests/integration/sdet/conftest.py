@@ -10,8 +10,6 @@ from farm.simulators.directory import GeneratedDirectory
 from farm.simulators.slapd import Slapd
 from farm.sources.sdet import DirectorySettings, SdetSource
 
-pytestmark = pytest.mark.slapd
-
 
 def settings_for(server: Slapd, suffix: str, **extra: Any) -> DirectorySettings:
     values: dict[str, Any] = {
