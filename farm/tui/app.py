@@ -59,7 +59,7 @@ class FarmDashboard(App[None]):
 
     TITLE = "farm dashboard"
     CSS = """
-    #filter { dock: top; display: none; }
+    #filter { display: none; }
     #filter.shown { display: block; }
     #log { height: 10; dock: bottom; border-top: solid $accent; display: none; }
     #log.shown { display: block; }
@@ -111,18 +111,23 @@ class FarmDashboard(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Table actions belong to the main screen: hidden on the drill-down and dialogs."""
-        if action in _TABLE_ACTIONS and len(self.screen_stack) > 1:
-            return False
-        return True
+        return not (action in _TABLE_ACTIONS and len(self.screen_stack) > 1)
 
     # -- layout and start --------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # Kept by reference: ``query_one`` searches the active screen, maybe a drill-down.
+        self.filter_input = Input(
+            placeholder="filter: words, tag:…, state:…  (Esc clears)", id="filter"
+        )
+        self.summary_bar = SummaryBar()
+        self.table = TenantTable(id="tenants")
+        self.log_pane = Log(id="log", max_lines=500)
         yield Header()
-        yield Input(placeholder="filter: words, tag:…, state:…  (Esc clears)", id="filter")
-        yield SummaryBar()
-        yield TenantTable(id="tenants")
-        yield Log(id="log", max_lines=500)
+        yield self.filter_input
+        yield self.summary_bar
+        yield self.table
+        yield self.log_pane
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -131,7 +136,7 @@ class FarmDashboard(App[None]):
         self.redraw(full=True)
         self.loaded = True
         self.set_interval(self.tick_seconds, self.on_tick)
-        self.query_one(TenantTable).focus()
+        self.table.focus()
         if self._on_ready is not None:
             self._on_ready(self)
 
@@ -155,6 +160,8 @@ class FarmDashboard(App[None]):
             return
         finally:
             self._polling = False
+        if not self.table.is_attached:
+            return  # the app closed while the registry answered
         started = time.perf_counter()
         self.view.fold(events)
         now = time.monotonic()
@@ -165,7 +172,7 @@ class FarmDashboard(App[None]):
 
     def redraw(self, *, full: bool = False) -> None:
         """Draw the table, the summary and new log lines from the view."""
-        table = self.query_one(TenantTable)
+        table = self.table
         order = self.view.visible(self.filter, self.sort, self.reverse)
         now = time.monotonic()
         ages = full or now - self._last_ages > AGES_EVERY
@@ -173,12 +180,10 @@ class FarmDashboard(App[None]):
             self._last_ages = now
         table.show(self.view, order, self.view.take_dirty(), self.marked, self.clock(), ages=ages)
         summary = self.view.summary()
-        self.query_one(SummaryBar).show(
-            summary, list(self.view.throughput), len(order), len(self.view.rows)
-        )
+        self.summary_bar.show(summary, list(self.view.throughput), len(order), len(self.view.rows))
         lines = self.view.take_log()
         if lines:
-            self.query_one(Log).write_lines(lines)
+            self.log_pane.write_lines(lines)
 
     # -- navigation ----------------------------------------------------------------------
 
@@ -207,7 +212,7 @@ class FarmDashboard(App[None]):
         self.redraw()
 
     def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
+        field = self.filter_input
         field.add_class("shown")
         field.focus()
 
@@ -220,28 +225,28 @@ class FarmDashboard(App[None]):
         if event.input.id == "filter":
             if not event.value.strip():
                 event.input.remove_class("shown")
-            self.query_one(TenantTable).focus()
+            self.table.focus()
 
     def on_key(self, event: object) -> None:
         key = getattr(event, "key", "")
-        field = self.query_one("#filter", Input)
+        field = self.filter_input
         if key == "escape" and self.focused is field:
             field.value = ""
             field.remove_class("shown")
-            self.query_one(TenantTable).focus()
+            self.table.focus()
 
     def action_mark(self) -> None:
-        tenant = self.query_one(TenantTable).current()
+        tenant = self.table.current()
         if tenant is None:
             return
         self.marked.symmetric_difference_update({tenant})
         self.view.dirty.add(tenant)
         self.redraw()
-        table = self.query_one(TenantTable)
+        table = self.table
         table.move_cursor(row=min(table.cursor_row + 1, len(table.order) - 1))
 
     def action_toggle_log(self) -> None:
-        self.query_one("#log", Log).toggle_class("shown")
+        self.log_pane.toggle_class("shown")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -250,7 +255,7 @@ class FarmDashboard(App[None]):
 
     def targets(self) -> list[str]:
         """The marked tenants that are shown, or the one under the cursor."""
-        table = self.query_one(TenantTable)
+        table = self.table
         shown = [t for t in table.order if t in self.marked]
         if shown:
             return shown

@@ -8,7 +8,7 @@ PostgreSQL registry shows exactly like one started from the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -61,9 +61,16 @@ class TenantDetail:
 class RegistryFeed:
     """Reads for the dashboard; ``farm`` (when known) gives schedules and names."""
 
-    def __init__(self, registry: Registry, farm: Farm | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        farm: Farm | None = None,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.registry = registry
         self.farm = farm
+        self.clock = clock
         self.last_event = 0
 
     def tenants(self) -> list[TenantInfo]:
@@ -174,7 +181,7 @@ class RegistryFeed:
     ) -> tuple[ScheduleLine, ...]:
         if self.farm is None or tenant.id not in self.farm.tenants:
             return ()
-        now = datetime.now(UTC)
+        now = self.clock()
         zone = self.farm.settings.timezone
         config = self.farm.tenants[tenant.id]
         return tuple(

@@ -32,7 +32,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("state", "State"),
     ("phase", "Phase"),
     ("progress", "Progress"),
-    ("age", "Last run"),
+    ("age", "Age"),
     ("created", "Created"),
     ("updated", "Updated"),
     ("suspended", "Suspended"),
@@ -60,11 +60,11 @@ def cells(row: TenantRow, now: datetime, marked: bool) -> Cells:
     number: Callable[[int], str | Text] = lambda n: Text(str(n), justify="right") if n else ""  # noqa: E731
     return (
         Text(("● " if marked else "  ") + row.id, style="bold" if marked else ""),
-        row.name[:40],
+        row.name if len(row.name) <= 26 else row.name[:25] + "…",
         row.site,
         Text(row.state.value + (" (sim)" if row.simulated else ""), style=style),
         row.phase if row.state.active else "",
-        progress_text(row),
+        progress_text(row, width=6),
         age_text(row.last_run_at, now),
         number(row.created),
         number(row.updated),
@@ -142,9 +142,12 @@ class SummaryBar(Horizontal):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(id="figures")
-        yield Sparkline([0.0], id="throughput")
-        yield Static(id="rate")
+        self.figures = Static(id="figures")
+        self.sparkline = Sparkline([0.0], id="throughput")
+        self.rate = Static(id="rate")
+        yield self.figures
+        yield self.sparkline
+        yield self.rate
 
     def show(self, summary: Summary, samples: list[float], shown: int, total: int) -> None:
         text = Text()
@@ -159,6 +162,6 @@ class SummaryBar(Horizontal):
         if shown != total:
             text.append(f"  │ {shown}/{total} shown")
         text.append("  │ ops/s")
-        self.query_one("#figures", Static).update(text)
-        self.query_one(Sparkline).data = samples
-        self.query_one("#rate", Static).update(f"{samples[-1]:.0f}" if samples else "0")
+        self.figures.update(text)
+        self.sparkline.data = samples
+        self.rate.update(f"{samples[-1]:.0f}" if samples else "0")

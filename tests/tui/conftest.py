@@ -1,0 +1,149 @@
+"""A small farm for dashboard tests: three tenants on two simulated Moodle sites.
+
+The farm is built in code; its registry is a SQLite file; Moodle is the
+in-process simulator (the real client over its ASGI transport) and the
+directory a :class:`~farm.sources.static.StaticSource`. :meth:`DashFarm.app`
+opens the dashboard with a :class:`~farm.tui.commands.Commander` running the
+real coordinator on all of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from farm.config import Farm, FarmSettings, SiteConfig, TenantConfig
+from farm.engine.wiring import Sources, client_provider
+from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
+from farm.moodle.settings import MoodleLimits
+from farm.registry import Registry
+from farm.secrets import SecretRef
+from farm.simulators.moodle import MoodleSimulator
+from farm.sources.static import StaticSource
+from farm.tui.app import FarmDashboard
+from farm.tui.commands import Commander
+from farm.tui.feed import RegistryFeed
+
+TOKEN = "dashb0ard-t0ken-1234567890"
+SIZE = (140, 32)
+#: Tenant -> (site, name, tags, people).
+TENANTS = {
+    "0340041K": ("cite-clemenceau", "Lycée Georges Clemenceau", ("academie:montpellier",), 6),
+    "0341921D": ("cite-clemenceau", "Collège Georges Clemenceau", ("academie:montpellier",), 4),
+    "0310024H": ("lycee-bellevue", "Lycée Bellevue", ("academie:toulouse",), 5),
+}
+
+
+def people_of(tenant: str, count: int) -> TenantSnapshot:
+    people = tuple(
+        Person(
+            source_key=f"sdet:{tenant}{k}",
+            username=f"{tenant.lower()}{k}",
+            idnumber=f"{tenant}{k}",
+            firstname=f"Prénom{k}",
+            lastname=f"NOM{tenant}",
+            email=f"{tenant.lower()}{k}@example.org",
+            profiles=frozenset({Profile.STUDENT}),
+            establishments=frozenset({tenant}),
+        )
+        for k in range(count)
+    )
+    cohort = Cohort(f"farm:{tenant}:student", f"Élèves {tenant}")
+    return TenantSnapshot(
+        tenant=tenant,
+        people=people,
+        cohorts=(cohort,),
+        cohort_members=tuple(CohortMembership(cohort.idnumber, p.source_key) for p in people),
+    )
+
+
+def build_farm(root: Path, sim: MoodleSimulator) -> Farm:
+    sites: dict[str, SiteConfig] = {}
+    tenants: dict[str, TenantConfig] = {}
+    for site in sorted({s for s, *_ in TENANTS.values()}):
+        mine = tuple(
+            TenantConfig(
+                id=uai,
+                kind="establishment",
+                name=name,
+                site=site,
+                source="ent",
+                tags=frozenset(tags),
+            )
+            for uai, (s, name, tags, _) in TENANTS.items()
+            if s == site
+        )
+        sim.add_site(site, token=TOKEN)
+        sites[site] = SiteConfig(
+            name=site,
+            file=root / f"{site}.toml",
+            url=sim.url(site),
+            token=SecretRef("env", "FARM_TUI_TEST_TOKEN"),
+            limits=MoodleLimits(records_per_batch=3, calls_in_flight=2),
+            tags=frozenset(),
+            tenants=mine,
+            removal="suspend",
+            mass_removal_threshold=0.5,
+        )
+        tenants.update((t.id, t) for t in mine)
+    return Farm(
+        root=root,
+        settings=FarmSettings(name="tui-test", registry_url="sqlite:///unused.db"),
+        directories={},
+        netypareo={},
+        sites=sites,
+        tenants=tenants,
+    )
+
+
+@dataclass
+class DashFarm:
+    farm: Farm
+    registry: Registry
+    sim: MoodleSimulator
+    source: StaticSource
+
+    def sources(self, farm: Farm) -> Sources:
+        return Sources(farm, {"ent": self.source})
+
+    def commander(self) -> Commander:
+        return Commander(
+            self.farm,
+            self.registry,
+            sources=self.sources,
+            clients=client_provider(transport=self.sim.transport()),
+        )
+
+    def app(self, *, commander: bool = True, clock_at: datetime | None = None) -> FarmDashboard:
+        clock = None if clock_at is None else (lambda: clock_at)
+        feed = RegistryFeed(self.registry, self.farm)
+        if clock is not None:
+            feed.clock = clock
+        return FarmDashboard(
+            feed,
+            self.commander() if commander else None,
+            tick=0.1,
+            clock=clock,
+        )
+
+    def accounts(self, site: str) -> int:
+        return len(self.sim.sites[site].live_users())
+
+
+@pytest.fixture
+def dash_farm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashFarm]:
+    monkeypatch.setenv("FARM_TUI_TEST_TOKEN", TOKEN)
+    sim = MoodleSimulator()
+    farm = build_farm(tmp_path, sim)
+    registry = Registry.open(f"sqlite:///{tmp_path / 'registry.db'}", check=False, create=True)
+    registry.upgrade()
+    registry.load_farm(farm)
+    source = StaticSource("ent", [people_of(t, n) for t, (*_, n) in TENANTS.items()])
+    try:
+        yield DashFarm(farm, registry, sim, source)
+    finally:
+        registry.close()

@@ -1,0 +1,176 @@
+"""The dashboard driven by Textual's Pilot: navigation, filtering, drill-down and actions.
+
+Actions run the real coordinator on the Moodle simulator; the dashboard sees
+their effect the way it sees any run, through the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anyio
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from farm.engine.bus import EventBus
+from farm.engine.coordinator import Coordinator, SyncRequest
+from farm.engine.wiring import client_provider
+from farm.tui.app import FarmDashboard
+from farm.tui.detail import TenantScreen
+from farm.tui.dialogs import ConfirmScreen, PlanScreen
+from farm.tui.rows import State
+from farm.tui.table import TenantTable
+from tests.tui.conftest import SIZE, DashFarm
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 20) -> None:
+    """Let the app run until ``condition`` holds; fail after ``seconds``."""
+    with anyio.fail_after(seconds):
+        while not condition():
+            await pilot.pause(0.05)
+
+
+def table(app: FarmDashboard) -> TenantTable:
+    return app.query_one(TenantTable)
+
+
+async def test_the_table_lists_every_tenant_and_enter_opens_the_drill_down(
+    dash_farm: DashFarm,
+) -> None:
+    app = dash_farm.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        assert table(app).order == ["0310024H", "0340041K", "0341921D"]
+        assert table(app).current() == "0310024H"
+        await pilot.press("down")
+        assert table(app).current() == "0340041K"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TenantScreen))
+        screen = app.screen
+        assert isinstance(screen, TenantScreen)
+        assert screen.tenant.id == "0340041K"
+        await until(pilot, lambda: screen.detail is not None)
+        report = str(screen.query_one("#report", Static).render())
+        assert "never synced" in report
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TenantScreen)
+        assert table(app).current() == "0340041K"
+
+
+async def test_slash_filters_by_text_tag_and_state_and_escape_clears(
+    dash_farm: DashFarm,
+) -> None:
+    app = dash_farm.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("slash", *"bellevue")
+        assert table(app).order == ["0310024H"]
+        field = app.query_one("#filter", Input)
+        field.value = "tag:academie:montpellier"
+        await pilot.pause()
+        assert table(app).order == ["0340041K", "0341921D"]
+        field.value = "state:failed"
+        await pilot.pause()
+        assert table(app).order == []
+        await pilot.press("escape")
+        assert table(app).order == ["0310024H", "0340041K", "0341921D"]
+        assert app.focused is table(app)
+
+
+async def test_o_sorts_by_the_next_column_and_shift_o_reverses(dash_farm: DashFarm) -> None:
+    app = dash_farm.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("o")  # by name
+        assert app.sort == "name"
+        assert table(app).order == ["0341921D", "0310024H", "0340041K"]
+        await pilot.press("O")
+        assert table(app).order == ["0340041K", "0310024H", "0341921D"]
+
+
+async def test_r_resyncs_the_tenant_under_the_cursor_and_shows_the_result(
+    dash_farm: DashFarm,
+) -> None:
+    app = dash_farm.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("r")
+        row = app.view.rows["0310024H"]
+        await until(pilot, lambda: row.state is State.SUCCEEDED)
+        assert row.created == 5
+        assert dash_farm.accounts("lycee-bellevue") == 5
+        assert dash_farm.accounts("cite-clemenceau") == 0
+        assert app.view.rows["0340041K"].state is State.NEVER
+        await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, TenantScreen) and app.screen.detail is not None,
+        )
+        assert isinstance(app.screen, TenantScreen)
+        detail = app.screen.detail
+        assert detail is not None
+        assert detail.last is not None
+        assert detail.last.counts["person"] == {"create": 5}
+        assert [p.people for p in detail.history] == [5]
+
+
+async def test_mass_actions_ask_first_and_no_means_nothing_runs(dash_farm: DashFarm) -> None:
+    app = dash_farm.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("down", "space", "space")
+        assert app.marked == {"0340041K", "0341921D"}
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert dash_farm.accounts("cite-clemenceau") == 0
+        await pilot.press("a")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        rows = app.view.rows.values()
+        await until(pilot, lambda: all(r.state is State.SUCCEEDED for r in rows))
+        assert dash_farm.accounts("cite-clemenceau") == 10
+        assert app.marked == set()
+
+
+async def test_s_simulates_shows_the_plan_and_applies_it_only_when_asked(
+    dash_farm: DashFarm,
+) -> None:
+    app = dash_farm.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen))
+        assert isinstance(app.screen, PlanScreen)
+        plan = app.screen.report
+        assert plan.run.simulated
+        assert plan.tenants[0].counts["person"] == {"create": 5}
+        assert dash_farm.accounts("lycee-bellevue") == 0
+        await pilot.press("y")
+        row = app.view.rows["0310024H"]
+        await until(pilot, lambda: row.state is State.SUCCEEDED and not row.simulated)
+        assert dash_farm.accounts("lycee-bellevue") == 5
+
+
+async def test_watch_mode_shows_a_run_started_outside_the_dashboard(dash_farm: DashFarm) -> None:
+    app = dash_farm.app(commander=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        # Another process's run: its own coordinator and bus, sharing only the registry.
+        async with EventBus(dash_farm.registry) as bus:
+            coordinator = Coordinator(
+                farm=dash_farm.farm,
+                registry=dash_farm.registry,
+                events=bus,
+                sources=dash_farm.sources(dash_farm.farm),
+                clients=client_provider(transport=dash_farm.sim.transport()),
+            )
+            tenants = tuple(dash_farm.farm.tenants.values())
+            await coordinator.run(SyncRequest(tenants=tenants))
+        rows = app.view.rows.values()
+        await until(pilot, lambda: all(r.state is State.SUCCEEDED for r in rows))
+        assert app.view.rows["0340041K"].created == 6
+        await pilot.press("r")  # watch-only: actions are off
+        await pilot.pause(0.3)
+        assert len(dash_farm.registry.list_runs()) == 1
