@@ -246,16 +246,21 @@ class Session:
         starts, and the first such error is raised.
         """
         run = _Run(operation, adopt_existing, on_batch)
+        # Batches wait here, not inside the call, so that none starts once the operation stops.
+        gate = anyio.CapacityLimiter(self.limits.calls_in_flight)
         async with anyio.create_task_group() as group:
             for batch in self.batches(operation, items):
-                group.start_soon(self._send_batch, run, batch)
+                group.start_soon(self._send_batch, run, batch, gate)
         if run.fatal is not None:
             raise run.fatal
         return run.total
 
-    async def _send_batch(self, run: _Run[T], batch: list[T]) -> None:
-        if run.fatal is not None:
-            return
+    async def _send_batch(self, run: _Run[T], batch: list[T], gate: anyio.CapacityLimiter) -> None:
+        async with gate:
+            if run.fatal is None:
+                await self._send_open_batch(run, batch)
+
+    async def _send_open_batch(self, run: _Run[T], batch: list[T]) -> None:
         try:
             result = await self._isolate(run, batch, run.adopt_existing)
         except AnswerMismatch as exc:

@@ -9,6 +9,7 @@ import structlog
 
 from farm.moodle import (
     BatchResult,
+    FunctionNotAvailable,
     MoodleClient,
     MoodleLimits,
     NewCohort,
@@ -158,3 +159,28 @@ async def test_the_token_never_appears_in_logs_reprs_exceptions_or_results(
     texts += [caplog.text, captured.out, captured.err]
     assert caplog.records
     assert not [t for t in texts if TOKEN in t]
+
+
+async def test_a_delete_whose_answer_was_lost_counts_as_done_on_retry() -> None:
+    sim, client = site_and_client(MoodleLimits(timeout=0.2, retries=2))
+    site = sim.sites["lycee"]
+    async with client:
+        created = await client.create_users(people(6))
+        ids = [c.id for c in created.confirmed if c.id is not None]
+        site.faults = Faults(timeout=1.0, hang_seconds=5, remaining=1)
+        result = await client.delete_users(ids)
+    assert sorted(c.item for c in result.confirmed) == sorted(ids)
+    assert all(c.adopted for c in result.confirmed)
+    assert result.failed == []
+    assert site.live_users() == []
+
+
+async def test_site_errors_stop_the_operation_and_name_the_function() -> None:
+    sim, client = site_and_client(MoodleLimits(records_per_batch=5))
+    site = sim.sites["lycee"]
+    site.tokens[TOKEN] -= {"core_user_create_users"}
+    async with client:
+        with pytest.raises(FunctionNotAvailable, match="core_user_create_users"):
+            await client.create_users(people(50))
+    # The first four batches were in flight; the six others never started.
+    assert site.calls["core_user_create_users"] == 4
