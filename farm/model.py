@@ -354,6 +354,11 @@ class TenantSnapshot:
     ``complete`` is false for a delta or single-person read: such a snapshot
     can add and change records but its absences prove nothing, so a plan built
     on it never removes.
+
+    ``held`` names people (by source key) the source saw for this tenant but
+    could not read, such as a directory entry missing a required attribute:
+    their absence from ``people`` proves nothing either, so the plan leaves
+    them, and their links, exactly as they are.
     """
 
     tenant: str
@@ -366,6 +371,7 @@ class TenantSnapshot:
     role_assignments: tuple[RoleAssignment, ...] = ()
     warnings: tuple[SourceWarning, ...] = ()
     complete: bool = True
+    held: frozenset[str] = frozenset()
 
     def with_warnings(self, extra: Iterable[SourceWarning]) -> Self:
         return replace(self, warnings=(*self.warnings, *extra))
@@ -437,8 +443,9 @@ class SiteSnapshot:
     two establishments of a cité scolaire has both). ``tenants`` are the
     tenants read; ``complete`` those whose read was complete, the only ones
     whose absences count. ``people_read`` is how many people each tenant's
-    source returned, before merging (the safety checks look at it). Build it
-    with :func:`farm.snapshot.merge_site`.
+    source returned, before merging (the safety checks look at it). ``held``
+    are the people some source saw but could not read: never removed. Build
+    it with :func:`farm.snapshot.merge_site`.
     """
 
     tenants: frozenset[str]
@@ -447,6 +454,7 @@ class SiteSnapshot:
     origins: Mapping[Kind, Mapping[str, frozenset[str]]]
     people_read: Mapping[str, int] = field(default_factory=dict)
     warnings: tuple[SourceWarning, ...] = ()
+    held: frozenset[str] = frozenset()
 
     def of(self, kind: Kind) -> Mapping[str, Record]:
         """The records of one kind by key (empty when the sources gave none)."""

@@ -148,6 +148,7 @@ class _Planner:
         self.deleted_cohorts: set[str] = set()
         self.unowned: dict[Kind, list[str]] = {}
         self.waiting: dict[Kind, int] = {}
+        self.held_kept = 0
         self.person_filter = self._person_filter()
 
     # -- helpers -----------------------------------------------------------------
@@ -173,6 +174,11 @@ class _Planner:
             yield (
                 f"{len(keys)} {kind}(s) without the farm prefix {prefix!r} left alone "
                 f"(not the farm's; --adopt-cohorts takes them): {shown}"
+            )
+        if self.held_kept:
+            yield (
+                f"{self.held_kept} person(s) left as they are: the source could not read "
+                f"their entries (see the warnings)"
             )
         for kind, n in self.waiting.items():
             yield (
@@ -302,9 +308,13 @@ class _Planner:
         if not authoritative or not self.options.allows(Category.REMOVE, kind):
             return
         present = self.snapshot.of(kind)
+        held = self.snapshot.held if kind is Kind.PERSON else frozenset()
         policy = self.options.removal
         for key, entry in self.index.of(kind).items():
             if key in present or entry.suspended or not entry.tenants & authoritative:
+                continue
+            if key in held:
+                self.held_kept += 1
                 continue
             if scope is not None and not scope(key):
                 continue

@@ -46,12 +46,14 @@ def merge_site(snapshots: Sequence[TenantSnapshot]) -> SiteSnapshot:
     people_read: dict[str, int] = {}
     complete: set[str] = set()
     incomplete: set[str] = set()
+    held: set[str] = set()
     # Every (tenant, record) of a key seen more than once, resolved at the end.
     repeats: dict[tuple[Kind, str], list[tuple[str, Record]]] = {}
 
     for snapshot in ordered:
         tenant = snapshot.tenant
         warnings.extend(snapshot.warnings)
+        held.update(snapshot.held)
         (complete if snapshot.complete else incomplete).add(tenant)
         people_read[tenant] = people_read.get(tenant, 0) + len(snapshot.people)
         only_here = frozenset((tenant,))
@@ -90,6 +92,8 @@ def merge_site(snapshots: Sequence[TenantSnapshot]) -> SiteSnapshot:
         origins={kind: tenants for kind, tenants in origins.items() if tenants},
         people_read=people_read,
         warnings=tuple(warnings),
+        # A person read in full by one tenant and held by another is simply present.
+        held=frozenset(held - records.get(Kind.PERSON, {}).keys()),
     )
 
 

@@ -33,6 +33,7 @@ class _TenantParts:
     members: set[tuple[str, str]] = field(default_factory=set)
     roles: set[RoleAssignment] = field(default_factory=set)
     warnings: list[SourceWarning] = field(default_factory=list)
+    held: set[str] = field(default_factory=set)
 
 
 class _CohortMaker:
@@ -105,6 +106,10 @@ def build_snapshots(
         for tenant in targets:
             _warn(parts[tenant], tenant, f.notes)
         if f.person is None:
+            if f.source_key:
+                # Seen but unreadable: its absence must not suspend anyone.
+                for tenant in targets:
+                    parts[tenant].held.add(f.source_key)
             continue
         person = f.person
         if person.establishments != uais:
@@ -151,6 +156,7 @@ def build_snapshots(
             role_assignments=tuple(sorted(p.roles, key=lambda r: r.key)),
             warnings=tuple(p.warnings),
             complete=complete,
+            held=frozenset(p.held),
         )
         for tenant, p in parts.items()
     }

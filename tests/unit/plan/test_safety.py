@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from farm.model import Kind
+from dataclasses import replace
+
+from farm.model import Cohort, CohortMembership, Kind
 
 from .factory import actions, apply, person, plan, synced, tenant
 
@@ -128,3 +130,20 @@ def test_no_removal_means_no_stop() -> None:
 
     assert result.blocked is None
     assert result.operations == ()
+
+
+def test_a_person_the_source_could_not_read_keeps_account_and_cohorts() -> None:
+    cohort = Cohort("farm_0290009C:2NDE1", "2NDE1")
+    people = [person(n) for n in range(20)]
+    members = [CohortMembership(cohort.idnumber, p.source_key) for p in people]
+    index = synced(tenant(A, people, cohorts=[cohort], members=members))
+    broken = replace(
+        tenant(A, people[1:], cohorts=[cohort], members=members[1:]),
+        held=frozenset({people[0].source_key}),
+    )
+
+    result = plan(index, broken)
+
+    assert result.blocked is None
+    assert result.operations == ()
+    assert any("could not read" in note for note in result.notes)

@@ -146,6 +146,8 @@ def test_bad_entries_are_skipped_with_a_warning_naming_dn_and_attribute() -> Non
     }
     assert all(w.tenant == LYCEE for w in snapshot.warnings)
     assert not [c for c in snapshot.cohorts if "2NDE1" in c.idnumber]
+    # The skipped entry is held: its absence must not suspend the person.
+    assert snapshot.held == {"sdet:S1"}
 
 
 def test_parents_follow_their_children_and_can_be_linked_to_them() -> None:
