@@ -123,3 +123,18 @@ def test_help_shows_an_example() -> None:
     )
     assert "Example:" in result.stdout
     assert "farm sites check" in result.stdout
+
+
+def test_a_broken_farm_is_reported_and_nothing_is_checked(tmp_path: Path) -> None:
+    (tmp_path / "farm.toml").write_text("[farm\nname = 'x'\n", encoding="utf-8")
+    result = subprocess.run(
+        [str(FARM), "--farm-dir", str(tmp_path), "sites", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "farm.toml" in result.stderr
+    assert "the farm was not loaded" in result.stderr
+    assert result.stdout == ""

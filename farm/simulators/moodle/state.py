@@ -208,7 +208,7 @@ class Site:
 
     name: str
     wwwroot: str = ""
-    tokens: dict[str, frozenset[str]] = field(default_factory=dict)
+    tokens: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     debug: bool = False
     max_input_vars: int = 5000
     password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
