@@ -17,6 +17,14 @@ from pathlib import Path
 from farm.simulators.directory import GeneratedDirectory, GeneratedEstablishment
 
 DIRECTORY = "ent-demo"
+NETYPAREO = "cfa-demo"
+#: Custom profile fields a NetYpareo-fed Moodle site has.
+CFA_PROFILE_FIELDS = (
+    "netypareo_usertype",
+    "netypareo_status",
+    "netypareo_cursus",
+    "netypareo_program",
+)
 
 _ACADEMIES = ("montpellier", "toulouse")
 
@@ -32,6 +40,16 @@ class DemoSite:
     @property
     def cite(self) -> bool:
         return len(self.establishments) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCfa:
+    """The demo's CFA: one Moodle site fed by several sites of one NetYpareo endpoint."""
+
+    site: DemoSite
+    wsdl: str
+    ws_token: str
+    sites: tuple[tuple[str, str], ...]  # (NetYpareo site code, name)
 
 
 def _slug(text: str) -> str:
@@ -54,7 +72,7 @@ def plan_sites(directory: GeneratedDirectory) -> list[DemoSite]:
             members.append(by_uai[college])
         taken.update(m.uai for m in members)
         base = _slug(etab.name.removesuffix("-ac-TEST"))
-        name = f"cite-{base}" if len(members) > 1 else base
+        name = "cite-" + base.removeprefix("lycee-") if len(members) > 1 else base
         sites.append(DemoSite(name, secrets.token_hex(16), tuple(members)))
     return sites
 
@@ -79,6 +97,7 @@ def write_farm(
     bind_password: str | None,
     moodle_url: str,
     registry_url: str,
+    cfa: DemoCfa | None = None,
 ) -> Path:
     """Write the farm into ``folder`` (replacing an earlier demo's files) and return it."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -117,9 +136,12 @@ url = {_q(ldap_url)}
 structures_base = {_q("ou=structures," + suffix)}
 page_size = 200
 connections = 2
-""",
+"""
+        + (_netypareo_section(cfa, secret_dir) if cfa else ""),
         encoding="utf-8",
     )
+    if cfa is not None:
+        _write_cfa(folder, cfa, moodle_url)
     for index, site in enumerate(sites):
         (secret_dir / f"{site.name}.token").write_text(site.token + "\n", encoding="utf-8")
         first = site.establishments[0]
@@ -141,3 +163,34 @@ connections = 2
             encoding="utf-8",
         )
     return folder
+
+
+def _netypareo_section(cfa: DemoCfa, secret_dir: Path) -> str:
+    (secret_dir / "netypareo.token").write_text(cfa.ws_token + "\n", encoding="utf-8")
+    return f"""
+[netypareo.{NETYPAREO}]
+wsdl = {_q(cfa.wsdl)}
+token = "file:secrets/netypareo.token"
+timeout = 60.0
+usertype_prefix = true
+"""
+
+
+def _write_cfa(folder: Path, cfa: DemoCfa, moodle_url: str) -> None:
+    name = cfa.site.name
+    (folder / "secrets" / f"{name}.token").write_text(cfa.site.token + "\n", encoding="utf-8")
+    blocks = "\n".join(
+        f"[[netypareo_sites]]\nid = {_q(f'{name}-{code}')}\ncode = {_q(code)}\n"
+        f"index = {index}\nname = {_q(title)}\n"
+        f"tags = [{_q('academie:' + _ACADEMIES[index % len(_ACADEMIES)])}]\n"
+        for index, (code, title) in enumerate(cfa.sites)
+    )
+    fields = ", ".join(_q(f) for f in CFA_PROFILE_FIELDS)
+    (folder / f"{name}.toml").write_text(
+        "# One Moodle for the sites of a CFA, all read from one NetYpareo endpoint.\n"
+        f"[site]\nurl = {_q(f'{moodle_url}/{name}')}\n"
+        f'token = "file:secrets/{name}.token"\n'
+        f'tags = ["network:cfa"]\nnetypareo = {_q(NETYPAREO)}\n'
+        f"profile_fields = [{fields}]\n\n{blocks}",
+        encoding="utf-8",
+    )

@@ -10,6 +10,7 @@ second one that must write nothing, printing progress and a summary;
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import time
 from collections.abc import Callable
@@ -22,8 +23,16 @@ from typing import Self
 import anyio
 
 from farm.config import Farm, load_farm
-from farm.demo.farmdir import DIRECTORY, DemoSite, plan_sites, write_farm
-from farm.demo.standins import Directory, MoodleServer, slapd_available
+from farm.demo.farmdir import (
+    CFA_PROFILE_FIELDS,
+    DIRECTORY,
+    NETYPAREO,
+    DemoCfa,
+    DemoSite,
+    plan_sites,
+    write_farm,
+)
+from farm.demo.standins import Directory, MoodleServer, NetYpareoServer, slapd_available
 from farm.engine.coordinator import RunResult
 from farm.engine.events import Event, EventKind
 from farm.engine.leases import LeasePolicy
@@ -45,6 +54,7 @@ class DemoOptions:
     seed: int = 2026
     keep: bool = False
     slapd: bool | None = None  # None: use it when installed
+    cfa_sites: int = 3  # NetYpareo sites of the demo's CFA; 0 for none
 
 
 @dataclass
@@ -55,6 +65,7 @@ class Demo:
     echo: Echo = print
     sites: list[DemoSite] = field(default_factory=list)
     moodle: MoodleServer | None = None
+    netypareo: NetYpareoServer | None = None
     directory: Directory | None = None
     farm: Farm | None = None
     registry: Registry | None = None
@@ -89,12 +100,30 @@ class Demo:
         )
         self.sites = plan_sites(generated)
         cites = sum(1 for s in self.sites if s.cite)
+        cfa_site = DemoSite(NETYPAREO, secrets.token_hex(16), ())
         self.echo(
             f"demo farm: {opts.establishments} establishments ({cites} cités scolaires) "
-            f"on {len(self.sites)} Moodle sites, {len(generated.people)} people"
+            f"on {len(self.sites)} Moodle sites, {len(generated.people)} people in the directory"
         )
-        self.moodle = MoodleServer(self.sites).start()
-        self.echo(f"Moodle: {len(self.sites)} simulated sites on {self.moodle.url}")
+        cfa: DemoCfa | None = None
+        if opts.cfa_sites:
+            ws_token = secrets.token_hex(16)
+            self.netypareo = NetYpareoServer(opts.cfa_sites, ws_token, seed=opts.seed).start()
+            cfa = DemoCfa(
+                site=cfa_site,
+                wsdl=self.netypareo.wsdl,
+                ws_token=ws_token,
+                sites=tuple((s.code, s.name) for s in self.netypareo.data.sites),
+            )
+            self.echo(
+                f"NetYpareo: {opts.cfa_sites} CFA sites on one simulated endpoint "
+                f"({self.netypareo.wsdl}), one Moodle site"
+            )
+        moodle_sites = [*self.sites, cfa_site] if cfa else self.sites
+        self.moodle = MoodleServer(
+            moodle_sites, profile_fields={NETYPAREO: CFA_PROFILE_FIELDS}
+        ).start()
+        self.echo(f"Moodle: {len(moodle_sites)} simulated sites on {self.moodle.url}")
         use_slapd = slapd_available() if opts.slapd is None else opts.slapd
         self.directory = Directory(generated, workdir / "directory", use_slapd).start()
         self.echo(f"directory: {self.directory.description}")
@@ -109,6 +138,7 @@ class Demo:
             bind_password=slapd.admin_password if slapd else None,
             moodle_url=self.moodle.url,
             registry_url=f"sqlite:///{registry_file}",
+            cfa=cfa,
         )
         self.farm = load_farm(farm_dir)
         self.registry = Registry.open(self.farm.settings.registry_url, check=False, create=True)
@@ -126,6 +156,9 @@ class Demo:
         if self.moodle is not None:
             self.moodle.stop()
             self.moodle = None
+        if self.netypareo is not None:
+            self.netypareo.stop()
+            self.netypareo = None
         if not self.options.keep and self.options.workdir.exists():
             shutil.rmtree(self.options.workdir, ignore_errors=True)
 
@@ -143,6 +176,10 @@ class Demo:
             sources=self.sources,
             leases=LeasePolicy(ttl=timedelta(seconds=90)),
         )
+
+    def accounts(self) -> int:
+        """Live accounts over every simulated Moodle site."""
+        return 0 if self.moodle is None else self.moodle.accounts()
 
     def writes(self) -> int:
         """Write calls the simulated Moodle sites have answered so far."""
@@ -192,7 +229,7 @@ async def headless(demo: Demo, echo: Echo = print) -> list[RunResult]:
             echo(f"run 1: syncing {total} tenants")
             first = await commander.sync(tenants, selection={"from": "demo"})
             first_wall = time.monotonic() - started
-            _summary(echo, first, first_wall, "run 1")
+            _summary(echo, first, first_wall, "run 1", demo.accounts())
             results.append(first)
             if first.status is RunStatus.INTERRUPTED:
                 group.cancel_scope.cancel()
@@ -202,7 +239,7 @@ async def headless(demo: Demo, echo: Echo = print) -> list[RunResult]:
             echo("run 2: the same batch again, nothing changed at the source")
             started = time.monotonic()
             second = await commander.sync(tenants, selection={"from": "demo"})
-            _summary(echo, second, time.monotonic() - started, "run 2")
+            _summary(echo, second, time.monotonic() - started, "run 2", demo.accounts())
             results.append(second)
             writes = demo.writes() - before
             echo(f"run 2 wrote {writes} times to Moodle (a second run writes nothing)")
@@ -213,14 +250,16 @@ async def headless(demo: Demo, echo: Echo = print) -> list[RunResult]:
     return results
 
 
-def _summary(echo: Echo, result: RunResult, wall: float, label: str) -> None:
-    ok = sum(1 for o in result.tenants.values() if o.phase.value == "succeeded")
-    failed = len(result.tenants) - ok
+def _summary(echo: Echo, result: RunResult, wall: float, label: str, accounts: int) -> None:
+    phases = [(o.phase.value, o.counts.get("errors", 0)) for o in result.tenants.values()]
+    ok = sum(1 for phase, errors in phases if phase == "succeeded" and not errors)
+    partial = sum(1 for phase, errors in phases if phase == "succeeded" and errors)
+    failed = len(phases) - ok - partial
     echo(
-        f"{label} (run {result.run_id}): {result.status.value}; tenants ok {ok}, failed {failed}; "
-        f"accounts created {_counts(result, 'person.create')}, "
-        f"updated {_counts(result, 'person.update')}; wall time {wall:.1f}s"
-        + (f"\n  {result.reason}" if result.reason else "")
+        f"{label} (run {result.run_id}): {result.status.value}; tenants ok {ok}, "
+        f"partial {partial}, failed {failed}; accounts created {_counts(result, 'person.create')}, "
+        f"updated {_counts(result, 'person.update')}; {accounts} accounts in Moodle; "
+        f"wall time {wall:.1f}s" + (f"\n  {result.reason}" if result.reason else "")
     )
 
 

@@ -13,20 +13,20 @@ SDET source and the real Moodle client over HTTP.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import Self
-
-import uvicorn
 
 from farm.demo.farmdir import DemoSite
 from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
 from farm.simulators.directory import GeneratedDirectory
 from farm.simulators.moodle import CostModel, MoodleSimulator
+from farm.simulators.netypareo import NetYpareoSimulator
+from farm.simulators.netypareo import generate as generate_cfa
+from farm.simulators.netypareo.server import BackgroundServer
 from farm.simulators.slapd import Slapd
 from farm.sources.static import StaticSource
 
@@ -37,51 +37,64 @@ DEMO_COST = CostModel(per_call=0.01, per_record=0.0015, workers=4)
 class MoodleServer:
     """The Moodle simulator served by uvicorn on a free loopback port, in a thread."""
 
-    def __init__(self, sites: list[DemoSite], cost: CostModel = DEMO_COST) -> None:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-        self.simulator = MoodleSimulator(self.url)
+    def __init__(
+        self,
+        sites: list[DemoSite],
+        cost: CostModel = DEMO_COST,
+        profile_fields: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.simulator = MoodleSimulator()
+        fields = profile_fields or {}
         for site in sites:
+            own = CostModel(cost.per_call, cost.per_record, cost.workers)
             self.simulator.add_site(
-                site.name,
-                token=site.token,
-                cost=CostModel(cost.per_call, cost.per_record, cost.workers),
+                site.name, token=site.token, cost=own, profile_fields=fields.get(site.name, ())
             )
-        config = uvicorn.Config(
-            self.simulator, lifespan="off", log_level="warning", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._socket]},
-            daemon=True,
-            name="demo-moodle",
-        )
+        self._server = BackgroundServer(self.simulator)
+        # The port is known once bound: sites answer with their real wwwroot.
+        self.simulator.rebase(self._server.url)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._server.url
 
     def start(self) -> Self:
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Moodle simulator did not start")
-            time.sleep(0.02)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        self._socket.close()
+        self._server.stop()
 
     def accounts(self) -> int:
         """Live accounts over every simulated site."""
         return sum(len(site.live_users()) for site in self.simulator.sites.values())
+
+
+class NetYpareoServer:
+    """The NetYpareo SOAP simulator on a free loopback port: one CFA with several sites."""
+
+    def __init__(self, sites: int, token: str, *, seed: int = 2026) -> None:
+        self.data = generate_cfa(
+            seed,
+            sites=sites,
+            groups_per_site=3,
+            pdgroups_per_site=1,
+            learners_per_group=12,
+            reference_date=date.today(),
+        )
+        self.simulator = NetYpareoSimulator(self.data, token=token)
+        self._server = BackgroundServer(self.simulator.app)
+
+    @property
+    def wsdl(self) -> str:
+        return f"{self._server.url}/ws?wsdl"
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
 
 
 def slapd_available() -> bool:
