@@ -35,7 +35,13 @@ from farm.cli import CliContext
 from farm.cli.registry import fail, load_farm_or_fail, open_registry, registry_option
 from farm.config import Farm, TenantConfig
 from farm.engine.bus import EventBus
-from farm.engine.coordinator import Coordinator, InvalidOptions, RunResult, SyncRequest
+from farm.engine.coordinator import (
+    Coordinator,
+    InvalidOptions,
+    RunResult,
+    SyncRequest,
+    check_options,
+)
 from farm.engine.events import Event, EventKind
 from farm.engine.leases import LeasePolicy
 from farm.engine.wiring import Sources, client_provider
@@ -171,10 +177,16 @@ def sync(
         trigger=RunTrigger.TARGETED if user else RunTrigger.BATCH,
         selection=selection,
     )
+    try:
+        check_options(farm, chosen, options)
+    except InvalidOptions as error:
+        raise click.UsageError(str(error)) from None
     show = not quiet and not as_json and sys.stdout.isatty()
     url = registry_url or farm.settings.registry_url
     with open_registry(url) as registry:
         try:
+            # The farm files are the truth: a site added since the last load gets its rows.
+            registry.load_farm(farm)
             result = anyio.run(_run, farm, registry, request, wait, show)
         except InvalidOptions as error:
             raise click.UsageError(str(error)) from None

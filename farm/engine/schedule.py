@@ -23,18 +23,18 @@ from zoneinfo import ZoneInfo
 from cronsim import CronSim
 
 from farm.config import Farm, TenantConfig, TenantKind
+from farm.config_schema import ESTABLISHMENT_TASKS, NETYPAREO_TASKS
 
 DISABLED: Final = "disabled"
 
 # What operators find on Moodle's scheduled-task page, per kind of tenant
 # (the ENT plugin's tasks; auth_netypareo's sync_* tasks and update_caches).
-GENERAL_TASKS: Final = ("sync", "delta")
 TASKS: Final[Mapping[TenantKind, tuple[str, ...]]] = {
-    "establishment": ("users", "cohorts", "roles", "groups"),
-    "netypareo": ("sites", "groups", "pdgroups", "students", "teachers", "tutors", "caches"),
+    "establishment": ESTABLISHMENT_TASKS,
+    "netypareo": NETYPAREO_TASKS,
 }
 
-# The plan options each task runs with; every task is a narrower sync.
+# The plan options each task runs with; every task is a narrower sync ("sync" is all of it).
 _TASK_OPTIONS: Final[Mapping[str, Mapping[str, Any]]] = {
     "sync": {},
     "delta": {"delta": True},
@@ -58,7 +58,7 @@ def task_options(task: str) -> Mapping[str, Any]:
 
 def tasks_of(kind: TenantKind) -> tuple[str, ...]:
     """Every task a tenant of this kind can have."""
-    return GENERAL_TASKS + TASKS[kind]
+    return TASKS[kind]
 
 
 @dataclass(frozen=True, slots=True)

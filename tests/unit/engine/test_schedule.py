@@ -112,16 +112,17 @@ def test_farm_defaults_site_and_tenant_overrides(tmp_path: Path) -> None:
     farm = load_farm(write_farm(tmp_path))
     by_key = {(s.tenant, s.task): s.cron for s in schedules(farm)}
     # The lycée keeps the farm defaults.
-    assert by_key[("0290009C", "sync")] == "30 2 * * *"
+    assert by_key[("0290009C", "users")] == "30 2 * * *"
     assert by_key[("0290009C", "delta")] == DISABLED
-    # The CFA's site disables delta; one NetYpareo site moves its sync to 04:00.
-    assert by_key[("cfa-brest", "sync")] == "30 2 * * *"
-    assert by_key[("cfa-quimper", "sync")] == "0 4 * * *"
-    assert by_key[("cfa-quimper", "delta")] == DISABLED
+    # NetYpareo tenants have their connector's tasks; one moves its students to 04:00.
+    assert by_key[("cfa-brest", "students")] == "45 2 * * *"
+    assert by_key[("cfa-quimper", "students")] == "0 4 * * *"
+    assert ("cfa-quimper", "users") not in by_key
+    assert ("0290009C", "pdgroups") not in by_key
 
 
 def test_task_names_follow_moodle_scheduled_tasks() -> None:
-    assert tasks_of("establishment") == ("sync", "delta", "users", "cohorts", "roles", "groups")
+    assert tasks_of("establishment") == ("users", "cohorts", "roles", "groups", "delta")
     assert "pdgroups" in tasks_of("netypareo")
     assert "caches" in tasks_of("netypareo")
     assert task_options("students")["profiles"] == ["student"]

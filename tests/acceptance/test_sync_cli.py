@@ -1,0 +1,108 @@
+"""``farm sync``, ``farm status``, ``farm watch`` and ``farm schedule`` as operators run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FARM = Path(sys.executable).parent / "farm"
+SHIPPED = Path(__file__).parents[2] / "tenants"
+
+
+def farm(
+    *args: str, registry: str | None = None, farm_dir: Path = SHIPPED
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if registry is not None:
+        env["FARM_REGISTRY_URL"] = registry
+    return subprocess.run(
+        [str(FARM), "--farm-dir", str(farm_dir), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    created = farm("registry", "upgrade", registry=url)
+    assert created.returncode == 0, created.stderr
+    return url
+
+
+def test_sync_without_a_selection_asks_for_one() -> None:
+    result = farm("sync")
+    assert result.returncode == 2
+    assert "--all" in result.stderr
+
+
+def test_sync_with_an_unknown_tenant_is_a_usage_error(registry: str) -> None:
+    result = farm("sync", "--tenant", "0340041X", registry=registry)
+    assert result.returncode == 2
+    assert "no tenant '0340041X'" in result.stderr
+
+
+def test_sync_with_a_bad_entity_is_refused_before_any_run(registry: str) -> None:
+    result = farm("sync", "--all", "--entities", "pupils", "--json", registry=registry)
+    assert result.returncode == 2
+    assert "pupils" in result.stderr
+    runs = farm("runs", "--json", registry=registry)
+    assert json.loads(runs.stdout) == []
+
+
+@pytest.mark.parametrize("command", [("sync",), ("status",), ("watch",), ("schedule", "run")])
+def test_every_command_has_help_with_an_example(command: tuple[str, ...]) -> None:
+    result = farm(*command, "--help")
+    assert result.returncode == 0
+    assert "Example" in result.stdout
+
+
+def test_status_of_a_farm_never_synced(registry: str) -> None:
+    result = farm("status", "--json", registry=registry)
+    assert result.returncode == 0, result.stderr
+    states = json.loads(result.stdout)
+    assert {s["tenant"] for s in states} >= {"0340041K", "cfa-occ-montpellier"}
+    assert {s["level"] for s in states} == {"never"}
+    prom = farm("status", "--prometheus", "--site", "cfa-occitanie", registry=registry)
+    assert (
+        'farm_tenant_status_level{farm="Occitanie demo farm",site="cfa-occitanie",' in prom.stdout
+    )
+    assert prom.stdout.count("farm_tenant_status_level{") == 2
+
+
+def test_schedule_list_shows_never_and_disabled(registry: str, tmp_path: Path) -> None:
+    copy = tmp_path / "tenants"
+    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("var"))
+    farm_toml = copy / "farm.toml"
+    text = farm_toml.read_text(encoding="utf-8")
+    farm_toml.write_text(re.sub(r'(?m)^delta = ".*"$', 'delta = "disabled"', text), "utf-8")
+
+    result = farm(
+        "schedule",
+        "list",
+        "--tenant",
+        "cfa-occ-toulouse",
+        "--tenant",
+        "0340041K",
+        registry=registry,
+        farm_dir=copy,
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = {tuple(line.split()[:2]): line for line in result.stdout.splitlines()[1:-1]}
+    # The CFA's site moves its students to 03:00 (tenants/cfa-occitanie.toml).
+    assert "0 3 * * *" in lines[("cfa-occ-toulouse", "students")]
+    assert "never" in lines[("cfa-occ-toulouse", "students")]
+    assert lines[("0340041K", "delta")].rstrip().endswith("disabled")
+    assert ("0340041K", "pdgroups") not in lines
+    assert "Europe/Paris" in result.stdout
