@@ -158,12 +158,13 @@ async def main(args: argparse.Namespace) -> None:
     os.environ["FARM_BENCH_TOKEN"] = TOKEN
     root = Path(tempfile.mkdtemp(prefix="bench-farm-"))
     farm, snapshots = build(root, args.sites, args.tenants, args.people, args.workers)
+    registry_url = args.registry or farm.settings.registry_url
     sim = MoodleSimulator()
     costs = {}
     for name in farm.sites:
         costs[name] = MeteredCost(args.per_call, args.per_record, args.workers)
         sim.add_site(name, token=TOKEN, profile_fields=("uai",), cost=costs[name])
-    registry = Registry.open(farm.settings.registry_url, check=False, create=True)
+    registry = Registry.open(registry_url, check=False, create=True)
     registry.upgrade()
     registry.load_farm(farm)
     source = StaticSource("ent", snapshots)
@@ -218,5 +219,6 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--per-call", type=float, default=0.030)
     parser.add_argument("--per-record", type=float, default=0.010)
+    parser.add_argument("--registry", help="an empty registry URL (default: a new SQLite file)")
     anyio.run(main, parser.parse_args())
     sys.exit(0)
