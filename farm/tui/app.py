@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
+import anyio
 import anyio.to_thread
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -50,6 +51,9 @@ _TABLE_ACTIONS = frozenset(
     }
 )
 
+#: Seconds a quit waits for runs started here to stop cleanly before cancelling them.
+QUIT_GRACE = 20.0
+
 #: Redraw every age at most this often (seconds); dirty rows redraw every tick.
 AGES_EVERY = 10.0
 
@@ -78,6 +82,7 @@ class FarmDashboard(App[None]):
         Binding("l", "toggle_log", "Log"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
     def __init__(
@@ -100,7 +105,9 @@ class FarmDashboard(App[None]):
         self.sort = "id"
         self.reverse = False
         self.marked: set[str] = set()
+        # Wall and CPU seconds of each tick's fold and redraw, for tools/bench_tui.py.
         self.tick_times: list[float] = []
+        self.tick_cpu: list[float] = []
         self._polling = False
         self._last_sample = time.monotonic()
         self._last_ages = 0.0
@@ -162,13 +169,14 @@ class FarmDashboard(App[None]):
             self._polling = False
         if not self.table.is_attached:
             return  # the app closed while the registry answered
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         self.view.fold(events)
         now = time.monotonic()
         self.view.sample(now - self._last_sample)
         self._last_sample = now
         self.redraw()
         self.tick_times.append(time.perf_counter() - started)
+        self.tick_cpu.append(time.thread_time() - cpu)
 
     def redraw(self, *, full: bool = False) -> None:
         """Draw the table, the summary and new log lines from the view."""
@@ -202,7 +210,7 @@ class FarmDashboard(App[None]):
         self.redraw()
 
     def action_sort(self) -> None:
-        keys = [k for k, _ in COLUMNS]
+        keys = [k for k, _, _ in COLUMNS]
         self.sort = keys[(keys.index(self.sort) + 1) % len(keys)]
         self.notify(f"sorted by {self.sort}", timeout=1.5)
         self.redraw()
@@ -398,6 +406,16 @@ class FarmDashboard(App[None]):
             ("Help", "Keys and filter syntax", "help"),
         ):
             yield SystemCommand(title, help_text, _runner(self, action))
+
+    async def action_quit(self) -> None:
+        """Quit; runs started here stop cleanly first (current batches recorded, leases freed)."""
+        commander = self.commander
+        if commander is not None and commander.busy:
+            commander.stop_all()
+            self.notify("stopping the runs started here after their current batches…")
+            with anyio.move_on_after(QUIT_GRACE):
+                await commander.wait_idle()
+        self.exit()
 
     async def on_unmount(self) -> None:
         if self.commander is not None:

@@ -60,6 +60,7 @@ class Commander:
     leases: LeasePolicy = field(default_factory=LeasePolicy)
     _bus: EventBus | None = None
     _started: list[_Started] = field(default_factory=list)
+    _idle: anyio.Event | None = None
 
     def bus(self) -> EventBus:
         if self._bus is None:
@@ -95,6 +96,8 @@ class Commander:
     ) -> RunResult:
         """Run a sync (or a simulation) of ``tenants`` to the end; see the module docstring."""
         started = _Started(stop=anyio.Event(), tenants=tuple(t.id for t in tenants))
+        if not self._started:
+            self._idle = anyio.Event()
         self._started.append(started)
         sources = self.sources(self.farm)
         options: dict[str, Any] = {"simulate": True} if simulate else {}
@@ -117,12 +120,29 @@ class Commander:
             return await coordinator.run(request)
         finally:
             self._started.remove(started)
+            if not self._started and self._idle is not None:
+                self._idle.set()
             with anyio.CancelScope(shield=True):
                 await sources.aclose()
 
     def running(self) -> dict[int, tuple[str, ...]]:
         """Runs this dashboard started that are still going, with their tenants."""
         return {s.run_id: s.tenants for s in self._started if s.run_id is not None}
+
+    @property
+    def busy(self) -> bool:
+        """Whether a run this dashboard started is still going."""
+        return bool(self._started)
+
+    async def wait_idle(self) -> None:
+        """Return once no run this dashboard started is going."""
+        if self._started and self._idle is not None:
+            await self._idle.wait()
+
+    def stop_all(self) -> None:
+        """Ask every run this dashboard started to stop after its current batches."""
+        for started in self._started:
+            started.stop.set()
 
     def cancel(self, run_id: int) -> bool:
         """Ask run ``run_id`` to stop after its current batches; False if it is not ours."""

@@ -138,6 +138,7 @@ HELP = """\
   words match the id, name, site and tags;  tag:academie:montpellier  keeps a tag;
   state:failed (failed, partial, interrupted), state:active, state:never ...
   Several words must all match. Esc in the filter clears it.
+  A state with a * comes from a simulation: nothing was written.
 
 [b]Watch mode[/b]
   The dashboard follows the registry: a batch started by cron, another terminal or

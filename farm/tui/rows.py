@@ -211,7 +211,8 @@ class Summary:
     running: int
     queued: int
     succeeded: int
-    failed: int
+    partial: int
+    failed: int  # failed or interrupted
     never: int
     progress: float | None  # share of the active runs' tenants that are done
     active_runs: tuple[int, ...]
@@ -368,7 +369,8 @@ class FarmView:
             running=counts[State.RUNNING],
             queued=counts[State.QUEUED] + counts[State.WAITING],
             succeeded=counts[State.SUCCEEDED],
-            failed=counts[State.FAILED] + counts[State.PARTIAL] + counts[State.INTERRUPTED],
+            partial=counts[State.PARTIAL],
+            failed=counts[State.FAILED] + counts[State.INTERRUPTED],
             never=counts[State.NEVER],
             progress=(done / total) if total else None,
             active_runs=tuple(sorted(self._runs)),

@@ -24,19 +24,20 @@ from farm.tui.rows import (
     progress_text,
 )
 
-#: Column keys and headers, in order.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "Tenant"),
-    ("name", "Name"),
-    ("site", "Moodle site"),
-    ("state", "State"),
-    ("phase", "Phase"),
-    ("progress", "Progress"),
-    ("age", "Age"),
-    ("created", "Created"),
-    ("updated", "Updated"),
-    ("suspended", "Suspended"),
-    ("errors", "Errors"),
+#: Column keys, headers and widths, in order. Widths are fixed: cells change on every
+#: tick and a column that resized itself would make the whole table jump.
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("id", "Tenant", 12),
+    ("name", "Name", 22),
+    ("site", "Moodle site", 18),
+    ("state", "State", 12),
+    ("phase", "Phase", 9),
+    ("progress", "Progress", 11),
+    ("age", "Age", 4),
+    ("created", "Created", 7),
+    ("updated", "Updated", 7),
+    ("suspended", "Suspended", 9),
+    ("errors", "Errors", 6),
 )
 
 STATE_STYLES: dict[State, str] = {
@@ -60,9 +61,9 @@ def cells(row: TenantRow, now: datetime, marked: bool) -> Cells:
     number: Callable[[int], str | Text] = lambda n: Text(str(n), justify="right") if n else ""  # noqa: E731
     return (
         Text(("● " if marked else "  ") + row.id, style="bold" if marked else ""),
-        row.name if len(row.name) <= 26 else row.name[:25] + "…",
-        row.site,
-        Text(row.state.value + (" (sim)" if row.simulated else ""), style=style),
+        _cut(row.name, 22),
+        _cut(row.site, 18),
+        Text(row.state.value + ("*" if row.simulated else ""), style=style),
         row.phase if row.state.active else "",
         progress_text(row, width=6),
         age_text(row.last_run_at, now),
@@ -71,6 +72,10 @@ def cells(row: TenantRow, now: datetime, marked: bool) -> Cells:
         number(row.suspended),
         Text(str(row.errors), style="bold red", justify="right") if row.errors else "",
     )
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class TenantTable(DataTable[str | Text]):
@@ -83,8 +88,8 @@ class TenantTable(DataTable[str | Text]):
         self.rebuilds = 0
 
     def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
 
     def current(self) -> str | None:
         """The tenant id under the cursor."""
@@ -112,7 +117,7 @@ class TenantTable(DataTable[str | Text]):
                 continue
             new = cells(view.rows[tenant], now, tenant in marked)
             old = self._drawn[tenant]
-            for (key, _), before, after in zip(COLUMNS, old, new, strict=True):
+            for (key, _, _), before, after in zip(COLUMNS, old, new, strict=True):
                 if before != after:
                     self.update_cell(tenant, key, after)
             self._drawn[tenant] = new
@@ -154,6 +159,7 @@ class SummaryBar(Horizontal):
         text.append(f" running {summary.running}", style=STATE_STYLES[State.RUNNING])
         text.append(f"  queued {summary.queued}", style=STATE_STYLES[State.QUEUED])
         text.append(f"  succeeded {summary.succeeded}", style=STATE_STYLES[State.SUCCEEDED])
+        text.append(f"  partial {summary.partial}", style=STATE_STYLES[State.PARTIAL])
         text.append(f"  failed {summary.failed}", style=STATE_STYLES[State.FAILED])
         text.append(f"  never {summary.never}", style=STATE_STYLES[State.NEVER])
         if summary.progress is not None:
