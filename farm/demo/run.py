@@ -254,10 +254,12 @@ def _summary(echo: Echo, result: RunResult, wall: float, label: str, accounts: i
     phases = [(o.phase.value, o.counts.get("errors", 0)) for o in result.tenants.values()]
     ok = sum(1 for phase, errors in phases if phase == "succeeded" and not errors)
     partial = sum(1 for phase, errors in phases if phase == "succeeded" and errors)
-    failed = len(phases) - ok - partial
+    stopped = sum(1 for phase, _ in phases if phase == "interrupted")
+    failed = len(phases) - ok - partial - stopped
     echo(
         f"{label} (run {result.run_id}): {result.status.value}; tenants ok {ok}, "
-        f"partial {partial}, failed {failed}; accounts created {_counts(result, 'person.create')}, "
+        f"partial {partial}, failed {failed}, stopped {stopped}; "
+        f"accounts created {_counts(result, 'person.create')}, "
         f"updated {_counts(result, 'person.update')}; {accounts} accounts in Moodle; "
         f"wall time {wall:.1f}s" + (f"\n  {result.reason}" if result.reason else "")
     )

@@ -134,16 +134,35 @@ class DashFarm:
         return len(self.sim.sites[site].live_users())
 
 
-@pytest.fixture
-def dash_farm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashFarm]:
-    monkeypatch.setenv("FARM_TUI_TEST_TOKEN", TOKEN)
+def make_dash_farm(url: str, root: Path) -> DashFarm:
     sim = MoodleSimulator()
-    farm = build_farm(tmp_path, sim)
-    registry = Registry.open(f"sqlite:///{tmp_path / 'registry.db'}", check=False, create=True)
+    farm = build_farm(root, sim)
+    registry = Registry.open(url, check=False, create=True)
     registry.upgrade()
     registry.load_farm(farm)
     source = StaticSource("ent", [people_of(t, n) for t, (*_, n) in TENANTS.items()])
+    return DashFarm(farm, registry, sim, source)
+
+
+@pytest.fixture
+def dash_farm_pg(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DashFarm]:
+    """The same farm on a PostgreSQL registry of its own."""
+    monkeypatch.setenv("FARM_TUI_TEST_TOKEN", TOKEN)
+    made = make_dash_farm(postgres_url, tmp_path)
     try:
-        yield DashFarm(farm, registry, sim, source)
+        yield made
     finally:
-        registry.close()
+        made.registry.close()
+
+
+@pytest.fixture
+def dash_farm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashFarm]:
+    """The farm on a SQLite registry."""
+    monkeypatch.setenv("FARM_TUI_TEST_TOKEN", TOKEN)
+    made = make_dash_farm(f"sqlite:///{tmp_path / 'registry.db'}", tmp_path)
+    try:
+        yield made
+    finally:
+        made.registry.close()

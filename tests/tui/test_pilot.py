@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import anyio
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator, SyncRequest
 from farm.engine.wiring import client_provider
+from farm.registry import Registry
 from farm.simulators.moodle import CostModel
 from farm.tui.app import FarmDashboard
 from farm.tui.detail import TenantScreen
@@ -195,3 +197,44 @@ async def test_c_cancels_a_running_sync_and_the_tenants_end_interrupted(
         (run,) = dash_farm.registry.list_runs()
         assert run.status.value == "interrupted"
         assert dash_farm.accounts("lycee-bellevue") < 5
+
+
+@pytest.mark.postgres
+async def test_watch_mode_on_postgresql_follows_a_run_of_another_registry_connection(
+    dash_farm_pg: DashFarm, postgres_url: str
+) -> None:
+    """A batch on another machine: its own Registry (own pool) on the shared PostgreSQL."""
+    app = dash_farm_pg.app(commander=False)
+    other = Registry.open(postgres_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        try:
+            async with EventBus(other) as bus:
+                coordinator = Coordinator(
+                    farm=dash_farm_pg.farm,
+                    registry=other,
+                    events=bus,
+                    sources=dash_farm_pg.sources(dash_farm_pg.farm),
+                    clients=client_provider(transport=dash_farm_pg.sim.transport()),
+                )
+                chosen = (dash_farm_pg.farm.tenants["0310024H"],)
+                await coordinator.run(SyncRequest(tenants=chosen))
+        finally:
+            other.close()
+        row = app.view.rows["0310024H"]
+        await until(pilot, lambda: row.state is State.SUCCEEDED)
+        assert row.created == 5
+        assert app.view.rows["0340041K"].state is State.NEVER
+
+
+async def test_every_action_is_in_the_command_palette(dash_farm: DashFarm) -> None:
+    app = dash_farm.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        wanted = {"Re-sync", "Simulate", "Cancel run", "Sync a tag", "Sync all", "Filter", "Help"}
+        assert wanted <= titles
+        await pilot.press("ctrl+p", *"sync all", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("escape")
+        assert dash_farm.registry.list_runs() == []
