@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from farm.config import Farm
 from farm.engine.events import Event
 from farm.engine.schedule import TASKS, next_run, schedules
-from farm.registry import Registry, RunId, RunStatus, RunSummary, TenantReport
+from farm.registry import (
+    Registry,
+    RunId,
+    RunStatus,
+    RunSummary,
+    TenantReport,
+    UnknownTenantReport,
+)
 from farm.tui.rows import LastReport, TenantInfo, flat_counts
 
 _TASKS = ("sync", "delta", *{task for tasks in TASKS.values() for task in tasks})
@@ -153,10 +160,10 @@ class RegistryFeed:
                 seen += 1
                 if tenant.id not in run.selection.get("tenants", ()):
                     continue
-                reports = self.registry.get_report(run.id, None).tenants
-                report = next((r for r in reports if r.tenant == tenant.id), None)
-                if report is None:
-                    continue
+                try:
+                    (report,) = self.registry.get_report(run.id, tenant.id).tenants
+                except UnknownTenantReport:
+                    continue  # still queued in a running run, or refused before a report
                 if last is None:
                     last, last_run = report, run
                 if not run.simulated and report.status.value == "succeeded":

@@ -174,6 +174,11 @@ async def test_watch_mode_shows_a_run_started_outside_the_dashboard(dash_farm: D
         rows = app.view.rows.values()
         await until(pilot, lambda: all(r.state is State.SUCCEEDED for r in rows))
         assert app.view.rows["0340041K"].created == 6
+        assert not app.log_pane.has_class("shown")
+        await pilot.press("l")
+        assert app.log_pane.has_class("shown")
+        await until(pilot, lambda: any("finished" in line for line in app.log_pane.lines))
+        assert any("run 1 started: 3 tenants" in line for line in app.log_pane.lines)
         await pilot.press("r")  # watch-only: actions are off
         await pilot.pause(0.3)
         assert len(dash_farm.registry.list_runs()) == 1
