@@ -177,6 +177,14 @@ class Demo:
             leases=LeasePolicy(ttl=timedelta(seconds=90)),
         )
 
+    def banner(self) -> str:
+        """One line saying what stands in for what, for the dashboard's header."""
+        directory = "embedded directory"
+        if self.directory is not None and self.directory.slapd is not None:
+            directory = "directory on a private slapd"
+        cfa = ", NetYpareo simulator" if self.netypareo is not None else ""
+        return f"demo farm: simulated Moodle{cfa}, {directory}"
+
     def accounts(self) -> int:
         """Live accounts over every simulated Moodle site."""
         return 0 if self.moodle is None else self.moodle.accounts()
@@ -295,7 +303,7 @@ def dashboard(demo: Demo) -> None:
     app = FarmDashboard(
         RegistryFeed(demo.registry, demo.farm),
         commander,
-        title="demo farm: Moodle, directory and NetYpareo are stand-ins",
+        title=demo.banner(),
         on_ready=start,
     )
     app.run()

@@ -243,3 +243,19 @@ async def test_every_action_is_in_the_command_palette(dash_farm: DashFarm) -> No
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("escape")
         assert dash_farm.registry.list_runs() == []
+
+
+async def test_t_syncs_the_tenants_of_a_tag_after_confirmation(dash_farm: DashFarm) -> None:
+    app = dash_farm.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("t", *"academie:montpellier", "enter")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "2 tenants tagged academie:montpellier" in app.screen.question
+        await pilot.press("y")
+        rows = [app.view.rows["0340041K"], app.view.rows["0341921D"]]
+        await until(pilot, lambda: all(r.state is State.SUCCEEDED for r in rows))
+        assert dash_farm.accounts("cite-clemenceau") == 10
+        assert dash_farm.accounts("lycee-bellevue") == 0
+        (run,) = dash_farm.registry.list_runs()
+        assert run.selection["tags"] == ["academie:montpellier"]
