@@ -67,6 +67,6 @@ def dashboard(obj: CliContext, watch_only: bool, tick: float, registry_url: str 
             tick=tick,
             title=farm.settings.name if farm else url,
         )
-        app.run()
+        app.run_with_signals()
     finally:
         registry.close()

@@ -306,4 +306,4 @@ def dashboard(demo: Demo) -> None:
         title=demo.banner(),
         on_ready=start,
     )
-    app.run()
+    app.run_with_signals()

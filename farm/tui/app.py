@@ -10,6 +10,8 @@ dashboard only watches.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -416,6 +418,18 @@ class FarmDashboard(App[None]):
             with anyio.move_on_after(QUIT_GRACE):
                 await commander.wait_idle()
         self.exit()
+
+    def run_with_signals(self) -> None:
+        """:meth:`run`, with SIGTERM quitting as ``q`` does (runs started here stop cleanly)."""
+
+        def terminate(signum: int, frame: object) -> None:
+            asyncio.get_running_loop().create_task(self.action_quit())
+
+        previous = signal.signal(signal.SIGTERM, terminate)
+        try:
+            self.run()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     async def on_unmount(self) -> None:
         if self.commander is not None:
