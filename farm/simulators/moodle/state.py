@@ -14,34 +14,11 @@ from dataclasses import dataclass, field
 
 import anyio
 
+from farm.moodle.preflight import REQUIRED_FUNCTIONS
+
 SYSTEM_CONTEXT = 1
-FARM_FUNCTIONS: tuple[str, ...] = (
-    "core_webservice_get_site_info",
-    "core_user_create_users",
-    "core_user_update_users",
-    "core_user_get_users_by_field",
-    "core_user_get_users",
-    "core_user_delete_users",
-    "core_cohort_create_cohorts",
-    "core_cohort_update_cohorts",
-    "core_cohort_delete_cohorts",
-    "core_cohort_search_cohorts",
-    "core_cohort_get_cohorts",
-    "core_cohort_add_cohort_members",
-    "core_cohort_delete_cohort_members",
-    "core_cohort_get_cohort_members",
-    "core_role_assign_roles",
-    "core_role_unassign_roles",
-    "enrol_manual_enrol_users",
-    "enrol_manual_unenrol_users",
-    "core_course_create_courses",
-    "core_course_get_courses_by_field",
-    "core_group_create_groups",
-    "core_group_get_course_groups",
-    "core_group_add_group_members",
-    "core_group_delete_group_members",
-    "core_enrol_get_enrolled_users",
-)
+# A simulated site's "farm" service holds exactly what the farm needs (MOODLE-WS.md).
+FARM_FUNCTIONS: tuple[str, ...] = REQUIRED_FUNCTIONS
 
 
 @dataclass
