@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[3]
 PEOPLE = 30
 
 
-def start_worker(url: str, served: ServedSimulator, sites: int) -> subprocess.Popen[str]:
+def start_worker(
+    url: str, served: ServedSimulator, sites: int, *, people: int = PEOPLE, ttl: float = 30
+) -> subprocess.Popen[str]:
+    """A worker process on the farm of :mod:`kit`, once it said it is ready."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -33,7 +36,9 @@ def start_worker(url: str, served: ServedSimulator, sites: int) -> subprocess.Po
             "--sites",
             str(sites),
             "--people",
-            str(PEOPLE),
+            str(people),
+            "--ttl",
+            str(ttl),
         ],
         cwd=ROOT,
         env={**os.environ, farmkit.TOKEN_ENV: farmkit.TOKEN},
