@@ -15,7 +15,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -193,7 +193,8 @@ def sync(
         except RegistryError as error:
             fail(str(error))
     if as_json:
-        click.echo(json.dumps(result_json(result), indent=2, ensure_ascii=False))
+        summary = result_json(result, simulated=simulate)
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     elif not quiet:
         _print_summary(result, chosen)
     raise SystemExit(exit_code(result))
@@ -207,16 +208,35 @@ def exit_code(result: RunResult) -> int:
     return EXIT_FAILED
 
 
-def result_json(result: RunResult) -> dict[str, Any]:
+def result_json(result: RunResult, *, simulated: bool = False) -> dict[str, Any]:
+    """The run as ``farm sync --json`` prints it.
+
+    ``writes`` counts the operations Moodle confirmed, per tenant and summed
+    over tenants (an account shared by two tenants of a cité scolaire counts
+    for both); a simulated run writes nothing and its counts are what it
+    would have done.
+    """
+    tenants = {
+        tenant: {
+            "phase": o.phase.value,
+            "reason": o.reason or None,
+            "counts": dict(o.counts),
+            "writes": 0 if simulated else _writes(o.counts),
+        }
+        for tenant, o in sorted(result.tenants.items())
+    }
     return {
         "run": result.run_id,
         "status": result.status.value,
         "reason": result.reason,
-        "tenants": {
-            tenant: {"phase": o.phase.value, "reason": o.reason, "counts": dict(o.counts)}
-            for tenant, o in sorted(result.tenants.items())
-        },
+        "simulated": simulated,
+        "writes": sum(t["writes"] for t in tenants.values()),
+        "tenants": tenants,
     }
+
+
+def _writes(counts: Mapping[str, int]) -> int:
+    return sum(n for name, n in counts.items() if name != "errors")
 
 
 def _print_summary(result: RunResult, chosen: tuple[TenantConfig, ...]) -> None:
