@@ -106,6 +106,9 @@ def procrastinate_app(url: str, *, pool_size: int = 4) -> procrastinate.App:
     )
     app = procrastinate.App(connector=connector)
     app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True)(sync_site)
+    from farm.engine.distributed_schedule import register_schedule_tasks
+
+    register_schedule_tasks(app)
     return app
 
 

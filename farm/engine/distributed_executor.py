@@ -210,7 +210,7 @@ class _Wait:
             if tenant in self.final:
                 tenants[tenant] = self.final[tenant]
             elif tenant in reports:
-                tenants[tenant] = _from_report(reports[tenant])
+                tenants[tenant] = outcome_of_report(reports[tenant])
             else:
                 missing.append(tenant)
         if missing:
@@ -302,7 +302,8 @@ class _Wait:
         self.finish(job_id, tenants)
 
 
-def _from_report(report: TenantReport) -> TenantOutcome:
+def outcome_of_report(report: TenantReport) -> TenantOutcome:
+    """A tenant's outcome told by its report (for jobs whose final event never arrived)."""
     counts: dict[str, Any] = {
         f"{kind}.{action}": n
         for kind, actions in sorted(report.counts.items())

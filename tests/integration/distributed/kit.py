@@ -8,10 +8,12 @@ with the static source given instead of a directory.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import dataclasses
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from types import MappingProxyType
 
 import anyio
 import procrastinate
@@ -30,8 +32,19 @@ from tests.integration.coordinator import farmkit
 FAST = WorkerSettings(concurrency=2, heartbeat=0.5, stalled_after=3.0, poll=0.5)
 
 
-def build_farm(root: Path, base_url: str, sites: int) -> Farm:
-    return farmkit.build_farm(root, base_url, sites=sites)
+def build_farm(
+    root: Path, base_url: str, sites: int, schedules: Mapping[str, str] | None = None
+) -> Farm:
+    """farmkit's farm; every scheduled task disabled unless ``schedules`` says otherwise.
+
+    Workers tick every minute: a farm with the default schedules would start
+    runs of its own when the tests happen to run at night.
+    """
+    farm = farmkit.build_farm(root, base_url, sites=sites)
+    chosen = dict.fromkeys(farm.settings.schedules, "disabled") | dict(schedules or {})
+    return dataclasses.replace(
+        farm, settings=dataclasses.replace(farm.settings, schedules=MappingProxyType(chosen))
+    )
 
 
 def prepare_registry(url: str, farm: Farm) -> Registry:

@@ -1,0 +1,54 @@
+"""Scheduled tasks on the workers: a tick starts the runs due in its minute, then they finish."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import anyio
+import pytest
+
+from farm.engine import distributed_schedule
+from farm.engine.distributed import QUEUE, TICK_TASK, procrastinate_app
+from farm.registry import RunStatus, RunTrigger
+from tests.fixtures.moodle import ServedSimulator
+from tests.integration.coordinator import farmkit
+from tests.integration.distributed import kit
+
+
+async def test_a_tick_runs_the_tasks_due_in_its_minute_in_the_farm_time_zone(
+    tmp_path: Path,
+    postgres_url: str,
+    served_moodle: ServedSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(distributed_schedule, "FINISH_EVERY", 1)
+    # 02:30 in Paris on 15 January, i.e. 01:30 UTC: only the users task is due then.
+    farm = kit.build_farm(
+        tmp_path, served_moodle.base_url, 1, {"users": "30 2 15 1 *", "cohorts": "31 2 15 1 *"}
+    )
+    served_moodle.sim.add_site("site-00", token=farmkit.TOKEN, profile_fields=("uai",))
+    registry = await anyio.to_thread.run_sync(kit.prepare_registry, postgres_url, farm)
+    tick = datetime(2025, 1, 15, 2, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    async with kit.running_worker(postgres_url, registry, farm, people=20):
+        app = procrastinate_app(postgres_url)
+        async with app.open_async():
+            deferrer = app.configure_task(TICK_TASK, queue=QUEUE)
+            await deferrer.defer_async(timestamp=int(tick.timestamp()))
+        with anyio.fail_after(60):
+            while True:
+                runs = await anyio.to_thread.run_sync(lambda: registry.list_runs(limit=5))
+                if runs and runs[0].status is not RunStatus.RUNNING:
+                    break
+                await anyio.sleep(0.2)
+
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.trigger is RunTrigger.SCHEDULE
+    assert run.selection["task"] == "users"
+    assert sorted(run.selection["tenants"]) == sorted(farm.tenants)
+    assert run.status is RunStatus.SUCCEEDED, run.reason
+    assert run.tenants_ok == len(farm.tenants)
+    assert len(served_moodle.sim.sites["site-00"].live_users()) == 20 * len(farm.tenants)
+    registry.close()
