@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("farm.cli.status:status", "One line per tenant: last run, result and age."),
     "watch": ("farm.cli.status:watch", "Follow runs live, wherever they were started."),
     "schedule": ("farm.cli.schedule:schedule", "List schedules, or run the scheduler."),
+    "worker": ("farm.cli.worker:worker", "Run queued sync jobs (distributed executor)."),
     "dashboard": ("farm.cli.dashboard:dashboard", "Open the terminal dashboard on the registry."),
     "demo": ("farm.cli.demo:demo", "Build a demo farm on simulators, sync it and show it."),
 }
