@@ -94,3 +94,11 @@ class EventStore(Store):
                 row.value = value
                 row.updated_at = now
             session.add(row)
+
+    def max_event_id(self) -> int:
+        """The id of the newest event recorded, 0 when there is none (one indexed read)."""
+        with self.reading() as session:
+            found = session.execute(
+                select(col(EventRow.id)).order_by(col(EventRow.id).desc()).limit(1)
+            ).scalar()
+            return 0 if found is None else int(found)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,31 @@ from farm.registry.tables import RunRow, TenantReportRow
 
 _OK = (TenantStatus.SUCCEEDED.value,)
 _FAILED = (TenantStatus.FAILED.value, TenantStatus.PARTIAL.value, TenantStatus.INTERRUPTED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantLastRun:
+    """A tenant's report in one run, with the run's times and status: what status pages show.
+
+    ``task`` is the scheduled task the run ran (its selection's ``task``), or
+    None for a run of every task (a plain ``farm sync``).
+    """
+
+    tenant: str
+    site: str
+    run_id: RunId
+    started_at: datetime
+    finished_at: datetime | None
+    run_status: RunStatus
+    status: TenantStatus
+    reason: str | None
+    simulated: bool
+    task: str | None
+
+    @property
+    def at(self) -> datetime:
+        """When the run finished, or started while it runs."""
+        return self.finished_at or self.started_at
 
 
 class RunStore(Store):
@@ -137,6 +163,52 @@ class RunStore(Store):
                 raise UnknownTenantReport(run_id, tenant)
             return RunReport(run=run, tenants=tuple(_report(row) for row in rows))
 
+    def last_tenant_runs(
+        self, tenants: Collection[str] | None = None, *, succeeded: bool = False
+    ) -> dict[str, TenantLastRun]:
+        """Each tenant's report in the newest run that reported on it, by tenant.
+
+        ``succeeded`` keeps only real successes (simulated runs wrote nothing):
+        that is each tenant's last success. ``tenants`` None means every tenant.
+        """
+        with self.reading() as session:
+            newest: Any = select(
+                col(TenantReportRow.tenant).label("tenant"),
+                func.max(col(TenantReportRow.run_id)).label("run_id"),
+            ).group_by(col(TenantReportRow.tenant))
+            if tenants is not None:
+                newest = newest.where(col(TenantReportRow.tenant).in_(list(tenants)))
+            if succeeded:
+                newest = newest.where(
+                    col(TenantReportRow.status) == TenantStatus.SUCCEEDED.value,
+                    col(TenantReportRow.simulated).is_(False),
+                )
+            found = _tenant_runs(session, newest.subquery())
+            return {item.tenant: item for item in found}
+
+    def last_tenant_runs_by_task(
+        self, tenants: Collection[str] | None = None
+    ) -> dict[tuple[str, str | None], TenantLastRun]:
+        """The newest report of each tenant and task, keyed ``(tenant, task)``.
+
+        Runs without a task (``farm sync``) ran every task: they are keyed
+        ``(tenant, None)``.
+        """
+        with self.reading() as session:
+            task = _task_of_run()
+            newest: Any = (
+                select(
+                    col(TenantReportRow.tenant).label("tenant"),
+                    func.max(col(TenantReportRow.run_id)).label("run_id"),
+                )
+                .join(RunRow, col(RunRow.id) == col(TenantReportRow.run_id))
+                .group_by(col(TenantReportRow.tenant), task)
+            )
+            if tenants is not None:
+                newest = newest.where(col(TenantReportRow.tenant).in_(list(tenants)))
+            found = _tenant_runs(session, newest.subquery())
+            return {(item.tenant, item.task): item for item in found}
+
 
 def _summary_query() -> Any:
     ok = func.count(case((col(TenantReportRow.status).in_(_OK), 1)))
@@ -192,3 +264,38 @@ def _report(row: TenantReportRow) -> TenantReport:
         durations=dict(row.durations),
         simulated=row.simulated,
     )
+
+
+def _task_of_run() -> Any:
+    return col(RunRow.selection)["task"].as_string()
+
+
+def _tenant_runs(session: Session, newest: Any) -> list[TenantLastRun]:
+    query = (
+        select(TenantReportRow, RunRow, _task_of_run())
+        .join(
+            newest,
+            (col(TenantReportRow.tenant) == newest.c.tenant)
+            & (col(TenantReportRow.run_id) == newest.c.run_id),
+        )
+        .join(RunRow, col(RunRow.id) == col(TenantReportRow.run_id))
+        .order_by(col(TenantReportRow.tenant), col(TenantReportRow.run_id))
+    )
+    out: list[TenantLastRun] = []
+    for report, run, task in session.execute(query).all():
+        assert run.id is not None
+        out.append(
+            TenantLastRun(
+                tenant=report.tenant,
+                site=report.site,
+                run_id=RunId(run.id),
+                started_at=run.started_at,
+                finished_at=run.finished_at,
+                run_status=RunStatus(run.status),
+                status=TenantStatus(report.status),
+                reason=report.reason,
+                simulated=report.simulated,
+                task=None if task is None else str(task),
+            )
+        )
+    return out
