@@ -36,10 +36,8 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from farm.engine.events import Event, EventKind, EventSink, Phase
-from farm.engine.job import JobOutcome, TenantOutcome
 from farm.engine.jobspec import JobSpec
-from farm.registry import Registry, RunId, TenantReport, TenantStatus, mask_url
+from farm.registry import mask_url
 
 if TYPE_CHECKING:
     from farm.engine.distributed_worker import WorkerRuntime
@@ -129,47 +127,6 @@ def tenants_lock(spec: JobSpec) -> str:
         return text
     digest = hashlib.sha256(ids.encode()).hexdigest()[:24]
     return f"tenants:{spec.site}:{len(spec.tenants)}:{digest}"
-
-
-async def give_up(
-    registry: Registry, events: EventSink, spec: JobSpec, phase: Phase, reason: str
-) -> JobOutcome:
-    """Record that ``spec`` did not run: each tenant's report and final event say ``reason``.
-
-    For jobs no worker could run to the end (refused by the queue, cancelled
-    before they began, lost with a dead worker); never raises for the registry.
-    """
-    status = {
-        Phase.SKIPPED: TenantStatus.SKIPPED,
-        Phase.INTERRUPTED: TenantStatus.INTERRUPTED,
-    }.get(phase, TenantStatus.FAILED)
-    simulated = bool(spec.options.get("simulate"))
-    with anyio.CancelScope(shield=True):
-        for tenant in spec.tenants:
-            report = TenantReport(
-                tenant=tenant, site=spec.site, status=status, reason=reason, simulated=simulated
-            )
-            try:
-                await anyio.to_thread.run_sync(
-                    registry.record_tenant_report, RunId(spec.run_id), report
-                )
-            except Exception:
-                log.warning("could not record report", tenant=tenant, exc_info=True)
-    for tenant in spec.tenants:
-        events.publish(
-            Event(
-                run_id=spec.run_id,
-                kind=EventKind.PHASE,
-                site=spec.site,
-                tenant=tenant,
-                phase=phase,
-                message=reason,
-            )
-        )
-    return JobOutcome(
-        site=spec.site,
-        tenants={t: TenantOutcome(t, phase, reason, {}) for t in spec.tenants},
-    )
 
 
 class AlreadyQueued(Exception):

@@ -38,10 +38,10 @@ from farm.engine.distributed import (
     TICK_TASK,
     AlreadyQueued,
     defer_job,
-    give_up,
 )
 from farm.engine.distributed_executor import outcome_of_report
 from farm.engine.events import Event, EventKind, Phase
+from farm.engine.executor import give_up
 from farm.engine.schedule import due, schedules, task_options
 from farm.registry import LeaseHeld, RunId, RunStatus, RunTrigger, lease_holder
 

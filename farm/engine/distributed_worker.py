@@ -38,9 +38,9 @@ from procrastinate.jobs import Status
 from procrastinate.worker import Worker
 
 from farm.config import Farm, FarmConfigError
-from farm.engine.distributed import QUEUE, RUNTIME_KEY, SYNC_TASK, give_up
+from farm.engine.distributed import QUEUE, RUNTIME_KEY, SYNC_TASK
 from farm.engine.events import EventSink, Phase
-from farm.engine.executor import JobFunction, run_leased_job
+from farm.engine.executor import JobFunction, give_up, run_leased_job
 from farm.engine.job import JobContext, JobOutcome, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.leases import LeasePolicy

@@ -20,11 +20,11 @@ import anyio
 import anyio.to_thread
 import structlog
 
-from farm.engine.events import Event, EventKind, Phase
+from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.job import JobContext, JobOutcome, TenantOutcome, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.leases import LeasePolicy, LeaseRefused, describe_holder, hold_leases, lease_order
-from farm.registry import LeaseHeld, RunId, TenantReport, TenantStatus
+from farm.registry import LeaseHeld, Registry, RunId, TenantReport, TenantStatus
 
 log = structlog.get_logger("farm.executor")
 
@@ -49,11 +49,13 @@ async def run_leased_job(
             return await _leased(spec, ctx, policy, job)
         except LeaseRefused as refused:
             log.warning("job refused", reason=str(refused))
-            return await _give_up(spec, ctx, Phase.SKIPPED, str(refused))
+            return await give_up(ctx.registry, ctx.events, spec, Phase.SKIPPED, str(refused))
         except Exception as error:
             # run_job reports source and Moodle failures itself; this is anything else.
             log.exception("job failed")
-            return await _give_up(spec, ctx, Phase.FAILED, f"internal error: {error!r}")
+            return await give_up(
+                ctx.registry, ctx.events, spec, Phase.FAILED, f"internal error: {error!r}"
+            )
 
 
 async def _leased(
@@ -100,34 +102,32 @@ async def _leased(
         return outcome
 
 
-async def _give_up(spec: JobSpec, ctx: JobContext, phase: Phase, reason: str) -> JobOutcome:
-    """The outcome of a job that could not run: every tenant ends in ``phase`` with ``reason``."""
-    status = {Phase.SKIPPED: TenantStatus.SKIPPED, Phase.INTERRUPTED: TenantStatus.INTERRUPTED}.get(
-        phase, TenantStatus.FAILED
-    )
-    tenants = {
-        t: TenantOutcome(tenant=t, phase=phase, reason=reason, counts={}) for t in spec.tenants
-    }
-    reports = [
-        TenantReport(
-            tenant=t,
-            site=spec.site,
-            status=status,
-            reason=reason,
-            simulated=bool(spec.options.get("simulate")),
-        )
-        for t in spec.tenants
-    ]
+async def give_up(
+    registry: Registry, events: EventSink, spec: JobSpec, phase: Phase, reason: str
+) -> JobOutcome:
+    """Record that ``spec`` did not run: each tenant's report and final event say ``reason``.
+
+    For jobs no worker could run to the end (refused by the queue, cancelled
+    before they began, lost with a dead worker); never raises for the registry.
+    """
+    status = {
+        Phase.SKIPPED: TenantStatus.SKIPPED,
+        Phase.INTERRUPTED: TenantStatus.INTERRUPTED,
+    }.get(phase, TenantStatus.FAILED)
+    simulated = bool(spec.options.get("simulate"))
     with anyio.CancelScope(shield=True):
-        for report in reports:
+        for tenant in spec.tenants:
+            report = TenantReport(
+                tenant=tenant, site=spec.site, status=status, reason=reason, simulated=simulated
+            )
             try:
                 await anyio.to_thread.run_sync(
-                    ctx.registry.record_tenant_report, RunId(spec.run_id), report
+                    registry.record_tenant_report, RunId(spec.run_id), report
                 )
             except Exception:
-                log.warning("could not record report", tenant=report.tenant, exc_info=True)
+                log.warning("could not record report", tenant=tenant, exc_info=True)
     for tenant in spec.tenants:
-        ctx.events.publish(
+        events.publish(
             Event(
                 run_id=spec.run_id,
                 kind=EventKind.PHASE,
@@ -137,7 +137,10 @@ async def _give_up(spec: JobSpec, ctx: JobContext, phase: Phase, reason: str) ->
                 message=reason,
             )
         )
-    return JobOutcome(site=spec.site, tenants=tenants)
+    return JobOutcome(
+        site=spec.site,
+        tenants={t: TenantOutcome(t, phase, reason, {}) for t in spec.tenants},
+    )
 
 
 class LocalExecutor:
@@ -163,8 +166,12 @@ class LocalExecutor:
             async with self._limiter:
                 if self._ctx.stop.is_set():
                     outcomes.append(
-                        await _give_up(
-                            spec, self._ctx, Phase.INTERRUPTED, "stopped before it began"
+                        await give_up(
+                            self._ctx.registry,
+                            self._ctx.events,
+                            spec,
+                            Phase.INTERRUPTED,
+                            "stopped before it began",
                         )
                     )
                     return
