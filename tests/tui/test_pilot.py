@@ -199,9 +199,13 @@ async def test_c_cancels_a_running_sync_and_the_tenants_end_interrupted(
         rows = app.view.rows.values()
         await until(pilot, lambda: not any(r.state.active for r in rows))
         assert row.state is State.INTERRUPTED
+        commander = app.commander
+        assert commander is not None
+        await until(pilot, lambda: not commander.busy)
         (run,) = dash_farm.registry.list_runs()
         assert run.status.value == "interrupted"
-        assert dash_farm.accounts("lycee-bellevue") < 5
+        statuses = {r.status.value for r in dash_farm.registry.get_report(run.id).tenants}
+        assert statuses == {"interrupted"}
 
 
 @pytest.mark.postgres
