@@ -18,8 +18,11 @@ What fails a tenant, and what does not:
   counts it with the failures, so an operator sees it) and the outcome's
   phase is SUCCEEDED. There is no threshold: one bad record among
   thousands must not hold back the others;
-- ``ctx.stop`` set: the chunk in flight finishes and is recorded, then the
-  tenants are INTERRUPTED.
+- ``ctx.stop`` set: the slices in flight finish and are recorded, then the
+  tenants are INTERRUPTED;
+- a registry failure while recording what Moodle confirmed ends the apply
+  (the slices in flight finish) and fails every tenant of the job, naming
+  the registry's reason; the next run adopts what went unrecorded.
 
 Only programming errors propagate. Every registry call runs in a worker
 thread; merging and planning too, since they are CPU-bound.

@@ -17,17 +17,34 @@ group by idnumber); additions and removals are idempotent in Moodle; a
 deletion that Moodle refuses because the object is already gone counts as
 done.
 
-Batches are cut into chunks of ``records_per_batch * calls_in_flight``
-operations. Between chunks the applier looks at ``stop``; each chunk and
-its recording run shielded from cancellation, so an interrupted run records
-everything Moodle confirmed. A site-level error (bad token, missing
-function, truncated answers) or a transport failure past the client's
-retries stops the run; a record Moodle refuses is reported and skipped.
+Each step of the plan (one kind and action) is cut into slices of
+``2 * records_per_batch`` operations, and ``calls_in_flight`` slices run at
+once, a new one starting as soon as one ends: with two client batches per
+slice there is always a batch waiting for each of the site's call slots,
+even while another slice is recording, and no slice waits for its
+neighbours (there is no barrier inside a step). A step ends only when all
+its slices did, so every creation of a step is recorded before the next
+step starts. Before a slice starts the applier looks at ``stop``; a slice
+and its recording run shielded from cancellation, so an interrupted run
+records everything Moodle confirmed. Confirmations are recorded one at a
+time, in the order Moodle gave them, each in its own registry transaction.
+
+A handler may ask for some operations to run after the others, alone
+(:data:`Slicer`): person creations whose idnumber, username or e-mail
+collides with another creation of the step are decided together, after
+the rest, so that no slice adopts an account another slice just created.
+
+A site-level error (bad token, missing function, truncated answers) or a
+transport failure past the client's retries stops the run: slices in flight
+finish, no new slice starts. A record Moodle refuses is reported and
+skipped. A failure of ``record`` (the registry) stops the run too and is
+raised by :meth:`Applier.apply` as it was raised, never wrapped in an
+exception group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +54,7 @@ from farm.index import IndexWrite, SiteIndex, index_writes
 from farm.model import Kind
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError, RecordError
-from farm.operation import Action, Batch, Operation
+from farm.operation import Action, Operation
 from farm.plan import Plan
 
 
@@ -74,6 +91,9 @@ class Confirmation:
 
 Record = Callable[[Confirmation], Awaitable[None]]
 Progress = Callable[[int, int], None]
+Handler = Callable[["Applier", Sequence[Operation]], Awaitable[None]]
+Slicer = Callable[[Sequence[Operation], int], tuple[list[list[Operation]], list[Operation]]]
+"""Cut a step into slices that may run at once, and the operations to run after them, alone."""
 
 
 @dataclass
@@ -101,7 +121,7 @@ class Applier:
     """Apply one plan to one site; see the module docstring.
 
     ``record`` must write a :class:`Confirmation` durably before returning.
-    ``progress(done, total)`` is called after every chunk.
+    ``progress(done, total)`` is called after every slice.
     """
 
     def __init__(
@@ -121,62 +141,107 @@ class Applier:
         self.result = ApplyResult(index)
         # Course ids by course idnumber; None when Moodle has no such course.
         self.courses: dict[str, int | None] = {}
+        # Moodle ids adoption decided to take this run, not recorded yet: key by id, per kind.
+        self.claimed: dict[Kind, dict[int, str]] = {}
         self._done: set[int] = set()
+        self._total = 0
+        self._confirming = anyio.Lock()
+        self._failure: BaseException | None = None
 
     async def apply(self, plan: Plan) -> ApplyResult:
-        """Apply ``plan``; never raises for Moodle failures (see :class:`ApplyResult`)."""
+        """Apply ``plan``; never raises for Moodle failures (see :class:`ApplyResult`).
+
+        A failure of ``record`` is raised once the slices in flight ended.
+        """
         if plan.blocked is not None:
             raise ValueError(f"plan of {plan.site} is blocked: {plan.blocked.reason}")
         if plan.simulate:
             raise ValueError(f"plan of {plan.site} is a simulation: it must not be applied")
-        total = len(plan.operations)
+        self._total = len(plan.operations)
         calls_before = self.client.calls
         try:
             for batch in plan.batches():
-                for chunk in self._chunks(batch):
-                    if self._stop is not None and self._stop.is_set():
-                        self.result.stopped = True
-                        return self.result
-                    with anyio.CancelScope(shield=True):
-                        await self._run_chunk(batch.kind, batch.action, chunk)
-                    if self._progress is not None:
-                        self._progress(self.result.done, total)
-                    if self.result.error is not None:
-                        return self.result
+                if self._halted():
+                    break
+                await self._run_step(batch.kind, batch.action, batch.operations)
         finally:
             self.result.index = self.index
             self.result.moodle_calls = self.client.calls - calls_before
+        if self._failure is not None:
+            raise self._failure
         return self.result
 
-    def _chunks(self, batch: Batch) -> Iterator[tuple[Operation, ...]]:
-        limits = self.client.limits
-        size = max(1, limits.records_per_batch * limits.calls_in_flight)
-        ops = batch.operations
-        for start in range(0, len(ops), size):
-            yield ops[start : start + size]
+    def _halted(self) -> bool:
+        """Whether no new slice may start: stop was asked, or the run failed."""
+        if self.result.error is not None or self._failure is not None:
+            return True
+        if self._stop is not None and self._stop.is_set():
+            self.result.stopped = True
+            return True
+        return False
 
-    async def _run_chunk(self, kind: Kind, action: Action, chunk: Sequence[Operation]) -> None:
+    async def _run_step(self, kind: Kind, action: Action, ops: Sequence[Operation]) -> None:
         # Imported here: the handler modules import this one for its types.
         from farm.moodle.apply_links import LINK_HANDLERS
-        from farm.moodle.apply_users import USER_HANDLERS
+        from farm.moodle.apply_users import USER_HANDLERS, USER_SLICERS
 
+        handler: Handler | None
         if action is Action.REINDEX:
-            await self.confirm([Applied(op) for op in chunk])
-            return
-        handler = USER_HANDLERS.get((kind, action)) or LINK_HANDLERS.get((kind, action))
+            handler = _reindex
+        else:
+            handler = USER_HANDLERS.get((kind, action)) or LINK_HANDLERS.get((kind, action))
         if handler is None:
-            for op in chunk:
+            for op in ops:
                 self.refuse(op, f"the farm cannot {action} a {kind} in Moodle")
             return
-        try:
-            await handler(self, chunk)
-        except RecordError as error:
-            # A lookup the chunk needed was refused: none of it was sent.
-            for op in chunk:
-                if not self._settled(op):
-                    self.refuse(op, error.reason)
-        except MoodleError as error:
-            self.result.error = error
+        size = max(1, 2 * self.client.limits.records_per_batch)
+        slicer = USER_SLICERS.get((kind, action), _slices)
+        slices, alone = slicer(ops, size)
+        await self._run_slices(handler, slices)
+        if alone:
+            await self._run_slices(handler, [alone])
+
+    async def _run_slices(self, handler: Handler, slices: Sequence[Sequence[Operation]]) -> None:
+        """Run the slices, ``calls_in_flight`` at once, each starting as soon as a slot is free."""
+        slots = anyio.Semaphore(max(1, self.client.limits.calls_in_flight))
+
+        async def run(chunk: Sequence[Operation]) -> None:
+            try:
+                await self._run_slice(handler, chunk)
+            finally:
+                slots.release()
+
+        async with anyio.create_task_group() as group:
+            for chunk in slices:
+                await slots.acquire()
+                if self._halted():
+                    slots.release()
+                    break
+                group.start_soon(run, chunk)
+
+    async def _run_slice(self, handler: Handler, chunk: Sequence[Operation]) -> None:
+        with anyio.CancelScope(shield=True):
+            try:
+                await handler(self, chunk)
+            except RecordError as error:
+                # A lookup the slice needed was refused: none of it was sent.
+                for op in chunk:
+                    if not self._settled(op):
+                        self.refuse(op, error.reason)
+            except MoodleError as error:
+                self.result.error = self.result.error or error
+            except BaseExceptionGroup as group:
+                self._fail(_first(group))
+            except Exception as error:
+                self._fail(error)
+        if self._progress is not None:
+            self._progress(self.result.done, self._total)
+
+    def _fail(self, error: BaseException) -> None:
+        if isinstance(error, MoodleError):
+            self.result.error = self.result.error or error
+        elif self._failure is None:
+            self._failure = error
 
     def _settled(self, op: Operation) -> bool:
         return id(op) in self._done
@@ -187,19 +252,24 @@ class Applier:
         """Record operations Moodle confirmed, then move the index forward."""
         if not applied:
             return
-        writes: list[IndexWrite] = []
-        current = self.index
-        for item in applied:
-            found = index_writes(current, item.operation, item.moodle_id)
-            writes.extend(found)
-            if item.operation.action is Action.DELETE:
-                # A later deletion's cascade must not see entries dropped here.
-                current = current.with_writes(found)
-        confirmation = Confirmation(tuple(applied), tuple(writes))
-        await self._record(confirmation)
-        self.index = self.index.with_writes(writes)
-        self.result.applied.extend(applied)
-        self._done.update(id(item.operation) for item in applied)
+        # One confirmation at a time: each reads the index the previous one left.
+        async with self._confirming:
+            writes: list[IndexWrite] = []
+            current = self.index
+            for item in applied:
+                found = index_writes(current, item.operation, item.moodle_id)
+                writes.extend(found)
+                if item.operation.action is Action.DELETE:
+                    # A later deletion's cascade must not see entries dropped here.
+                    current = current.with_writes(found)
+            confirmation = Confirmation(tuple(applied), tuple(writes))
+            await self._record(confirmation)
+            self.index = self.index.with_writes(writes)
+            self.result.applied.extend(applied)
+            self._done.update(id(item.operation) for item in applied)
+            for item in applied:
+                if item.adopted and item.moodle_id is not None:
+                    self.claimed.get(item.operation.kind, {}).pop(item.moodle_id, None)
 
     def refuse(self, op: Operation, reason: str) -> None:
         self.result.refused.append(Refused(op, reason))
@@ -215,6 +285,29 @@ class Applier:
             found = await self.client.get_courses_by_field("idnumber", idnumber)
             self.courses[idnumber] = found[0].id if found else None
         return self.courses[idnumber]
+
+
+def linked(applier: Applier, kind: Kind) -> dict[int, str]:
+    """Moodle ids the index holds for ``kind``, and those adoption claimed this run."""
+    return {**applier.index.linked_accounts(kind), **applier.claimed.get(kind, {})}
+
+
+def _slices(ops: Sequence[Operation], size: int) -> tuple[list[list[Operation]], list[Operation]]:
+    return [list(ops[i : i + size]) for i in range(0, len(ops), size)], []
+
+
+async def _reindex(applier: Applier, ops: Sequence[Operation]) -> None:
+    await applier.confirm([Applied(op) for op in ops])
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first error of a task group's exception group, unwrapped."""
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            return _first(error)
+        if not isinstance(error, anyio.get_cancelled_exc_class()):
+            return error
+    return group.exceptions[0]
 
 
 def values_of(op: Operation) -> Mapping[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from farm.adoption import Outcome, adopt_by_idnumber
 from farm.model import Cohort, Group, Kind
 from farm.moodle import answers
-from farm.moodle.applier import Applied, Applier, values_of
+from farm.moodle.applier import Applied, Applier, Handler, linked, values_of
 from farm.moodle.client import DEFAULT_ROLE_IDS
 from farm.moodle.records import (
     BatchResult,
@@ -30,7 +30,6 @@ from farm.moodle.session import Operation as Call
 from farm.operation import Action, Operation
 
 T = TypeVar("T")
-Handler = Callable[[Applier, Sequence[Operation]], Awaitable[None]]
 
 
 def _confirmer(
@@ -61,7 +60,7 @@ async def create_cohorts(applier: Applier, ops: Sequence[Operation]) -> None:
     decisions = adopt_by_idnumber(
         ops,
         {idnumber: c.id for idnumber, c in existing.items()},
-        applier.index.linked_accounts(Kind.COHORT),
+        linked(applier, Kind.COHORT),
     )
     sent: dict[int, Operation] = {}
     new: list[NewCohort] = []
@@ -266,7 +265,7 @@ async def create_groups(applier: Applier, ops: Sequence[Operation]) -> None:
         for group in await client.get_course_groups(course_id):
             if group.idnumber:
                 found[f"{course}|{group.idnumber}"] = group.id
-    decisions = adopt_by_idnumber(ops, found, applier.index.linked_accounts(Kind.GROUP))
+    decisions = adopt_by_idnumber(ops, found, linked(applier, Kind.GROUP))
     sent: dict[int, Operation] = {}
     new: list[NewGroup] = []
     adopted: list[Applied] = []

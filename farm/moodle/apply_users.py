@@ -5,6 +5,12 @@ and e-mail (as given and lowercased, since Moodle's e-mail lookup is
 case-sensitive while its uniqueness check is not), and
 :func:`farm.adoption.adopt_people` decides: adopt the account found (updated
 to say what the source says), create a new one, or report the ambiguity.
+
+Creations run in slices at once (see :mod:`farm.moodle.applier`). Two
+creations that share an idnumber, a username or an e-mail (case aside) are
+set apart by :func:`person_slices` and decided together after the others:
+a slice could otherwise find, half-way, the account another slice is
+creating, and adopt it.
 """
 
 from __future__ import annotations
@@ -12,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+import anyio
+
 from farm.adoption import MoodleAccount, Outcome, adopt_people
 from farm.model import Kind, Person
-from farm.moodle.applier import Applied, Applier
+from farm.moodle.applier import Applied, Applier, Handler, Slicer, linked
 from farm.moodle.records import BatchResult, MoodleUser, NewUser, UserUpdate
 from farm.operation import Action, Operation
-
-Handler = Callable[[Applier, Sequence[Operation]], Awaitable[None]]
 
 # Record values that are plain fields of a Moodle account.
 _ACCOUNT_FIELDS = ("username", "firstname", "lastname", "email", "auth", "idnumber", "suspended")
@@ -63,12 +69,20 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
     idnumbers = sorted({p.idnumber for p in people if p.idnumber})
     usernames = sorted({p.username for p in people})
     emails = sorted({e for p in people if p.email for e in (p.email, p.email.lower())})
-    found: list[MoodleUser] = []
-    for field, values in (("idnumber", idnumbers), ("username", usernames), ("email", emails)):
-        found.extend(await client.get_users_by_field(field, values))
-    decisions = adopt_people(
-        ops, [_account(u) for u in found], applier.index.linked_accounts(Kind.PERSON)
-    )
+    lookups: dict[str, list[MoodleUser]] = {}
+
+    async def look_up(field: str, values: list[str]) -> None:
+        lookups[field] = await client.get_users_by_field(field, values)
+
+    async with anyio.create_task_group() as group:
+        for field, values in (("idnumber", idnumbers), ("username", usernames), ("email", emails)):
+            group.start_soon(look_up, field, values)
+    found = [u for field in ("idnumber", "username", "email") for u in lookups[field]]
+    decisions = adopt_people(ops, [_account(u) for u in found], linked(applier, Kind.PERSON))
+    claims = applier.claimed.setdefault(Kind.PERSON, {})
+    for op, decision in zip(ops, decisions, strict=True):
+        if decision.outcome is Outcome.ADOPT and decision.moodle_id is not None:
+            claims[decision.moodle_id] = op.key
     accounts = {u.id: u for u in found}
     to_create: list[NewUser] = []
     creating: dict[int, Operation] = {}
@@ -203,6 +217,38 @@ def _confirmer(
 
     return on_batch
 
+
+def person_slices(
+    ops: Sequence[Operation], size: int
+) -> tuple[list[list[Operation]], list[Operation]]:
+    """Slices of creations that share no identifier, and the creations that do (run alone)."""
+    holders: dict[tuple[str, str], int] = {}
+    for op in ops:
+        for key in _identifiers(op):
+            holders[key] = holders.get(key, 0) + 1
+    free: list[Operation] = []
+    alone: list[Operation] = []
+    for op in ops:
+        shared = any(holders[key] > 1 for key in _identifiers(op))
+        (alone if shared else free).append(op)
+    return [free[i : i + size] for i in range(0, len(free), size)], alone
+
+
+def _identifiers(op: Operation) -> list[tuple[str, str]]:
+    person = op.record
+    if not isinstance(person, Person):
+        return []
+    keys = [("username", person.username.lower())]
+    if person.idnumber:
+        keys.append(("idnumber", person.idnumber))
+    if person.email:
+        keys.append(("email", person.email.casefold()))
+    return keys
+
+
+USER_SLICERS: Mapping[tuple[Kind, Action], Slicer] = {
+    (Kind.PERSON, Action.CREATE): person_slices,
+}
 
 USER_HANDLERS: Mapping[tuple[Kind, Action], Handler] = {
     (Kind.PERSON, Action.CREATE): create_people,

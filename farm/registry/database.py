@@ -8,7 +8,12 @@ Choices made here, once for every operation:
   writing operation opens its transaction with ``BEGIN IMMEDIATE``, so two
   processes that read-then-write wait for each other instead of failing with
   "database is locked"; reading operations use a plain deferred ``BEGIN`` and
-  never wait for writers.
+  never wait for writers. Within one process, writers of the same file also
+  queue on one lock held from ``BEGIN IMMEDIATE`` to ``COMMIT``: SQLite's busy
+  handler polls with growing sleeps, so fifty jobs' threads contending for the
+  file would starve some of them past the busy timeout, while a lock hands
+  the file over as soon as it is free. The busy timeout still guards against
+  other processes.
 - Every operation runs in a session of its own (:meth:`Store.reading`,
   :meth:`Store.writing`), so one :class:`Store` may be shared by threads.
 - "Now" is the database's clock on PostgreSQL, the one clock every machine of
@@ -18,7 +23,9 @@ Choices made here, once for every operation:
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,6 +42,15 @@ from farm.registry.errors import RegistryUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_CONNECT_TIMEOUT_S = 10
+
+# SQLite connections are cheap: enough for every worker thread of a busy process.
+SQLITE_POOL_SIZE = 64
+POSTGRES_POOL_SIZE = 10
+POSTGRES_POOL_OVERFLOW = 30
+
+# One write lock per SQLite file, shared by every engine of the process on that file.
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
 
 JSONValue = JSON().with_variant(JSONB(), "postgresql")
 """A JSON column: ``jsonb`` on PostgreSQL, text on SQLite."""
@@ -85,12 +101,26 @@ def sqlite_path(url: URL) -> str | None:
     return database
 
 
+def write_lock(url: URL) -> threading.Lock | None:
+    """The process-wide lock writers of this SQLite file take, or None for other databases."""
+    path = sqlite_path(url)
+    if path is None:
+        return None
+    key = os.path.realpath(path)
+    with _write_locks_guard:
+        return _write_locks.setdefault(key, threading.Lock())
+
+
 def make_engine(url: URL) -> Engine:
     """An engine for ``url`` with the registry's per-backend settings."""
     backend = url.get_backend_name()
     if backend == "sqlite":
         engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=0,
+            pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
         )
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
@@ -99,6 +129,8 @@ def make_engine(url: URL) -> Engine:
         return create_engine(
             url,
             pool_pre_ping=True,
+            pool_size=POSTGRES_POOL_SIZE,
+            max_overflow=POSTGRES_POOL_OVERFLOW,
             connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
         )
     return create_engine(url)
@@ -143,6 +175,7 @@ class Store:
     def __init__(self, engine: Engine, url: URL) -> None:
         self._engine = engine
         self._url = url
+        self._write_lock = write_lock(url)
 
     @property
     def url(self) -> str:
@@ -163,18 +196,27 @@ class Store:
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """A session for one writing operation: one transaction, committed at the end."""
-        with self._unavailable_on_error(), Session(self._engine) as session:
+        with self._serialised(), self._unavailable_on_error(), Session(self._engine) as session:
             # Procuring the connection first is what makes SQLite begin IMMEDIATE.
             session.connection(execution_options={"farm_write": True})
             yield session
             session.commit()
 
     @contextmanager
+    def _serialised(self) -> Iterator[None]:
+        # See the module docstring: in-process writers of a SQLite file queue here.
+        if self._write_lock is None:
+            yield
+            return
+        with self._write_lock:
+            yield
+
+    @contextmanager
     def _unavailable_on_error(self) -> Iterator[None]:
         # A lost server or a lock held past the busy timeout: say which registry and why.
         try:
             yield
-        except (exc.OperationalError, exc.InterfaceError) as error:
+        except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError) as error:
             raise RegistryUnavailable(self.url, driver_reason(error, self._url)) from error
 
     def now(self, session: Session) -> datetime:

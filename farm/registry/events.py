@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlmodel import col
 
 from farm.registry.database import Store
@@ -38,21 +38,19 @@ class EventStore(Store):
                 session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _EVENT_LOCK_ID})
             now = self.now(session)
             rows = [
-                EventRow(
-                    run_id=e.run_id,
-                    at=now,
-                    site=e.site,
-                    tenant=e.tenant,
-                    kind=e.kind,
-                    payload=dict(e.payload),
-                )
+                {
+                    "run_id": e.run_id,
+                    "at": now,
+                    "site": e.site,
+                    "tenant": e.tenant,
+                    "kind": e.kind,
+                    "payload": dict(e.payload),
+                }
                 for e in events
             ]
-            for row in rows:
-                session.add(row)
-                # Flushing one by one keeps ids in the order the caller gave.
-                session.flush()
-            return [row.id for row in rows if row.id is not None]
+            # One multi-row statement; ids come back in the order the caller gave.
+            statement = insert(EventRow).returning(col(EventRow.id), sort_by_parameter_order=True)
+            return [int(i) for i in session.execute(statement, rows).scalars()]
 
     def events_since(
         self, last_id: int = 0, *, run_id: RunId | None = None, limit: int = 1000
