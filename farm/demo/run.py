@@ -267,8 +267,10 @@ def _summary(echo: Echo, result: RunResult, wall: float, label: str, accounts: i
     echo(
         f"{label} (run {result.run_id}): {result.status.value}; tenants ok {ok}, "
         f"partial {partial}, failed {failed}, stopped {stopped}; "
-        f"accounts created {_counts(result, 'person.create')}, "
-        f"updated {_counts(result, 'person.update')}; {accounts} accounts in Moodle; "
+        # Reports are per tenant: a person shared by a cité scolaire's establishments
+        # counts in each, so the sums can exceed the accounts Moodle holds.
+        f"per-tenant sums: accounts created {_counts(result, 'person.create')}, "
+        f"updated {_counts(result, 'person.update')}; {accounts} distinct accounts in Moodle; "
         f"wall time {wall:.1f}s" + (f"\n  {result.reason}" if result.reason else "")
     )
 
