@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
-from collections import defaultdict
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,19 +21,25 @@ import structlog
 
 from farm.cli import CliContext
 from farm.cli.registry import fail, load_farm_or_fail, open_registry, registry_option
-from farm.cli.sync import configure_logging
 from farm.config import Farm
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator, SyncRequest
 from farm.engine.leases import LeasePolicy, LeaseRefused, hold_leases
-from farm.engine.schedule import TaskSchedule, due, next_run, next_wakeup, schedules, task_options
+from farm.engine.schedule import (
+    ALL_TASKS,
+    last_runs,
+    next_run,
+    run_scheduler,
+    schedules,
+    task_options,
+)
 from farm.engine.wiring import Sources, client_provider
+from farm.logs import bind_task, configure_logs
 from farm.registry import Registry, RegistryError, RunTrigger
 
 log = structlog.get_logger("farm.scheduler")
 
 SCHEDULER_LEASE = "scheduler"
-ALL_TASKS = "*"
 
 
 @click.group()
@@ -65,7 +68,7 @@ def list_(obj: CliContext, tenants: tuple[str, ...], registry_url: str | None) -
     zone = ZoneInfo(farm.settings.timezone)
     with open_registry(registry_url or farm.settings.registry_url) as registry:
         try:
-            last = last_runs(registry)
+            last = last_runs(registry, {e.tenant for e in entries})
         except RegistryError as error:
             fail(str(error))
     now = datetime.now(UTC)
@@ -86,20 +89,6 @@ def _local(moment: datetime, zone: ZoneInfo) -> str:
     return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
 
 
-def last_runs(registry: Registry, limit: int = 1000) -> Mapping[tuple[str, str], datetime]:
-    """When each (tenant, task) last started, from the latest ``limit`` runs.
-
-    A run records its task in its selection (the scheduler does); a run
-    without one (a plain 'farm sync') ran every task and is keyed ``ALL_TASKS``.
-    """
-    found: dict[tuple[str, str], datetime] = {}
-    for run in registry.list_runs(limit=limit):
-        task = str(run.selection.get("task") or ALL_TASKS)
-        for tenant in run.selection.get("tenants", ()):
-            found.setdefault((str(tenant), task), run.started_at)
-    return found
-
-
 @schedule.command("run")
 @click.option("--log-json", is_flag=True, help="Logs as JSON lines (the default off a terminal).")
 @registry_option
@@ -113,7 +102,7 @@ def run(obj: CliContext, log_json: bool, registry_url: str | None) -> None:
     Example (a systemd unit's ExecStart):
       farm --farm-dir /etc/farm schedule run --log-json
     """
-    configure_logging(as_json=log_json or not sys.stderr.isatty(), level=logging.INFO)
+    configure_logs(as_json=True if log_json else None, level=logging.INFO)
     farm = load_farm_or_fail(obj)
     with open_registry(registry_url or farm.settings.registry_url) as registry:
         try:
@@ -126,48 +115,42 @@ def run(obj: CliContext, log_json: bool, registry_url: str | None) -> None:
 async def _scheduler(farm: Farm, registry: Registry) -> None:
     stop = anyio.Event()
     sources = Sources(farm)
-    policy = LeasePolicy(ttl=timedelta(seconds=60))
     entries = schedules(farm)
     timezone = farm.settings.timezone
-    async with (
-        hold_leases(registry, [SCHEDULER_LEASE], policy) as held,
-        EventBus(registry) as bus,
-        anyio.create_task_group() as group,
-    ):
-        coordinator = Coordinator(
-            farm=farm,
-            registry=registry,
-            events=bus,
-            sources=sources,
-            clients=client_provider(),
-            stop=stop,
-        )
-        signals = anyio.CancelScope()
-        group.start_soon(_signals, stop, signals)
-        log.info("scheduler started", tasks=len(entries), timezone=timezone)
-        last = datetime.now(UTC)
-        while not stop.is_set() and not held.lost.is_set():
-            wakeup = next_wakeup(entries, last, timezone)
-            pause = 60.0 if wakeup is None else (wakeup - datetime.now(UTC)).total_seconds()
-            with anyio.move_on_after(max(0.0, min(pause, 60.0))):
-                await stop.wait()
-            if stop.is_set():
-                break
-            now = datetime.now(UTC)
-            for task, chosen in _by_task(due(entries, last, now, timezone)).items():
-                group.start_soon(_launch, coordinator, farm, task, chosen)
-            last = now
-        log.info("scheduler stopping")
-        stop.set()
-        signals.cancel()
-    await sources.aclose()
+    policy = LeasePolicy(ttl=timedelta(seconds=60))
+    try:
+        async with (
+            hold_leases(registry, [SCHEDULER_LEASE], policy) as held,
+            EventBus(registry) as bus,
+            anyio.create_task_group() as group,
+        ):
+            coordinator = Coordinator(
+                farm=farm,
+                registry=registry,
+                events=bus,
+                sources=sources,
+                clients=client_provider(),
+                stop=stop,
+            )
+            group.start_soon(_signals, stop)
+            group.start_soon(_stop_when_lost, held.lost, stop)
+            log.info("scheduler started", tasks=len(entries), timezone=timezone)
+
+            async def launch(task: str, tenants: list[str]) -> None:
+                await _launch(coordinator, farm, task, tenants)
+
+            await run_scheduler(entries, timezone, launch, stop)
+            log.info("scheduler stopped")
+            group.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await sources.aclose()
 
 
-def _by_task(entries: list[TaskSchedule]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = defaultdict(list)
-    for entry in entries:
-        grouped[entry.task].append(entry.tenant)
-    return grouped
+async def _stop_when_lost(lost: anyio.Event, stop: anyio.Event) -> None:
+    await lost.wait()
+    log.error("scheduler lease lost: another scheduler took over; stopping")
+    stop.set()
 
 
 async def _launch(coordinator: Coordinator, farm: Farm, task: str, tenants: list[str]) -> None:
@@ -177,7 +160,7 @@ async def _launch(coordinator: Coordinator, farm: Farm, task: str, tenants: list
         trigger=RunTrigger.SCHEDULE,
         selection={"task": task},
     )
-    with structlog.contextvars.bound_contextvars(task=task):
+    with bind_task(task=task):
         try:
             result = await coordinator.run(request)
             log.info("task done", run=result.run_id, status=result.status.value)
@@ -185,8 +168,12 @@ async def _launch(coordinator: Coordinator, farm: Farm, task: str, tenants: list
             log.exception("task failed to start")
 
 
-async def _signals(stop: anyio.Event, scope: anyio.CancelScope) -> None:
-    with scope, anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
-        async for _ in received:
+async def _signals(stop: anyio.Event) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+        async for signum in received:
+            log.info(
+                "stopping: no new task starts, running ones finish their batch",
+                signal=signal.Signals(signum).name,
+            )
             stop.set()
             return

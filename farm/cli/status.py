@@ -19,9 +19,10 @@ from rich.table import Table
 
 from farm.cli import CliContext
 from farm.cli.registry import fail, load_farm_or_fail, open_registry, registry_option
-from farm.engine.bus import follow, last_event_id
+from farm.engine.bus import follow
 from farm.engine.events import Event, EventKind
 from farm.engine.status import Level, prometheus, summary, tenant_states
+from farm.logs import configure_logs
 from farm.registry import Registry, RegistryError
 from farm.selection import SelectionError, select_tenants
 
@@ -57,6 +58,7 @@ def status(
       farm status --json | jq '.[] | select(.level != "ok")'
       farm status --prometheus > /var/lib/node_exporter/farm.prom
     """
+    configure_logs()
     farm = load_farm_or_fail(obj)
     try:
         chosen = select_tenants(farm, tags=tags, sites=sites, tenants=tenants)
@@ -116,6 +118,7 @@ def watch(
       farm watch --run 42
       farm watch --json | jq -c 'select(.kind == "phase")'
     """
+    configure_logs()
     url = registry_url or load_farm_or_fail(obj).settings.registry_url
     with open_registry(url) as registry:
         try:
@@ -127,7 +130,7 @@ def watch(
 
 
 async def _watch(registry: Registry, run_id: int | None, as_json: bool, interval: float) -> None:
-    after = 0 if run_id is not None else await anyio.to_thread.run_sync(last_event_id, registry)
+    after = 0 if run_id is not None else await anyio.to_thread.run_sync(registry.max_event_id)
 
     def finished(event: Event) -> bool:
         return run_id is not None and event.kind is EventKind.RUN_FINISHED

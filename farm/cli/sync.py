@@ -21,7 +21,6 @@ from typing import Any
 
 import anyio
 import click
-import structlog
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -43,8 +42,10 @@ from farm.engine.coordinator import (
     check_options,
 )
 from farm.engine.events import Event, EventKind
+from farm.engine.executor import Executor
 from farm.engine.leases import LeasePolicy
 from farm.engine.wiring import Sources, client_provider
+from farm.logs import configure_logs
 from farm.model import Entity, Profile
 from farm.registry import RegistryError, RunStatus, RunTrigger
 from farm.selection import SelectionError, select_tenants
@@ -54,24 +55,8 @@ EXIT_INTERRUPTED = 130
 
 
 def configure_logging(*, as_json: bool, level: int = logging.INFO) -> None:
-    """structlog to stderr: JSON lines for batch runs, readable lines in a terminal."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if as_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=False,
-    )
+    """Kept for the commands that still call it: :func:`farm.logs.configure_logs`."""
+    configure_logs(as_json=as_json, level=level)
 
 
 def _csv(values: tuple[str, ...]) -> list[str]:
@@ -142,7 +127,7 @@ def sync(
       farm sync --site cfa-occitanie --entities users,cohorts --wait
       farm sync --all --json --quiet > run.json
     """
-    configure_logging(as_json=log_json or not sys.stderr.isatty(), level=logging.WARNING)
+    configure_logs(as_json=True if log_json else None)
     if not (everything or tags or sites or tenants):
         raise click.UsageError("say which tenants: --all, --tag, --site or --tenant")
     farm = load_farm_or_fail(obj)
@@ -251,8 +236,24 @@ def _print_summary(result: RunResult, chosen: tuple[TenantConfig, ...]) -> None:
     click.echo(f"run {result.run_id}: {result.status.value}{tail}")
 
 
+#: Executors ``farm sync`` can run jobs on, by name (the distributed one plugs in here).
+EXECUTORS: tuple[str, ...] = ("local",)
+
+
+def build_executor(name: str, coordinator: Coordinator) -> Executor:
+    """The executor called ``name`` for ``coordinator``'s runs; ValueError for an unknown name."""
+    if name == "local":
+        return coordinator.local_executor()
+    raise ValueError(f"unknown executor {name!r}: use one of {', '.join(EXECUTORS)}")
+
+
 async def _run(
-    farm: Farm, registry: Any, request: SyncRequest, wait: bool, show: bool
+    farm: Farm,
+    registry: Any,
+    request: SyncRequest,
+    wait: bool,
+    show: bool,
+    executor: str = "local",
 ) -> RunResult:
     stop = anyio.Event()
     sources = Sources(farm)
@@ -276,7 +277,7 @@ async def _run(
                 group.start_soon(_signals, stop, group.cancel_scope)
                 if view is not None:
                     view.start()
-                result = await coordinator.run(request)
+                result = await coordinator.run(request, build_executor(executor, coordinator))
                 group.cancel_scope.cancel()
         finally:
             unsubscribe()

@@ -10,22 +10,35 @@ daylight-saving changes the way cron does: on the spring-forward night a
 02:30 job runs at 03:00, on the fall-back night it runs once, at the first
 02:30. :func:`fire_times` turns that into absolute instants between two
 moments, which is all the scheduler needs to run each job exactly once.
+
+:func:`run_scheduler` is the scheduler's loop: it sleeps until the next
+firing on a :class:`Clock` (the wall clock in production, a fake one in
+tests), then launches every task due since its last look, one launch per
+task with all its due tenants. :func:`last_runs` says when each tenant's
+task last ran, from the registry, for ``farm schedule list``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Collection, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Final
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
+import anyio
 from cronsim import CronSim
 
 from farm.config import Farm, TenantConfig, TenantKind
 from farm.config_schema import ESTABLISHMENT_TASKS, NETYPAREO_TASKS
+from farm.registry import Registry
 
 DISABLED: Final = "disabled"
+#: The task of a run that ran every task (a plain ``farm sync``), in :func:`last_runs`.
+ALL_TASKS: Final = "*"
+#: The longest the scheduler sleeps at once, so a wall clock that jumped is noticed soon.
+MAX_SLEEP: Final = timedelta(seconds=60)
 
 # What operators find on Moodle's scheduled-task page, per kind of tenant
 # (the ENT plugin's tasks; auth_netypareo's sync_* tasks and update_caches).
@@ -132,3 +145,80 @@ def next_wakeup(entries: Sequence[TaskSchedule], after: datetime, timezone: str)
     crons = {e.cron for e in entries}
     times = [t for cron in crons if (t := next_run(cron, after, timezone)) is not None]
     return min(times, default=None)
+
+
+def by_task(entries: Sequence[TaskSchedule]) -> dict[str, list[str]]:
+    """The tenants of ``entries`` grouped by task, in the order given."""
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for entry in entries:
+        grouped[entry.task].append(entry.tenant)
+    return dict(grouped)
+
+
+class Clock(Protocol):
+    """What the scheduler asks of time."""
+
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+    async def sleep_until(self, moment: datetime, stop: anyio.Event) -> None:
+        """Return at ``moment``, or earlier when ``stop`` is set."""
+        ...
+
+
+class WallClock:
+    """The real clock; sleeps at most :data:`MAX_SLEEP` at a time."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep_until(self, moment: datetime, stop: anyio.Event) -> None:
+        pause = (moment - self.now()).total_seconds()
+        with anyio.move_on_after(max(0.0, min(pause, MAX_SLEEP.total_seconds()))):
+            await stop.wait()
+
+
+Launch = Callable[[str, list[str]], Coroutine[Any, Any, None]]
+
+
+async def run_scheduler(
+    entries: Sequence[TaskSchedule],
+    timezone: str,
+    launch: Launch,
+    stop: anyio.Event,
+    *,
+    clock: Clock | None = None,
+) -> None:
+    """Launch each task when due until ``stop`` is set, then wait for launches to end.
+
+    ``launch(task, tenants)`` runs in a task of its own, so a long sync does
+    not delay the next firing. A firing missed while asleep (a suspended
+    machine) is launched once on waking, however many were missed.
+    """
+    clock = clock or WallClock()
+    async with anyio.create_task_group() as group:
+        last = clock.now()
+        while not stop.is_set():
+            wakeup = next_wakeup(entries, last, timezone) or last + MAX_SLEEP
+            await clock.sleep_until(wakeup, stop)
+            if stop.is_set():
+                break
+            now = clock.now()
+            for task, tenants in by_task(due(entries, last, now, timezone)).items():
+                group.start_soon(launch, task, tenants, name=f"scheduled {task}")
+            last = max(last, now)
+
+
+def last_runs(
+    registry: Registry, tenants: Collection[str] | None = None
+) -> Mapping[tuple[str, str], datetime]:
+    """When each ``(tenant, task)`` last started, from the reports (blocking, one query).
+
+    A run without a task (a plain ``farm sync``) ran every task: it is keyed
+    :data:`ALL_TASKS`.
+    """
+    return {
+        (tenant, task or ALL_TASKS): found.started_at
+        for (tenant, task), found in registry.last_tenant_runs_by_task(tenants).items()
+    }

@@ -1,8 +1,8 @@
 """Where each tenant stands: its last run, that run's result, and the age of its last success.
 
-:func:`tenant_states` reads the registry's recent runs, newest first, and
-keeps for each tenant the last run that included it and the last one in
-which it succeeded. The age of that success, against the farm's
+:func:`tenant_states` asks the registry, in a few queries whatever the
+history's length, for each tenant's last run and the last one in which it
+succeeded. The age of that success, against the farm's
 ``[status]`` thresholds, gives a level monitoring can act on: ``ok``,
 ``warning``, ``critical``, or ``never`` for a tenant never synced
 successfully (monitoring should treat it as critical). :func:`prometheus`
@@ -19,7 +19,7 @@ from typing import Any
 
 from farm.config import TenantConfig
 from farm.config_schema import StatusThresholds
-from farm.registry import Registry, RunId, RunStatus, RunSummary, TenantStatus
+from farm.registry import Registry, RunId, RunStatus, RunSummary
 
 
 class Level(StrEnum):
@@ -71,56 +71,46 @@ def level_of(age: timedelta | None, thresholds: StatusThresholds) -> Level:
     return Level.OK
 
 
-@dataclass
-class _Found:
-    run: RunSummary | None = None
-    result: str | None = None
-    reason: str | None = None
-    success_at: datetime | None = None
-
-
 def tenant_states(
     registry: Registry,
     tenants: Sequence[TenantConfig],
     thresholds: StatusThresholds,
     *,
     now: datetime | None = None,
-    max_runs: int = 2000,
 ) -> list[TenantState]:
-    """The state of each of ``tenants``, from at most ``max_runs`` recent runs (blocking).
+    """The state of each of ``tenants`` (blocking): three queries, whatever the history.
 
-    Simulated runs do not count as successes: they wrote nothing.
+    A tenant's last run is the newest that reported on it, or a run still
+    running that includes it. Simulated runs do not count as successes: they
+    wrote nothing.
     """
     now = now or datetime.now(UTC)
-    wanted = {t.id for t in tenants}
-    found: dict[str, _Found] = {t: _Found() for t in wanted}
-    pending = set(wanted)
-    seen = 0
-    before: RunId | None = None
-    while pending and seen < max_runs:
-        page = registry.list_runs(limit=min(200, max_runs - seen), before=before)
-        if not page:
-            break
-        for run in page:
-            seen += 1
-            members = pending & set(run.selection.get("tenants", ()))
-            if members:
-                _take(registry, run, members, found)
-            pending = {t for t in pending if found[t].success_at is None}
-        before = page[-1].id
+    ids = [t.id for t in tenants]
+    last = registry.last_tenant_runs(ids)
+    successes = registry.last_tenant_runs(ids, succeeded=True)
+    running = _running(registry)
     states = []
     for tenant in tenants:
-        item = found[tenant.id]
-        age = None if item.success_at is None else max(timedelta(0), now - item.success_at)
+        report = last.get(tenant.id)
+        live = running.get(tenant.id)
+        success = successes.get(tenant.id)
+        age = None if success is None else max(timedelta(0), now - success.at)
+        if live is not None and (report is None or live.id > report.run_id):
+            last_run, last_at, result, reason = live.id, live.started_at, "running", None
+        elif report is not None:
+            last_run, last_at = report.run_id, report.at
+            result, reason = report.status.value, report.reason
+        else:
+            last_run, last_at, result, reason = None, None, None, None
         states.append(
             TenantState(
                 tenant=tenant.id,
                 site=tenant.site,
-                last_run=None if item.run is None else item.run.id,
-                last_run_at=None if item.run is None else _when(item.run),
-                result=item.result,
-                reason=item.reason,
-                last_success_at=item.success_at,
+                last_run=last_run,
+                last_run_at=last_at,
+                result=result,
+                reason=reason,
+                last_success_at=None if success is None else success.at,
                 age=age,
                 level=level_of(age, thresholds),
             )
@@ -128,26 +118,13 @@ def tenant_states(
     return states
 
 
-def _take(registry: Registry, run: RunSummary, members: set[str], found: dict[str, _Found]) -> None:
-    reports = {r.tenant: r for r in registry.get_report(run.id).tenants}
-    for tenant in members:
-        item = found[tenant]
-        report = reports.get(tenant)
-        if item.run is None:
-            item.run = run
-            if report is not None:
-                item.result, item.reason = report.status.value, report.reason
-            elif run.status is RunStatus.RUNNING:
-                item.result = "running"
-            else:
-                item.result, item.reason = run.status.value, run.reason
-        ok = report is not None and report.status is TenantStatus.SUCCEEDED
-        if ok and not run.simulated and item.success_at is None:
-            item.success_at = _when(run)
-
-
-def _when(run: RunSummary) -> datetime:
-    return run.finished_at or run.started_at
+def _running(registry: Registry) -> dict[str, RunSummary]:
+    """The newest running run of each tenant (running runs are few)."""
+    found: dict[str, RunSummary] = {}
+    for run in registry.list_runs(limit=200, status=RunStatus.RUNNING):
+        for tenant in run.selection.get("tenants", ()):
+            found.setdefault(str(tenant), run)
+    return found
 
 
 def _iso(moment: datetime | None) -> str | None:

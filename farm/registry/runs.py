@@ -179,9 +179,10 @@ class RunStore(Store):
             if tenants is not None:
                 newest = newest.where(col(TenantReportRow.tenant).in_(list(tenants)))
             if succeeded:
-                newest = newest.where(
+                newest = newest.join(RunRow, col(RunRow.id) == col(TenantReportRow.run_id)).where(
                     col(TenantReportRow.status) == TenantStatus.SUCCEEDED.value,
                     col(TenantReportRow.simulated).is_(False),
+                    col(RunRow.simulated).is_(False),
                 )
             found = _tenant_runs(session, newest.subquery())
             return {item.tenant: item for item in found}

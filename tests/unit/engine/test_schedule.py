@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import anyio
 import pytest
 
 from farm.config import load_farm
@@ -16,6 +17,7 @@ from farm.engine.schedule import (
     fire_times,
     next_run,
     next_wakeup,
+    run_scheduler,
     schedules,
     task_options,
     tasks_of,
@@ -127,3 +129,62 @@ def test_task_names_follow_moodle_scheduled_tasks() -> None:
     assert "caches" in tasks_of("netypareo")
     assert task_options("students")["profiles"] == ["student"]
     assert task_options("delta") == {"delta": True}
+
+
+class FakeClock:
+    """Time that jumps to wherever the scheduler wants to wake; stops at ``end``."""
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.moment = start
+        self.end = end
+        self.wakeups: list[datetime] = []
+
+    def now(self) -> datetime:
+        return self.moment
+
+    async def sleep_until(self, moment: datetime, stop: anyio.Event) -> None:
+        # Launches started at the last wakeup run before time moves on.
+        await anyio.wait_all_tasks_blocked()
+        self.wakeups.append(moment)
+        if moment > self.end:
+            stop.set()
+            return
+        self.moment = max(self.moment, moment)
+
+
+async def test_the_scheduler_launches_each_due_task_once_with_its_tenants() -> None:
+    entries = [
+        TaskSchedule("0290009C", "lycee", "users", "30 2 * * *"),
+        TaskSchedule("0291595B", "lycee", "users", "30 2 * * *"),
+        TaskSchedule("0290009C", "lycee", "cohorts", "0 3 * * *"),
+        TaskSchedule("0290009C", "lycee", "delta", DISABLED),
+    ]
+    clock = FakeClock(paris(2026, 3, 2, 1, 0), paris(2026, 3, 2, 5, 0))
+    launched: list[tuple[str, list[str], datetime]] = []
+
+    async def launch(task: str, tenants: list[str]) -> None:
+        launched.append((task, tenants, clock.now()))
+
+    await run_scheduler(entries, "Europe/Paris", launch, anyio.Event(), clock=clock)
+
+    assert launched == [
+        ("users", ["0290009C", "0291595B"], paris(2026, 3, 2, 2, 30)),
+        ("cohorts", ["0290009C"], paris(2026, 3, 2, 3, 0)),
+    ]
+
+
+async def test_the_scheduler_stops_when_asked_and_waits_for_running_launches() -> None:
+    entries = [TaskSchedule("0290009C", "lycee", "users", "* * * * *")]
+    clock = FakeClock(paris(2026, 3, 2, 1, 0), paris(2026, 3, 9, 0, 0))
+    stop = anyio.Event()
+    finished: list[str] = []
+
+    async def launch(task: str, tenants: list[str]) -> None:
+        stop.set()  # the operator's SIGTERM arrives while the first task runs
+        await anyio.sleep(0.01)
+        finished.append(task)
+
+    with anyio.fail_after(5):
+        await run_scheduler(entries, "Europe/Paris", launch, stop, clock=clock)
+
+    assert finished == ["users"]

@@ -10,7 +10,7 @@ import pytest
 
 from farm.config_schema import StatusThresholds
 from farm.engine.status import Level, level_of, prometheus, tenant_states
-from farm.registry import Registry, RunStatus, RunTrigger, TenantReport, TenantStatus
+from farm.registry import Registry, RunId, RunStatus, RunTrigger, TenantReport, TenantStatus
 from tests.integration.registry.farms import build_farm
 
 THRESHOLDS = StatusThresholds(warning_after=timedelta(hours=26), critical_after=timedelta(hours=50))
@@ -97,3 +97,20 @@ def test_prometheus_text(registry: Registry, tmp_path: Path) -> None:
         line for line in text.splitlines() if line.startswith("farm_tenant_last_success_timestamp")
     )
     assert abs(float(stamp.rsplit(" ", 1)[1]) - datetime.now(UTC).timestamp()) < 60
+
+
+def test_a_run_in_progress_shows_as_running_and_keeps_the_last_success(
+    registry: Registry, tmp_path: Path
+) -> None:
+    farm = build_farm(tmp_path, {"lycee": {"0290009C": "A", "0291595B": "B"}})
+    done = record_run(registry, {"0290009C": TenantStatus.SUCCEEDED})
+    live = registry.start_run(trigger=RunTrigger.BATCH, selection={"tenants": ["0290009C"]})
+
+    states = {s.tenant: s for s in tenant_states(registry, list(farm.tenants.values()), THRESHOLDS)}
+
+    assert states["0290009C"].last_run == live
+    assert states["0290009C"].result == "running"
+    assert states["0290009C"].level is Level.OK
+    assert states["0290009C"].last_success_at == registry.get_run(RunId(done)).finished_at
+    assert states["0291595B"].last_run is None
+    assert states["0291595B"].result is None
