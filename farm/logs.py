@@ -42,8 +42,8 @@ MASK: Final = "***"
 #: ``token=…`` or ``password=…`` inside a message (a URL's query string, say).
 _IN_TEXT: Final = re.compile(r"(?i)((?:ws)?token|password|passwd|secret)=([^&\s\"']+)")
 
-#: Libraries that log a line per HTTP request at INFO: kept at WARNING unless debugging.
-_CHATTY: Final = ("httpx", "httpcore", "zeep", "uvicorn.access", "asyncio")
+#: Libraries chatty at INFO (a line per HTTP request, per schema check): kept at WARNING.
+_CHATTY: Final = ("httpx", "httpcore", "zeep", "uvicorn.access", "asyncio", "alembic")
 
 
 def _secret_key(key: str) -> bool:
