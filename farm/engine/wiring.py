@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import anyio.to_thread
 import httpx
 
 from farm.config import Farm, SiteConfig
@@ -87,7 +88,8 @@ def client_provider(
 
     @asynccontextmanager
     async def open_client(site: SiteConfig) -> AsyncIterator[MoodleClient]:
-        token = site.token.resolve()
+        # A file: reference reads a file; keep that off the event loop.
+        token = await anyio.to_thread.run_sync(site.token.resolve)
         client = MoodleClient(
             site.name, site.url, token, site.limits, transport=chosen.get(site.name, transport)
         )

@@ -170,7 +170,8 @@ class NetYpareoClient:
         async with self._load_lock:
             if self._proxy is not None:
                 return self._proxy
-            headers = self._headers()
+            # A file: reference reads a file; keep that off the event loop.
+            headers = await anyio.to_thread.run_sync(self._headers)
             await self.aclose()
             self._http = httpx.AsyncClient(
                 timeout=self.settings.timeout, event_hooks={"response": [_check_status]}
