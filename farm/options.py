@@ -54,7 +54,8 @@ class PlanOptions:
       ``roles``, ``groups``, ``enrolments``); the others are left alone.
     - ``profiles``: only people with one of these profiles, and their links;
       empty means everyone.
-    - ``person``: only this person (source key, username or idnumber) and
+    - ``person``: only this person (source key, the source's own id such as
+      the directory uid, username or idnumber, in any case) and
       their links. Cohorts and groups may be created or updated, never removed.
     - ``mode``: create-only, update-only or delete-only.
     - ``removal``: what happens to people every tenant dropped.

@@ -190,7 +190,8 @@ class _Planner:
         if not self.options.filters_people:
             return None
         wanted = {profile.value for profile in self.options.profiles}
-        chosen = self.options.person
+        # Operators type what they see: a uid, a login or an idnumber, in any case.
+        chosen = self.options.person.strip().casefold() if self.options.person else None
         people = self.snapshot.people
         entries = self.index.of(Kind.PERSON)
 
@@ -208,7 +209,11 @@ class _Planner:
                 idnumber = entry.values.get("idnumber", "")
             if wanted and not wanted & profiles:
                 return False
-            return chosen is None or chosen in (key, username, idnumber)
+            if chosen is None:
+                return True
+            # The last part of a source key is the source's own id (sdet:UID -> UID).
+            names = (key, key.rpartition(":")[2], username, idnumber)
+            return chosen in {name.casefold() for name in names}
 
         return in_scope
 

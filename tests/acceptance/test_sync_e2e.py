@@ -282,11 +282,6 @@ def test_a_targeted_sync_updates_one_person(synced: Synced, world: World) -> Non
         assert registry.get_run(result["run"]).trigger == "targeted"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="farm/plan.py matches --user exactly against the prefixed source key, the login "
-    "and the idnumber: the directory's own uid (E000001) selects nobody",
-)
 def test_a_targeted_sync_finds_a_person_by_the_directory_uid(synced: Synced, world: World) -> None:
     farm = synced.farm
     # The last site: the bad-token test below works on the first one.

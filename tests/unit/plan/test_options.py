@@ -126,8 +126,8 @@ def test_profile_selection_plans_only_those_people() -> None:
     assert actions(result) == [(Kind.PERSON, "update", "sdet:22")]
 
 
-@pytest.mark.parametrize("selector", ["sdet:2", "user2", "id2"])
-def test_single_person_by_source_key_login_or_idnumber(selector: str) -> None:
+@pytest.mark.parametrize("selector", ["sdet:2", "2", "user2", "USER2", "id2", " Id2 "])
+def test_single_person_by_source_key_uid_login_or_idnumber_in_any_case(selector: str) -> None:
     index, people = site()
 
     result = plan(index, changed(people), person=selector)
