@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from farm.config import Farm, FarmSettings, SiteConfig, TenantConfig
+from farm.config import Farm, SiteConfig
 from farm.engine.wiring import Sources, client_provider
-from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
+from farm.model import Person, Profile, TenantSnapshot
 from farm.moodle.settings import MoodleLimits
 from farm.registry import Registry
 from farm.secrets import SecretRef
@@ -27,6 +27,7 @@ from farm.sources.static import StaticSource
 from farm.tui.app import FarmDashboard
 from farm.tui.commands import Commander
 from farm.tui.feed import RegistryFeed
+from tests.farms import establishment, farm_of, site_config, snapshot
 
 TOKEN = "dashb0ard-t0ken-1234567890"
 SIZE = (140, 32)
@@ -39,7 +40,7 @@ TENANTS = {
 
 
 def people_of(tenant: str, count: int) -> TenantSnapshot:
-    people = tuple(
+    people = (
         Person(
             source_key=f"sdet:{tenant}{k}",
             username=f"{tenant.lower()}{k}",
@@ -52,52 +53,29 @@ def people_of(tenant: str, count: int) -> TenantSnapshot:
         )
         for k in range(count)
     )
-    cohort = Cohort(f"farm:{tenant}:student", f"Élèves {tenant}")
-    return TenantSnapshot(
-        tenant=tenant,
-        people=people,
-        cohorts=(cohort,),
-        cohort_members=tuple(CohortMembership(cohort.idnumber, p.source_key) for p in people),
-    )
+    return snapshot(tenant, people)
 
 
 def build_farm(root: Path, sim: MoodleSimulator) -> Farm:
-    sites: dict[str, SiteConfig] = {}
-    tenants: dict[str, TenantConfig] = {}
+    sites: list[SiteConfig] = []
     for site in sorted({s for s, *_ in TENANTS.values()}):
-        mine = tuple(
-            TenantConfig(
-                id=uai,
-                kind="establishment",
-                name=name,
-                site=site,
-                source="ent",
-                tags=frozenset(tags),
-            )
+        sim.add_site(site, token=TOKEN)
+        mine = (
+            establishment(uai, site, name, tags)
             for uai, (s, name, tags, _) in TENANTS.items()
             if s == site
         )
-        sim.add_site(site, token=TOKEN)
-        sites[site] = SiteConfig(
-            name=site,
-            file=root / f"{site}.toml",
-            url=sim.url(site),
-            token=SecretRef("env", "FARM_TUI_TEST_TOKEN"),
-            limits=MoodleLimits(records_per_batch=3, calls_in_flight=2),
-            tags=frozenset(),
-            tenants=mine,
-            removal="suspend",
-            mass_removal_threshold=0.5,
+        sites.append(
+            site_config(
+                root,
+                site,
+                url=sim.url(site),
+                token=SecretRef("env", "FARM_TUI_TEST_TOKEN"),
+                tenants=mine,
+                limits=MoodleLimits(records_per_batch=3, calls_in_flight=2),
+            )
         )
-        tenants.update((t.id, t) for t in mine)
-    return Farm(
-        root=root,
-        settings=FarmSettings(name="tui-test", registry_url="sqlite:///unused.db"),
-        directories={},
-        netypareo={},
-        sites=sites,
-        tenants=tenants,
-    )
+    return farm_of(root, sites, name="tui-test")
 
 
 @dataclass

@@ -13,17 +13,19 @@ from pathlib import Path
 
 import httpx
 
-from farm.config import Farm, FarmSettings, SiteConfig, TenantConfig
+from farm.config import Farm
 from farm.engine.coordinator import Coordinator
 from farm.engine.events import Event
 from farm.engine.leases import LeasePolicy
 from farm.engine.wiring import Sources, client_provider
-from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
+from farm.model import Person, Profile, TenantSnapshot
 from farm.moodle.settings import MoodleLimits
 from farm.registry import Registry
 from farm.secrets import SecretRef
 from farm.simulators.moodle import CostModel, MoodleSimulator
 from farm.sources.static import StaticSource
+from tests import farms
+from tests.farms import establishment, farm_of, site_config
 
 TOKEN = "c00rdinat0r-t0ken-4b5c6d"
 TOKEN_ENV = "FARM_TEST_COORDINATOR_TOKEN"
@@ -47,44 +49,26 @@ def build_farm(
     jobs_in_flight: int = 8,
     limits: MoodleLimits | None = None,
 ) -> Farm:
-    site_configs: dict[str, SiteConfig] = {}
-    tenants: dict[str, TenantConfig] = {}
-    for s in range(sites):
-        name = site_name(s)
-        members = tuple(
-            TenantConfig(
-                id=tenant_id(s, t),
-                kind="establishment",
-                name=f"Établissement {s}.{t}",
-                site=name,
-                source="ent",
-                tags=frozenset({f"group:{s % 2}"}),
+    return farm_of(
+        root,
+        (
+            site_config(
+                root,
+                site_name(s),
+                url=f"{base_url.rstrip('/')}/{site_name(s)}",
+                token=SecretRef("env", TOKEN_ENV),
+                tenants=(
+                    establishment(
+                        tenant_id(s, t), site_name(s), f"Établissement {s}.{t}", {f"group:{s % 2}"}
+                    )
+                    for t in range(tenants_per_site)
+                ),
+                limits=limits or MoodleLimits(records_per_batch=20, calls_in_flight=2, retries=1),
             )
-            for t in range(tenants_per_site)
-        )
-        site_configs[name] = SiteConfig(
-            name=name,
-            file=root / f"{name}.toml",
-            url=f"{base_url.rstrip('/')}/{name}",
-            token=SecretRef("env", TOKEN_ENV),
-            limits=limits or MoodleLimits(records_per_batch=20, calls_in_flight=2, retries=1),
-            tags=frozenset(),
-            tenants=members,
-            removal="suspend",
-            mass_removal_threshold=0.5,
-        )
-        tenants.update((t.id, t) for t in members)
-    return Farm(
-        root=root,
-        settings=FarmSettings(
-            name="coordinator-test",
-            registry_url="sqlite:///unused.db",
-            jobs_in_flight=jobs_in_flight,
+            for s in range(sites)
         ),
-        directories={},
-        netypareo={},
-        sites=site_configs,
-        tenants=tenants,
+        name="coordinator-test",
+        jobs_in_flight=jobs_in_flight,
     )
 
 
@@ -105,14 +89,7 @@ def people(tenant: str, count: int) -> tuple[Person, ...]:
 
 
 def snapshot(tenant: str, count: int) -> TenantSnapshot:
-    members = people(tenant, count)
-    cohort = Cohort(f"farm:{tenant}:student", f"Élèves {tenant}")
-    return TenantSnapshot(
-        tenant=tenant,
-        people=members,
-        cohorts=(cohort,) if members else (),
-        cohort_members=tuple(CohortMembership(cohort.idnumber, p.source_key) for p in members),
-    )
+    return farms.snapshot(tenant, people(tenant, count))
 
 
 def static_source(farm: Farm, people_per_tenant: int) -> StaticSource:

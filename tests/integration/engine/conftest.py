@@ -19,18 +19,19 @@ import anyio
 import httpx
 import pytest
 
-from farm.config import Farm, FarmSettings, SiteConfig, TenantConfig
+from farm.config import Farm
 from farm.engine.events import Event
 from farm.engine.job import JobContext, JobOutcome, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.wiring import Sources, client_provider
-from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
+from farm.model import Person, Profile
 from farm.moodle.settings import MoodleLimits
 from farm.registry import Registry
 from farm.registry.rows import RunId, RunTrigger
 from farm.secrets import SecretRef
 from farm.simulators.moodle import MoodleSimulator, Site
 from farm.sources.static import StaticSource
+from tests.farms import establishment, farm_of, site_config, snapshot
 
 TOKEN = "sc3nario-t0ken-9f8e7d6c5b4a"
 SITE = "lycee-a"
@@ -66,18 +67,6 @@ def person(uid: str, tenant: str = LYCEE, **changes: Any) -> Person:
     }
     values.update(changes)
     return Person(**values)
-
-
-def snapshot(tenant: str, people: Iterable[Person]) -> TenantSnapshot:
-    """A tenant's read: its people, one cohort of its students, and their memberships."""
-    people = tuple(people)
-    cohort = Cohort(f"farm:{tenant}:student", f"Élèves {tenant}")
-    return TenantSnapshot(
-        tenant=tenant,
-        people=people,
-        cohorts=(cohort,) if people else (),
-        cohort_members=tuple(CohortMembership(cohort.idnumber, p.source_key) for p in people),
-    )
 
 
 class Crash(BaseException):
@@ -120,36 +109,15 @@ class Events:
 
 
 def build_farm(root: Path, url: str, *, limits: MoodleLimits | None = None) -> Farm:
-    tenants = tuple(
-        TenantConfig(
-            id=uai,
-            kind="establishment",
-            name=f"Établissement {uai}",
-            site=SITE,
-            source="ent",
-            tags=frozenset(),
-        )
-        for uai in (LYCEE, COLLEGE)
-    )
-    site = SiteConfig(
-        name=SITE,
-        file=root / f"{SITE}.toml",
+    site = site_config(
+        root,
+        SITE,
         url=url,
         token=SecretRef("env", "FARM_TEST_SITE_TOKEN"),
+        tenants=(establishment(uai, SITE, f"Établissement {uai}") for uai in (LYCEE, COLLEGE)),
         limits=limits or MoodleLimits(records_per_batch=20, calls_in_flight=2),
-        tags=frozenset(),
-        tenants=tenants,
-        removal="suspend",
-        mass_removal_threshold=0.5,
     )
-    return Farm(
-        root=root,
-        settings=FarmSettings(name="scenario", registry_url="sqlite:///unused.db"),
-        directories={},
-        netypareo={},
-        sites={SITE: site},
-        tenants={t.id: t for t in tenants},
-    )
+    return farm_of(root, [site], name="scenario")
 
 
 @dataclass

@@ -5,44 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from farm.config import Farm, FarmSettings, SiteConfig, TenantConfig
-from farm.moodle.settings import MoodleLimits
+from farm.config import Farm
 from farm.secrets import SecretRef
+from tests.farms import establishment, farm_of, site_config
 
 
 def build_farm(root: Path, layout: Mapping[str, Mapping[str, str]]) -> Farm:
     """A farm whose ``layout`` maps site name -> {tenant id: tenant name}."""
-    sites: dict[str, SiteConfig] = {}
-    tenants: dict[str, TenantConfig] = {}
-    for site_name, members in layout.items():
-        site_tenants = tuple(
-            TenantConfig(
-                id=tenant_id,
-                kind="establishment",
-                name=name,
-                site=site_name,
-                source="ent",
-                tags=frozenset({"lycee"}),
+    return farm_of(
+        root,
+        (
+            site_config(
+                root,
+                site,
+                url=f"https://{site}.example.org",
+                token=SecretRef("env", f"TOKEN_{site.upper()}"),
+                tenants=(establishment(t, site, name, {"lycee"}) for t, name in members.items()),
+                tags={"academie-paris"},
+                mass_removal_threshold=0.1,
             )
-            for tenant_id, name in members.items()
-        )
-        sites[site_name] = SiteConfig(
-            name=site_name,
-            file=root / f"{site_name}.toml",
-            url=f"https://{site_name}.example.org",
-            token=SecretRef("env", f"TOKEN_{site_name.upper()}"),
-            limits=MoodleLimits(),
-            tags=frozenset({"academie-paris"}),
-            tenants=site_tenants,
-            removal="suspend",
-            mass_removal_threshold=0.1,
-        )
-        tenants.update((t.id, t) for t in site_tenants)
-    return Farm(
-        root=root,
-        settings=FarmSettings(name="test", registry_url="sqlite:///unused.db"),
-        directories={},
-        netypareo={},
-        sites=sites,
-        tenants=tenants,
+            for site, members in layout.items()
+        ),
     )
