@@ -8,7 +8,8 @@ normalisation, because directories differ in case and spacing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -38,17 +39,25 @@ class Entry:
         return frozenset(value.lower() for value in self.values("objectClass"))
 
 
-@lru_cache(maxsize=65_536)
-def normalise_dn(dn: str) -> str:
+# A DN with no spaces, escapes or multi-valued RDNs: "name=value" parts
+# separated by commas. Its normal form is simply its lower-case spelling.
+_PLAIN = r'[^\s=,\\"+#;<>]+=[^\s,\\"+#;<>]+'
+_PLAIN_DN = re.compile(f"{_PLAIN}(?:,{_PLAIN})*")
+
+
+def canonical_dn(dn: str) -> str:
     """The DN in one canonical spelling: names and values lower-cased, no stray spaces.
 
-    Raises ``ValueError`` when the text is not a DN.
+    Raises ``ValueError`` when the text is not a DN. :func:`normalise_dn`
+    is the same with a cache, for DNs that come back again and again.
     """
     text = dn.strip()
     if not text:
         raise ValueError("empty DN")
+    if _PLAIN_DN.fullmatch(text):
+        return text.lower()
     if not any(c in text for c in '\\"+#;<>'):
-        # The common case, no escapes or multi-valued RDNs: split by hand,
+        # No escapes or multi-valued RDNs but spaces: split by hand,
         # several times faster than the general parser.
         pairs = [part.partition("=") for part in text.split(",")]
         if all(name.strip() and sep and value.strip() for name, sep, value in pairs):
@@ -64,6 +73,9 @@ def normalise_dn(dn: str) -> str:
         out.append(f"{name.strip().lower()}={value.strip().lower()}")
         out.append("+" if separator == "+" else ",")
     return "".join(out[:-1])
+
+
+normalise_dn = lru_cache(maxsize=16_384)(canonical_dn)
 
 
 def rdn_pair(dn: str) -> tuple[str, str]:
@@ -122,6 +134,31 @@ def parse_timestamp(text: str) -> datetime | None:
         )  # fmt: skip
     except ValueError:
         return None
+
+
+def newest_timestamp(texts: Iterable[str]) -> datetime | None:
+    """The latest of several GeneralizedTimes, ignoring those that do not parse.
+
+    Same as the max of :func:`parse_timestamp` over ``texts``, but parses
+    few of them: ASCII digits sort like the instants they spell.
+    """
+    ascii_texts: list[str] = []
+    others: list[datetime] = []
+    for text in texts:
+        if text.isascii():
+            ascii_texts.append(text.strip())
+        else:
+            moment = parse_timestamp(text)
+            if moment is not None:
+                others.append(moment)
+    ascii_texts.sort(key=lambda t: t[:14], reverse=True)
+    newest = None
+    for text in ascii_texts:
+        newest = parse_timestamp(text)
+        if newest is not None:
+            break
+    moments = [m for m in (newest, *others) if m is not None]
+    return max(moments) if moments else None
 
 
 def format_timestamp(moment: datetime) -> str:

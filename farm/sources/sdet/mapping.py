@@ -91,22 +91,46 @@ class FieldRule(BaseModel):
             raise ValueError("a rule needs an attribute, or a default without {value}")
         return self
 
+    def apply(self, values: Iterable[str], names: Mapping[str, str]) -> str | None:
+        """The field's value from an attribute's ``values``; ``names`` fill the templates."""
+        return FieldReader(self).apply(values, names)
+
+
+class FieldReader:
+    """A :class:`FieldRule` made ready for many entries: regex compiled, table folded.
+
+    A read builds one per rule and applies it to every entry; the rule
+    itself stays a plain frozen model.
+    """
+
+    __slots__ = ("_case", "_date", "_default", "_pattern", "_table", "_template", "attribute")
+
+    def __init__(self, rule: FieldRule) -> None:
+        self.attribute = rule.attribute
+        self._pattern = re.compile(rule.pattern) if rule.pattern is not None else None
+        self._table = {k.casefold(): v for k, v in rule.transcode.items()} or None
+        # "{value}" alone formats to the value itself: skip the formatting.
+        self._template = None if rule.template == "{value}" else rule.template
+        self._case = rule.case
+        self._date = rule.kind == "date"
+        self._default = rule.default
+
     def _extract(self, raw: str) -> str | None:
         value = raw
-        if self.pattern is not None:
-            match = re.search(self.pattern, raw)
+        if self._pattern is not None:
+            match = self._pattern.search(raw)
             if match is None:
                 return None
-            if "value" in match.re.groupindex:
+            if "value" in self._pattern.groupindex:
                 value = match.group("value") or ""
-            elif match.re.groups:
+            elif self._pattern.groups:
                 value = match.group(1) or ""
             else:
                 value = match.group(0)
-        if self.transcode:
-            table = {k.casefold(): v for k, v in self.transcode.items()}
+        if self._table is not None:
+            table = self._table
             value = table.get(value.casefold(), table.get("*", value))
-        if self.kind == "date":
+        if self._date:
             parsed = parse_date(value)
             if parsed is None:
                 return None
@@ -114,9 +138,9 @@ class FieldRule(BaseModel):
         return value
 
     def _fold(self, value: str) -> str:
-        if self.case == "lower":
+        if self._case == "lower":
             return value.lower()
-        if self.case == "upper":
+        if self._case == "upper":
             return value.upper()
         return value
 
@@ -128,9 +152,11 @@ class FieldRule(BaseModel):
             value = self._extract(raw)
             if value is None or value == "":
                 continue
-            return self._fold(self.template.format_map({**names, "value": value}))
-        if self.default is not None:
-            return self._fold(self.default.format_map(names))
+            if self._template is not None:
+                value = self._template.format_map({**names, "value": value})
+            return self._fold(value)
+        if self._default is not None:
+            return self._fold(self._default.format_map(names))
         return None
 
 

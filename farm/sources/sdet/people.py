@@ -9,12 +9,20 @@ make a Moodle account is skipped as a whole, with a note, never an error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import datetime
 
 from farm.model import Person, Profile
-from farm.sources.sdet.entries import Entry, normalise_dn, parse_etab_value, parse_timestamp
-from farm.sources.sdet.mapping import MappingRules
+from farm.sources.sdet.entries import (
+    Entry,
+    canonical_dn,
+    normalise_dn,
+    parse_etab_value,
+    parse_timestamp,
+)
+from farm.sources.sdet.mapping import FieldReader, MappingRules
 from farm.sources.sdet.structures import StructureMap
 
 PERSON_ATTRIBUTES = (
@@ -31,12 +39,12 @@ PERSON_ATTRIBUTES = (
     "ENTAuxPersRelEleveEleve",
     "ENTEleveParents",
 )
-# Attribute -> (is it a taught class/group, is it a group).
+# Lower-cased name, name: classes, groups, taught classes, taught groups (PersonFacts order).
 _ETAB_CODE_ATTRIBUTES = (
-    ("ENTEleveClasses", False, False),
-    ("ENTEleveGroupes", False, True),
-    ("ENTAuxEnsClasses", True, False),
-    ("ENTAuxEnsGroupes", True, True),
+    ("enteleveclasses", "ENTEleveClasses"),
+    ("entelevegroupes", "ENTEleveGroupes"),
+    ("entauxensclasses", "ENTAuxEnsClasses"),
+    ("entauxensgroupes", "ENTAuxEnsGroupes"),
 )
 _FAMILY_PROFILES = (
     ("enteleve", Profile.STUDENT),
@@ -57,179 +65,275 @@ class Note:
     attribute: str | None = None
 
 
+_NO_PAIRS: frozenset[tuple[str, str]] = frozenset()
+
+
 @dataclass(slots=True)
 class PersonFacts:
-    """What one entry says: the account (``person`` is None when it was skipped) and links."""
+    """What one entry says: the account (``person`` is None when it was skipped) and links.
+
+    ``stamp`` is the entry's ``modifyTimestamp`` as read; :attr:`modified`
+    parses it.
+    """
 
     dn: str
     key: str
     source_key: str | None
     person: Person | None
-    uais: set[str] = field(default_factory=set)
-    classes: set[tuple[str, str]] = field(default_factory=set)
-    groups: set[tuple[str, str]] = field(default_factory=set)
-    taught_classes: set[tuple[str, str]] = field(default_factory=set)
-    taught_groups: set[tuple[str, str]] = field(default_factory=set)
+    uais: AbstractSet[str] = frozenset()
+    classes: AbstractSet[tuple[str, str]] = _NO_PAIRS
+    groups: AbstractSet[tuple[str, str]] = _NO_PAIRS
+    taught_classes: AbstractSet[tuple[str, str]] = _NO_PAIRS
+    taught_groups: AbstractSet[tuple[str, str]] = _NO_PAIRS
     children: tuple[str, ...] = ()
     parents: tuple[str, ...] = ()
-    modified: datetime | None = None
-    notes: list[Note] = field(default_factory=list)
+    stamp: str | None = None
+    notes: Sequence[Note] = ()
 
-
-def _profiles(entry: Entry, rules: MappingRules, functions: list[str]) -> frozenset[Profile]:
-    found = {
-        rules.profiles[code.casefold()]
-        for code in entry.values("ENTPersonProfils")
-        if code.casefold() in rules.profiles
-    }
-    if not found:
-        found = {rules.functions[code] for code in functions if code in rules.functions}
-    if not found:
-        classes = entry.object_classes
-        found = {profile for name, profile in _FAMILY_PROFILES if name in classes}
-    return frozenset(found)
-
-
-def _resolve(
-    facts: PersonFacts, structures: StructureMap, raw_dn: str, attribute: str
-) -> str | None:
-    """The UAI of the establishment ``raw_dn`` names, noting unknown or malformed DNs."""
-    try:
-        key = normalise_dn(raw_dn)
-    except ValueError as exc:
-        facts.notes.append(Note(facts.dn, f"ignored value {raw_dn!r}: {exc}", attribute))
-        return None
-    structure = structures.lookup(key)
-    if structure is None:
-        if not structures.is_known(key):
-            facts.notes.append(
-                Note(facts.dn, f"ignored unknown structure DN {raw_dn!r}", attribute)
-            )
-        return None
-    return structure.uai
-
-
-def _links(facts: PersonFacts, entry: Entry, structures: StructureMap) -> list[str]:
-    """Fill the establishment links of ``facts``; return the function codes seen."""
-    rattach = entry.first("ENTPersonStructRattach")
-    if rattach:
-        uai = _resolve(facts, structures, rattach, "ENTPersonStructRattach")
-        if uai:
-            facts.uais.add(uai)
-    codes: list[str] = []
-    for value in entry.values("ENTPersonFonctions"):
-        if not value:
-            continue
-        etab, _, rest = value.partition("$")
-        code = rest.partition("$")[0].strip().upper()
-        if not rest or not code:
-            facts.notes.append(
-                Note(facts.dn, f"ignored malformed value {value!r}", "ENTPersonFonctions")
-            )
-            continue
-        codes.append(code)
-        uai = _resolve(facts, structures, etab, "ENTPersonFonctions")
-        if uai:
-            facts.uais.add(uai)
-    for attribute, taught, is_group in _ETAB_CODE_ATTRIBUTES:
-        for value in entry.values(attribute):
-            if not value:
-                continue
-            try:
-                parsed = parse_etab_value(value)
-            except ValueError as exc:
-                facts.notes.append(Note(facts.dn, f"ignored malformed value: {exc}", attribute))
-                continue
-            structure = structures.lookup(parsed.etab)
-            if structure is None:
-                if not structures.is_known(parsed.etab):
-                    facts.notes.append(
-                        Note(facts.dn, f"ignored unknown structure DN in {value!r}", attribute)
-                    )
-                continue
-            facts.uais.add(structure.uai)
-            pair = (structure.uai, parsed.code)
-            if taught:
-                (facts.taught_groups if is_group else facts.taught_classes).add(pair)
-            else:
-                (facts.groups if is_group else facts.classes).add(pair)
-    return codes
-
-
-def _children(facts: PersonFacts, entry: Entry) -> tuple[str, ...]:
-    out: list[str] = []
-    for value in entry.values("ENTAuxPersRelEleveEleve"):
-        try:
-            out.append(normalise_dn(value))
-        except ValueError as exc:
-            facts.notes.append(
-                Note(facts.dn, f"ignored child {value!r}: {exc}", "ENTAuxPersRelEleveEleve")
-            )
-    return tuple(out)
+    @property
+    def modified(self) -> datetime | None:
+        return parse_timestamp(self.stamp) if self.stamp else None
 
 
 def person_facts(entry: Entry, structures: StructureMap, rules: MappingRules) -> PersonFacts:
     """Everything ``entry`` says, with the account built by ``rules`` (or a note why not)."""
-    try:
-        key = normalise_dn(entry.dn)
-    except ValueError:
-        key = entry.dn.lower()
-    uid = entry.first("uid")
-    source_key = f"{rules.source_key_prefix}{uid}" if uid else None
-    facts = PersonFacts(dn=entry.dn, key=key, source_key=source_key, person=None)
-    stamp = entry.first("modifyTimestamp")
-    facts.modified = parse_timestamp(stamp) if stamp else None
-    codes = _links(facts, entry, structures)
-    facts.children = _children(facts, entry)
-    facts.parents = tuple(entry.values("ENTEleveParents"))
-    if uid is None:
-        facts.notes.append(Note(entry.dn, "skipped: no uid, so no source key", "uid"))
-        return facts
-    names: dict[str, str] = {"uid": uid, "dn": entry.dn}
-    required = (
-        ("username", rules.username),
-        ("firstname", rules.firstname),
-        ("lastname", rules.lastname),
-    )
-    for field_name, rule in required:
-        value = rule.apply(entry.values(rule.attribute) if rule.attribute else (), names)
-        if not value or not value.strip():
-            facts.notes.append(
-                Note(
-                    entry.dn,
-                    f"skipped: no {field_name} (source key {source_key} left as it is)",
-                    rule.attribute,
-                )
-            )
+    return PersonReader(structures, rules)(entry)
+
+
+# What a value resolved to, kept per read: many entries share the same
+# establishment DNs and class values, and resolving them is most of the work.
+_Resolved = tuple[str | None, str | None]  # UAI, note
+_Function = tuple[str | None, str | None, str | None]  # function code, UAI, note
+_EtabCode = tuple[str | None, str, str | None]  # UAI, code, note
+
+
+class PersonReader:
+    """Turns the entries of one read into :class:`PersonFacts`.
+
+    Build one per read and call it on every entry (from any thread): it
+    remembers how each establishment DN, function and class value resolved,
+    so that the thousands of entries naming the same ones pay once.
+    """
+
+    def __init__(self, structures: StructureMap, rules: MappingRules) -> None:
+        self.structures = structures
+        self.rules = rules
+        self._required = (
+            ("username", FieldReader(rules.username)),
+            ("firstname", FieldReader(rules.firstname)),
+            ("lastname", FieldReader(rules.lastname)),
+        )
+        self._idnumber = FieldReader(rules.idnumber)
+        self._email = FieldReader(rules.email)
+        self._profile_fields = [
+            (name, FieldReader(rule)) for name, rule in rules.profile_fields.items()
+        ]
+        self._dns: dict[str, _Resolved] = {}
+        self._functions: dict[str, _Function] = {}
+        self._etab_codes: dict[str, _EtabCode] = {}
+        self._profile_codes: dict[tuple[str, ...], frozenset[Profile]] = {}
+        self._class_profiles: dict[tuple[str, ...], frozenset[Profile]] = {}
+
+    def _resolve(self, raw_dn: str) -> _Resolved:
+        """The UAI of the establishment ``raw_dn`` names, or why there is none."""
+        known = self._dns.get(raw_dn)
+        if known is not None:
+            return known
+        structures = self.structures
+        resolved: _Resolved
+        try:
+            key = normalise_dn(raw_dn)
+        except ValueError as exc:
+            resolved = (None, f"ignored value {raw_dn!r}: {exc}")
+        else:
+            structure = structures.lookup(key)
+            if structure is not None:
+                resolved = (structure.uai, None)
+            elif structures.is_known(key):
+                resolved = (None, None)
+            else:
+                resolved = (None, f"ignored unknown structure DN {raw_dn!r}")
+        self._dns[raw_dn] = resolved
+        return resolved
+
+    def _function(self, value: str) -> _Function:
+        known = self._functions.get(value)
+        if known is not None:
+            return known
+        etab, _, rest = value.partition("$")
+        code = rest.partition("$")[0].strip().upper()
+        function: _Function
+        if not rest or not code:
+            function = (None, None, f"ignored malformed value {value!r}")
+        else:
+            function = (code, *self._resolve(etab))
+        self._functions[value] = function
+        return function
+
+    def _etab_code(self, value: str) -> _EtabCode:
+        known = self._etab_codes.get(value)
+        if known is not None:
+            return known
+        found: _EtabCode
+        try:
+            parsed = parse_etab_value(value)
+        except ValueError as exc:
+            found = (None, "", f"ignored malformed value: {exc}")
+        else:
+            structure = self.structures.lookup(parsed.etab)
+            if structure is not None:
+                found = (structure.uai, parsed.code, None)
+            elif self.structures.is_known(parsed.etab):
+                found = (None, parsed.code, None)
+            else:
+                found = (None, parsed.code, f"ignored unknown structure DN in {value!r}")
+        self._etab_codes[value] = found
+        return found
+
+    def _profiles(
+        self, attributes: Mapping[str, Sequence[str]], functions: list[str]
+    ) -> frozenset[Profile]:
+        codes = tuple(attributes.get("entpersonprofils", ()))
+        found = self._profile_codes.get(codes)
+        if found is None:
+            table = self.rules.profiles
+            found = frozenset(table[code.casefold()] for code in codes if code.casefold() in table)
+            self._profile_codes[codes] = found
+        if found:
+            return found
+        table = self.rules.functions
+        found = frozenset(table[code] for code in functions if code in table)
+        if found:
+            return found
+        classes = tuple(attributes.get("objectclass", ()))
+        found = self._class_profiles.get(classes)
+        if found is None:
+            lowered = {value.lower() for value in classes}
+            found = frozenset(profile for name, profile in _FAMILY_PROFILES if name in lowered)
+            self._class_profiles[classes] = found
+        return found
+
+    def __call__(self, entry: Entry) -> PersonFacts:
+        """Everything ``entry`` says, with the account built by the rules (or a note why not)."""
+        dn = entry.dn
+        attributes = entry.attributes
+        get = attributes.get
+        notes: list[Note] = []
+        try:
+            key = canonical_dn(dn)
+        except ValueError:
+            key = dn.lower()
+        uid = _first(get("uid", ()))
+        source_key = f"{self.rules.source_key_prefix}{uid}" if uid else None
+        stamp = _first(get("modifytimestamp", ()))
+
+        uais: set[str] = set()
+        rattach = _first(get("entpersonstructrattach", ()))
+        if rattach:
+            uai, note = self._resolve(rattach)
+            if note is not None:
+                notes.append(Note(dn, note, "ENTPersonStructRattach"))
+            if uai:
+                uais.add(uai)
+        functions: list[str] = []
+        for value in get("entpersonfonctions", ()):
+            if not value:
+                continue
+            code, uai, note = self._function(value)
+            if note is not None:
+                notes.append(Note(dn, note, "ENTPersonFonctions"))
+            if code is None:
+                continue
+            functions.append(code)
+            if uai:
+                uais.add(uai)
+        pairs: list[set[tuple[str, str]] | None] = [None, None, None, None]
+        for slot, (name, attribute) in enumerate(_ETAB_CODE_ATTRIBUTES):
+            for value in get(name, ()):
+                if not value:
+                    continue
+                uai, code, note = self._etab_code(value)
+                if note is not None:
+                    notes.append(Note(dn, note, attribute))
+                if uai is None:
+                    continue
+                uais.add(uai)
+                found = pairs[slot]
+                if found is None:
+                    found = pairs[slot] = set()
+                found.add((uai, code))
+        children: list[str] = []
+        for value in get("entauxpersreleleveeleve", ()):
+            try:
+                children.append(canonical_dn(value))
+            except ValueError as exc:
+                notes.append(Note(dn, f"ignored child {value!r}: {exc}", "ENTAuxPersRelEleveEleve"))
+        establishments = frozenset(uais)
+        facts = PersonFacts(
+            dn=dn,
+            key=key,
+            source_key=source_key,
+            person=None,
+            uais=establishments,
+            classes=pairs[0] or _NO_PAIRS,
+            groups=pairs[1] or _NO_PAIRS,
+            taught_classes=pairs[2] or _NO_PAIRS,
+            taught_groups=pairs[3] or _NO_PAIRS,
+            children=tuple(children),
+            parents=tuple(get("enteleveparents", ())),
+            stamp=stamp,
+            notes=notes,
+        )
+        if uid is None:
+            notes.append(Note(dn, "skipped: no uid, so no source key", "uid"))
             return facts
-        names[field_name] = value.strip()
-    idnumber = rules.idnumber.apply(_values(entry, rules.idnumber.attribute), names) or ""
-    email = rules.email.apply(_values(entry, rules.email.attribute), names) or ""
-    profile_fields: dict[str, str] = {}
-    for shortname, rule in rules.profile_fields.items():
-        raw = _values(entry, rule.attribute)
-        value = rule.apply(raw, names)
-        if value is None:
-            if any(raw):
-                facts.notes.append(
-                    Note(entry.dn, f"no usable value for profile field {shortname}", rule.attribute)
+        names: dict[str, str] = {"uid": uid, "dn": dn}
+        for field_name, rule in self._required:
+            text = rule.apply(_values(entry, rule.attribute), names)
+            if not text or not text.strip():
+                notes.append(
+                    Note(
+                        dn,
+                        f"skipped: no {field_name} (source key {source_key} left as it is)",
+                        rule.attribute,
+                    )
                 )
-            continue
-        profile_fields[shortname] = value
-    facts.person = Person(
-        source_key=source_key or "",
-        username=names["username"],
-        idnumber=idnumber,
-        firstname=names["firstname"],
-        lastname=names["lastname"],
-        email=email,
-        auth=rules.auth,
-        profiles=_profiles(entry, rules, codes),
-        establishments=frozenset(facts.uais),
-        profile_fields=profile_fields,
-    )
-    return facts
+                return facts
+            names[field_name] = text.strip()
+        idnumber = self._idnumber.apply(_values(entry, self._idnumber.attribute), names) or ""
+        email = self._email.apply(_values(entry, self._email.attribute), names) or ""
+        profile_fields: dict[str, str] = {}
+        for shortname, rule in self._profile_fields:
+            raw = _values(entry, rule.attribute)
+            text = rule.apply(raw, names)
+            if text is None:
+                if any(raw):
+                    notes.append(
+                        Note(dn, f"no usable value for profile field {shortname}", rule.attribute)
+                    )
+                continue
+            profile_fields[shortname] = text
+        facts.person = Person(
+            source_key=source_key or "",
+            username=names["username"],
+            idnumber=idnumber,
+            firstname=names["firstname"],
+            lastname=names["lastname"],
+            email=email,
+            auth=self.rules.auth,
+            profiles=self._profiles(attributes, functions),
+            establishments=establishments,
+            profile_fields=profile_fields,
+        )
+        return facts
 
 
-def _values(entry: Entry, attribute: str | None) -> tuple[str, ...]:
-    return tuple(entry.values(attribute)) if attribute else ()
+def _first(values: Sequence[str]) -> str | None:
+    for value in values:
+        if value:
+            return value
+    return None
+
+
+def _values(entry: Entry, attribute: str | None) -> Sequence[str]:
+    return entry.values(attribute) if attribute else ()

@@ -37,25 +37,36 @@ class _TenantParts:
 
 
 class _CohortMaker:
+    """Cohorts and memberships; each cohort's idnumber and record is made once per read."""
+
     def __init__(self, rules: MappingRules, structures: StructureMap) -> None:
         self.rules = rules.cohorts
+        self.kinds = rules.cohorts.kinds
         self.structures = structures
+        self._made: dict[tuple[CohortKind, str, str], Cohort] = {}
 
-    def add(self, parts: _TenantParts, kind: CohortKind, uai: str, code: str, person: str) -> None:
-        if kind not in self.rules.kinds:
-            return
+    def _make(self, kind: CohortKind, uai: str, code: str) -> Cohort:
         structure = self.structures.by_uai.get(uai)
         etab = structure.short_name if structure else uai
         label = PROFILE_LABELS[Profile(code)] if kind is CohortKind.PROFILE else code
         names = {"uai": uai, "code": code, "etab": etab, "profile": code, "label": label}
         idnumber = self.rules.full_prefix + self.rules.idnumber_template(kind).format_map(names)
+        cohort = Cohort(
+            idnumber=idnumber,
+            name=self.rules.name_template(kind).format_map(names),
+            context=self.rules.context,
+            establishment=uai,
+        )
+        self._made[kind, uai, code] = cohort
+        return cohort
+
+    def add(self, parts: _TenantParts, kind: CohortKind, uai: str, code: str, person: str) -> None:
+        if kind not in self.kinds:
+            return
+        cohort = self._made.get((kind, uai, code)) or self._make(kind, uai, code)
+        idnumber = cohort.idnumber
         if idnumber not in parts.cohorts:
-            parts.cohorts[idnumber] = Cohort(
-                idnumber=idnumber,
-                name=self.rules.name_template(kind).format_map(names),
-                context=self.rules.context,
-                establishment=uai,
-            )
+            parts.cohorts[idnumber] = cohort
         parts.members.add((idnumber, person))
 
 
@@ -103,8 +114,9 @@ def build_snapshots(
                 for tenant in tenants:
                     _warn(parts[tenant], tenant, f.notes)
             continue
-        for tenant in targets:
-            _warn(parts[tenant], tenant, f.notes)
+        if f.notes:
+            for tenant in targets:
+                _warn(parts[tenant], tenant, f.notes)
         if f.person is None:
             if f.source_key:
                 # Seen but unreadable: its absence must not suspend anyone.
@@ -126,9 +138,10 @@ def build_snapshots(
                 (CohortKind.CLASS_TEACHERS, f.taught_classes),
                 (CohortKind.GROUP_TEACHERS, f.taught_groups),
             ):
-                for uai, code in pairs:
-                    if uai == tenant:
-                        maker.add(p, kind, uai, code, key)
+                if pairs:
+                    for uai, code in pairs:
+                        if uai == tenant:
+                            maker.add(p, kind, uai, code, key)
             for child in children:
                 if tenant not in child.uais or child.person is None:
                     continue

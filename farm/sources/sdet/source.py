@@ -22,8 +22,9 @@ from farm.model import TenantSnapshot
 from farm.secrets import Secret, SecretError
 from farm.sources import ReadRequest, ReadResult, SourceError
 from farm.sources.sdet.client import DirectoryClient
-from farm.sources.sdet.entries import Entry, normalise_dn
+from farm.sources.sdet.entries import Entry, canonical_dn, newest_timestamp
 from farm.sources.sdet.filters import (
+    FAMILIES,
     PARENTS,
     STAFF,
     STRUCTURES_FILTER,
@@ -35,13 +36,21 @@ from farm.sources.sdet.filters import (
     person_filter,
 )
 from farm.sources.sdet.mapping import MappingRules
-from farm.sources.sdet.people import PERSON_ATTRIBUTES, PersonFacts, person_facts
+from farm.sources.sdet.people import PERSON_ATTRIBUTES, PersonFacts, PersonReader
 from farm.sources.sdet.settings import DirectorySettings
 from farm.sources.sdet.snapshots import build_snapshots
-from farm.sources.sdet.structures import STRUCTURE_ATTRIBUTES, StructureMap, build_structure_map
+from farm.sources.sdet.structures import (
+    STRUCTURE_ATTRIBUTES,
+    Structure,
+    StructureMap,
+    build_structure_map,
+)
 
 # Filters stay well under servers' request size limits (OpenLDAP: 256 KiB by default).
 PARENTS_PER_SEARCH = 200
+# Schools OR-ed in one search of a family. The server tests an entry against
+# the clauses one by one, so fewer per search means less work per entry.
+UAIS_PER_SEARCH = 20
 
 
 class SdetSource:
@@ -127,41 +136,49 @@ class SdetSource:
             since = request.since - timedelta(seconds=self.settings.delta_margin)
         attributes = sorted({*PERSON_ATTRIBUTES, *rules.attributes()})
 
-        def convert(entry: Entry) -> PersonFacts:
-            return person_facts(entry, structures, rules)
-
-        read = _Reader(self, client, attributes, convert)
+        read = _Reader(self, client, attributes, PersonReader(structures, rules))
         if request.person is not None:
             facts = await read(person_filter(request.person, rules.source_key_prefix))
         else:
-            found: dict[str, list[PersonFacts]] = {}
+            found: dict[tuple[str, int], list[PersonFacts]] = {}
 
-            async def run(family: Family) -> None:
-                found[family.name] = await read(family_filter(family, targets, since=since))
+            async def run(family: Family, part: int, chunk: Sequence[Structure]) -> None:
+                found[family.name, part] = await read(family_filter(family, chunk, since=since))
 
+            # Each family is read in several searches over parts of the schools, so
+            # that every connection has work until the end and the server tests
+            # fewer clauses per entry; a person found twice is kept once below.
+            chunks = _chunks(
+                targets, max(self.settings.connections, -(-len(targets) // UAIS_PER_SEARCH))
+            )
             async with _first_error(), anyio.create_task_group() as group:
                 for family in (STUDENTS, TEACHERS, STAFF, PARENTS):
-                    group.start_soon(run, family)
-            facts = [f for batch in found.values() for f in batch]
+                    for part, chunk in enumerate(chunks):
+                        group.start_soon(run, family, part, chunk)
+            facts = [f for key in sorted(found, key=_family_order) for f in found[key]]
             if since is None:
                 # A delta read needs no unchanged parent; the next full read links them.
-                facts += await _other_parents(read, found[STUDENTS.name], facts)
+                students = [
+                    f for (name, _), batch in found.items() if name == STUDENTS.name for f in batch
+                ]
+                facts += await _other_parents(read, students, facts)
 
         def build() -> tuple[dict[str, TenantSnapshot], datetime | None]:
             # A teacher who is also a parent comes back from two searches: keep one.
             unique: dict[str, PersonFacts] = {}
             for f in facts:
                 unique.setdefault(f.key, f)
+            # Searches finish in any order: entry order makes warnings come out the same way.
+            ordered = sorted(unique.values(), key=_by_key)
             snapshots = build_snapshots(
-                list(unique.values()),
+                ordered,
                 structures,
                 wanted,
                 rules,
                 complete=request.person is None and request.since is None,
                 orphan_notes=request.person is not None,
             )
-            stamps = [f.modified for f in unique.values() if f.modified is not None]
-            return snapshots, max(stamps) if stamps else None
+            return snapshots, newest_timestamp(f.stamp for f in unique.values() if f.stamp)
 
         snapshots, newest = await anyio.to_thread.run_sync(build)
         by_request = dict(zip(wanted, request.tenants, strict=True))
@@ -176,6 +193,23 @@ class SdetSource:
     async def aclose(self) -> None:
         """Nothing stays open between reads: connections close after each search."""
         self._structures = None
+
+
+def _chunks(items: Sequence[Structure], count: int) -> list[list[Structure]]:
+    """``items`` dealt into at most ``count`` non-empty lists."""
+    count = max(1, min(count, len(items)))
+    return [list(items[at::count]) for at in range(count)]
+
+
+_FAMILY_INDEX = {family.name: at for at, family in enumerate(FAMILIES)}
+
+
+def _family_order(key: tuple[str, int]) -> tuple[int, int]:
+    return _FAMILY_INDEX[key[0]], key[1]
+
+
+def _by_key(facts: PersonFacts) -> str:
+    return facts.key
 
 
 class _Reader:
@@ -217,7 +251,7 @@ async def _other_parents(
     for student in students:
         for value in student.parents:
             with contextlib.suppress(ValueError):
-                key = normalise_dn(value)
+                key = canonical_dn(value)
                 if key not in known:
                     wanted.setdefault(key, value)
     dns = sorted(wanted.values())
