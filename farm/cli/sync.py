@@ -15,7 +15,8 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +42,7 @@ from farm.engine.coordinator import (
     SyncRequest,
     check_options,
 )
+from farm.engine.distributed_errors import DistributedUnavailable
 from farm.engine.events import Event, EventKind
 from farm.engine.executor import Executor
 from farm.engine.leases import LeasePolicy
@@ -57,6 +59,10 @@ EXIT_INTERRUPTED = 130
 def configure_logging(*, as_json: bool, level: int = logging.INFO) -> None:
     """Kept for the commands that still call it: :func:`farm.logs.configure_logs`."""
     configure_logs(as_json=as_json, level=level)
+
+
+#: Executors ``farm sync`` can run jobs on, by name.
+EXECUTORS: tuple[str, ...] = ("local", "distributed")
 
 
 def _csv(values: tuple[str, ...]) -> list[str]:
@@ -89,6 +95,13 @@ def _csv(values: tuple[str, ...]) -> list[str]:
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary at the end.")
 @click.option("--log-json", is_flag=True, help="Logs as JSON lines (the default off a terminal).")
+@click.option(
+    "--executor",
+    type=click.Choice(EXECUTORS),
+    default="local",
+    show_default=True,
+    help="Run jobs here, or queue them for 'farm worker' processes (PostgreSQL registry).",
+)
 @registry_option
 @click.pass_obj
 def sync(
@@ -110,6 +123,7 @@ def sync(
     quiet: bool,
     as_json: bool,
     log_json: bool,
+    executor: str,
     registry_url: str | None,
 ) -> None:
     """Sync tenants into their Moodle sites: one job per site, sites in parallel.
@@ -126,6 +140,7 @@ def sync(
       farm sync --tenant 0340041K --user F1700ivg
       farm sync --site cfa-occitanie --entities users,cohorts --wait
       farm sync --all --json --quiet > run.json
+      farm sync --all --executor distributed   # jobs run on 'farm worker' machines
     """
     configure_logs(as_json=True if log_json else None)
     if not (everything or tags or sites or tenants):
@@ -172,9 +187,11 @@ def sync(
         try:
             # The farm files are the truth: a site added since the last load gets its rows.
             registry.load_farm(farm)
-            result = anyio.run(_run, farm, registry, request, wait, show)
+            result = anyio.run(_run, farm, registry, request, wait, show, executor)
         except InvalidOptions as error:
             raise click.UsageError(str(error)) from None
+        except DistributedUnavailable as error:
+            fail(str(error))
         except RegistryError as error:
             fail(str(error))
     if as_json:
@@ -236,15 +253,32 @@ def _print_summary(result: RunResult, chosen: tuple[TenantConfig, ...]) -> None:
     click.echo(f"run {result.run_id}: {result.status.value}{tail}")
 
 
-#: Executors ``farm sync`` can run jobs on, by name (the distributed one plugs in here).
-EXECUTORS: tuple[str, ...] = ("local",)
+@asynccontextmanager
+async def open_executor(
+    name: str, coordinator: Coordinator, observe: Callable[[Event], None] | None = None
+) -> AsyncIterator[Executor]:
+    """The executor called ``name`` for ``coordinator``'s runs.
 
-
-def build_executor(name: str, coordinator: Coordinator) -> Executor:
-    """The executor called ``name`` for ``coordinator``'s runs; ValueError for an unknown name."""
+    ``local`` runs the jobs in this process; ``distributed`` queues them for
+    ``farm worker`` processes on the registry's PostgreSQL database, and
+    passes the events the workers record to ``observe``. Raises
+    ``DistributedUnavailable`` when the queue cannot be used, before any run
+    is recorded; ValueError for an unknown name.
+    """
     if name == "local":
-        return coordinator.local_executor()
-    raise ValueError(f"unknown executor {name!r}: use one of {', '.join(EXECUTORS)}")
+        yield coordinator.local_executor()
+        return
+    if name != "distributed":
+        raise ValueError(f"unknown executor {name!r}: use one of {', '.join(EXECUTORS)}")
+    from farm.engine.distributed import check_ready, procrastinate_app
+    from farm.engine.distributed_executor import DistributedExecutor
+
+    app = procrastinate_app(coordinator.registry.url)
+    async with app.open_async():
+        await check_ready(app, coordinator.registry.url)
+        yield DistributedExecutor(
+            coordinator.context(), app=app, leases=coordinator.leases, observe=observe
+        )
 
 
 async def _run(
@@ -272,12 +306,17 @@ async def _run(
             stop=stop,
             leases=LeasePolicy(wait=wait, ttl=timedelta(seconds=90)),
         )
+        observe = view.update if view is not None else None
         try:
-            async with anyio.create_task_group() as group:
+            # Opened before the run exists: a queue that cannot be used records nothing.
+            async with (
+                open_executor(executor, coordinator, observe) as chosen,
+                anyio.create_task_group() as group,
+            ):
                 group.start_soon(_signals, stop, group.cancel_scope)
                 if view is not None:
                     view.start()
-                result = await coordinator.run(request, build_executor(executor, coordinator))
+                result = await coordinator.run(request, chosen)
                 group.cancel_scope.cancel()
         finally:
             unsubscribe()

@@ -36,6 +36,7 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from farm.engine.distributed_errors import DistributedUnavailable as DistributedUnavailable
 from farm.engine.jobspec import JobSpec
 from farm.registry import mask_url
 
@@ -51,10 +52,6 @@ QUEUE: Final = "farm"
 _LOCK_TEXT_MAX = 200
 
 log = structlog.get_logger("farm.distributed")
-
-
-class DistributedUnavailable(RuntimeError):
-    """The distributed executor cannot run here; the message says why and what to do."""
 
 
 def conninfo_of(url: str) -> str:

@@ -19,7 +19,7 @@ there) until every tenant has a final phase. It also watches the queue:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import anyio
@@ -74,8 +74,12 @@ class DistributedExecutor:
         grace: float = 30.0,
         poll: float = 0.5,
         settle: float = 3.0,
+        observe: Callable[[Event], None] | None = None,
     ) -> None:
         self._ctx = ctx
+        # The workers' events reach this process only through the registry: whoever
+        # shows progress (``farm sync``) sees them here, as the executor reads them.
+        self.observe = observe
         self._app = app
         self._wait_leases = (leases or LeasePolicy()).wait
         self.timeout = timeout
@@ -163,6 +167,8 @@ class _Wait:
                     event = Event.from_json(row.payload)
                 except (KeyError, ValueError):
                     continue
+                if self.x.observe is not None:
+                    self.x.observe(event)
                 if (
                     event.kind is EventKind.PHASE
                     and event.phase is not None

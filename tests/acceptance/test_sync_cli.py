@@ -106,3 +106,14 @@ def test_schedule_list_shows_never_and_disabled(registry: str, tmp_path: Path) -
     assert lines[("0340041K", "delta")].rstrip().endswith("disabled")
     assert ("0340041K", "pdgroups") not in lines
     assert "Europe/Paris" in result.stdout
+
+
+def test_the_distributed_executor_refuses_a_sqlite_registry_before_any_run(
+    registry: str,
+) -> None:
+    result = farm("sync", "--all", "--executor", "distributed", registry=registry)
+
+    assert result.returncode == 1
+    assert "needs the registry on PostgreSQL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(farm("runs", "--json", registry=registry).stdout) == []
