@@ -392,15 +392,18 @@ class _Job:
         return None
 
     async def record(self, confirmation: Confirmation) -> None:
-        upserts, deletes = index_rows(confirmation.writes)
-        await self.registry(
-            self.ctx.registry.apply_index_changes,
-            self.site.name,
-            upserts,
-            deletes,
-            run_id=self.run_id,
-            journal=journal_lines(confirmation),
-        )
+        def write() -> None:
+            # Rows are built in the worker thread too: the event loop keeps serving calls.
+            upserts, deletes = index_rows(confirmation.writes)
+            self.ctx.registry.apply_index_changes(
+                self.site.name,
+                upserts,
+                deletes,
+                run_id=self.run_id,
+                journal=journal_lines(confirmation),
+            )
+
+        await anyio.to_thread.run_sync(write)
 
     async def save_bookmarks(
         self, bookmarks: Mapping[str, tuple[str, datetime]], person: str | None

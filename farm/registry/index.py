@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
 from farm.registry.database import Store
@@ -92,31 +92,31 @@ class IndexStore(Store):
         """
         if journal and run_id is None:
             raise ValueError("journal lines belong to a run: pass run_id")
-        with self.writing() as session:
-            now = self.now(session)
-            _execute_many(
-                session,
-                self.backend,
-                _UPSERT,
-                _UPSERT_KINDS,
-                [
-                    (
-                        site,
-                        w.entity,
-                        w.key,
-                        w.moodle_id,
-                        w.digest,
-                        dict(w.values),
-                        sorted(w.tenants),
-                        run_id,
-                        now,
-                    )
-                    for w in upserts
-                ],
+        # Rows are encoded before the transaction, which then holds the write lock briefly.
+        last: dict[tuple[str, str], IndexWrite] = {}
+        for w in upserts:
+            last[(w.entity, w.key)] = w  # one statement may not upsert a key twice
+        index_rows = [
+            (
+                site,
+                w.entity,
+                w.key,
+                w.moodle_id,
+                w.digest,
+                _json(w.values),
+                _json(sorted(w.tenants)),
             )
-            by_entity: defaultdict[str, list[str]] = defaultdict(list)
-            for d in deletes:
-                by_entity[d.entity].append(d.key)
+            for w in last.values()
+        ]
+        lines = _journal_rows(journal)
+        by_entity: defaultdict[str, list[str]] = defaultdict(list)
+        for d in deletes:
+            by_entity[d.entity].append(d.key)
+        with self.writing() as session:
+            stamp = _timestamp(self.now(session), self.backend)
+            _insert_rows(
+                session, self.backend, _UPSERT, [(*row, run_id, stamp) for row in index_rows]
+            )
             for entity, keys in by_entity.items():
                 for key_chunk in _chunks(keys, _CHUNK):
                     session.execute(
@@ -126,14 +126,16 @@ class IndexStore(Store):
                             col(IndexEntryRow.key).in_(key_chunk),
                         )
                     )
-            if journal:
+            if lines:
                 assert run_id is not None
-                _append_journal(session, run_id, site, journal, now)
+                _append_journal(session, self.backend, run_id, site, lines, stamp)
 
     def append_journal(self, run_id: RunId, site: str, entries: Sequence[JournalWrite]) -> None:
         """Append journal lines without touching the index (a write the index does not track)."""
+        lines = _journal_rows(entries)
         with self.writing() as session:
-            _append_journal(session, run_id, site, entries, self.now(session))
+            stamp = _timestamp(self.now(session), self.backend)
+            _append_journal(session, self.backend, run_id, site, lines, stamp)
 
     def journal(self, run_id: RunId, site: str | None = None) -> list[JournalEntry]:
         """The journal of a run, in write order per site."""
@@ -159,86 +161,78 @@ class IndexStore(Store):
             ]
 
 
+def _journal_rows(entries: Iterable[JournalWrite]) -> list[tuple[Any, ...]]:
+    return [(e.entity, e.action, e.key, e.moodle_id, _json(e.old), _json(e.new)) for e in entries]
+
+
 def _append_journal(
-    session: Session, run_id: RunId, site: str, entries: Iterable[JournalWrite], now: Any
+    session: Session,
+    backend: str,
+    run_id: RunId,
+    site: str,
+    lines: Sequence[tuple[Any, ...]],
+    stamp: Any,
 ) -> None:
     # One job writes to a site at a time (the site lease), so max + 1 does not race.
-    last = session.execute(
-        select(func.max(col(JournalRow.seq))).where(
-            col(JournalRow.run_id) == run_id, col(JournalRow.site) == site
-        )
-    ).scalar_one()
-    seq = int(last or 0)
-    rows: list[tuple[Any, ...]] = []
-    for entry in entries:
-        seq += 1
-        rows.append(
-            (
-                run_id,
-                site,
-                seq,
-                entry.entity,
-                entry.action,
-                entry.key,
-                entry.moodle_id,
-                None if entry.old is None else dict(entry.old),
-                None if entry.new is None else dict(entry.new),
-                now,
-            )
-        )
-    backend = session.get_bind().dialect.name
-    _execute_many(session, backend, _JOURNAL, "pppppppjjt", rows)
+    last_seq = _LAST_SEQ_POSTGRES if backend == "postgresql" else _LAST_SEQ_SQLITE
+    last = session.connection().exec_driver_sql(last_seq, (run_id, site)).scalar_one()
+    first = int(last or 0) + 1
+    rows = [(run_id, site, seq, *line, stamp) for seq, line in enumerate(lines, first)]
+    _insert_rows(session, backend, _JOURNAL, rows)
 
 
-# The two statements every confirmed batch runs, sent to the driver as they are:
-# SQLAlchemy's per-row parameter processing cost more CPU than SQLite's own work.
-# Placeholders: p plain, j JSON, t timestamp (see _execute_many).
+# The two statements every confirmed batch runs go to the driver as they are, one
+# multi-row statement per chunk: SQLAlchemy's per-row parameter processing cost
+# more CPU than the database's own work, and a driver running a statement per row
+# hands the GIL over at every row, which other busy threads turn into waits.
 _UPSERT = (
     'INSERT INTO index_entry (site, entity, "key", moodle_id, digest, "values", tenants, '
-    "run_id, updated_at) VALUES ({}) "
+    "run_id, updated_at) VALUES {} "
     'ON CONFLICT (site, entity, "key") DO UPDATE SET moodle_id = excluded.moodle_id, '
     'digest = excluded.digest, "values" = excluded."values", tenants = excluded.tenants, '
     "run_id = excluded.run_id, updated_at = excluded.updated_at"
 )
 _JOURNAL = (
     'INSERT INTO journal (run_id, site, seq, entity, action, "key", moodle_id, old, new, at) '
-    "VALUES ({})"
+    "VALUES {}"
 )
-# Index rows' columns: site, entity, key, moodle_id, digest, values, tenants, run_id, updated_at.
-_UPSERT_KINDS = "pppppjjpt"
+_LAST_SEQ_SQLITE = "SELECT max(seq) FROM journal WHERE run_id = ? AND site = ?"
+_LAST_SEQ_POSTGRES = "SELECT max(seq) FROM journal WHERE run_id = %s AND site = %s"
+# Which columns of each statement hold JSON (cast to jsonb on PostgreSQL).
+_JSON_COLUMNS = {_UPSERT: (5, 6), _JOURNAL: (7, 8)}
 
 
-def _execute_many(
-    session: Session, backend: str, sql: str, kinds: str, rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Run ``sql`` once per row through the driver, encoding values as the column types would.
-
-    JSON goes as text (``jsonb`` on PostgreSQL); timestamps as SQLite's naive UTC
-    text, or as aware datetimes for PostgreSQL.
-    """
+def _insert_rows(session: Session, backend: str, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run ``sql`` with rows already encoded (:func:`_json`, :func:`_timestamp`)."""
     if not rows:
         return
-    postgres = backend == "postgresql"
-    marks = {"p": "%s", "j": "%s::jsonb", "t": "%s"} if postgres else dict.fromkeys("pjt", "?")
-    statement = sql.format(", ".join(marks[k] for k in kinds))
-    json_at = [i for i, k in enumerate(kinds) if k == "j"]
-    time_at = [i for i, k in enumerate(kinds) if k == "t"]
-    encoded: list[tuple[Any, ...]] = []
-    for row in rows:
-        values = list(row)
-        for i in json_at:
-            values[i] = json.dumps(values[i])
-        for i in time_at:
-            values[i] = _timestamp(values[i], postgres)
-        encoded.append(tuple(values))
+    width = len(rows[0])
+    if backend == "postgresql":
+        casts = _JSON_COLUMNS[sql]
+        group = "(" + ", ".join("%s::jsonb" if i in casts else "%s" for i in range(width)) + ")"
+    else:
+        group = "(" + ", ".join("?" * width) + ")"
     connection = session.connection()
-    for chunk in _chunks(encoded, _CHUNK):
-        connection.exec_driver_sql(statement, chunk)
+    for chunk in _chunks(rows, _CHUNK):
+        statement = sql.format(", ".join([group] * len(chunk)))
+        connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row))
 
 
-def _timestamp(value: datetime, postgres: bool) -> Any:
+def _tenants(write: IndexWrite) -> str:
+    return _json(sorted(write.tenants))
+
+
+def _json(value: Any) -> str:
+    """A JSON column's text, as SQLAlchemy's JSON type writes it (None is JSON null)."""
+    return json.dumps(value if value is None or isinstance(value, list) else dict(value))
+
+
+def _timestamp(value: datetime, backend: str) -> Any:
+    """A timestamp column's value: SQLite keeps naive UTC text (see UTCDateTime)."""
     utc = value.astimezone(UTC)
-    return utc if postgres else utc.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if backend == "postgresql":
+        return utc
+    return utc.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _chunks(items: Sequence[_T], size: int) -> Iterable[list[_T]]:
