@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from farm import __version__
+from farm.logs import configure_logs
 
 # name -> (module:attribute, one-line summary shown in `farm --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -92,4 +93,7 @@ def main(ctx: click.Context, farm_dir: Path) -> None:
     The farm is described in TOML files (see 'farm tenants check --help'); what
     the farm did is kept in the registry, a SQLite file or a PostgreSQL database.
     """
+    # Every command logs the same way: readable lines in a terminal, JSON lines
+    # elsewhere, secrets masked. Commands with --log-json configure it again.
+    configure_logs()
     ctx.obj = CliContext(farm_dir=farm_dir)
