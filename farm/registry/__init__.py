@@ -20,6 +20,7 @@ from farm.registry.errors import (
 from farm.registry.farm_load import FarmChanges, SiteChange, TenantChange
 from farm.registry.leases import lease_holder
 from farm.registry.registry import Registry
+from farm.registry.runs import TenantLastRun
 from farm.registry.rows import (
     Event,
     IndexEntry,
@@ -75,6 +76,7 @@ __all__ = [
     "SiteChange",
     "TenantChange",
     "TenantHistoryEntry",
+    "TenantLastRun",
     "TenantReport",
     "TenantStatus",
     "UnknownRun",

@@ -113,6 +113,8 @@ class TenantReportRow(SQLModel, table=True):
     """What one run did for one tenant."""
 
     __tablename__ = "tenant_report"
+    # "Each tenant's last run" (farm status, the dashboard) reads by tenant, newest run first.
+    __table_args__ = (Index("ix_tenant_report_tenant_run", "tenant", "run_id"),)
 
     run_id: int = Field(
         sa_column=Column(Integer, ForeignKey("run.id"), primary_key=True, nullable=False)

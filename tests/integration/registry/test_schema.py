@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import column, create_engine, inspect, select, table, text, update
@@ -14,11 +15,12 @@ from sqlmodel import SQLModel
 from farm.registry import (
     Registry,
     RegistryNotCreated,
+    RegistryOutdated,
     RegistryTooNew,
     RunTrigger,
     SchemaStateKind,
 )
-from farm.registry.schema import VERSION_TABLE, expected_revision
+from farm.registry.schema import VERSION_TABLE, alembic_config, expected_revision
 from tests.integration.registry.farms import build_farm
 
 TABLES = {
@@ -115,3 +117,29 @@ def test_a_registry_from_a_newer_farm_is_refused_and_left_untouched(
             unchecked.upgrade()
 
     assert _snapshot(registry_url) == before
+
+
+def test_an_older_registry_is_named_then_upgraded_with_its_history(
+    registry_url: str, tmp_path: Path
+) -> None:
+    engine = create_engine(registry_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+    engine.dispose()
+    with Registry.open(registry_url, check=False) as old:
+        old.load_farm(build_farm(tmp_path, {"lyc": {"0750001A": "Lycée A"}}))
+        run = old.start_run(trigger=RunTrigger.BATCH)
+
+    with pytest.raises(RegistryOutdated, match="run 'farm registry upgrade'"):
+        Registry.open(registry_url)
+    with Registry.open(registry_url, check=False) as registry:
+        before, after = registry.upgrade()
+        assert (before.current, before.kind) == ("0001", SchemaStateKind.OUTDATED)
+        assert (after.current, after.kind) == (expected_revision(), SchemaStateKind.CURRENT)
+        assert registry.get_run(run).id == run
+        assert {t.id for t in registry.registered_tenants()} == {"0750001A"}
+    engine = create_engine(registry_url)
+    with engine.connect() as connection:
+        indexes = {i["name"] for i in inspect(connection).get_indexes("tenant_report")}
+    engine.dispose()
+    assert "ix_tenant_report_tenant_run" in indexes
