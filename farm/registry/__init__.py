@@ -20,7 +20,6 @@ from farm.registry.errors import (
 from farm.registry.farm_load import FarmChanges, SiteChange, TenantChange
 from farm.registry.leases import lease_holder
 from farm.registry.registry import Registry
-from farm.registry.runs import TenantLastRun
 from farm.registry.rows import (
     Event,
     IndexEntry,
@@ -41,6 +40,7 @@ from farm.registry.rows import (
     TenantReport,
     TenantStatus,
 )
+from farm.registry.runs import TenantLastRun
 from farm.registry.schema import SchemaState, SchemaStateKind
 from farm.registry.tenants import RegisteredSite, RegisteredTenant, TenantHistoryEntry
 
