@@ -65,7 +65,8 @@ def dashboard(obj: CliContext, watch_only: bool, tick: float, registry_url: str 
             RegistryFeed(registry, farm),
             commander,
             tick=tick,
-            title=farm.settings.name if farm else url,
+            # A --registry URL may hold a password: the title shows it masked.
+            title=farm.settings.name if farm else registry.url,
         )
         app.run_with_signals()
     finally:
