@@ -19,103 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from farm.simulators.lexicon import (
+    COLLEGE_LEVELS,
+    DISCIPLINES,
+    FIRST_NAMES,
+    GROUPS,
+    LAST_NAMES,
+    LYCEE_LEVELS,
+    STAFF_FUNCTIONS,
+)
 from farm.uai import check_letter
 
 Kind = Literal["student", "teacher", "staff", "parent"]
 Broken = Literal["missing-givenName", "malformed-class", "unknown-structure"]
-
-FIRST_NAMES = (
-    "Élodie",
-    "Zoé",
-    "Jérôme",
-    "Anaïs",
-    "François",
-    "Chloé",
-    "Noël",
-    "Maëlys",
-    "Jean-Baptiste",
-    "Marie-Hélène",
-    "Léa",
-    "Hugo",
-    "Inès",
-    "Théo",
-    "Gaëlle",
-    "Loïc",
-    "Cécile",
-    "Benoît",
-    "Aurélie",
-    "Mathéo",
-    "Jade",
-    "Lucas",
-    "Emma",
-    "Nathan",
-    "Camille",
-    "Yanis",
-    "Sarah",
-    "Kévin",
-    "Océane",
-    "Anne-Sophie",
-    "Hélène",
-    "Raphaël",
-    "Ambre",
-    "Timothée",
-    "Salomé",
-    "Rémi",
-    "Agathe",
-    "Joël",
-)
-LAST_NAMES = (
-    "MARTIN",
-    "BERNARD",
-    "DUBOIS",
-    "THOMAS",
-    "ROBERT",
-    "RICHARD",
-    "PETIT",
-    "DURAND",
-    "LEROY",
-    "MOREAU",
-    "D'ALMEIDA",
-    "LE GOFF",
-    "N'DIAYE",
-    "DUPONT-MOREAU",
-    "MÜLLER",
-    "O'NEILL",
-    "FAURE",
-    "GAUTHIER",
-    "LEFÈVRE",
-    "GIRARD",
-    "BONNET",
-    "ROUSSEL",
-    "DE LA FONTAINE",
-    "CHEVALIER",
-    "GARNIER",
-    "LAMBERT",
-    "FRANÇOIS",
-    "MERCIER",
-    "BOYER",
-    "BLANC",
-    "GUÉRIN",
-    "MULLER-KLEIN",
-    "L'HERMITE",
-)
-DISCIPLINES = (
-    ("L1300", "MATHEMATIQUES"),
-    ("L0422", "ANGLAIS"),
-    ("L0201", "LETTRES MODERNES"),
-    ("L1000", "HISTOIRE GEOGRAPHIE"),
-    ("L1500", "PHYSIQUE CHIMIE"),
-    ("L1600", "SVT"),
-)
-STAFF_FUNCTIONS = (
-    ("DIR", "DIRECTION", "National_DIR"),
-    ("EDU", "EDUCATION", "National_EVS"),
-    ("ADM", "ADMINISTRATION", "National_ETA"),
-    ("ADM", "ADMINISTRATION", "National_6"),
-)
-COLLEGE_LEVELS = ("6EME", "5EME", "4EME", "3EME")
-LYCEE_LEVELS = ("2NDE", "1ERE G", "TLE G")
-GROUPS = ("LATIN", "EURO ANGLAIS", "ESP LV2")
 
 
 @dataclass(frozen=True, slots=True)
