@@ -10,21 +10,20 @@ Keys are plain strings so that they can be stored, logged and compared
 without knowing the record type. They never contain secrets.
 
 A digest is blake2b over the JSON list of the record's :meth:`Record.values`
-in field order, so it is identical across processes and machines. The same
+in field order (:mod:`farm.digest`), so it is identical across processes and machines. The same
 values, as a JSON object, are what the index keeps of the last write, which
 lets an update send only the fields that changed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, ClassVar, Self, cast
+
+from farm.digest import canonical, list_digest
 
 
 class Profile(StrEnum):
@@ -85,60 +84,6 @@ MEMBERSHIP_KINDS = frozenset(
 )
 
 
-def _canonical(value: Any) -> Any:
-    """Turn a record field into something JSON can encode in one stable way."""
-    if type(value) is str or type(value) is bool or value is None:
-        return value
-    if isinstance(value, frozenset | set):
-        return sorted(_canonical(v) for v in value)
-    if isinstance(value, tuple | list):
-        return [_canonical(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in sorted(value.items())}
-    if isinstance(value, StrEnum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-# Built once: json.dumps builds an encoder per call and JSONEncoder.encode builds the C
-# encoder per call, which together triple the cost of a digest. ASCII output is both
-# canonical and the fastest path. Canonical values hold no cycles, so no marker check.
-_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
-_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-_C_ENCODER = (
-    _c_make_encoder(
-        None,
-        _ENCODER.default,
-        json.encoder.encode_basestring_ascii,
-        None,
-        ":",
-        ",",
-        False,
-        False,
-        True,
-    )
-    if _c_make_encoder is not None
-    else None
-)
-_blake2b = hashlib.blake2b
-
-
-def stable_digest(parts: Any) -> str:
-    """A short digest of ``parts`` that is identical across processes and runs."""
-    return _list_digest(_canonical(parts))
-
-
-def _list_digest(values: Any) -> str:
-    """Digest of a value already in canonical form (the hot path of planning)."""
-    if _C_ENCODER is not None and isinstance(values, list):
-        encoded = "".join(_C_ENCODER(values, 0))
-    else:  # pragma: no cover - interpreters without the C accelerator
-        encoded = _ENCODER.encode(values)
-    return _blake2b(encoded.encode("ascii"), digest_size=12).hexdigest()
-
-
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
@@ -177,7 +122,7 @@ class Record:
 
     def canonical(self) -> list[Any]:
         """The digested field values, in field order, as JSON-ready plain values."""
-        return [_canonical(getattr(self, name)) for name in _value_fields(type(self))]
+        return [canonical(getattr(self, name)) for name in _value_fields(type(self))]
 
     def values(self) -> dict[str, Any]:
         """The digested fields as a JSON object: what the index keeps of the last write."""
@@ -185,7 +130,7 @@ class Record:
 
     def digest(self) -> str:
         """Digest of everything Moodle stores for this record."""
-        return _list_digest(self.canonical())
+        return list_digest(self.canonical())
 
 
 @dataclass(frozen=True, slots=True)
