@@ -157,18 +157,6 @@ class Farm:
         merged = {**self.settings.schedules, **config.schedules}
         return MappingProxyType({task: merged[task] for task in tasks})
 
-    def secret_refs(self) -> tuple[tuple[str, SecretRef], ...]:
-        """Every secret reference of the farm, with a label naming where it is used."""
-        refs: list[tuple[str, SecretRef]] = []
-        for name, directory in self.directories.items():
-            if directory.bind_password is not None:
-                refs.append((f"directories.{name}.bind_password", directory.bind_password))
-        for name, endpoint in self.netypareo.items():
-            if endpoint.token is not None:
-                refs.append((f"netypareo.{name}.token", endpoint.token))
-        refs.extend((f"sites.{site.name}.token", site.token) for site in self.sites.values())
-        return tuple(refs)
-
 
 def load_farm(farm_dir: Path, *, resolve_secrets: bool = False) -> Farm:
     """Read and validate the farm in ``farm_dir``.
