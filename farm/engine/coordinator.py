@@ -5,10 +5,11 @@
 them unchanged), hands them to an executor, and finishes the run with a
 status that sums up its tenants:
 
-- ``succeeded``: every tenant succeeded;
+- ``succeeded``: every tenant succeeded and Moodle refused no record;
 - ``interrupted``: the operator stopped it (Ctrl-C, SIGTERM) or it was cancelled;
 - ``failed``: no tenant succeeded;
-- ``partial``: some did, some did not.
+- ``partial``: some did, some did not, or Moodle refused some records (the
+  tenant's report names each one with Moodle's reason).
 
 The run's id and its final status are published as events so a view in
 another process knows when the run is over.
@@ -97,10 +98,12 @@ def run_status(outcomes: Mapping[str, TenantOutcome], *, stopped: bool) -> RunSt
     phases = [o.phase for o in outcomes.values()]
     if stopped or Phase.INTERRUPTED in phases:
         return RunStatus.INTERRUPTED
-    ok = sum(1 for p in phases if p is Phase.SUCCEEDED)
-    if phases and ok == len(phases):
+    ran = [o for o in outcomes.values() if o.phase is Phase.SUCCEEDED]
+    # A tenant whose records Moodle partly refused ran, but needs an operator's look.
+    clean = [o for o in ran if not o.counts.get("errors")]
+    if phases and len(clean) == len(phases):
         return RunStatus.SUCCEEDED
-    return RunStatus.FAILED if ok == 0 else RunStatus.PARTIAL
+    return RunStatus.FAILED if not ran else RunStatus.PARTIAL
 
 
 def check_options(farm: Farm, tenants: Sequence[TenantConfig], options: Mapping[str, Any]) -> None:
@@ -225,8 +228,23 @@ def _reason(status: RunStatus, tenants: Mapping[str, TenantOutcome]) -> str | No
     if status is RunStatus.INTERRUPTED:
         return "stopped by the operator"
     bad = sorted(t for t, o in tenants.items() if o.phase is not Phase.SUCCEEDED)
-    shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-    return f"{len(bad)} of {len(tenants)} tenants did not succeed: {shown}"
+    refused = sorted(
+        t for t, o in tenants.items() if o.phase is Phase.SUCCEEDED and o.counts.get("errors")
+    )
+    parts = []
+    if bad:
+        parts.append(f"{len(bad)} of {len(tenants)} tenants did not succeed: {_first(bad)}")
+    if refused:
+        parts.append(
+            f"Moodle refused records of {len(refused)} tenant(s), see their reports: "
+            f"{_first(refused)}"
+        )
+    return "; ".join(parts)
+
+
+def _first(tenants: Sequence[str], shown: int = 5) -> str:
+    more = len(tenants) - shown
+    return ", ".join(tenants[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def interrupt_stale_runs(registry: Registry) -> list[RunId]:
