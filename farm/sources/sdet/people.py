@@ -10,7 +10,6 @@ make a Moodle account is skipped as a whole, with a note, never an error.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -65,12 +64,12 @@ class Note:
     attribute: str | None = None
 
 
-_NO_PAIRS: frozenset[tuple[str, str]] = frozenset()
-
-
 @dataclass(slots=True)
 class PersonFacts:
     """What one entry says: the account (``person`` is None when it was skipped) and links.
+
+    ``classes``, ``groups``, ``taught_classes`` and ``taught_groups`` hold
+    distinct (UAI, code) pairs in no particular order.
 
     ``stamp`` is the entry's ``modifyTimestamp`` as read; :attr:`modified`
     parses it.
@@ -80,11 +79,11 @@ class PersonFacts:
     key: str
     source_key: str | None
     person: Person | None
-    uais: AbstractSet[str] = frozenset()
-    classes: AbstractSet[tuple[str, str]] = _NO_PAIRS
-    groups: AbstractSet[tuple[str, str]] = _NO_PAIRS
-    taught_classes: AbstractSet[tuple[str, str]] = _NO_PAIRS
-    taught_groups: AbstractSet[tuple[str, str]] = _NO_PAIRS
+    uais: frozenset[str] = frozenset()
+    classes: tuple[tuple[str, str], ...] = ()
+    groups: tuple[tuple[str, str], ...] = ()
+    taught_classes: tuple[tuple[str, str], ...] = ()
+    taught_groups: tuple[tuple[str, str], ...] = ()
     children: tuple[str, ...] = ()
     parents: tuple[str, ...] = ()
     stamp: str | None = None
@@ -104,7 +103,7 @@ def person_facts(entry: Entry, structures: StructureMap, rules: MappingRules) ->
 # establishment DNs and class values, and resolving them is most of the work.
 _Resolved = tuple[str | None, str | None]  # UAI, note
 _Function = tuple[str | None, str | None, str | None]  # function code, UAI, note
-_EtabCode = tuple[str | None, str, str | None]  # UAI, code, note
+_EtabCode = tuple[tuple[str, str] | None, str | None]  # (UAI, code) when known, note
 
 
 class PersonReader:
@@ -178,15 +177,15 @@ class PersonReader:
         try:
             parsed = parse_etab_value(value)
         except ValueError as exc:
-            found = (None, "", f"ignored malformed value: {exc}")
+            found = (None, f"ignored malformed value: {exc}")
         else:
             structure = self.structures.lookup(parsed.etab)
             if structure is not None:
-                found = (structure.uai, parsed.code, None)
+                found = ((structure.uai, parsed.code), None)
             elif self.structures.is_known(parsed.etab):
-                found = (None, parsed.code, None)
+                found = (None, None)
             else:
-                found = (None, parsed.code, f"ignored unknown structure DN in {value!r}")
+                found = (None, f"ignored unknown structure DN in {value!r}")
         self._etab_codes[value] = found
         return found
 
@@ -252,16 +251,16 @@ class PersonReader:
             for value in get(name, ()):
                 if not value:
                     continue
-                uai, code, note = self._etab_code(value)
+                pair, note = self._etab_code(value)
                 if note is not None:
                     notes.append(Note(dn, note, attribute))
-                if uai is None:
+                if pair is None:
                     continue
-                uais.add(uai)
+                uais.add(pair[0])
                 found = pairs[slot]
                 if found is None:
                     found = pairs[slot] = set()
-                found.add((uai, code))
+                found.add(pair)
         children: list[str] = []
         for value in get("entauxpersreleleveeleve", ()):
             try:
@@ -269,24 +268,40 @@ class PersonReader:
             except ValueError as exc:
                 notes.append(Note(dn, f"ignored child {value!r}: {exc}", "ENTAuxPersRelEleveEleve"))
         establishments = frozenset(uais)
-        facts = PersonFacts(
+        person = None
+        if uid is None:
+            notes.append(Note(dn, "skipped: no uid, so no source key", "uid"))
+        else:
+            person = self._account(entry, uid, source_key or "", establishments, functions, notes)
+        # Tuples, and one shared empty one: a read keeps these for every entry,
+        # and lists and sets would each be one more object for the collector.
+        return PersonFacts(
             dn=dn,
             key=key,
             source_key=source_key,
-            person=None,
+            person=person,
             uais=establishments,
-            classes=pairs[0] or _NO_PAIRS,
-            groups=pairs[1] or _NO_PAIRS,
-            taught_classes=pairs[2] or _NO_PAIRS,
-            taught_groups=pairs[3] or _NO_PAIRS,
-            children=tuple(children),
+            classes=tuple(pairs[0]) if pairs[0] else (),
+            groups=tuple(pairs[1]) if pairs[1] else (),
+            taught_classes=tuple(pairs[2]) if pairs[2] else (),
+            taught_groups=tuple(pairs[3]) if pairs[3] else (),
+            children=tuple(children) if children else (),
             parents=tuple(get("enteleveparents", ())),
             stamp=stamp,
-            notes=notes,
+            notes=tuple(notes) if notes else (),
         )
-        if uid is None:
-            notes.append(Note(dn, "skipped: no uid, so no source key", "uid"))
-            return facts
+
+    def _account(
+        self,
+        entry: Entry,
+        uid: str,
+        source_key: str,
+        establishments: frozenset[str],
+        functions: list[str],
+        notes: list[Note],
+    ) -> Person | None:
+        """The Moodle account of ``entry``, or None with a note saying which field is missing."""
+        dn = entry.dn
         names: dict[str, str] = {"uid": uid, "dn": dn}
         for field_name, rule in self._required:
             text = rule.apply(_values(entry, rule.attribute), names)
@@ -298,7 +313,7 @@ class PersonReader:
                         rule.attribute,
                     )
                 )
-                return facts
+                return None
             names[field_name] = text.strip()
         idnumber = self._idnumber.apply(_values(entry, self._idnumber.attribute), names) or ""
         email = self._email.apply(_values(entry, self._email.attribute), names) or ""
@@ -313,19 +328,18 @@ class PersonReader:
                     )
                 continue
             profile_fields[shortname] = text
-        facts.person = Person(
-            source_key=source_key or "",
+        return Person(
+            source_key=source_key,
             username=names["username"],
             idnumber=idnumber,
             firstname=names["firstname"],
             lastname=names["lastname"],
             email=email,
             auth=self.rules.auth,
-            profiles=self._profiles(attributes, functions),
+            profiles=self._profiles(entry.attributes, functions),
             establishments=establishments,
             profile_fields=profile_fields,
         )
-        return facts
 
 
 def _first(values: Sequence[str]) -> str | None:

@@ -15,17 +15,19 @@ paging cookies are ldap3's as usual.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from ldap3 import Connection
-from ldap3.core.exceptions import LDAPSocketReceiveError
+from ldap3.core.exceptions import LDAPExceptionError, LDAPSocketReceiveError
 from ldap3.strategy.base import RESPONSE_COMPLETE, SESSION_TERMINATED_BY_SERVER
 from ldap3.utils.asn1 import decode_message_fast
 
 from farm.sources.sdet.ber import search_entry
 from farm.sources.sdet.entries import Entry
 
+_READ_SIZE = 65_536
 _PARTIAL = frozenset({"searchResEntry", "searchResRef", "intermediateResponse"})
 
 
@@ -42,10 +44,64 @@ class EntryReceiver:
 
     def __init__(self, connection: Connection) -> None:
         self.sink: Callable[[Entry], None] = _refuse
-        strategy = connection.strategy
-        self._receive = strategy.receiving
+        self._connection = connection
+        self._strategy = strategy = connection.strategy
         self._decode = strategy.decode_response_fast
+        self._pending = b""
         strategy._get_response = self._get_response
+
+    def _receive(self) -> list[bytes]:
+        """The next whole messages from the socket; none once the server has closed it.
+
+        ldap3 reads 4 KiB at a time and copies what is left after each
+        message; this reads 64 KiB and cuts the messages out in one pass.
+        """
+        pending = self._pending
+        chunks: list[bytes] = []
+        while True:
+            if chunks:
+                pending = b"".join((pending, *chunks))
+                chunks.clear()
+            messages: list[bytes] = []
+            at, end, needed = 0, len(pending), 0
+            while end - at >= 2:
+                size = pending[at + 1]
+                start = at + 2
+                if size >= 0x80:
+                    start += size & 0x7F
+                    if start > end:
+                        break
+                    size = int.from_bytes(pending[at + 2 : start], "big")
+                stop = start + size
+                if stop > end:
+                    needed = stop - end
+                    break
+                messages.append(pending[at:stop])
+                at = stop
+            if messages:
+                self._pending = pending[at:]
+                return messages
+            # A message larger than one read: gather its parts, join them once.
+            while True:
+                data = self._read()
+                if not data:
+                    self._pending = b""
+                    return []
+                chunks.append(data)
+                needed -= len(data)
+                if needed <= 0:
+                    break
+
+    def _read(self) -> bytes:
+        connection = self._connection
+        try:
+            data: bytes = connection.socket.recv(_READ_SIZE)
+        except (OSError, AttributeError) as exc:
+            connection.last_error = f"error receiving data: {exc}"
+            with contextlib.suppress(OSError, LDAPExceptionError):
+                self._strategy.close()
+            raise LDAPSocketReceiveError(connection.last_error) from None
+        return data
 
     def _get_response(self, message_id: int, timeout: object) -> Any:
         # SyncStrategy._get_response, but entries go to the sink. The socket's own

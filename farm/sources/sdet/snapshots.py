@@ -103,11 +103,28 @@ def build_snapshots(
                 if w.tenant in ("*", tenant)
             ),
         )
+    kinds = rules.cohorts.kinds
+    profile_kind = CohortKind.PROFILE if CohortKind.PROFILE in kinds else None
+    linked = [
+        (kind, attribute)
+        for kind, attribute in (
+            (CohortKind.CLASS, "classes"),
+            (CohortKind.GROUP, "groups"),
+            (CohortKind.CLASS_TEACHERS, "taught_classes"),
+            (CohortKind.GROUP_TEACHERS, "taught_groups"),
+        )
+        if kind in kinds
+    ]
     for f in facts:
-        children = [by_key[c] for c in f.children if c in by_key]
-        uais = set(f.uais)
-        for child in children:
-            uais |= child.uais
+        uais = f.uais
+        children: list[PersonFacts] = []
+        if f.children:
+            children = [by_key[c] for c in f.children if c in by_key]
+            if children:
+                merged = set(uais)
+                for child in children:
+                    merged |= child.uais
+                uais = frozenset(merged)
         targets = sorted(uais & wanted)
         if not targets:
             if orphan_notes:
@@ -125,23 +142,19 @@ def build_snapshots(
             continue
         person = f.person
         if person.establishments != uais:
-            person = replace(person, establishments=frozenset(uais))
+            person = replace(person, establishments=uais)
         key = person.source_key
         for tenant in targets:
             p = parts[tenant]
             p.people[key] = person
-            for profile in person.profiles:
-                maker.add(p, CohortKind.PROFILE, tenant, profile.value, key)
-            for kind, pairs in (
-                (CohortKind.CLASS, f.classes),
-                (CohortKind.GROUP, f.groups),
-                (CohortKind.CLASS_TEACHERS, f.taught_classes),
-                (CohortKind.GROUP_TEACHERS, f.taught_groups),
-            ):
-                if pairs:
-                    for uai, code in pairs:
-                        if uai == tenant:
-                            maker.add(p, kind, uai, code, key)
+            if profile_kind is not None:
+                for profile in person.profiles:
+                    maker.add(p, profile_kind, tenant, profile.value, key)
+            for kind, attribute in linked:
+                pairs: tuple[tuple[str, str], ...] = getattr(f, attribute)
+                for uai, code in pairs:
+                    if uai == tenant:
+                        maker.add(p, kind, uai, code, key)
             for child in children:
                 if tenant not in child.uais or child.person is None:
                     continue
