@@ -124,10 +124,8 @@ class RegistryFeed:
         if firsts:
             self.last_event = min(firsts) - 1
             return
-        last = 0
-        while rows := self.registry.events_since(last, limit=1000):
-            last = rows[-1].id
-        self.last_event = last
+        # One indexed read, rather than paging through every event the registry holds.
+        self.last_event = self.registry.max_event_id()
 
     def poll(self, limit: int = 5000) -> list[Event]:
         """Events recorded since the last poll, oldest first (at most ``limit``)."""
