@@ -52,7 +52,7 @@ def test_the_demo_syncs_a_farm_on_slapd_and_the_second_run_writes_nothing(
     tmp_path: Path,
 ) -> None:
     done = run_demo(tmp_path, "--keep", "--directory", "slapd")
-    # A refused homonym leaves its tenant partial, and its run still succeeds: exit 0.
+    # A refused homonym leaves its tenant partial; the demo fails only when a tenant did not run.
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "directory: a private slapd" in out
