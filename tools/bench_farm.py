@@ -110,15 +110,22 @@ class StatsApp:
 
     def __init__(self, sim: MoodleSimulator) -> None:
         self.sim = sim
+        self.served = 0.0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == "/_bench/stats":
-            body = json.dumps(stats_of(self.sim)).encode()
+            stats = stats_of(self.sim)
+            stats["served"] = self.served
+            body = json.dumps(stats).encode()
             headers = [(b"content-type", b"application/json")]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
-        await self.sim(scope, receive, send)
+        started = time.monotonic()
+        try:
+            await self.sim(scope, receive, send)
+        finally:
+            self.served += time.monotonic() - started
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -144,7 +151,7 @@ def free_port() -> int:
 
 
 def build(
-    root: Path, base_url: str, sites: int, tenants: int, people: int, workers: int
+    root: Path, base_url: str, sites: int, tenants: int, people: int, in_flight: int
 ) -> tuple[Farm, list[TenantSnapshot]]:
     per_tenant = people // tenants
     site_configs: dict[str, SiteConfig] = {}
@@ -185,7 +192,7 @@ def build(
             file=root / f"{name}.toml",
             url=f"{base_url}/{name}",
             token=SecretRef("env", "FARM_BENCH_TOKEN"),
-            limits=MoodleLimits(calls_in_flight=workers, records_per_batch=100),
+            limits=MoodleLimits(calls_in_flight=in_flight, records_per_batch=100),
             tags=frozenset(),
             tenants=tuple(t for t in all_tenants.values() if t.site == name),
             removal="suspend",
@@ -327,7 +334,8 @@ async def bench(
     sim: MoodleSimulator | None,
     stats: Callable[[], Awaitable[dict[str, Any]]],
 ) -> None:
-    farm, snapshots = build(root, base_url, args.sites, args.tenants, args.people, args.workers)
+    in_flight = args.calls_in_flight or args.workers
+    farm, snapshots = build(root, base_url, args.sites, args.tenants, args.people, in_flight)
     registry_url = args.registry or farm.settings.registry_url
     registry = Registry.open(registry_url, check=False, create=True)
     registry.upgrade()
@@ -376,7 +384,8 @@ async def bench(
     )
     print(
         f"cost model: {args.per_call * 1000:.0f} ms/call + {args.per_record * 1000:.0f} "
-        f"ms/record, {args.workers} workers per site; {os.cpu_count()} CPUs"
+        f"ms/record, {args.workers} workers per site, calls_in_flight {in_flight}; "
+        f"{os.cpu_count()} CPUs"
     )
     print(f"first sync wall time:    {first:8.2f} s  ({first_status})")
     print(f"ideal (busiest site):    {ideal:8.2f} s")
@@ -395,6 +404,11 @@ async def bench(
         f"{cpu_first / first:.2f} CPU s per wall s"
     )
     if sim is None:
+        served = after_first["served"] - start["served"]
+        print(
+            f"simulator's time serving: {served:7.2f} s  for {sum(work.values()):.2f} s of "
+            f"cost-model work ({served / max(sum(work.values()), 1e-9):.2f} x)"
+        )
         sim_cpu = after_first["cpu"] - start["cpu"]
         print(
             f"simulator CPU:           {sim_cpu:8.2f} s  = "
@@ -416,6 +430,12 @@ if __name__ == "__main__":
     parser.add_argument("--tenants", type=int, default=200)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--calls-in-flight",
+        type=int,
+        default=0,
+        help="the sites' calls_in_flight limit (default: --workers)",
+    )
     parser.add_argument("--per-call", type=float, default=0.030)
     parser.add_argument("--per-record", type=float, default=0.010)
     parser.add_argument("--registry", help="an empty registry URL (default: a new SQLite file)")

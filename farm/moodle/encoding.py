@@ -9,6 +9,7 @@ last moment, because this is where the request body is built.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -38,7 +39,14 @@ def _flatten(name: str, value: Any, out: Fields) -> None:
         out.append((name, "1" if value else "0"))
     elif kind is int:
         out.append((name, str(value)))
-    elif kind is dict or isinstance(value, Mapping):
+    elif kind is dict:
+        for key, item in value.items():
+            # A record's fields are mostly strings: append them without a call.
+            if type(item) is str:
+                out.append((f"{name}[{key}]", item))
+            else:
+                _flatten(f"{name}[{key}]", item, out)
+    elif isinstance(value, Mapping):
         for key, item in value.items():
             _flatten(f"{name}[{key}]", item, out)
     elif (
@@ -57,15 +65,24 @@ def _flatten(name: str, value: Any, out: Fields) -> None:
 def field_count(value: Any) -> int:
     """How many form fields ``value`` becomes once flattened."""
     kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return 1
     if value is None:
         return 0
-    if kind is dict or isinstance(value, Mapping):
+    if kind is dict:
+        count = 0
+        for item in value.values():
+            kind = type(item)
+            if kind is str or kind is int or kind is bool:
+                count += 1
+            elif item is not None:
+                count += field_count(item)
+        return count
+    if kind is list or kind is tuple:
+        return sum(field_count(v) for v in value)
+    if isinstance(value, Mapping):
         return sum(field_count(v) for v in value.values())
-    if (
-        kind is list
-        or kind is tuple
-        or (isinstance(value, Sequence) and not isinstance(value, str | bytes))
-    ):
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return sum(field_count(v) for v in value)
     return 1
 
@@ -83,5 +100,19 @@ def form_body(fields: Fields) -> bytes:
     ).encode()
 
 
+# What quote_plus leaves as it is; every other ASCII character is escaped, a space as "+".
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.~-]")
+_ESCAPES = {chr(code): "+" if code == 32 else f"%{code:02X}" for code in range(128)}
+
+
+def _escape(match: re.Match[str]) -> str:
+    return _ESCAPES[match.group()]
+
+
 def _quoted_value(value: str) -> str:
-    return value if value.isalnum() and value.isascii() else quote_plus(value)
+    if value.isascii():
+        if value.isalnum():
+            return value
+        # One regular-expression pass: an e-mail has one or two characters to escape.
+        return _UNSAFE.sub(_escape, value)
+    return quote_plus(value)

@@ -49,7 +49,14 @@ def index_rows(writes: tuple[IndexWrite, ...]) -> tuple[list[IndexRow], list[Ind
     return upserts, deletes
 
 
-def journal_line(applied: Applied) -> JournalWrite:
+def journal_line(
+    applied: Applied, written: Mapping[tuple[str, str], Mapping[str, Any]] | None = None
+) -> JournalWrite:
+    """The journal line of one confirmed operation.
+
+    ``written`` maps (kind, key) to the values the index writes hold for it,
+    the record's values already computed once for the index.
+    """
     op = applied.operation
     action = "adopt" if applied.adopted and op.action is Action.CREATE else op.action.value
     moodle_id = applied.moodle_id if applied.moodle_id is not None else op.moodle_id
@@ -63,7 +70,11 @@ def journal_line(applied: Applied) -> JournalWrite:
         new = {name: after for name, (_, after) in op.changes.items()}
     elif op.record is not None:
         old = dict(applied.found) if applied.found is not None else None
-        new = op.record.values()
+        # A creation's index entry holds exactly the record's values.
+        known = None
+        if written is not None and op.action is Action.CREATE:
+            known = written.get((op.kind.value, op.key))
+        new = dict(known) if known is not None else op.record.values()
     else:
         old = dict(op.previous.values) if op.previous is not None else None
         new = None
@@ -73,4 +84,9 @@ def journal_line(applied: Applied) -> JournalWrite:
 
 
 def journal_lines(confirmation: Confirmation) -> list[JournalWrite]:
-    return [journal_line(applied) for applied in confirmation.applied]
+    written = {
+        (w.kind.value, w.key): w.entry.values
+        for w in confirmation.writes
+        if w.entry is not None and w.entry.values
+    }
+    return [journal_line(applied, written) for applied in confirmation.applied]

@@ -58,6 +58,8 @@ log = structlog.get_logger("farm.moodle")
 
 OnBatch = Callable[[BatchResult[T]], Awaitable[None]]
 
+_MISSING = object()
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -84,6 +86,12 @@ class _Run(Generic[T]):
     on_batch: OnBatch[T] | None
     total: BatchResult[T] = field(default_factory=BatchResult)
     fatal: MoodleError | None = None
+    # Each item's parameters, built once when cutting batches (by id of the item).
+    params: dict[int, Any] = field(default_factory=dict)
+
+    def item_params(self, item: T) -> Any:
+        found = self.params.get(id(item), _MISSING)
+        return self.operation.item_params(item) if found is _MISSING else found
 
 
 @cache
@@ -224,14 +232,22 @@ class Session:
 
     # Batches.
 
-    def batches(self, operation: Operation[T], items: Sequence[T]) -> list[list[T]]:
-        """Cut items into batches under both the record and the form-field limits."""
+    def batches(
+        self, operation: Operation[T], items: Sequence[T], params: dict[int, Any] | None = None
+    ) -> list[list[T]]:
+        """Cut items into batches under both the record and the form-field limits.
+
+        ``params``, when given, keeps each item's parameters (by id of the item).
+        """
         budget = self.limits.form_fields_per_request - HEADER_FIELDS - field_count(operation.extra)
         batches: list[list[T]] = []
         current: list[T] = []
         used = 0
         for item in items:
-            cost = field_count(operation.item_params(item))
+            item_params = operation.item_params(item)
+            if params is not None:
+                params[id(item)] = item_params
+            cost = field_count(item_params)
             if current and (len(current) >= self.limits.records_per_batch or used + cost > budget):
                 batches.append(current)
                 current, used = [], 0
@@ -259,7 +275,7 @@ class Session:
         # Batches wait here, not inside the call, so that none starts once the operation stops.
         gate = anyio.CapacityLimiter(self.limits.calls_in_flight)
         async with anyio.create_task_group() as group:
-            for batch in self.batches(operation, items):
+            for batch in self.batches(operation, items, run.params):
                 group.start_soon(self._send_batch, run, batch, gate)
         if run.fatal is not None:
             raise run.fatal
@@ -291,7 +307,7 @@ class Session:
 
     async def _isolate(self, run: _Run[T], batch: list[T], may_adopt: bool) -> BatchResult[T]:
         operation = run.operation
-        params = {**operation.extra, operation.key: [operation.item_params(i) for i in batch]}
+        params = {**operation.extra, operation.key: [run.item_params(i) for i in batch]}
         try:
             reply = await self.call_reply(operation.function, params)
         except RecordError as exc:
