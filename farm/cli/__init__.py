@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 DEFAULT_FARM_DIR = "tenants"
 
+# Exit codes every command keeps to.
+EXIT_FAILED = 1  # something failed; stderr says what
+EXIT_USAGE = 2  # the command line was wrong (click's own code)
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM: work in flight was finished and recorded
+
 
 @dataclass(frozen=True, slots=True)
 class CliContext:

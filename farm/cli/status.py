@@ -17,13 +17,19 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from farm.cli import CliContext
-from farm.cli.registry import fail, load_farm_or_fail, open_registry, registry_option
+from farm.cli import EXIT_INTERRUPTED, CliContext
+from farm.cli.registry import (
+    fail,
+    load_farm_or_fail,
+    open_registry,
+    registry_option,
+    resolve_registry_url,
+)
 from farm.engine.bus import follow
 from farm.engine.events import Event, EventKind
 from farm.engine.status import Level, prometheus, summary, tenant_states
 from farm.logs import configure_logs
-from farm.registry import Registry, RegistryError
+from farm.registry import Registry, RegistryError, RunId, RunStatus
 from farm.selection import SelectionError, select_tenants
 
 _STYLE = {Level.OK: "green", Level.WARNING: "yellow", Level.CRITICAL: "red", Level.NEVER: "red"}
@@ -102,7 +108,13 @@ def _age(age: timedelta | None) -> str:
 @click.command()
 @click.option("--run", "run_id", type=int, help="Follow this run from its start until it ends.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
-@click.option("--interval", default=0.5, show_default=True, help="Seconds between polls.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=0.5,
+    show_default=True,
+    help="Seconds between polls.",
+)
 @registry_option
 @click.pass_obj
 def watch(
@@ -119,26 +131,63 @@ def watch(
       farm watch --json | jq -c 'select(.kind == "phase")'
     """
     configure_logs()
-    url = registry_url or load_farm_or_fail(obj).settings.registry_url
+    url = resolve_registry_url(obj, registry_url)
     with open_registry(url) as registry:
         try:
             anyio.run(_watch, registry, run_id, as_json, interval)
         except KeyboardInterrupt:
-            pass
+            raise SystemExit(EXIT_INTERRUPTED) from None
         except RegistryError as error:
             fail(str(error))
 
 
 async def _watch(registry: Registry, run_id: int | None, as_json: bool, interval: float) -> None:
+    """Print events until the run ends (with --run) or until interrupted.
+
+    A run can end without a ``run-finished`` event (its process was killed and
+    a later run marked it interrupted): the run's status is checked too.
+    Registry errors are raised as they are, never wrapped in a group.
+    """
+    if run_id is not None:
+        await anyio.to_thread.run_sync(registry.get_run, RunId(run_id))  # UnknownRun: say so
     after = 0 if run_id is not None else await anyio.to_thread.run_sync(registry.max_event_id)
+    errors: list[RegistryError] = []
 
     def finished(event: Event) -> bool:
         return run_id is not None and event.kind is EventKind.RUN_FINISHED
 
-    async for _, event in follow(
-        registry, after=after, run_id=run_id, interval=interval, until=finished
-    ):
-        click.echo(json.dumps(event.to_json(), ensure_ascii=False) if as_json else line(event))
+    async def show(scope: anyio.CancelScope) -> None:
+        try:
+            async for _, event in follow(
+                registry, after=after, run_id=run_id, interval=interval, until=finished
+            ):
+                click.echo(
+                    json.dumps(event.to_json(), ensure_ascii=False) if as_json else line(event)
+                )
+        except RegistryError as error:
+            errors.append(error)
+        scope.cancel()
+
+    async def until_ended(run: RunId, scope: anyio.CancelScope) -> None:
+        try:
+            # The registry is polled: another process may end the run, no event tells us.
+            while True:
+                current = await anyio.to_thread.run_sync(registry.get_run, run)
+                if current.status is not RunStatus.RUNNING:
+                    break
+                await anyio.sleep(max(interval, 1.0))
+        except RegistryError as error:
+            errors.append(error)
+        # Leave time for the last events to be shown before stopping.
+        await anyio.sleep(interval * 2 + 0.5)
+        scope.cancel()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(show, group.cancel_scope)
+        if run_id is not None:
+            group.start_soon(until_ended, RunId(run_id), group.cancel_scope)
+    if errors:
+        raise errors[0]
 
 
 def line(event: Event) -> str:

@@ -31,7 +31,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from farm.cli import CliContext
+from farm.cli import EXIT_FAILED, EXIT_INTERRUPTED, CliContext
 from farm.cli.registry import fail, load_farm_or_fail, open_registry, registry_option
 from farm.config import Farm, TenantConfig
 from farm.engine.bus import EventBus
@@ -51,9 +51,6 @@ from farm.logs import configure_logs
 from farm.model import Entity, Profile
 from farm.registry import RegistryError, RunStatus, RunTrigger
 from farm.selection import SelectionError, select_tenants
-
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 
 
 def configure_logging(*, as_json: bool, level: int = logging.INFO) -> None:
