@@ -15,14 +15,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from ldap3 import DEREF_ALWAYS, NONE, SUBTREE, SYNC, Connection, Server, Tls
+from ldap3 import NONE, SYNC, Connection, Server, Tls
 from ldap3.core.exceptions import LDAPException
-from ldap3.operation.search import search_operation
-from ldap3.protocol.rfc2696 import paged_search_control
 
 from farm.secrets import Secret
 from farm.sources import SourceError
 from farm.sources.sdet.entries import Entry
+from farm.sources.sdet.paging import PagedSearch
 from farm.sources.sdet.receiver import EntryReceiver
 from farm.sources.sdet.settings import DirectorySettings
 
@@ -122,33 +121,20 @@ class DirectoryClient:
         cookie: bytes | None = None
         try:
             try:
-                # Built once: ldap3 would parse and compile the filter again for every
-                # page, and a filter OR-ing many schools costs more than the page.
-                request = search_operation(
+                search = PagedSearch(
+                    connection,
                     base,
                     filter_,
-                    SUBTREE,
-                    DEREF_ALWAYS,
-                    list(attributes),
-                    0,
-                    int(self.settings.timeout),
-                    False,
-                    connection.auto_escape,
-                    connection.auto_encode,
-                    None,
-                    validator=None,
-                    check_names=False,
+                    attributes,
+                    page_size=self.settings.page_size,
+                    time_limit=int(self.settings.timeout),
                 )
             except (LDAPException, ValueError) as exc:
                 raise self._fail("bad search filter", exc) from None
             while True:
-                control = paged_search_control(False, self.settings.page_size, cookie)
                 try:
-                    # What Connection.search does for one page, minus building the request.
                     with connection.connection_lock:
-                        connection.post_send_search(
-                            connection.send("searchRequest", request, [control])
-                        )
+                        connection.post_send_search(search.send(cookie))
                 except (LDAPException, OSError, struct.error) as exc:
                     raise self._fail("search failed", exc) from None
                 # SYNC, not SAFE_SYNC: each thread has its own connection, and

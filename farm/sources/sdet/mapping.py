@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Literal, Self
@@ -103,16 +103,30 @@ class FieldReader:
     itself stays a plain frozen model.
     """
 
-    __slots__ = ("_case", "_date", "_default", "_pattern", "_table", "_template", "attribute")
+    __slots__ = (
+        "_date",
+        "_default",
+        "_direct",
+        "_fold",
+        "_pattern",
+        "_table",
+        "_template",
+        "attribute",
+        "key",
+    )
 
     def __init__(self, rule: FieldRule) -> None:
         self.attribute = rule.attribute
+        #: The attribute's lower-cased name, as :class:`Entry` keys them.
+        self.key = rule.attribute.lower() if rule.attribute is not None else None
         self._pattern = re.compile(rule.pattern) if rule.pattern is not None else None
         self._table = {k.casefold(): v for k, v in rule.transcode.items()} or None
+        self._date = rule.kind == "date"
+        # No pattern, table or date: a value is used as it is.
+        self._direct = self._pattern is None and self._table is None and not self._date
         # "{value}" alone formats to the value itself: skip the formatting.
         self._template = None if rule.template == "{value}" else rule.template
-        self._case = rule.case
-        self._date = rule.kind == "date"
+        self._fold = _FOLDS[rule.case]
         self._default = rule.default
 
     def _extract(self, raw: str) -> str | None:
@@ -137,27 +151,29 @@ class FieldReader:
             value = parsed.isoformat()
         return value
 
-    def _fold(self, value: str) -> str:
-        if self._case == "lower":
-            return value.lower()
-        if self._case == "upper":
-            return value.upper()
-        return value
-
     def apply(self, values: Iterable[str], names: Mapping[str, str]) -> str | None:
         """The field's value from an attribute's ``values``; ``names`` fill the templates."""
+        fold = self._fold
         for raw in values:
             if not raw:
                 continue
-            value = self._extract(raw)
+            value = raw if self._direct else self._extract(raw)
             if value is None or value == "":
                 continue
             if self._template is not None:
                 value = self._template.format_map({**names, "value": value})
-            return self._fold(value)
+            return fold(value) if fold is not None else value
         if self._default is not None:
-            return self._fold(self._default.format_map(names))
+            value = self._default.format_map(names)
+            return fold(value) if fold is not None else value
         return None
+
+
+_FOLDS: dict[str, Callable[[str], str] | None] = {
+    "keep": None,
+    "lower": str.lower,
+    "upper": str.upper,
+}
 
 
 class CohortKind(StrEnum):

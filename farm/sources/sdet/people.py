@@ -304,7 +304,7 @@ class PersonReader:
         dn = entry.dn
         names: dict[str, str] = {"uid": uid, "dn": dn}
         for field_name, rule in self._required:
-            text = rule.apply(_values(entry, rule.attribute), names)
+            text = rule.apply(_values(entry, rule.key), names)
             if not text or not text.strip():
                 notes.append(
                     Note(
@@ -315,11 +315,11 @@ class PersonReader:
                 )
                 return None
             names[field_name] = text.strip()
-        idnumber = self._idnumber.apply(_values(entry, self._idnumber.attribute), names) or ""
-        email = self._email.apply(_values(entry, self._email.attribute), names) or ""
+        idnumber = self._idnumber.apply(_values(entry, self._idnumber.key), names) or ""
+        email = self._email.apply(_values(entry, self._email.key), names) or ""
         profile_fields: dict[str, str] = {}
         for shortname, rule in self._profile_fields:
-            raw = _values(entry, rule.attribute)
+            raw = _values(entry, rule.key)
             text = rule.apply(raw, names)
             if text is None:
                 if any(raw):
@@ -349,5 +349,5 @@ def _first(values: Sequence[str]) -> str | None:
     return None
 
 
-def _values(entry: Entry, attribute: str | None) -> Sequence[str]:
-    return entry.values(attribute) if attribute else ()
+def _values(entry: Entry, key: str | None) -> Sequence[str]:
+    return entry.attributes.get(key, ()) if key else ()
