@@ -8,6 +8,7 @@ import pytest
 
 from farm.sources.sdet.entries import (
     format_timestamp,
+    newest_timestamp,
     normalise_dn,
     parse_etab_value,
     parse_timestamp,
@@ -82,3 +83,10 @@ def test_operator_input_is_escaped_in_person_filters() -> None:
 
     assert "(uid=x\\2a\\29\\28uid=\\2a)" in text
     assert person_filter("sdet:F1700ivg", "sdet:").count("F1700ivg") == 3
+
+
+def test_the_newest_timestamp_ignores_those_that_do_not_parse() -> None:
+    stamps = ["20261121185843Z", "20261399999999Z", "99991121185843", " 20261121185844Z", "x"]
+
+    assert newest_timestamp(stamps) == datetime(2026, 11, 21, 18, 58, 44, tzinfo=UTC)
+    assert newest_timestamp(["20261399999999Z", "garbage"]) is None
