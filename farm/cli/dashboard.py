@@ -71,3 +71,5 @@ def dashboard(obj: CliContext, watch_only: bool, tick: float, registry_url: str 
         app.run_with_signals()
     finally:
         registry.close()
+    if app.return_code:
+        raise SystemExit(app.return_code)

@@ -140,7 +140,12 @@ class FarmDashboard(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        tenants, reports = await anyio.to_thread.run_sync(self._load)
+        try:
+            tenants, reports = await anyio.to_thread.run_sync(self._load)
+        except RegistryError as error:
+            # Nothing to show: leave the terminal as it was and say why.
+            self.exit(return_code=1, message=f"cannot read the registry: {error}")
+            return
         self.view = FarmView(tenants, reports)
         self.redraw(full=True)
         self.loaded = True
