@@ -92,7 +92,9 @@ def _load(obj: CliContext) -> Farm:
     except FarmConfigError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
-        _fail(f"{len(exc.problems)} problem(s) in {obj.farm_dir}: the farm was not loaded.")
+        count = len(exc.problems)
+        plural = "s" if count != 1 else ""
+        _fail(f"{count} problem{plural} in {obj.farm_dir}: the farm was not loaded.")
 
 
 def _fail(message: str) -> NoReturn:
