@@ -42,7 +42,8 @@ def index_rows(writes: tuple[IndexWrite, ...]) -> tuple[list[IndexRow], list[Ind
                     key=key,
                     digest=entry.digest,
                     moodle_id=entry.moodle_id,
-                    values=dict(entry.values),
+                    # Shared with the creation's journal line: the registry encodes it once.
+                    values=entry.values,
                     tenants=tuple(sorted(entry.tenants)),
                 )
             )
@@ -74,7 +75,7 @@ def journal_line(
         known = None
         if written is not None and op.action is Action.CREATE:
             known = written.get((op.kind.value, op.key))
-        new = dict(known) if known is not None else op.record.values()
+        new = known if known is not None else op.record.values()
     else:
         old = dict(op.previous.values) if op.previous is not None else None
         new = None

@@ -96,6 +96,7 @@ class IndexStore(Store):
         last: dict[tuple[str, str], IndexWrite] = {}
         for w in upserts:
             last[(w.entity, w.key)] = w  # one statement may not upsert a key twice
+        texts = _Texts()
         index_rows = [
             (
                 site,
@@ -103,12 +104,12 @@ class IndexStore(Store):
                 w.key,
                 w.moodle_id,
                 w.digest,
-                _json(w.values),
-                _json(sorted(w.tenants)),
+                texts.of(w.values),
+                texts.of_tenants(w.tenants),
             )
             for w in last.values()
         ]
-        lines = _journal_rows(journal)
+        lines = _journal_rows(journal, texts)
         by_entity: defaultdict[str, list[str]] = defaultdict(list)
         for d in deletes:
             by_entity[d.entity].append(d.key)
@@ -161,8 +162,42 @@ class IndexStore(Store):
             ]
 
 
-def _journal_rows(entries: Iterable[JournalWrite]) -> list[tuple[Any, ...]]:
-    return [(e.entity, e.action, e.key, e.moodle_id, _json(e.old), _json(e.new)) for e in entries]
+def _journal_rows(
+    entries: Iterable[JournalWrite], texts: _Texts | None = None
+) -> list[tuple[Any, ...]]:
+    texts = texts or _Texts()
+    return [
+        (e.entity, e.action, e.key, e.moodle_id, texts.of(e.old), texts.of(e.new)) for e in entries
+    ]
+
+
+class _Texts:
+    """JSON texts of one batch, each value encoded once.
+
+    A creation's journal line carries the very values its index row holds, and
+    the tenants of a site's records repeat: both are encoded once per batch.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[Any, str]] = {}
+        self._tenants: dict[tuple[str, ...], str] = {}
+
+    def of(self, value: Any) -> str:
+        if value is None:
+            return "null"
+        found = self._by_id.get(id(value))
+        if found is not None and found[0] is value:
+            return found[1]
+        text = _json(value)
+        self._by_id[id(value)] = (value, text)
+        return text
+
+    def of_tenants(self, tenants: Iterable[str]) -> str:
+        key = tuple(tenants)
+        text = self._tenants.get(key)
+        if text is None:
+            text = self._tenants[key] = _json(sorted(key))
+        return text
 
 
 def _append_journal(
