@@ -148,6 +148,8 @@ class TenantRecords:
     members: set[CohortMembership] = field(default_factory=set)
     enrolments: set[Enrolment] = field(default_factory=set)
     warnings: list[SourceWarning] = field(default_factory=list)
+    # Seen but unreadable: their absence must not suspend anyone (TenantSnapshot.held).
+    held: set[str] = field(default_factory=set)
 
     def warn(self, entry: str, message: str, attribute: str | None = None) -> None:
         self.warnings.append(SourceWarning(self.tenant.id, entry, message, attribute))
@@ -207,7 +209,8 @@ class TenantRecords:
             "endpoint": self.endpoint,
         }
         if not values["lastname"]:
-            self.warn(entry, "no last name: skipped", last_field)
+            self.warn(entry, "no last name: skipped, their account left as it is", last_field)
+            self.held.add(source_key(self.endpoint, kind, code))
             return None
         return entry, values
 
@@ -367,4 +370,5 @@ class TenantRecords:
             enrolments=tuple(enrolments),
             warnings=tuple(self.warnings),
             complete=person is None,
+            held=frozenset(self.held - self.people.keys()),
         )

@@ -185,6 +185,8 @@ def test_unknown_status_missing_birth_date_and_nameless_learners_are_reported() 
         ("apprenant 50001", "codeStatut"),
         ("apprenant 50002", "nomApprenant"),
     ]
+    # The nameless learner is held: a plan leaves their account as it is.
+    assert snap.held == {"netypareo:occ:apprenant:50002"}
 
 
 def test_a_learner_in_a_group_and_a_pdgroup_is_one_person_in_two_cohorts() -> None:
