@@ -2,10 +2,11 @@
 
 One :class:`SdetSource` serves every tenant (UAI) of one directory. A read
 fetches the structure map (cached for ``structures_ttl`` seconds so that a
-run touching many sites reads it once), then one paged search per family of
-people (students, teachers, staff, parents) with an OR over the requested
-UAIs, all in worker threads bounded by ``connections``. Records are built in
-a worker thread too, so a large read never stalls the event loop.
+run touching many sites reads it once), then paged searches per family of
+people (students, teachers, staff, parents), each with an OR over a share of
+the requested UAIs, all in worker threads bounded by ``connections``.
+Entries become facts as they arrive, in those threads; the snapshots are
+built in a worker thread too, so a large read never stalls the event loop.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from farm.sources import ReadRequest, ReadResult, SourceError
 from farm.sources.sdet.client import DirectoryClient
 from farm.sources.sdet.entries import Entry, canonical_dn, newest_timestamp
 from farm.sources.sdet.filters import (
-    FAMILIES,
     PARENTS,
     STAFF,
     STRUCTURES_FILTER,
@@ -155,7 +155,7 @@ class SdetSource:
                 for family in (STUDENTS, TEACHERS, STAFF, PARENTS):
                     for part, chunk in enumerate(chunks):
                         group.start_soon(run, family, part, chunk)
-            facts = [f for key in sorted(found, key=_family_order) for f in found[key]]
+            facts = [f for batch in found.values() for f in batch]
             if since is None:
                 # A delta read needs no unchanged parent; the next full read links them.
                 students = [
@@ -168,7 +168,8 @@ class SdetSource:
             unique: dict[str, PersonFacts] = {}
             for f in facts:
                 unique.setdefault(f.key, f)
-            # Searches finish in any order: entry order makes warnings come out the same way.
+            # Searches finish in any order: sorted by entry, the warnings come out in the
+            # same order from one read to the next, whatever the connections.
             ordered = sorted(unique.values(), key=_by_key)
             snapshots = build_snapshots(
                 ordered,
@@ -201,19 +202,12 @@ def _chunks(items: Sequence[Structure], count: int) -> list[list[Structure]]:
     return [list(items[at::count]) for at in range(count)]
 
 
-_FAMILY_INDEX = {family.name: at for at, family in enumerate(FAMILIES)}
-
-
-def _family_order(key: tuple[str, int]) -> tuple[int, int]:
-    return _FAMILY_INDEX[key[0]], key[1]
-
-
 def _by_key(facts: PersonFacts) -> str:
     return facts.key
 
 
 class _Reader:
-    """One read's searches: people under ``people_base``, turned into facts page by page."""
+    """One read's searches: people under ``people_base``, turned into facts as they arrive."""
 
     def __init__(
         self,
