@@ -19,10 +19,23 @@ It prints the wall time of the first sync and of a no-change rerun, the
 ideal time from the cost model (the busiest site's work divided by its
 workers), their ratio, the speed-up over syncing the sites one after
 another (the sum of the sites' job durations, which is what a one-at-a-time
-run would take), the writes the rerun made, and peak memory. It also prints
-what bounds the ratio when it falls short: the engine's CPU seconds per
-1,000 records written (with two cores, a process that needs more than one
-CPU second per wall second cannot keep up), and the simulator's.
+run would take), the writes the rerun made, and peak memory.
+
+It also prints what bounds the ratio when it falls short:
+
+- the engine's CPU seconds per 1,000 records written, and the "engine CPU
+  floor" they imply: one process runs its Python on one core at a time (the
+  GIL), so the first sync cannot take less wall time than its CPU time, and
+  the best ratio it allows is the ideal divided by that floor;
+- the share of that CPU spent in the garbage collector (``--gc-tuned``
+  freezes the source's records and raises the young-generation threshold,
+  as a batch process may);
+- the simulator's time serving calls against the cost model's work: above
+  1.0, calls took longer than the model says (loaded cores, late answers);
+- the slowest site's phases, in seconds from the run's start.
+
+``--calls-in-flight`` sets the sites' ``calls_in_flight`` apart from the
+simulated workers (default: equal).
 Aims: ratio >= 0.9, rerun writes = 0, peak memory <= 1 GB.
 """
 
