@@ -105,9 +105,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3, help="reads, back to back (default 3)")
     parser.add_argument(
-        "--gc-freeze",
-        action="store_true",
-        help="gc.freeze() the startup heap before reading, as a long-lived worker could",
+        "--gc-threshold",
+        type=int,
+        default=0,
+        help="set the collector's first threshold (Python's default: 700) before reading,\n"
+        "to see what the garbage collector costs a large read",
     )
     args = parser.parse_args()
     suffix = generate(1, 1).suffix
@@ -131,9 +133,8 @@ def main() -> int:
             source = SdetSource("bench", settings)
             structures = anyio.run(source.structures)
             tenants = tuple(sorted(structures.by_uai))
-            if args.gc_freeze:
-                gc.collect()
-                gc.freeze()
+            if args.gc_threshold:
+                gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
             baseline = _rss_mib()
             runs = [_read_once(source, tenants, server_pid) for _ in range(max(1, args.repeat))]
     first = runs[0]
