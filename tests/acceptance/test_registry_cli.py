@@ -23,6 +23,7 @@ from farm.registry import (
     TenantReport,
     TenantStatus,
 )
+from farm.registry.schema import expected_revision
 
 FARM = Path(sys.executable).parent / "farm"
 SHIPPED = Path(__file__).parents[2] / "tenants"
@@ -89,8 +90,8 @@ def test_upgrade_creates_then_leaves_the_registry_alone(farm_dir: Path) -> None:
     assert status.returncode == 0
     assert status.stdout.splitlines() == [
         f"registry  {registry_of(farm_dir)}",
-        "schema    0001 (current)",
-        "expected  0001",
+        f"schema    {expected_revision()} (current)",
+        f"expected  {expected_revision()}",
     ]
 
 
