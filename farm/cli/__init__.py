@@ -104,6 +104,7 @@ def main(ctx: click.Context, farm_dir: Path) -> None:
     configure_logs()
     # A sync holds hundreds of thousands of long-lived records: with Python's default
     # threshold (700) the collector rescans them constantly. Measured with
-    # tools/bench_farm.py: 19 s of 54 CPU seconds at full size, 4 s with this.
+    # tools/bench_farm.py: 19 s of 54 CPU seconds at full size; 4 s with this threshold
+    # and the source's records frozen (--gc-tuned), which only the benchmark does.
     gc.set_threshold(50_000, 20, 20)
     ctx.obj = CliContext(farm_dir=farm_dir)
