@@ -188,15 +188,5 @@ async def follow(
             await anyio.sleep(interval)
 
 
-def last_event_id(registry: Registry) -> int:
-    """The id of the newest event recorded, 0 when there is none (blocking)."""
-    last = 0
-    while True:
-        rows = registry.events_since(last, limit=1000)
-        if not rows:
-            return last
-        last = rows[-1].id
-
-
 def _events_since(registry: Registry, last: int, run_id: int | None) -> list[RegistryEvent]:
     return registry.events_since(last, run_id=None if run_id is None else RunId(run_id), limit=1000)

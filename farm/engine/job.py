@@ -447,13 +447,13 @@ class _Job:
                 log.error("report not recorded", tenant=tenant, error=str(error))
             counts = item.flat()
             outcomes[tenant] = TenantOutcome(tenant, phase, reason, counts)
-            for warning in item.warnings[:1]:
-                if len(item.warnings) > 0:
-                    self.publish(
-                        EventKind.WARNING,
-                        tenant,
-                        message=f"{len(item.warnings)} warning(s), first: {warning.message}",
-                    )
+            if item.warnings:
+                first = item.warnings[0]
+                self.publish(
+                    EventKind.WARNING,
+                    tenant,
+                    message=f"{len(item.warnings)} warning(s), first: {first.message}",
+                )
             self.publish(EventKind.PHASE, tenant, phase=phase, counts=counts, message=reason)
         log.info("job done", site=self.site.name, run=self.run_id, refused=refused)
         return JobOutcome(self.site.name, outcomes)

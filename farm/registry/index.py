@@ -131,13 +131,6 @@ class IndexStore(Store):
                 assert run_id is not None
                 _append_journal(session, self.backend, run_id, site, lines, stamp)
 
-    def append_journal(self, run_id: RunId, site: str, entries: Sequence[JournalWrite]) -> None:
-        """Append journal lines without touching the index (a write the index does not track)."""
-        lines = _journal_rows(entries)
-        with self.writing() as session:
-            stamp = _timestamp(self.now(session), self.backend)
-            _append_journal(session, self.backend, run_id, site, lines, stamp)
-
     def journal(self, run_id: RunId, site: str | None = None) -> list[JournalEntry]:
         """The journal of a run, in write order per site."""
         with self.reading() as session:
@@ -251,10 +244,6 @@ def _insert_rows(session: Session, backend: str, sql: str, rows: Sequence[tuple[
     for chunk in _chunks(rows, _CHUNK):
         statement = sql.format(", ".join([group] * len(chunk)))
         connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row))
-
-
-def _tenants(write: IndexWrite) -> str:
-    return _json(sorted(write.tenants))
 
 
 def _json(value: Any) -> str:
