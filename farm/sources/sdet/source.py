@@ -97,7 +97,8 @@ class SdetSource:
             age = time.monotonic() - self._structures_read_at
             if self._structures is None or age > self.settings.structures_ttl:
                 entries = await self._search(
-                    client or self._client(),
+                    # Resolving the bind password may read a file: not on the event loop.
+                    client or await anyio.to_thread.run_sync(self._client),
                     self.settings.structures_base,
                     STRUCTURES_FILTER,
                     STRUCTURE_ATTRIBUTES,
@@ -121,7 +122,7 @@ class SdetSource:
         """Snapshots of ``request.tenants``; :class:`SourceError` when the directory fails."""
         started = datetime.now(UTC)
         rules = self._rules(request)
-        client = self._client()
+        client = await anyio.to_thread.run_sync(self._client)
         structures = await self.structures(client)
         wanted = [tenant.strip().upper() for tenant in request.tenants]
         missing = [tenant for tenant in wanted if tenant not in structures.by_uai]
