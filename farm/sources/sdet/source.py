@@ -96,9 +96,11 @@ class SdetSource:
         async with self._structures_lock:
             age = time.monotonic() - self._structures_read_at
             if self._structures is None or age > self.settings.structures_ttl:
-                entries = await self._search(
+                if client is None:
                     # Resolving the bind password may read a file: not on the event loop.
-                    client or await anyio.to_thread.run_sync(self._client),
+                    client = await anyio.to_thread.run_sync(self._client)
+                entries = await self._search(
+                    client,
                     self.settings.structures_base,
                     STRUCTURES_FILTER,
                     STRUCTURE_ATTRIBUTES,
