@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import anyio
@@ -58,8 +59,9 @@ def demo(
     scolaires), starts a simulated Moodle per site and a directory on
     loopback ports, writes a farm folder and a registry under --workdir,
     runs a batch through the real coordinator and opens the dashboard on it.
-    With --headless it prints progress, a summary, and a second run that
-    writes nothing. Ctrl-C stops everything cleanly.
+    With --headless (the default when the output is not a terminal) it prints
+    progress, a summary, and a second run that writes nothing. Ctrl-C stops
+    everything cleanly.
 
     \b
     Examples:
@@ -85,7 +87,8 @@ def demo(
     status = 0
     try:
         with Demo(options, echo=click.echo) as built:
-            if headless:
+            # A dashboard needs a terminal: from a script or a CI log, print instead.
+            if headless or not (sys.stdin.isatty() and sys.stdout.isatty()):
                 results = anyio.run(run_headless, built, click.echo)
                 if not results or results[-1].status is RunStatus.INTERRUPTED:
                     status = 130
