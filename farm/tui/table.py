@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Sparkline, Static
+from textual.widgets.data_table import ColumnKey
 
 from farm.tui.rows import (
     FarmView,
@@ -125,6 +126,7 @@ class TenantTable(DataTable[str | Text]):
     def _rebuild(self, view: FarmView, order: list[str], marked: set[str], now: datetime) -> None:
         current = self.current()
         self.rebuilds += 1
+        self._fit_ids(view)
         self.clear()
         self._drawn = {}
         for tenant in order:
@@ -134,6 +136,16 @@ class TenantTable(DataTable[str | Text]):
         self.order = list(order)
         if current in self._drawn:
             self.move_cursor(row=self.order.index(current), animate=False)
+
+    def _fit_ids(self, view: FarmView) -> None:
+        # A tenant id is never cut (cfa-demo-31 and cfa-demo-34 must stay apart): the
+        # column grows to the longest id of the farm, not of the rows shown, so that
+        # filtering never makes it jump.
+        column = self.columns.get(ColumnKey("id"))
+        needed = 2 + max((len(tenant) for tenant in view.rows), default=0)
+        if column is not None and column.width < needed:
+            column.width = needed
+            self._require_update_dimensions = True
 
 
 class SummaryBar(Horizontal):
