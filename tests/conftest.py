@@ -12,11 +12,13 @@ per server, so that each can be read on its own.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import structlog
 
 pytest_plugins = [
     "tests.fixtures.postgres",
@@ -55,3 +57,22 @@ def no_blocking_socket_on_event_loop() -> Iterator[None]:
     finally:
         for name, original in originals.items():
             setattr(socket.socket, name, original)
+
+
+@pytest.fixture(autouse=True)
+def isolated_logging() -> Iterator[None]:
+    """Undo the logging set-up a command made in this process.
+
+    Commands configure logging process-wide (``farm.logs.configure_logs``);
+    a test that runs one in-process must not change what the next test's
+    logs look like, nor leave a handler writing to a closed capture stream.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    chatty = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "zeep")}
+    yield
+    structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, previous in chatty.items():
+        logging.getLogger(name).setLevel(previous)

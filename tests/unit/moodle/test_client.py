@@ -135,6 +135,7 @@ async def test_retries_are_bounded_and_end_in_a_transient_error() -> None:
 async def test_the_token_never_appears_in_logs_reprs_exceptions_or_results(
     caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    structlog.reset_defaults()  # whatever an earlier test configured: log everything
     structlog.configure(logger_factory=structlog.stdlib.LoggerFactory())
     try:
         caplog.set_level(logging.DEBUG)
