@@ -25,6 +25,7 @@ from farm.index import SiteIndex
 from farm.model import (
     CohortMembership,
     GroupMembership,
+    IndexEntry,
     Kind,
     Record,
     SiteSnapshot,
@@ -155,6 +156,20 @@ class _Planner:
 
     def emit(self, operation: Operation) -> None:
         self.groups.setdefault((operation.kind, operation.action), []).append(operation)
+
+    def reindex(
+        self,
+        kind: Kind,
+        key: str,
+        category: Category,
+        record: Record | None,
+        entry: IndexEntry,
+        tenants: frozenset[str],
+    ) -> None:
+        """Record new tenants in the index only: nothing changes in Moodle."""
+        self.emit(
+            Operation(kind, Action.REINDEX, key, category, record, entry, _NO_CHANGES, tenants)
+        )
 
     def new_tenants(self, old: frozenset[str], found: frozenset[str]) -> frozenset[str]:
         if old <= self.authoritative:
@@ -295,18 +310,7 @@ class _Planner:
                     Operation(kind, action, key, Category.UPDATE, record, entry, changes, tenants)
                 )
             elif tenants != entry.tenants:
-                self.emit(
-                    Operation(
-                        kind,
-                        Action.REINDEX,
-                        key,
-                        Category.UPDATE,
-                        record,
-                        entry,
-                        _NO_CHANGES,
-                        tenants,
-                    )
-                )
+                self.reindex(kind, key, Category.UPDATE, record, entry, tenants)
 
     def _plan_absent(self, kind: Kind, scope: Callable[[str], bool] | None) -> None:
         authoritative = self.authoritative
@@ -330,18 +334,7 @@ class _Planner:
                 or (kind is Kind.PERSON and policy is RemovalPolicy.KEEP)
             ):
                 # Groups are never deleted (no web-service function in the farm's service).
-                self.emit(
-                    Operation(
-                        kind,
-                        Action.REINDEX,
-                        key,
-                        Category.REMOVE,
-                        None,
-                        entry,
-                        _NO_CHANGES,
-                        remaining,
-                    )
-                )
+                self.reindex(kind, key, Category.REMOVE, None, entry, remaining)
             elif kind is Kind.PERSON and policy is RemovalPolicy.SUSPEND:
                 changes = {"suspended": (entry.values.get("suspended", False), True)}
                 self.emit(
@@ -431,18 +424,7 @@ class _Planner:
                         )
                     )
                 elif tenants != entry.tenants:
-                    self.emit(
-                        Operation(
-                            kind,
-                            Action.REINDEX,
-                            key,
-                            Category.UPDATE,
-                            record,
-                            entry,
-                            _NO_CHANGES,
-                            tenants,
-                        )
-                    )
+                    self.reindex(kind, key, Category.UPDATE, record, entry, tenants)
 
     def _plan_absent_links(self, kind: Kind) -> None:
         authoritative = self.authoritative
