@@ -93,7 +93,7 @@ def demo(
                 if not results or results[-1].status is RunStatus.INTERRUPTED:
                     status = 130
                 elif any(
-                    # Records Moodle refused are part of the show (reported, never guessed);
+                    # Records not written are part of the show (reported, never guessed);
                     # a tenant that did not run is a demo that failed.
                     outcome.phase is not Phase.SUCCEEDED
                     for result in results

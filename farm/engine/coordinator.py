@@ -5,11 +5,12 @@
 them unchanged), hands them to an executor, and finishes the run with a
 status that sums up its tenants:
 
-- ``succeeded``: every tenant succeeded and Moodle refused no record;
+- ``succeeded``: every tenant succeeded and every record was written;
 - ``interrupted``: the operator stopped it (Ctrl-C, SIGTERM) or it was cancelled;
 - ``failed``: no tenant succeeded;
-- ``partial``: some did, some did not, or Moodle refused some records (the
-  tenant's report names each one with Moodle's reason).
+- ``partial``: some did, some did not, or some records were not written:
+  Moodle refused them, or the farm would not guess (an ambiguous account).
+  The tenant's report names each record with the reason.
 
 The run's id and its final status are published as events so a view in
 another process knows when the run is over.
@@ -236,7 +237,7 @@ def _reason(status: RunStatus, tenants: Mapping[str, TenantOutcome]) -> str | No
         parts.append(f"{len(bad)} of {len(tenants)} tenants did not succeed: {_first(bad)}")
     if refused:
         parts.append(
-            f"Moodle refused records of {len(refused)} tenant(s), see their reports: "
+            f"records not written for {len(refused)} tenant(s), see their reports: "
             f"{_first(refused)}"
         )
     return "; ".join(parts)

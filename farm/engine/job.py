@@ -430,7 +430,7 @@ class _Job:
             status = _STATUS[phase]
             if phase is Phase.SUCCEEDED and item.errors:
                 status = TenantStatus.PARTIAL
-                reason = f"Moodle refused {len(item.errors)} record(s); see the errors"
+                reason = f"{len(item.errors)} record(s) not written; see the errors"
             durations = {**self.durations[tenant], "total": time.monotonic() - started}
             report = tenant_report(
                 tenant,
