@@ -88,6 +88,11 @@ def _csv(values: tuple[str, ...]) -> list[str]:
 )
 @click.option("--mode", type=click.Choice(["create-only", "update-only", "delete-only"]))
 @click.option("--allow-mass-removal", is_flag=True, help="Lift the safety stops for this run.")
+@click.option(
+    "--adopt-cohorts",
+    is_flag=True,
+    help="Also manage cohorts and groups without the farm's prefix (use with care).",
+)
 @click.option("--wait", is_flag=True, help="Wait for tenants another run holds (default: refuse).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary at the end.")
@@ -116,6 +121,7 @@ def sync(
     profiles: tuple[str, ...],
     mode: str | None,
     allow_mass_removal: bool,
+    adopt_cohorts: bool,
     wait: bool,
     quiet: bool,
     as_json: bool,
@@ -154,6 +160,7 @@ def sync(
         ("refresh_only", refresh_only),
         ("delta", delta),
         ("allow_mass_removal", allow_mass_removal),
+        ("adopt_cohorts", adopt_cohorts),
     ):
         if flag:
             options[name] = True

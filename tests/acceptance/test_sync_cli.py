@@ -117,3 +117,11 @@ def test_the_distributed_executor_refuses_a_sqlite_registry_before_any_run(
     assert "needs the registry on PostgreSQL" in result.stderr
     assert "Traceback" not in result.stderr
     assert json.loads(farm("runs", "--json", registry=registry).stdout) == []
+
+
+def test_adopt_cohorts_is_recorded_in_the_run_options(registry: str) -> None:
+    # The shipped farm's directory is not running here: the run fails fast, but it is recorded.
+    farm("sync", "--tenant", "0340041K", "--adopt-cohorts", "--quiet", registry=registry)
+
+    (run,) = json.loads(farm("runs", "--json", registry=registry).stdout)
+    assert run["options"]["adopt_cohorts"] is True

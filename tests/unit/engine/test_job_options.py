@@ -88,3 +88,9 @@ def test_the_site_threshold_is_used_even_when_the_farm_differs() -> None:
     farm, site = farm_and_site(removal="suspend", threshold=0.05)
     farm = replace(farm, settings=replace(farm.settings, mass_removal_threshold=0.9))
     assert plan_options_from({}, site, farm).mass_removal_threshold == 0.05
+
+
+def test_adopt_cohorts_reaches_the_plan_and_is_off_by_default() -> None:
+    farm, site = farm_and_site()
+    assert plan_options_from({}, site, farm).adopt_cohorts is False
+    assert plan_options_from({"adopt_cohorts": True}, site, farm).adopt_cohorts is True
