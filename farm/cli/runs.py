@@ -162,6 +162,7 @@ def _tenant_json(report: TenantReport) -> dict[str, Any]:
         "errors": [{"entity": e.entity, "key": e.key, "reason": e.reason} for e in report.errors],
         "warnings": [{"key": w.key, "message": w.message} for w in report.warnings],
         "durations": dict(report.durations),
+        "operations": list(report.operations),
     }
 
 
@@ -185,6 +186,8 @@ def _write_csv(found: RunReport) -> None:
             writer.writerow({**base, "kind": "error", **error})
         for w in t.warnings:
             writer.writerow({**base, "kind": "warning", "key": w.key or "", "message": w.message})
+        for line in t.operations:
+            writer.writerow({**base, "kind": "operation", "message": line})
 
 
 def _print_report(found: RunReport) -> None:
@@ -227,6 +230,12 @@ def _print_report(found: RunReport) -> None:
         for warning in warnings:
             notes.add_row(*_cells(*warning))
         console.print(notes)
+    operations = [(t.tenant, line) for t in found.tenants for line in t.operations]
+    if operations:
+        done = Table("tenant", "operation", title="Operations (verbose run)")
+        for operation in operations:
+            done.add_row(*_cells(*operation))
+        console.print(done)
 
 
 def _counts(counts: Mapping[str, Mapping[str, int]]) -> str:

@@ -89,6 +89,9 @@ def _csv(values: tuple[str, ...]) -> list[str]:
 @click.option("--mode", type=click.Choice(["create-only", "update-only", "delete-only"]))
 @click.option("--allow-mass-removal", is_flag=True, help="Lift the safety stops for this run.")
 @click.option(
+    "--verbose", "-v", is_flag=True, help="Keep one line per operation in the run's reports."
+)
+@click.option(
     "--adopt-cohorts",
     is_flag=True,
     help="Also manage cohorts and groups without the farm's prefix (use with care).",
@@ -121,6 +124,7 @@ def sync(
     profiles: tuple[str, ...],
     mode: str | None,
     allow_mass_removal: bool,
+    verbose: bool,
     adopt_cohorts: bool,
     wait: bool,
     quiet: bool,
@@ -161,6 +165,7 @@ def sync(
         ("delta", delta),
         ("allow_mass_removal", allow_mass_removal),
         ("adopt_cohorts", adopt_cohorts),
+        ("verbose", verbose),
     ):
         if flag:
             options[name] = True

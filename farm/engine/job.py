@@ -322,6 +322,7 @@ class _Job:
             self.alive(),
             source_warnings=plan.warnings,
             notes=[*plan.notes, *self.blocked_notes(plan)],
+            verbose=plan.options.verbose,
             **work,
         )
 

@@ -21,6 +21,8 @@ from farm.registry.rows import RecordError, ReportWarning, TenantReport, TenantS
 
 #: At most this many warnings are kept per tenant report; a last line says how many more.
 MAX_WARNINGS = 500
+#: At most this many operation lines are kept per verbose tenant report, likewise.
+MAX_OPERATIONS = 50_000
 
 
 def owners(op: Operation, tenants: frozenset[str]) -> frozenset[str]:
@@ -45,6 +47,7 @@ class TenantTally:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     errors: list[RecordError] = field(default_factory=list)
     warnings: list[ReportWarning] = field(default_factory=list)
+    operations: list[str] = field(default_factory=list)
 
     def count(self, kind: str, action: str) -> None:
         actions = self.counts.setdefault(kind, {})
@@ -70,16 +73,24 @@ def tally(
     refused: Sequence[Refused] = (),
     source_warnings: Sequence[SourceWarning] = (),
     notes: Sequence[str] = (),
+    verbose: bool = False,
 ) -> dict[str, TenantTally]:
-    """Spread a job's work over its tenants (``planned`` for a simulation)."""
+    """Spread a job's work over its tenants (``planned`` for a simulation).
+
+    With ``verbose``, each tenant also gets one line per operation it counts.
+    """
     mine = frozenset(tenants)
     out = {tenant: TenantTally() for tenant in sorted(mine)}
     for item in applied:
         for tenant in owners(item.operation, mine):
             out[tenant].count(item.operation.kind.value, label(item))
+            if verbose:
+                out[tenant].operations.append(_line(item.operation, label(item)))
     for op in planned:
         for tenant in owners(op, mine):
             out[tenant].count(op.kind.value, op.action.value)
+            if verbose:
+                out[tenant].operations.append(_line(op, op.action.value))
     for refusal in refused:
         op = refusal.operation
         for tenant in owners(op, mine):
@@ -97,7 +108,16 @@ def tally(
         if len(kept.warnings) > MAX_WARNINGS:
             extra = len(kept.warnings) - MAX_WARNINGS
             kept.warnings[MAX_WARNINGS:] = [ReportWarning(f"... and {extra} more warnings")]
+        if len(kept.operations) > MAX_OPERATIONS:
+            extra = len(kept.operations) - MAX_OPERATIONS
+            kept.operations[MAX_OPERATIONS:] = [f"... and {extra} more operations"]
     return out
+
+
+def _line(op: Operation, action: str) -> str:
+    """``create person sdet:F17 (jdupont)``; an adoption says ``adopt`` instead of create."""
+    line = op.describe()
+    return line if action == op.action.value else f"{action}{line[len(op.action.value) :]}"
 
 
 def tenant_report(
@@ -121,4 +141,5 @@ def tenant_report(
         warnings=tuple(item.warnings),
         durations={phase: round(seconds, 3) for phase, seconds in durations.items()},
         simulated=simulated,
+        operations=tuple(item.operations),
     )

@@ -91,7 +91,8 @@ class TenantReport:
 
     ``counts`` maps an entity to its actions and how many were done, such as
     ``{"users": {"create": 12, "update": 3}}``; ``durations`` maps a phase
-    (``read``, ``plan``, ``apply``...) to seconds.
+    (``read``, ``plan``, ``apply``...) to seconds. ``operations`` has one line
+    per operation when the run was verbose, and is empty otherwise.
     """
 
     tenant: str
@@ -103,6 +104,7 @@ class TenantReport:
     warnings: tuple[ReportWarning, ...] = ()
     durations: Mapping[str, float] = field(default_factory=dict)
     simulated: bool = False
+    operations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,7 @@ class RunStore(Store):
                     durations=dict(report.durations),
                     simulated=report.simulated,
                     recorded_at=self.now(session),
+                    operations=list(report.operations),
                 )
             )
 
@@ -264,6 +265,7 @@ def _report(row: TenantReportRow) -> TenantReport:
         warnings=tuple(ReportWarning(message=w["message"], key=w.get("key")) for w in row.warnings),
         durations=dict(row.durations),
         simulated=row.simulated,
+        operations=tuple(row.operations or ()),
     )
 
 

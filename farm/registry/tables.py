@@ -129,6 +129,7 @@ class TenantReportRow(SQLModel, table=True):
     durations: dict[str, float] = _json()
     simulated: bool
     recorded_at: datetime = _timestamp()
+    operations: list[str] = _json()
 
 
 class JournalRow(SQLModel, table=True):

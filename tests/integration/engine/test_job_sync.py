@@ -166,3 +166,21 @@ async def test_events_follow_each_tenant_to_a_final_phase(scenario: Scenario) ->
     assert progress[-1] == (total, total)
     assert len(progress) > 3
     assert mine[-1].counts["person.create"] == 45
+
+
+async def test_a_verbose_run_keeps_one_line_per_operation_in_each_report(
+    scenario: Scenario,
+) -> None:
+    scenario.set_people(LYCEE, students(3))
+    scenario.set_people(COLLEGE, [])
+    await scenario.sync(tenants=(LYCEE,))
+    scenario.set_people(
+        LYCEE, [replace(students(3)[0], lastname="AUTREMENT"), *students(2, start=2)]
+    )
+
+    await scenario.sync(tenants=(LYCEE,), verbose=True)
+
+    report = scenario.registry.get_report(scenario.runs[-1], LYCEE).tenants[0]
+    assert report.operations == ("update person sdet:L0001 (l0001): lastname",)
+    first = scenario.registry.get_report(scenario.runs[0], LYCEE).tenants[0]
+    assert first.operations == ()  # not verbose: no lines kept
