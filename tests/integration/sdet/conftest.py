@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ldap3 import MODIFY_REPLACE, Connection, Server
 
 from farm.simulators.directory import GeneratedDirectory
 from farm.simulators.slapd import Slapd
@@ -39,3 +40,10 @@ def sample_source(slapd_sample: Slapd, monkeypatch: pytest.MonkeyPatch) -> SdetS
 def generated_source(slapd_generated: Slapd, generated_directory: GeneratedDirectory) -> SdetSource:
     """The generated directory read anonymously (the server caps plain searches at 500)."""
     return SdetSource("ent-generated", settings_for(slapd_generated, generated_directory.suffix))
+
+
+def rename_given_name(url: str, admin: str, password: str, dn: str, given_name: str) -> None:
+    """Change one entry's givenName as the directory's administrator (blocking: use a thread)."""
+    with Connection(Server(url), admin, password, auto_bind=True) as connection:
+        connection.modify(dn, {"givenName": [(MODIFY_REPLACE, [given_name])]})  # type: ignore[no-untyped-call]
+        assert connection.result["result"] == 0, connection.result

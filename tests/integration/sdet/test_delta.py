@@ -6,22 +6,15 @@ from datetime import timedelta
 
 import anyio
 import pytest
-from ldap3 import MODIFY_REPLACE, Connection, Server
 
 from farm.model import Profile
 from farm.simulators.directory import generate
 from farm.sources import ReadRequest
 from farm.sources.sdet import SdetSource
 from tests.fixtures.slapd import SlapdFactory
-from tests.integration.sdet.conftest import settings_for
+from tests.integration.sdet.conftest import rename_given_name, settings_for
 
 pytestmark = pytest.mark.slapd
-
-
-def _rename(url: str, admin: str, password: str, dn: str, given_name: str) -> None:
-    with Connection(Server(url), admin, password, auto_bind=True) as connection:
-        connection.modify(dn, {"givenName": [(MODIFY_REPLACE, [given_name])]})  # type: ignore[no-untyped-call]
-        assert connection.result["result"] == 0, connection.result
 
 
 async def test_delta_reads_only_changed_entries(
@@ -50,7 +43,7 @@ async def test_delta_reads_only_changed_entries(
     await anyio.sleep(1.1)  # modifyTimestamp counts whole seconds
     student = next(p for p in directory.people_of(uai).values() if "student" in p.kinds)
     await anyio.to_thread.run_sync(
-        _rename, server.url, server.admin_dn, server.admin_password, student.dn, "Renée"
+        rename_given_name, server.url, server.admin_dn, server.admin_password, student.dn, "Renée"
     )
     delta = await source.read(
         ReadRequest(tenants=(uai,), since=full.bookmark + timedelta(seconds=1))

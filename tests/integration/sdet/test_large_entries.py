@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from ldap3 import MODIFY_REPLACE, Connection, Server
 
 from farm.simulators.directory import generate
 from farm.sources import ReadRequest
 from farm.sources.sdet import SdetSource
 from tests.fixtures.slapd import SlapdFactory
-from tests.integration.sdet.conftest import settings_for
+from tests.integration.sdet.conftest import rename_given_name, settings_for
 
 pytestmark = pytest.mark.slapd
 
 LONG_NAME = "Zoé-Éloïse " * 20_000  # about 260 KB of UTF-8: several reads of the socket
-
-
-def _rename(url: str, admin: str, password: str, dn: str, given_name: str) -> None:
-    with Connection(Server(url), admin, password, auto_bind=True) as connection:
-        connection.modify(dn, {"givenName": [(MODIFY_REPLACE, [given_name])]})  # type: ignore[no-untyped-call]
-        assert connection.result["result"] == 0, connection.result
 
 
 async def test_a_huge_entry_among_many_small_pages_reads_whole(
@@ -34,7 +27,7 @@ async def test_a_huge_entry_among_many_small_pages_reads_whole(
     uais = tuple(e.uai for e in directory.establishments)
     student = next(p for p in directory.people_of(uais[0]).values() if "student" in p.kinds)
     await anyio.to_thread.run_sync(
-        _rename, server.url, server.admin_dn, server.admin_password, student.dn, LONG_NAME
+        rename_given_name, server.url, server.admin_dn, server.admin_password, student.dn, LONG_NAME
     )
     # Two connections for three schools: every family is read in two searches.
     settings = settings_for(server, directory.suffix, page_size=7, connections=2)
