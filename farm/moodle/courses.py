@@ -101,8 +101,9 @@ class CourseCalls(Session):
         on_batch: OnBatch[RoleAssignment] | None = None,
     ) -> BatchResult[RoleAssignment]:
         function = "core_role_unassign_roles"
+        # Moodle names the list ``unassignments`` here (``assignments`` is refused).
         operation: Operation[RoleAssignment] = Operation(
-            function, "assignments", RoleAssignment.params, answers.null(self.name, function)
+            function, "unassignments", RoleAssignment.params, answers.null(self.name, function)
         )
         return await self.apply(operation, assignments, on_batch=on_batch)
 

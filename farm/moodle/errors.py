@@ -132,9 +132,26 @@ def scrub(text: str, token: Secret) -> str:
     return text.replace(secret, MASK) if secret else text
 
 
+def exception_name(exception: str) -> str:
+    """The class name without its namespace.
+
+    Moodle 5.0 sends namespaced classes (``core\\exception\\moodle_exception``)
+    beside bare ones (``dml_missing_record_exception``): only the last segment
+    says what happened.
+    """
+    return exception.rpartition("\\")[2]
+
+
 def classify(answer: dict[str, Any], *, site: str, function: str, token: Secret) -> MoodleError:
-    """Turn Moodle's exception object into the error class the caller can act on."""
+    """Turn Moodle's exception object into the error class the caller can act on.
+
+    Works on what a production site (debugging off) sends: the class name's
+    last segment and errorcode families. Whether a function exists is never
+    read from an error: with debugging off an unknown function and an unknown
+    record give the same answer, so the caller asks the site's function list.
+    """
     exception = str(answer.get("exception", ""))
+    name = exception_name(exception)
     errorcode = str(answer.get("errorcode", ""))
     message = scrub(str(answer.get("message", "")), token)
     debuginfo = answer.get("debuginfo")
@@ -147,12 +164,10 @@ def classify(answer: dict[str, Any], *, site: str, function: str, token: Secret)
     }
     if errorcode == "invalidtoken" or errorcode.startswith("invalidtimedtoken"):
         return InvalidToken(message, **details)
-    if exception == "webservice_access_exception" or errorcode == "accessexception":
-        return FunctionNotAvailable(message, **details)
-    if exception == "dml_missing_record_exception" and "external_functions" in message:
+    if name == "webservice_access_exception" or errorcode == "accessexception":
         return FunctionNotAvailable(message, **details)
     if errorcode in SITE_ERRORCODES:
         return SiteError(message, **details)
-    if exception in RECORD_EXCEPTIONS:
+    if name in RECORD_EXCEPTIONS:
         return RecordError(message, **details)
     return UnknownError(message, **details)

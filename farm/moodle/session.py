@@ -37,12 +37,14 @@ import structlog
 from farm.moodle.encoding import Fields, encode, field_count, form_body
 from farm.moodle.errors import (
     AnswerMismatch,
+    FunctionNotAvailable,
     MoodleError,
     RecordError,
     SiteError,
     TransientError,
     UnknownError,
     classify,
+    exception_name,
     scrub,
 )
 from farm.moodle.records import BatchResult, Confirmed, Failed
@@ -53,6 +55,7 @@ T = TypeVar("T")
 REST_PATH = "/webservice/rest/server.php"
 RETRIED_STATUS = frozenset({500, 502, 503, 504})
 HEADER_FIELDS = 3  # wstoken, wsfunction, moodlewsrestformat
+SITE_INFO = "core_webservice_get_site_info"
 
 log = structlog.get_logger("farm.moodle")
 
@@ -130,6 +133,9 @@ class Session:
         self._report_lock = anyio.Lock()
         self.calls = 0
         self.retries = 0
+        # The functions the token may call, once site info was read (see ``functions``).
+        self._functions: frozenset[str] | None = None
+        self._functions_lock = anyio.Lock()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(site={self.name!r}, url={self.url!r})"
@@ -147,7 +153,48 @@ class Session:
         """Call one function with retries; return Moodle's decoded answer or raise."""
         return (await self.call_reply(function, params or {})).answer
 
+    async def functions(self) -> frozenset[str]:
+        """The functions the token's service holds, read from site info once per session."""
+        async with self._functions_lock:
+            if self._functions is None:
+                answer = await self.call(SITE_INFO)
+                self.remember_functions(answer)
+            assert self._functions is not None
+            return self._functions
+
+    def remember_functions(self, site_info: Any) -> None:
+        """Keep the function list of a ``core_webservice_get_site_info`` answer."""
+        listed = site_info.get("functions", []) if isinstance(site_info, dict) else []
+        self._functions = frozenset(
+            str(f.get("name")) for f in listed if isinstance(f, dict) and f.get("name")
+        )
+
     async def call_reply(self, function: str, params: Mapping[str, Any]) -> Reply:
+        if self._functions is not None and function != SITE_INFO and function not in self._functions:
+            raise self._not_available(function)
+        try:
+            reply = await self._call_reply(function, params)
+        except RecordError as exc:
+            # With debugging off an unknown function answers like an unknown record:
+            # only the site's function list tells them apart.
+            if exception_name(exc.exception or "") != "dml_missing_record_exception":
+                raise
+            if function != SITE_INFO and function not in await self.functions():
+                raise self._not_available(function) from None
+            raise
+        if function == SITE_INFO:
+            self.remember_functions(reply.answer)
+        return reply
+
+    def _not_available(self, function: str) -> FunctionNotAvailable:
+        return FunctionNotAvailable(
+            f"{function} is not in the token's service (site info does not list it)",
+            site=self.name,
+            function=function,
+            errorcode="functionnotlisted",
+        )
+
+    async def _call_reply(self, function: str, params: Mapping[str, Any]) -> Reply:
         fields = encode(params)
         if len(fields) + HEADER_FIELDS > self.limits.form_fields_per_request:
             raise RecordError(

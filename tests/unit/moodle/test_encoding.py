@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from farm.moodle.encoding import encode, field_count
 from farm.moodle.errors import (
     FunctionNotAvailable,
@@ -10,6 +14,7 @@ from farm.moodle.errors import (
     SiteError,
     UnknownError,
     classify,
+    exception_name,
 )
 from farm.secrets import Secret
 
@@ -46,57 +51,61 @@ def test_booleans_become_1_and_0_and_secrets_are_revealed_only_in_the_body() -> 
     ]
 
 
-def test_errors_are_classified_by_exception_class_and_errorcode_family() -> None:
-    def sort(answer: dict[str, str]) -> type:
-        return type(classify(answer, site="s", function="f", token=TOKEN))
+# Exact answer bodies of a Moodle 5.0.6+ with debugging off (MOODLE-WS.md), as sent on the wire.
+DEBUG_OFF_ANSWERS: list[tuple[str, type]] = [
+    (
+        '{"exception":"core\\\\exception\\\\invalid_parameter_exception",'
+        '"errorcode":"invalidparameter","message":"Invalid parameter value detected"}',
+        RecordError,
+    ),
+    (
+        '{"exception":"core\\\\exception\\\\moodle_exception","errorcode":"invalidtoken",'
+        '"message":"Invalid token - token not found"}',
+        InvalidToken,
+    ),
+    (
+        '{"exception":"webservice_access_exception","errorcode":"accessexception",'
+        '"message":"Access control exception"}',
+        FunctionNotAvailable,
+    ),
+    (
+        # An unknown record and an unknown function give this very answer.
+        '{"exception":"dml_missing_record_exception","errorcode":"invalidrecordunknown",'
+        '"message":"Can\'t find data record in database."}',
+        RecordError,
+    ),
+    (
+        '{"exception":"core\\\\exception\\\\moodle_exception","errorcode":"sitemaintenance",'
+        '"message":"The site is undergoing maintenance and is currently not available"}',
+        SiteError,
+    ),
+    (
+        '{"exception":"core\\\\exception\\\\coding_exception","errorcode":"codingerror",'
+        '"message":"Coding error detected, it must be fixed by a programmer: invalid field"}',
+        UnknownError,
+    ),
+]
 
-    assert (
-        sort({"exception": "moodle_exception", "errorcode": "invalidtoken", "message": ""})
-        is InvalidToken
+
+@pytest.mark.parametrize(("body", "expected"), DEBUG_OFF_ANSWERS)
+def test_debug_off_answers_are_classified_by_class_name_and_errorcode(
+    body: str, expected: type
+) -> None:
+    answer = json.loads(body)
+    assert type(classify(answer, site="s", function="f", token=TOKEN)) is expected
+
+
+def test_a_namespaced_class_is_read_by_its_last_segment() -> None:
+    assert exception_name("core\\exception\\invalid_parameter_exception") == (
+        "invalid_parameter_exception"
     )
-    assert (
-        sort(
-            {
-                "exception": "webservice_access_exception",
-                "errorcode": "accessexception",
-                "message": "",
-            }
-        )
-        is FunctionNotAvailable
-    )
-    assert (
-        sort(
-            {
-                "exception": "dml_missing_record_exception",
-                "errorcode": "invalidrecord",
-                "message": "Can't find data record in database table external_functions.",
-            }
-        )
-        is FunctionNotAvailable
-    )
+    assert exception_name("dml_missing_record_exception") == "dml_missing_record_exception"
+
+
+def test_debug_on_errorcodes_of_the_same_failure_sort_the_same_way() -> None:
     for code in ("invalidrecordunknown", "invaliduser"):
-        assert (
-            sort({"exception": "dml_missing_record_exception", "errorcode": code, "message": ""})
-            is RecordError
-        )
-    assert (
-        sort(
-            {
-                "exception": "invalid_parameter_exception",
-                "errorcode": "invalidparameter",
-                "message": "",
-            }
-        )
-        is RecordError
-    )
-    assert (
-        sort({"exception": "moodle_exception", "errorcode": "sitemaintenance", "message": ""})
-        is SiteError
-    )
-    assert (
-        sort({"exception": "coding_exception", "errorcode": "codingerror", "message": ""})
-        is UnknownError
-    )
+        answer = {"exception": "dml_missing_record_exception", "errorcode": code, "message": ""}
+        assert type(classify(answer, site="s", function="f", token=TOKEN)) is RecordError
 
 
 def test_a_token_echoed_by_moodle_is_scrubbed_from_the_error() -> None:
