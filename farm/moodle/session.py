@@ -170,7 +170,8 @@ class Session:
         )
 
     async def call_reply(self, function: str, params: Mapping[str, Any]) -> Reply:
-        if self._functions is not None and function != SITE_INFO and function not in self._functions:
+        known = self._functions
+        if known is not None and function != SITE_INFO and function not in known:
             raise self._not_available(function)
         try:
             reply = await self._call_reply(function, params)
