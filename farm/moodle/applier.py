@@ -50,7 +50,7 @@ from typing import Any
 
 import anyio
 
-from farm.index import IndexWrite, SiteIndex, index_writes
+from farm.index import IndexWrite, LiveIndex, SiteIndex, index_writes
 from farm.model import Kind
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError, RecordError
@@ -134,7 +134,8 @@ class Applier:
         progress: Progress | None = None,
     ) -> None:
         self.client = client
-        self.index = index
+        # The applier's own copy, moved forward in place after each recorded batch.
+        self.index = LiveIndex(index)
         self._record = record
         self._stop = stop
         self._progress = progress
@@ -165,7 +166,7 @@ class Applier:
                     break
                 await self._run_step(batch.kind, batch.action, batch.operations)
         finally:
-            self.result.index = self.index
+            self.result.index = self.index.frozen()
             self.result.moodle_calls = self.client.calls - calls_before
         if self._failure is not None:
             raise self._failure
@@ -255,16 +256,19 @@ class Applier:
         # One confirmation at a time: each reads the index the previous one left.
         async with self._confirming:
             writes: list[IndexWrite] = []
-            current = self.index
+            dropped: set[tuple[Kind, str]] = set()
             for item in applied:
-                found = index_writes(current, item.operation, item.moodle_id)
-                writes.extend(found)
-                if item.operation.action is Action.DELETE:
-                    # A later deletion's cascade must not see entries dropped here.
-                    current = current.with_writes(found)
+                for write in index_writes(self.index, item.operation, item.moodle_id):
+                    if write.entry is None:
+                        # Two deletions may cascade to one membership (its person and
+                        # its cohort): drop it once.
+                        if (write.kind, write.key) in dropped:
+                            continue
+                        dropped.add((write.kind, write.key))
+                    writes.append(write)
             confirmation = Confirmation(tuple(applied), tuple(writes))
             await self._record(confirmation)
-            self.index = self.index.with_writes(writes)
+            self.index.write(writes)
             self.result.applied.extend(applied)
             self._done.update(id(item.operation) for item in applied)
             for item in applied:

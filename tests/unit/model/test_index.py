@@ -137,3 +137,31 @@ def test_an_index_can_be_rebuilt_from_its_entries() -> None:
     assert "cohort=1" in repr(index)
     assert Enrolment("C1", "x").key == "C1|x|student"
     assert Cohort("farm_a", "A").key in index.of(Kind.COHORT)
+
+
+def test_an_index_moved_forward_knows_the_same_dependents_as_one_built_afresh() -> None:
+    members = [
+        entry(Kind.COHORT_MEMBER, f"farm_a|sdet:{n}", cohort="farm_a", person=f"sdet:{n}")
+        for n in range(4)
+    ]
+    index = SiteIndex([entry(Kind.COHORT, "farm_a", 9), *members])
+    index.dependents(Kind.COHORT, "farm_a")  # built once, then carried over
+    writes = [
+        IndexWrite(Kind.COHORT_MEMBER, "farm_a|sdet:0", None),
+        IndexWrite(
+            Kind.COHORT_MEMBER,
+            "farm_b|sdet:1",
+            entry(Kind.COHORT_MEMBER, "farm_b|sdet:1", cohort="farm_b", person="sdet:1"),
+        ),
+        IndexWrite(Kind.PERSON, "sdet:3", entry(Kind.PERSON, "sdet:3", 3)),
+    ]
+
+    after = index.with_writes(writes)
+    afresh = SiteIndex(list(after))
+
+    for owner in [(Kind.COHORT, "farm_a"), (Kind.COHORT, "farm_b")] + [
+        (Kind.PERSON, f"sdet:{n}") for n in range(4)
+    ]:
+        assert sorted(after.dependents(*owner)) == sorted(afresh.dependents(*owner)), owner
+    assert (Kind.COHORT_MEMBER, "farm_a|sdet:0") not in after.dependents(Kind.COHORT, "farm_a")
+    assert len(index.dependents(Kind.COHORT, "farm_a")) == 4  # the original is untouched
