@@ -5,7 +5,11 @@ points back at the server that served it), ``POST /ws`` answers SOAP calls,
 ``GET|POST /_sim/faults`` reads or sets fault injection and ``GET /_sim/stats``
 counts calls. Faults mimic what CFA operators see from the real service: a
 reverse proxy answering 502 when the PHP worker dies, slow answers, bodies
-cut short, a service down, and a crash when an answer grows too big.
+cut short, a service down, and a crash when an answer grows too big; and
+what a compromised or spoofed service could send: hostile XML answers
+(``hostile_next``) declaring entities that expand a billion times
+(``hostile_kind = "billion-laughs"``) or an external entity pointing at a
+local file (``"xxe"``).
 """
 
 from __future__ import annotations
@@ -40,12 +44,16 @@ class Faults:
     truncate_next: int = 0
     down: bool = False
     max_items: int | None = None
+    hostile_next: int = 0
+    hostile_kind: str = "billion-laughs"
 
     def update(self, values: dict[str, Any]) -> None:
         names = {f.name for f in dataclasses.fields(self)}
         for key, value in values.items():
             if key not in names:
                 raise ValueError(f"unknown fault {key!r}")
+            if key == "hostile_kind" and value not in HOSTILE_KINDS:
+                raise ValueError(f"hostile_kind must be one of {', '.join(HOSTILE_KINDS)}")
             setattr(self, key, value)
 
     def reset(self) -> None:
@@ -137,6 +145,10 @@ class NetYpareoSimulator:
             # What the real service does with a big answer: the PHP worker dies.
             self.stats.faults["crash"] += 1
             return Response(_BAD_GATEWAY, status_code=502, media_type="text/html")
+        if faults.hostile_next > 0:
+            faults.hostile_next -= 1
+            self.stats.faults["hostile"] += 1
+            return Response(hostile_answer(operation, faults.hostile_kind), media_type="text/xml")
         payload = _envelope(operation, items)
         if faults.truncate_next > 0:
             faults.truncate_next -= 1
@@ -244,6 +256,33 @@ def _envelope(operation: str, items: list[etree._Element]) -> bytes:
     )
     response.extend(items)
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+
+def _billion_laughs() -> str:
+    entities = ['<!ENTITY lol0 "lol">']
+    for n in range(1, 10):
+        reference = f"&lol{n - 1};"
+        entities.append(f'<!ENTITY lol{n} "{reference * 10}">')
+    return "".join(entities)
+
+
+#: The DTDs of hostile answers: entities nested ten deep (10**9 "lol"s once expanded),
+#: or an external entity naming a local file. Either defines ``lol9``, which the body uses.
+HOSTILE_KINDS: dict[str, str] = {
+    "billion-laughs": _billion_laughs(),
+    "xxe": '<!ENTITY lol9 SYSTEM "file:///etc/passwd">',
+}
+
+
+def hostile_answer(operation: str, kind: str) -> bytes:
+    """An answer to ``operation`` whose body is an entity reference its own DTD declares."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<!DOCTYPE SOAP-ENV:Envelope [{HOSTILE_KINDS[kind]}]>\n"
+        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:ns1="{NAMESPACE}">'
+        f"<SOAP-ENV:Body><ns1:{operation}Response>&lol9;</ns1:{operation}Response>"
+        "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    ).encode()
 
 
 def _fault(message: str) -> bytes:

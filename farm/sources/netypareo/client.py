@@ -6,14 +6,19 @@ through zeep's ``AsyncClient`` over httpx. Every call has a deadline, runs
 under the endpoint's limiter (one call in flight by default: the service
 falls over under load) and is retried with backoff on 502/503/504,
 transport errors, time-outs and malformed bodies. A SOAP fault or a refused
-token is not retried. Whatever still fails becomes a ``SourceError`` naming
-the endpoint, the tenant and the operation, never the token or the body.
+token is not retried, and neither is hostile XML: an answer (or a WSDL) that
+declares a DTD or entities, such as a billion-laughs bomb or an external
+entity, is refused by the parser and reported as hostile at the first attempt,
+never as a truncated body. Whatever still fails becomes a ``SourceError``
+naming the endpoint, the tenant and the operation, never the token or the body.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -26,6 +31,7 @@ import zeep.exceptions
 import zeep.helpers
 import zeep.proxy
 import zeep.transports
+from lxml import etree
 
 from farm.sources import SourceError
 from farm.sources.netypareo.settings import NetYpareoSettings
@@ -49,6 +55,77 @@ class RefusedStatus(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
+
+
+class HostileXml(Exception):
+    """The answer declares a DTD or entities: refused by the parser, never retried."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"refused as hostile XML (DTD / entity declarations: {what})")
+        self.what = what
+
+
+#: zeep's refusals (forbid_dtd, forbid_entities, forbid_external); defusedxml's have the same names.
+_FORBIDDEN = {
+    "DTDForbidden": "a document type declaration",
+    "EntitiesForbidden": "an entity declaration",
+    "ExternalReferenceForbidden": "an external reference",
+}
+#: What libxml2 says when it stops expanding entities (billion laughs, quadratic blowup).
+_EXPANSION = ("entity amplification", "entity reference loop")
+#: A document type declaration in the prolog; SOAP messages must not carry one (SOAP 1.1, 3).
+_DOCTYPE = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*|<\?.*?\?>\s*)*<!DOCTYPE", re.S
+)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def hostile_xml(exc: BaseException) -> str | None:
+    """What made the parser refuse the answer as hostile, or None when it is merely broken.
+
+    Recognises libxml2 stopping an entity expansion (billion laughs), zeep's
+    (and defusedxml's) refusals of DTDs, entities and external references, and
+    any body whose prolog declares a DTD. A truncated or otherwise malformed
+    body is not hostile, even when the cut falls inside an entity reference.
+    """
+    causes = list(_causes(exc))
+    for cause in causes:
+        # The parser's own words; zeep's TransportError quotes the body, so it is not read.
+        if isinstance(cause, etree.LxmlError | zeep.exceptions.XMLSyntaxError):
+            message = str(getattr(cause, "msg", None) or getattr(cause, "message", ""))
+            if any(marker in message.lower() for marker in _EXPANSION):
+                return "entity expansion"
+    for cause in causes:
+        what = _FORBIDDEN.get(type(cause).__name__)
+        if what is not None:
+            return what
+    for cause in causes:
+        content = getattr(cause, "content", None)
+        if isinstance(content, str):
+            content = content.encode("utf-8", "replace")
+        if isinstance(content, bytes) and _DOCTYPE.match(content[:65536]):
+            return "a document type declaration"
+    return None
+
+
+@contextmanager
+def _hostile_refused() -> Iterator[None]:
+    """Turn the parser's refusal of hostile XML into :class:`HostileXml` (not retried)."""
+    try:
+        yield
+    except Exception as exc:
+        what = hostile_xml(exc)
+        if what is None:
+            raise
+        raise HostileXml(what) from None
 
 
 TRANSIENT: tuple[type[Exception], ...] = (
@@ -125,6 +202,10 @@ class NetYpareoClient:
 
     def _build(self, headers: dict[str, str]) -> tuple[Any, Any]:
         """Load the WSDL and bind the service; runs in a worker thread."""
+        with _hostile_refused():
+            return self._bind(headers)
+
+    def _bind(self, headers: dict[str, str]) -> tuple[Any, Any]:
         settings = self.settings
         assert self._http is not None
         assert self._wsdl_http is not None
@@ -183,6 +264,11 @@ class NetYpareoClient:
                         self._client, self._proxy = await anyio.to_thread.run_sync(
                             partial(self._build, headers)
                         )
+            except HostileXml as exc:
+                raise SourceError(
+                    f"NetYpareo endpoint {self.name}: the WSDL {self.settings.wsdl} was {exc}; "
+                    "not retried"
+                ) from None
             except TRANSIENT as exc:
                 raise SourceError(
                     f"NetYpareo endpoint {self.name}: cannot load the WSDL {self.settings.wsdl}: "
@@ -226,8 +312,10 @@ class NetYpareoClient:
                     attempts += 1
                     async with self._limiter:
                         started = time.perf_counter()
-                        with anyio.fail_after(timeout):
+                        with anyio.fail_after(timeout), _hostile_refused():
                             result = await getattr(proxy, name)(**arguments)
+        except HostileXml as exc:
+            raise SourceError(f"{where} {exc}; not retried") from None
         except TRANSIENT as exc:
             raise SourceError(
                 f"{where} failed after {attempts} attempt(s): {describe(exc, timeout)}"

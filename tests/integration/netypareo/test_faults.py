@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from farm.model import TenantSnapshot
+from farm.simulators.netypareo.app import hostile_answer
 from farm.sources import ReadRequest, SourceError
 from farm.sources.netypareo import NetYpareoSource, NetYpareoTenant
 from tests.fixtures.netypareo import NETYPAREO_REFERENCE_DATE, ServedNetYpareo
@@ -100,6 +101,29 @@ async def test_truncated_bodies_that_persist_fail_with_a_clear_reason(
     assert "<" not in str(failure.value)  # no body in the reason
 
 
+@pytest.mark.parametrize("kind", ["billion-laughs", "xxe"])
+async def test_a_hostile_answer_is_refused_as_hostile_at_the_first_attempt(
+    netypareo: ServedNetYpareo, make_source: SourceFactory, kind: str
+) -> None:
+    source = make_source(retries=5)
+    await source.refresh_reference()
+    netypareo.simulator.faults.hostile_kind = kind
+    netypareo.simulator.faults.hostile_next = 100
+    with pytest.raises(SourceError) as failure:
+        await read(source)
+    reason = str(failure.value)
+    assert reason.startswith(
+        "NetYpareo endpoint occ, tenant cfa-occ-montpellier: getSites() refused as hostile XML "
+        "(DTD / entity declarations"
+    )
+    assert reason.endswith("; not retried")
+    assert "truncated" not in reason
+    assert "lol" not in reason  # nothing of the body
+    assert "passwd" not in reason
+    assert netypareo.simulator.stats.faults["hostile"] == 1  # one attempt, not six
+    assert netypareo.simulator.faults.hostile_next == 99
+
+
 async def test_a_persistent_502_fails_the_read_naming_endpoint_tenant_and_operation(
     netypareo: ServedNetYpareo, make_source: SourceFactory
 ) -> None:
@@ -172,6 +196,27 @@ async def test_a_dead_endpoint_behind_a_pinned_wsdl_fails_clearly(
     with pytest.raises(SourceError, match=r"occ, tenant cfa-occ-montpellier: getStatuts\(\) failed "
                        r"after 2 attempt\(s\): transport error \(ConnectError"):  # fmt: skip
         await read(source)
+
+
+@pytest.fixture
+def hostile_wsdl(pinned_wsdl: Path) -> Path:
+    """The pinned WSDL with the DTD of a billion-laughs answer in its prolog."""
+    text = pinned_wsdl.read_text(encoding="utf-8")
+    bomb = hostile_answer("getSites", "billion-laughs").decode().split("\n")[1]  # the DOCTYPE
+    pinned_wsdl.write_text(text.replace("?>", f"?>\n{bomb}", 1), encoding="utf-8")
+    return pinned_wsdl
+
+
+async def test_a_hostile_wsdl_is_refused_as_hostile(
+    make_source: SourceFactory, hostile_wsdl: Path
+) -> None:
+    source = make_source(wsdl=str(hostile_wsdl), retries=5)
+    with pytest.raises(SourceError) as failure:
+        await read(source)
+    assert str(failure.value) == (
+        f"NetYpareo endpoint occ: the WSDL {hostile_wsdl} was refused as hostile XML "
+        "(DTD / entity declarations: a document type declaration); not retried"
+    )
 
 
 async def test_a_service_down_answering_503_fails_the_read(
