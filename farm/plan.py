@@ -34,6 +34,7 @@ from farm.model import (
 from farm.operation import ADDING, RANK, REMOVING, Action, Batch, Category, Operation
 from farm.options import PlanOptions, RemovalPolicy
 from farm.safety import SafetyStop, check_safety
+from farm.site_rules import Refusal, SiteRules, check_site_rules
 
 _NO_CHANGES: Mapping[str, tuple[Any, Any]] = {}
 
@@ -46,7 +47,8 @@ class Plan:
     and ``withheld`` holds what would have run, for the report only: a
     blocked plan cannot be applied by mistake. ``notes`` say what the
     planner left alone and why; ``warnings`` come from the sources and the
-    merge.
+    merge. ``refusals`` are the records the site's rules refused before any
+    call (:mod:`farm.site_rules`): reported like Moodle's refusals.
     """
 
     site: str
@@ -56,6 +58,7 @@ class Plan:
     withheld: tuple[Operation, ...] = ()
     notes: tuple[str, ...] = ()
     warnings: tuple[SourceWarning, ...] = ()
+    refusals: tuple[Refusal, ...] = ()
 
     @property
     def simulate(self) -> bool:
@@ -87,6 +90,7 @@ class Plan:
         else:
             lines.append(f"{mark}{self.site}: {len(self.operations)} operations")
         lines.extend(f"{mark}  {kind} {action}: {n}" for (kind, action), n in self.counts().items())
+        lines.extend(f"{mark}refused: {refusal}" for refusal in self.refusals)
         lines.extend(f"{mark}note: {note}" for note in self.notes)
         lines.extend(f"{mark}warning: {warning}" for warning in self.warnings)
         if self.options.verbose:
@@ -110,10 +114,20 @@ def _batches(operations: tuple[Operation, ...]) -> tuple[Batch, ...]:
 
 
 def plan_site(
-    site: str, snapshot: SiteSnapshot, index: SiteIndex, options: PlanOptions | None = None
+    site: str,
+    snapshot: SiteSnapshot,
+    index: SiteIndex,
+    options: PlanOptions | None = None,
+    rules: SiteRules | None = None,
 ) -> Plan:
-    """Plan one site's run. See the module docstring for the rules."""
+    """Plan one site's run. See the module docstring for the rules.
+
+    ``rules`` are what the site accepts (:func:`farm.site_rules.check_site_rules`
+    runs first); by default a stock site whose accounts' auth the sources give.
+    """
     options = options or PlanOptions()
+    checked = check_site_rules(snapshot, index, rules or SiteRules(site=site))
+    snapshot = checked.snapshot
     planner = _Planner(snapshot, index, options)
     planner.plan_people()
     planner.plan_objects(Kind.COHORT)
@@ -121,11 +135,12 @@ def plan_site(
     for kind in (Kind.COHORT_MEMBER, Kind.ENROLMENT, Kind.GROUP_MEMBER, Kind.ROLE_ASSIGNMENT):
         planner.plan_links(kind)
     operations = planner.ordered()
-    notes = tuple(planner.notes_text())
+    notes = (*planner.notes_text(), *checked.notes)
+    refusals = checked.refusals
     stop = check_safety(site, snapshot, index, operations, options)
     if stop is not None:
-        return Plan(site, options, (), stop, operations, notes, snapshot.warnings)
-    return Plan(site, options, operations, None, (), notes, snapshot.warnings)
+        return Plan(site, options, (), stop, operations, notes, snapshot.warnings, refusals)
+    return Plan(site, options, operations, None, (), notes, snapshot.warnings, refusals)
 
 
 def _changes(
@@ -193,7 +208,7 @@ class _Planner:
         if self.held_kept:
             yield (
                 f"{self.held_kept} person(s) left as they are: the source could not read "
-                f"their entries (see the warnings)"
+                f"their entries, or the site could not take them (see the warnings and errors)"
             )
         for kind, n in self.waiting.items():
             yield (

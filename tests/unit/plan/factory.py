@@ -20,6 +20,7 @@ from farm.model import (
 )
 from farm.options import PlanOptions
 from farm.plan import Plan, plan_site
+from farm.site_rules import SiteRules
 from farm.snapshot import merge_site
 
 PREFIX = "farm_"
@@ -78,7 +79,10 @@ def options(**values: object) -> PlanOptions:
 
 
 def plan(index: SiteIndex, *snapshots: TenantSnapshot, **opts: object) -> Plan:
-    return plan_site("lycee.example.fr", merge_site(snapshots), index, options(**opts))
+    """Plan ``snapshots``; ``rules=SiteRules(...)`` sets the site's rules, the rest are options."""
+    rules = opts.pop("rules", None)
+    assert rules is None or isinstance(rules, SiteRules)
+    return plan_site("lycee.example.fr", merge_site(snapshots), index, options(**opts), rules)
 
 
 def apply(index: SiteIndex, result: Plan) -> SiteIndex:

@@ -125,7 +125,7 @@ def test_links_are_added_and_removed() -> None:
         enrolments=[Enrolment("MATH2", p.source_key)],
         groups=[course_group],
         group_members=[GroupMembership("MATH2", course_group.idnumber, p.source_key)],
-        roles=[RoleAssignment(p.source_key, "librarian")],
+        roles=[RoleAssignment(p.source_key, "manager")],
     )
 
     first = plan(SiteIndex(), before)

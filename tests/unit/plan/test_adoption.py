@@ -7,6 +7,7 @@ import pytest
 from farm.adoption import MoodleAccount, Outcome, adopt_by_idnumber, adopt_people
 from farm.index import SiteIndex
 from farm.model import Cohort, Kind
+from farm.site_rules import EmailConflicts, SiteRules
 
 from .factory import PREFIX, person, plan, tenant
 
@@ -89,7 +90,12 @@ def test_an_account_the_farm_holds_for_someone_else_is_never_adopted() -> None:
 
 def test_one_account_matched_by_two_people_is_reported_for_both() -> None:
     shared_mail = account(5, id=5, username="z", idnumber="", email="family@example.fr")
-    ops = creations(person(1, email="family@example.fr"), person(2, email="family@example.fr"))
+    # A site that allows shared e-mails: the planner lets both creations through.
+    ops = plan(
+        SiteIndex(),
+        tenant(A, [person(1, email="family@example.fr"), person(2, email="family@example.fr")]),
+        rules=SiteRules(email_conflicts=EmailConflicts.ALLOW),
+    ).operations
 
     decisions = adopt_people(ops, [shared_mail], {})
 
