@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal
@@ -31,6 +31,7 @@ from farm.config_schema import (
 )
 from farm.moodle.settings import MoodleLimits
 from farm.secrets import SecretRef
+from farm.site_rules import STOCK_ROLE_IDS, EmailConflicts, PasswordDelivery, SiteRules
 from farm.sources.netypareo.settings import NetYpareoSettings
 from farm.sources.sdet.settings import DirectorySettings
 
@@ -123,6 +124,23 @@ class SiteConfig:
     removal: Removal
     mass_removal_threshold: float
     profile_fields: tuple[str, ...] = ()
+    auth: str | None = None
+    new_passwords: PasswordDelivery | None = None
+    email_conflicts: EmailConflicts = EmailConflicts.HOLD
+    email_template: str = "{username}@noreply.invalid"
+    roles: Mapping[str, int] = field(default_factory=dict)
+
+    def rules(self) -> SiteRules:
+        """What this site accepts, for the planner (:mod:`farm.site_rules`)."""
+        return SiteRules(
+            site=self.name,
+            auth=self.auth,
+            new_passwords=self.new_passwords,
+            email_conflicts=self.email_conflicts,
+            email_template=self.email_template,
+            roles={**STOCK_ROLE_IDS, **self.roles},
+            profile_fields=frozenset(self.profile_fields),
+        )
 
     @property
     def is_cite_scolaire(self) -> bool:
@@ -140,6 +158,8 @@ class Farm:
     netypareo: Mapping[str, NetYpareoSettings] = field(hash=False)
     sites: Mapping[str, SiteConfig] = field(hash=False)
     tenants: Mapping[str, TenantConfig] = field(hash=False)
+    warnings: tuple[Problem, ...] = field(default=(), hash=False, compare=False)
+    """What ``load_farm`` found worth fixing that does not stop the farm (loose secret files)."""
 
     def site_of(self, tenant: TenantConfig | str) -> SiteConfig:
         """The site a tenant (or tenant id) belongs to."""
@@ -163,13 +183,17 @@ def load_farm(farm_dir: Path, *, resolve_secrets: bool = False) -> Farm:
 
     Raises :class:`FarmConfigError` with every problem found in every file.
     With ``resolve_secrets``, every secret reference is also resolved (and the
-    value dropped at once) so that a missing variable or file is a problem too.
+    value dropped at once) so that a missing variable or file, or a ``file:``
+    secret outside the farm folder and its ``secrets_dir``, is a problem too;
+    a secret file others may read is one of the farm's ``warnings``.
     """
     files = FileSet.read(farm_dir, farm_file=FARM_FILE)
     problems = check_files(files, resolve_secrets=resolve_secrets)
-    if problems or files.farm is None:
+    if any(not problem.warning for problem in problems) or files.farm is None:
         raise FarmConfigError(problems)
-    return _build(farm_dir, files.farm, files.sites)
+    farm = _build(farm_dir, files.farm, files.sites)
+    warnings = tuple(sorted(problems, key=Problem.sort_key))
+    return replace(farm, warnings=warnings) if warnings else farm
 
 
 def registry_url_of(farm_dir: Path) -> str:
@@ -284,4 +308,9 @@ def _site(name: str, path: Path, site_file: SiteFile, settings: FarmSettings) ->
             else settings.mass_removal_threshold
         ),
         profile_fields=section.profile_fields,
+        auth=section.auth,
+        new_passwords=section.new_passwords,
+        email_conflicts=section.email_conflicts,
+        email_template=section.email_template,
+        roles=MappingProxyType(dict(section.roles)),
     )

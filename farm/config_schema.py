@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from farm.moodle.settings import MoodleLimits
 from farm.secrets import SecretReference
+from farm.site_rules import EmailConflicts, PasswordDelivery
 from farm.sources.netypareo.settings import NetYpareoSettings
 from farm.sources.sdet.settings import DirectorySettings
 from farm.uai import normalize_uai
@@ -103,6 +104,28 @@ def _code(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _auth(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_]+", value):
+        raise ValueError(f"{value!r} is not an auth plugin name, e.g. 'oauth2' or 'cas'")
+    return value
+
+
+def _email_template(value: str) -> str:
+    try:
+        sample = value.format(username="u", idnumber="i", key="k")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(
+            f"{value!r} is not an e-mail template ({exc}): use {{username}}, {{idnumber}} or "
+            "{key}, e.g. '{username}@noreply.invalid'"
+        ) from None
+    if "@" not in sample or value == sample:
+        raise ValueError(
+            f"{value!r} must hold {{username}} or {{idnumber}} and an '@', so that each person "
+            "gets an address of their own"
+        )
+    return value
+
+
 Name = Annotated[str, AfterValidator(_name)]
 Tag = Annotated[str, AfterValidator(_tag)]
 Cron = Annotated[str, AfterValidator(_cron)]
@@ -160,6 +183,12 @@ class FarmSection(_Strict):
     timezone: Annotated[str, AfterValidator(_timezone)] = Field(
         "Europe/Paris", description="time zone schedules are read in"
     )
+    secrets_dir: str | None = Field(
+        None,
+        min_length=1,
+        description="a folder file: secrets may be in besides the farm folder, e.g. /run/secrets; "
+        "relative paths are under the farm folder",
+    )
 
 
 class StatusThresholds(_Strict):
@@ -202,6 +231,35 @@ class SiteSection(_Strict):
     )
     directory: Name | None = Field(None, description="default directory of its establishments")
     netypareo: Name | None = Field(None, description="default endpoint of its NetYpareo sites")
+    auth: Annotated[str, AfterValidator(_auth)] | None = Field(
+        None,
+        description=(
+            "Moodle auth plugin of the accounts the farm creates here (overrides the sources'); "
+            "e.g. oauth2, shibboleth, ldap, manual, or cas where the site installed the CAS plugin"
+        ),
+    )
+    new_passwords: PasswordDelivery | None = Field(
+        None,
+        description=(
+            "how a new manual account gets its password: 'email' (Moodle mails it) or 'file' "
+            "(an owner-only credentials file under the farm folder); required for manual auth"
+        ),
+    )
+    email_conflicts: EmailConflicts = Field(
+        EmailConflicts.HOLD,
+        description=(
+            "two people with one e-mail: 'hold' refuses all but the first, 'template' gives "
+            "the others email_template, 'allow' for a site that allows shared e-mails"
+        ),
+    )
+    email_template: Annotated[str, AfterValidator(_email_template)] = Field(
+        "{username}@noreply.invalid",
+        description="address given under 'template' to malformed or shared e-mails: {username}",
+    )
+    roles: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict,
+        description="role ids by shortname, for roles a stock site lacks (e.g. parent = 9)",
+    )
 
 
 class EstablishmentEntry(_Strict):

@@ -66,6 +66,7 @@ def site_checks(files: FileSet) -> Iterator[Problem]:
                 view, loc, entry.directory, default_directory, "directory", directories
             )
             yield from uais.claim(entry.uai, f"UAI {entry.uai}", view, (*loc, "uai"))
+        yield from _account_checks(files, view)
         default_endpoint = view.section.netypareo if view.section else None
         prefixes: dict[int, str] = {}
         for index, site in view.netypareo_sites:
@@ -149,3 +150,39 @@ def _source_names(files: FileSet, table: str) -> list[str] | None:
         raw = files.farm_source.raw
         names = None if raw is None else raw.get(table, {})
     return sorted(names) if isinstance(names, dict) else None
+
+
+def _account_checks(files: FileSet, view: SiteView) -> Iterator[Problem]:
+    """Every account the site gets has an auth plugin, and manual ones a password delivery."""
+    section = view.section
+    if section is None or files.farm is None:
+        return
+    sources: list[tuple[str, str | None]] = []
+    for _, entry in view.establishments:
+        name = entry.directory or section.directory
+        directory = files.farm.directories.get(name) if name else None
+        if directory is not None:
+            sources.append((f"directory {name!r}", directory.mapping.auth))
+    for _, site in view.netypareo_sites:
+        name = site.netypareo or section.netypareo
+        endpoint = files.farm.netypareo.get(name) if name else None
+        if endpoint is not None:
+            sources.append((f"NetYpareo endpoint {name!r}", endpoint.auth))
+    auths = {section.auth} if section.auth else {auth for _, auth in sources}
+    unset = sorted({label for label, auth in sources if not auth})
+    if not section.auth and unset:
+        yield view.source.problem(
+            ("site", "auth"),
+            f"no auth plugin for the accounts read from {', '.join(unset)}",
+            'set the site\'s auth plugin, e.g. auth = "oauth2", "shibboleth", "ldap", '
+            '"manual", or "cas" where the site installed the CAS plugin (Moodle 5.0 '
+            "no longer ships it); `farm sites check` proves the site has it",
+        )
+    if "manual" in auths and section.new_passwords is None:
+        yield view.source.problem(
+            ("site", "new_passwords"),
+            "manual accounts need to know how their first password is delivered",
+            'set new_passwords = "file" (the farm writes an owner-only credentials file '
+            'under var/credentials) or "email" (Moodle e-mails a password to every new '
+            "account): there is no default, so that nobody is mass-mailed by surprise",
+        )

@@ -35,8 +35,12 @@ def site_config(
     limits: MoodleLimits | None = None,
     tags: Iterable[str] = (),
     mass_removal_threshold: float = 0.5,
+    auth: str = "oauth2",
 ) -> SiteConfig:
-    """A Moodle site as if read from ``root/NAME.toml``; removed people are suspended."""
+    """A Moodle site as if read from ``root/NAME.toml``; removed people are suspended.
+
+    Its accounts use ``auth`` (single sign-on by default: no password is sent).
+    """
     return SiteConfig(
         name=name,
         file=root / f"{name}.toml",
@@ -47,6 +51,7 @@ def site_config(
         tenants=tuple(tenants),
         removal="suspend",
         mass_removal_threshold=mass_removal_threshold,
+        auth=auth,
     )
 
 

@@ -47,7 +47,12 @@ def build(args: argparse.Namespace) -> MoodleSimulator:
                 print(f"{site.name}: {exc}; using --token", file=sys.stderr)
                 token = args.token
             name = site.url.rstrip("/").rsplit("/", 1)[-1]
-            sim.add_site(name, token=token, profile_fields=site.profile_fields, **settings())
+            added = sim.add_site(
+                name, token=token, profile_fields=site.profile_fields, **settings()
+            )
+            if site.auth:
+                # The farm says the site has this plugin (CAS is installed apart from Moodle 5.0).
+                added.auth_installed.add(site.auth)
     for index in range(1, args.sites + 1):
         sim.add_site(f"site-{index:03d}", token=args.token, **settings())
     return sim

@@ -159,7 +159,10 @@ connections = 2
             + f"[site]\nurl = {_q(f'{moodle_url}/{site.name}')}\n"
             f'token = "file:secrets/{site.name}.token"\n'
             f"tags = [{', '.join(_q(t) for t in tags[:1] + tags[2:])}]\n"
-            f"directory = {_q(DIRECTORY)}\n\n{blocks}",
+            f"directory = {_q(DIRECTORY)}\n"
+            "# Single sign-on through the ENT's CAS: the site installed the CAS plugin.\n"
+            'auth = "cas"\n\n'
+            f"{blocks}",
             encoding="utf-8",
         )
     return folder
@@ -191,6 +194,9 @@ def _write_cfa(folder: Path, cfa: DemoCfa, moodle_url: str) -> None:
         f"[site]\nurl = {_q(f'{moodle_url}/{name}')}\n"
         f'token = "file:secrets/{name}.token"\n'
         f'tags = ["network:cfa"]\nnetypareo = {_q(NETYPAREO)}\n'
-        f"profile_fields = [{fields}]\n\n{blocks}",
+        f"profile_fields = [{fields}]\n"
+        "# Manual accounts; first passwords go to an owner-only file under var/credentials.\n"
+        'auth = "manual"\nnew_passwords = "file"\n\n'
+        f"{blocks}",
         encoding="utf-8",
     )

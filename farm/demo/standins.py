@@ -47,9 +47,11 @@ class MoodleServer:
         fields = profile_fields or {}
         for site in sites:
             own = CostModel(cost.per_call, cost.per_record, cost.workers)
-            self.simulator.add_site(
+            added = self.simulator.add_site(
                 site.name, token=site.token, cost=own, profile_fields=fields.get(site.name, ())
             )
+            # ENT sites installed the CAS plugin, which Moodle 5.0 no longer ships.
+            added.auth_installed.add("cas")
         self._server = BackgroundServer(self.simulator)
         # The port is known once bound: sites answer with their real wwwroot.
         self.simulator.rebase(self._server.url)

@@ -238,7 +238,7 @@ class TenantRecords:
             firstname=values["firstname"],
             lastname=values["lastname"],
             email=email,
-            auth=s.auth,
+            auth=s.auth or "",
             profiles=frozenset({profile}),
             establishments=frozenset({self.tenant.id}),
             profile_fields={name: fields.get(name, "") for name in PROFILE_FIELDS},

@@ -139,7 +139,9 @@ class NetYpareoSettings(BaseModel):
     usertype_prefix: bool = Field(
         False, description="prefix netypareo_usertype with the site index (0teacher, 1teacher)"
     )
-    auth: str = Field("manual", description="Moodle auth plugin of the accounts")
+    auth: str | None = Field(
+        None, description="Moodle auth plugin of the accounts; by default the site's [site] auth"
+    )
     username: str = Field("{login}", description="username template")
     username_fallback: str = Field("ny.{kind}.{code}", description="when username gives nothing")
     idnumber: str = Field("netypareo:{kind}:{code}", description="Moodle idnumber template")

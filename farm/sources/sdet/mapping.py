@@ -305,7 +305,8 @@ class MappingRules(BaseModel):
     firstname: FieldRule = FieldRule(attribute="givenName")
     lastname: FieldRule = FieldRule(attribute="sn")
     email: FieldRule = FieldRule(attribute="mail", default="{username}@noreply.invalid")
-    auth: str = "cas"
+    # None: the site's [site] auth. Moodle 5.0 no longer ships auth_cas.
+    auth: str | None = None
     profile_fields: dict[str, FieldRule] = Field(default_factory=dict)
     profiles: dict[str, Profile] = Field(default_factory=lambda: dict(DEFAULT_PROFILE_CODES))
     functions: dict[str, Profile] = Field(default_factory=lambda: dict(DEFAULT_FUNCTION_CODES))

@@ -335,7 +335,7 @@ class PersonReader:
             firstname=names["firstname"],
             lastname=names["lastname"],
             email=email,
-            auth=self.rules.auth,
+            auth=self.rules.auth or "",
             profiles=self._profiles(entry.attributes, functions),
             establishments=establishments,
             profile_fields=profile_fields,

@@ -26,6 +26,7 @@ url = "https://lycee.example.fr"
 token = "env:TEST_FARM_TOKEN_LYCEE"
 tags = ["academie:rennes", "departement:29"]
 directory = "ent"
+auth = "oauth2"
 
 [limits]
 calls_in_flight = 2
@@ -45,6 +46,8 @@ CFA_TOML = """\
 url = "https://cfa.example.fr/moodle"
 token = "file:secrets/cfa-token"
 netypareo = "cfa"
+auth = "manual"
+new_passwords = "file"
 
 [schedules]
 delta = "disabled"

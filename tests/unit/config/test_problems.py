@@ -8,7 +8,7 @@ import pytest
 
 from farm.config import FarmConfigError, Problem, load_farm
 
-from .farmdir import CFA_TOML, LYCEE_TOML, SECRETS, write_farm
+from .farmdir import CFA_TOML, FARM_TOML, LYCEE_TOML, SECRETS, write_farm
 
 
 def problems_of(root: Path, *, resolve_secrets: bool = False) -> tuple[Problem, ...]:
@@ -44,9 +44,9 @@ def test_toml_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
 
     assert problem.file == root / "lycee-iroise.toml"
     # tomllib points at the end of the unterminated string.
-    assert (problem.line, problem.column) == (17, 16)
+    assert (problem.line, problem.column) == (18, 16)
     assert "TOML syntax error" in problem.message
-    assert str(problem).startswith(f"{root / 'lycee-iroise.toml'}:17:16: ")
+    assert str(problem).startswith(f"{root / 'lycee-iroise.toml'}:18:16: ")
 
 
 def test_syntax_error_in_one_file_does_not_hide_others(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_wrong_check_letter_says_the_expected_one(tmp_path: Path) -> None:
     assert problem.key == "establishments[0].uai"
     assert "0290009X" in problem.message
     assert "should end in C" in problem.message
-    assert problem.line == 11
+    assert problem.line == 12
 
 
 @pytest.mark.parametrize("uai", ["029009C", "02900090", "0290009CC", "A290009C"])
@@ -89,7 +89,7 @@ def test_unknown_key_gets_did_you_mean(tmp_path: Path) -> None:
     assert problem.key == "establishments[0].tag"
     assert problem.message == "unknown key"
     assert problem.hint == "did you mean 'tags'?"
-    assert problem.line == 13
+    assert problem.line == 14
 
 
 def test_unknown_key_in_farm_toml_source_table(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_bad_cron_expression(tmp_path: Path) -> None:
 
     assert problem.key == "netypareo_sites[1].schedules.students"
     assert "not a cron expression" in problem.message
-    assert problem.line == 19
+    assert problem.line == 21
 
 
 def test_uai_claimed_by_two_sites_names_both_files(tmp_path: Path) -> None:
@@ -277,3 +277,37 @@ def test_missing_required_key_says_what_to_add(tmp_path: Path) -> None:
     assert problem.key == "netypareo_sites[0].index"
     assert problem.message == "required key is missing"
     assert (problem.hint or "").startswith("add it")
+
+
+def test_a_site_whose_accounts_have_no_auth_plugin_is_a_problem(tmp_path: Path) -> None:
+    root = write_farm(tmp_path, **{"lycee-iroise": LYCEE_TOML.replace('auth = "oauth2"\n', "")})
+
+    (problem,) = problems_of(root)
+
+    assert problem.key == "site.auth"
+    assert "directory 'ent'" in problem.message
+    assert "cas" in (problem.hint or "")  # the hint says CAS is no longer in Moodle 5.0
+
+
+def test_a_site_of_manual_accounts_must_say_how_passwords_are_delivered(tmp_path: Path) -> None:
+    root = write_farm(tmp_path, cfa=CFA_TOML.replace('new_passwords = "file"\n', ""))
+
+    (problem,) = problems_of(root)
+
+    assert problem.key == "site.new_passwords"
+    assert "email" in (problem.hint or "")
+    assert "file" in (problem.hint or "")
+
+
+def test_a_directory_mapping_may_name_the_auth_plugin_instead_of_the_site(tmp_path: Path) -> None:
+    farm_toml = FARM_TOML.replace(
+        'bind_password = "env:TEST_FARM_BIND"\n',
+        'bind_password = "env:TEST_FARM_BIND"\n[directories.ent.mapping]\nauth = "shibboleth"\n',
+    )
+    root = write_farm(
+        tmp_path, farm=farm_toml, **{"lycee-iroise": LYCEE_TOML.replace('auth = "oauth2"\n', "")}
+    )
+
+    farm = load_farm(root)
+
+    assert farm.sites["lycee-iroise"].rules().auth is None  # the records carry shibboleth

@@ -202,4 +202,14 @@ def test_profile_fields_and_templates_from_the_mapping() -> None:
     assert (record.username, record.idnumber, record.email) == ("f9", "128407", "f9@ent.invalid")
     assert (record.firstname, record.lastname) == ("Zoé", "DUPONT-MOREAU")
     assert record.profile_fields == {"birthdate": "2009-07-09", "login": "zoe.dupont-moreau"}
-    assert record.auth == "cas"
+    # No auth in the mapping: the site's [site] auth decides (Moodle 5.0 ships no CAS plugin).
+    assert record.auth == ""
+
+
+def test_a_mapping_may_name_the_auth_plugin_of_its_accounts() -> None:
+    rules = MappingRules.model_validate({"auth": "shibboleth"})
+    entry = person("F9", "ENTEleve", ENTPersonStructRattach=LYCEE_DN)
+
+    (record,) = read([entry], (LYCEE,), rules)[LYCEE].people
+
+    assert record.auth == "shibboleth"
