@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -102,23 +103,44 @@ def _farm_checks(files: FileSet) -> Iterator[Problem]:
 
 
 def _secret_checks(files: FileSet) -> Iterator[Problem]:
+    """Resolve every secret reference; a ``file:`` one must stay inside the farm.
+
+    Each problem names the file and key that wrote the reference and the
+    secret file; none shows what a file holds.
+    """
+    if files.secrets_dir is not None and not files.secrets_dir.is_dir():
+        yield files.farm_source.problem(
+            ("farm", "secrets_dir"),
+            f"no folder at {files.secrets_dir}",
+            "create it, readable by the farm's user only, or remove the key",
+        )
     sources: list[tuple[ParsedFile, type[BaseModel]]] = [(files.farm_source, FarmFile)]
     sources.extend((source, SiteFile) for _, source in sorted(files.site_sources.items()))
     for source, model in sources:
         for loc, text in _secret_values(model, source.raw, ()):
             try:
-                ref = SecretRef.parse(text, base=files.root)
+                ref = SecretRef.parse(text, base=files.root, secrets_dir=files.secrets_dir)
             except SecretError:
                 continue  # already reported by validation
             try:
-                ref.resolve()
+                warnings = ref.verify()
             except SecretError as exc:
-                hint = (
-                    f"export {ref.target} in the environment of every farm process"
-                    if ref.scheme == "env"
-                    else "create the file, readable by the farm's user only"
-                )
-                yield source.problem(loc, str(exc), hint)
+                yield source.problem(loc, str(exc), _secret_hint(ref, str(exc)))
+                continue
+            for warning in warnings:
+                problem = source.problem(loc, warning)
+                yield dataclasses.replace(problem, warning=True)
+
+
+def _secret_hint(ref: SecretRef, message: str) -> str:
+    if ref.scheme == "env":
+        return f"export {ref.target} in the environment of every farm process"
+    if "outside the farm folder" in message:
+        return (
+            "move the file into the farm folder (e.g. secrets/, kept out of git) "
+            "or name its folder in farm.toml's [farm] secrets_dir"
+        )
+    return "create the file, readable by the farm's user only"
 
 
 def _secret_values(model: type[BaseModel], raw: object, loc: Loc) -> Iterator[tuple[Loc, str]]:

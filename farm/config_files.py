@@ -8,6 +8,7 @@ so that one run reports every problem.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ _SYNTAX_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 _AT_END = re.compile(r"\s*\(at end of document\)")
 
 Loc = tuple[str | int, ...]
+Context = dict[str, Path | None]
+"""What validation is given: ``base_dir`` (the farm folder) and ``secrets_dir``."""
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -65,7 +68,7 @@ class SiteView:
         return self.source.path
 
     @classmethod
-    def of(cls, name: str, source: ParsedFile, site: SiteFile | None, root: Path) -> SiteView:
+    def of(cls, name: str, source: ParsedFile, site: SiteFile | None, context: Context) -> SiteView:
         if site is not None:
             return cls(
                 name=name,
@@ -76,8 +79,8 @@ class SiteView:
                 declared=len(site.establishments) + len(site.netypareo_sites),
             )
         raw = source.raw or {}
-        establishments = _entries(raw.get("establishments"), EstablishmentEntry, root)
-        netypareo_sites = _entries(raw.get("netypareo_sites"), NetYpareoSiteEntry, root)
+        establishments = _entries(raw.get("establishments"), EstablishmentEntry, context)
+        netypareo_sites = _entries(raw.get("netypareo_sites"), NetYpareoSiteEntry, context)
         declared = sum(
             len(value) if isinstance(value, list) else 1
             for key in ("establishments", "netypareo_sites")
@@ -86,25 +89,25 @@ class SiteView:
         return cls(
             name=name,
             source=source,
-            section=_quiet(SiteSection, raw.get("site"), root),
+            section=_quiet(SiteSection, raw.get("site"), context),
             establishments=establishments,
             netypareo_sites=netypareo_sites,
             declared=declared,
         )
 
 
-def _quiet(model: type[M], raw: object, root: Path) -> M | None:
+def _quiet(model: type[M], raw: object, context: Context) -> M | None:
     # The file's own validation has already reported why this part is invalid.
     try:
-        return model.model_validate(raw, context={"base_dir": root})
+        return model.model_validate(raw, context=context)
     except ValidationError:
         return None
 
 
-def _entries(raw: object, model: type[M], root: Path) -> list[tuple[int, M]]:
+def _entries(raw: object, model: type[M], context: Context) -> list[tuple[int, M]]:
     if not isinstance(raw, list):
         return []
-    valid = ((index, _quiet(model, item, root)) for index, item in enumerate(raw))
+    valid = ((index, _quiet(model, item, context)) for index, item in enumerate(raw))
     return [(index, entry) for index, entry in valid if entry is not None]
 
 
@@ -121,6 +124,8 @@ class FileSet:
     views: dict[str, SiteView] = field(default_factory=dict)
     """Every site file that parsed, valid or not."""
     problems: list[Problem] = field(default_factory=list)
+    secrets_dir: Path | None = None
+    """farm.toml's ``[farm] secrets_dir``, absolute, when it is written."""
 
     @classmethod
     def read(cls, root: Path, *, farm_file: str) -> FileSet:
@@ -136,8 +141,16 @@ class FileSet:
             )
         farm_source = _parse(farm_path, problems) if farm_path.is_file() else None
         farm_source = farm_source or ParsedFile(farm_path, None, KeyLines(""))
-        farm = _validate(FarmFile, farm_source, root, problems)
-        files = cls(root=root, farm_source=farm_source, farm=farm, problems=problems)
+        secrets_dir = _secrets_dir(farm_source.raw, root)
+        context: Context = {"base_dir": root, "secrets_dir": secrets_dir}
+        farm = _validate(FarmFile, farm_source, context, problems)
+        files = cls(
+            root=root,
+            farm_source=farm_source,
+            farm=farm,
+            problems=problems,
+            secrets_dir=secrets_dir,
+        )
         site_paths = sorted(root.glob("*.toml")) if root.is_dir() else []
         for path in site_paths:
             if path.name == farm_file or path.name.startswith("."):
@@ -156,11 +169,11 @@ class FileSet:
             if source is None:
                 continue
             files.site_sources[path.stem] = source
-            site = _validate(SiteFile, source, root, problems)
+            site = _validate(SiteFile, source, context, problems)
             if site is not None:
                 files.sites[path.stem] = (path, site)
             if source.raw is not None:
-                files.views[path.stem] = SiteView.of(path.stem, source, site, root)
+                files.views[path.stem] = SiteView.of(path.stem, source, site, context)
         return files
 
 
@@ -198,11 +211,23 @@ def _parse(path: Path, problems: list[Problem]) -> ParsedFile | None:
     return ParsedFile(path, raw, lines)
 
 
-def _validate(model: type[M], source: ParsedFile, root: Path, problems: list[Problem]) -> M | None:
+def _secrets_dir(raw: dict[str, Any] | None, root: Path) -> Path | None:
+    # Read before validation: every file's secret references need it, farm.toml's too.
+    section = (raw or {}).get("farm")
+    text = section.get("secrets_dir") if isinstance(section, dict) else None
+    if not isinstance(text, str) or not text:
+        return None
+    path = Path(text).expanduser()
+    return Path(os.path.abspath(path if path.is_absolute() else root / path))
+
+
+def _validate(
+    model: type[M], source: ParsedFile, context: Context, problems: list[Problem]
+) -> M | None:
     if source.raw is None:
         return None
     try:
-        return model.model_validate(source.raw, context={"base_dir": root})
+        return model.model_validate(source.raw, context=context)
     except ValidationError as exc:
         problems.extend(problems_from_validation(exc, model, source.path, source.lines))
         return None

@@ -21,7 +21,11 @@ from pydantic import BaseModel, ValidationError
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the farm's configuration."""
+    """One thing wrong with the farm's configuration.
+
+    A ``warning`` is worth fixing but does not stop the farm from loading
+    (a secret file others may read, say).
+    """
 
     file: Path
     key: str | None
@@ -29,6 +33,7 @@ class Problem:
     hint: str | None = None
     line: int | None = None
     column: int | None = None
+    warning: bool = False
 
     def __str__(self) -> str:
         where = str(self.file)
@@ -36,6 +41,8 @@ class Problem:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
+        if self.warning:
+            where += ": warning"
         text = f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 
@@ -51,8 +58,13 @@ class FarmConfigError(Exception):
         self.problems = tuple(sorted(problems, key=Problem.sort_key))
         super().__init__(self._render())
 
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems that stop the farm from loading, warnings left out."""
+        return tuple(problem for problem in self.problems if not problem.warning)
+
     def _render(self) -> str:
-        count = len(self.problems)
+        count = len(self.errors)
         head = f"{count} problem{'s' if count != 1 else ''} in the farm's configuration:"
         return "\n".join([head, *(f"  {problem}" for problem in self.problems)])
 

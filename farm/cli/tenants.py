@@ -43,7 +43,9 @@ def check(obj: CliContext, skip_secrets: bool) -> None:
 
     Each problem names the file, the line, the key and what to do. Secret
     references (env:NAME, file:PATH) are resolved to prove they exist; their
-    values are never shown. Exit code 0 when the farm is valid, 1 otherwise.
+    values are never shown. A file: secret must be inside the farm folder or
+    farm.toml's secrets_dir (symlinks resolved); one that others may read is
+    a warning. Exit code 0 when the farm is valid, 1 otherwise.
 
     \b
     Example:
@@ -56,6 +58,10 @@ def check(obj: CliContext, skip_secrets: bool) -> None:
     netypareo = len(farm.tenants) - establishments
     cites = sum(1 for site in sites if site.is_cite_scolaire)
     secrets = "not resolved" if skip_secrets else "all resolved"
+    for warning in farm.warnings:
+        click.echo(str(warning), err=True)
+    if farm.warnings:
+        secrets += f", {_plural(len(farm.warnings), 'warning')}"
     click.echo(
         f"{farm.settings.name}: valid. {_plural(len(farm.sites), 'site')}, "
         f"{_plural(len(farm.tenants), 'tenant')} ({establishments} establishments, "
@@ -215,7 +221,7 @@ def _load(obj: CliContext, *, resolve_secrets: bool = False) -> Farm:
     except FarmConfigError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
-        count = len(exc.problems)
+        count = len(exc.errors)
         _fail(f"{_plural(count, 'problem')} in {obj.farm_dir}: the farm was not loaded.")
 
 

@@ -188,3 +188,68 @@ def test_show_unknown_tenant_suggests_close_ids() -> None:
     assert result.returncode == 1
     assert "no tenant 'cfa-occ-toulous'" in result.stderr
     assert "cfa-occ-toulouse" in result.stderr
+
+
+def _use_token(copy: Path, site: str, reference: str) -> None:
+    path = copy / f"{site}.toml"
+    text = path.read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if line.startswith("token = "))
+    path.write_text(text.replace(line, f'token = "{reference}"'), encoding="utf-8")
+
+
+def test_check_refuses_file_secrets_outside_the_farm_folder(
+    broken_copy: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "env.sh"
+    outside.write_text(f"export TOKEN={SECRET_VALUE}\n", encoding="utf-8")
+    (broken_copy / "secrets").mkdir()
+    (broken_copy / "secrets" / "shadow").symlink_to("/etc/shadow")
+    _use_token(broken_copy, "cfa-occitanie", "file:/etc/passwd")
+    _use_token(broken_copy, "lycee-daudet-nimes", "file:../env.sh")
+    _use_token(broken_copy, "lycee-arago-perpignan", "file:secrets/shadow")
+
+    result = farm("tenants", "check", farm_dir=broken_copy, env=secret_env())
+
+    assert result.returncode == 1, result.stdout
+    errors = [line for line in result.stderr.splitlines() if ".toml:" in line]
+    assert len(errors) == 3, result.stderr
+    by_file = {line.split(":")[0].rsplit("/", 1)[-1]: line for line in errors}
+    cfa = by_file["cfa-occitanie.toml"]
+    assert "cfa-occitanie.toml:5: site.token: " in cfa
+    assert "/etc/passwd" in cfa
+    assert "outside the farm folder" in cfa
+    daudet = by_file["lycee-daudet-nimes.toml"]
+    assert "lycee-daudet-nimes.toml:3: site.token: " in daudet
+    assert str(outside) in daudet
+    assert "outside the farm folder" in daudet
+    arago = by_file["lycee-arago-perpignan.toml"]
+    assert "lycee-arago-perpignan.toml:3: site.token: " in arago
+    assert str(broken_copy / "secrets" / "shadow") in arago
+    assert "/etc/shadow" in arago
+    assert "3 problems" in result.stderr
+    # Nothing of what those files hold is printed.
+    assert SECRET_VALUE not in result.stdout + result.stderr
+    assert "root:" not in result.stdout + result.stderr
+
+
+def test_check_warns_about_a_secret_file_others_can_read(broken_copy: Path) -> None:
+    token = broken_copy / "secrets" / "cfa-occitanie.token"
+    token.parent.mkdir()
+    token.write_text(SECRET_VALUE + "\n", encoding="utf-8")
+    token.chmod(0o644)
+    _use_token(broken_copy, "cfa-occitanie", "file:secrets/cfa-occitanie.token")
+
+    loose = farm("tenants", "check", farm_dir=broken_copy, env=secret_env())
+
+    assert loose.returncode == 0, loose.stderr
+    assert "cfa-occitanie.toml:5: warning: site.token: " in loose.stderr
+    assert str(token) in loose.stderr
+    assert "chmod 600" in loose.stderr
+    assert "1 warning" in loose.stdout
+    assert SECRET_VALUE not in loose.stdout + loose.stderr
+
+    token.chmod(0o600)
+    tight = farm("tenants", "check", farm_dir=broken_copy, env=secret_env())
+
+    assert tight.returncode == 0, tight.stderr
+    assert "warning" not in tight.stdout + tight.stderr
