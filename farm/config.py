@@ -166,6 +166,24 @@ class Farm:
         tenant_id = tenant if isinstance(tenant, str) else tenant.id
         return self.sites[self.tenants[tenant_id].site]
 
+    def auths_of(self, site: SiteConfig | str) -> tuple[str, ...]:
+        """The auth plugins of a site's accounts: the site's own, or those its sources name."""
+        config = self.sites[site] if isinstance(site, str) else site
+        if config.auth:
+            return (config.auth,)
+        found: set[str] = set()
+        for tenant in config.tenants:
+            source: DirectorySettings | NetYpareoSettings | None
+            if tenant.kind == "establishment":
+                source = self.directories.get(tenant.source)
+                auth = source.mapping.auth if source is not None else None
+            else:
+                source = self.netypareo.get(tenant.source)
+                auth = source.auth if source is not None else None
+            if auth:
+                found.add(auth)
+        return tuple(sorted(found))
+
     def schedules_of(self, tenant: TenantConfig | str) -> Mapping[str, str]:
         """Each of the tenant's tasks with its schedule: farm, then site and tenant overrides.
 

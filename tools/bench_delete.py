@@ -50,7 +50,7 @@ def snapshot(n: int) -> TenantSnapshot:
             firstname="Camille",
             lastname=f"Martin{i}",
             email=f"user{i:06d}@bench.example.org",
-            auth="ldap",
+            auth="oauth2",
             profiles=frozenset({Profile.STUDENT}),
             establishments=frozenset({A}),
         )

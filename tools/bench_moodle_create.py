@@ -39,6 +39,7 @@ def users(count: int) -> list[NewUser]:
             "Prénom",
             f"Nom{i}",
             f"eleve{i:05d}@bench.example.org",
+            auth="oauth2",
             idnumber=f"ENT{i:05d}",
             customfields={"uai": "0750001A"},
         )

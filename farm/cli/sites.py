@@ -38,9 +38,13 @@ def check(obj: CliContext, names: tuple[str, ...], as_json: bool) -> None:
     For each site: the token is valid, the Moodle release, the web-service
     functions missing from the token's service, the custom profile fields
     missing on the site, whether the site keeps form_fields_per_request form
-    fields (PHP's max_input_vars), and the round-trip time of one call. The
-    profile-field check writes a marker into the token's own account and
-    restores it. Exit code 0 when every site is ready, 1 otherwise.
+    fields (PHP's max_input_vars), whether the auth plugin of the site's
+    accounts is installed (CAS is no longer part of Moodle 5.0), whether
+    each role id of [site.roles] is a role the token can assign, and the
+    round-trip time of one call. The profile-field check writes a marker
+    into the token's own account and restores it; the auth check creates a
+    suspended throwaway account and deletes it at once. Exit code 0 when
+    every site is ready, 1 otherwise.
 
     \b
     Example:
@@ -62,7 +66,7 @@ def check(obj: CliContext, names: tuple[str, ...], as_json: bool) -> None:
     unreadable: list[SiteCheck] = []
     for site in chosen:
         try:
-            ready.append(_target(site))
+            ready.append(_target(farm, site))
         except SecretError as exc:
             unreadable.append(SiteCheck(site.name, site.url, error=f"token {site.token}: {exc}"))
     checked = {c.site: c for c in [*anyio.run(check_sites, ready), *unreadable]}
@@ -76,13 +80,15 @@ def check(obj: CliContext, names: tuple[str, ...], as_json: bool) -> None:
         raise SystemExit(1)
 
 
-def _target(site: SiteConfig) -> SiteTarget:
+def _target(farm: Farm, site: SiteConfig) -> SiteTarget:
     return SiteTarget(
         name=site.name,
         url=site.url,
         token=site.token.resolve(),
         limits=site.limits,
-        profile_fields=tuple(getattr(site, "profile_fields", ())),
+        profile_fields=site.profile_fields,
+        auths=farm.auths_of(site),
+        roles=dict(site.roles),
     )
 
 

@@ -46,16 +46,20 @@ from farm.engine.jobspec import JobSpec
 from farm.engine.report import TenantTally, tally, tenant_report
 from farm.engine.wiring import ClientProvider, SourceProvider
 from farm.index import SiteIndex
-from farm.model import Entity, IndexEntry, Profile, TenantSnapshot
+from farm.model import Entity, IndexEntry, Kind, Person, Profile, TenantSnapshot
 from farm.moodle.applier import Applier, ApplyResult, Confirmation
 from farm.moodle.errors import MoodleError
 from farm.moodle.journal import index_rows, journal_lines
 from farm.moodle.preflight import REQUIRED_FUNCTIONS
+from farm.moodle.probes import Found, probe_auth
+from farm.operation import Action
 from farm.options import Mode, PlanOptions, RemovalPolicy
+from farm.passwords import CredentialsFile
 from farm.plan import Plan, plan_site
 from farm.registry import Registry, RegistryError
 from farm.registry.rows import RunId, TenantStatus
 from farm.secrets import SecretError
+from farm.site_rules import PasswordDelivery
 from farm.snapshot import merge_site
 from farm.sources import ReadRequest, SourceError
 
@@ -308,7 +312,8 @@ class _Job:
                 IndexEntry.restore(r.entity, r.key, r.moodle_id, r.digest, r.values, r.tenants)
                 for r in rows
             )
-            return plan_site(self.site.name, merge_site(chosen), index, options), index
+            snapshot = merge_site(chosen)
+            return plan_site(self.site.name, snapshot, index, options, self.site.rules()), index
 
         plan, index = await anyio.to_thread.run_sync(build)
         seconds = time.monotonic() - started
@@ -320,6 +325,7 @@ class _Job:
     def spread(self, plan: Plan, **work: Any) -> dict[str, TenantTally]:
         return tally(
             self.alive(),
+            rejections=plan.refusals,
             source_warnings=plan.warnings,
             notes=[*plan.notes, *self.blocked_notes(plan)],
             verbose=plan.options.verbose,
@@ -351,7 +357,15 @@ class _Job:
                 if missing:
                     self.fail(tenants, missing)
                     return
-                applier = Applier(client, index, self.record, stop=self.ctx.stop, progress=progress)
+                applier = Applier(
+                    client,
+                    index,
+                    self.record,
+                    stop=self.ctx.stop,
+                    progress=progress,
+                    rules=self.site.rules(),
+                    credentials=self.credentials_file(),
+                )
                 result = await applier.apply(plan)
         except SecretError as error:
             self.fail(tenants, f"site {self.site.name} token: {error}")
@@ -379,6 +393,13 @@ class _Job:
         elif result.refused:
             self.partial = True
 
+    def credentials_file(self) -> CredentialsFile | None:
+        """Where this run writes new manual accounts' passwords, when the site says so."""
+        if self.site.new_passwords is not PasswordDelivery.FILE:
+            return None
+        folder = self.ctx.farm.root / "var" / "credentials"
+        return CredentialsFile(folder / f"{self.site.name}-{self.run_id}.csv")
+
     async def check_site(self, client: Any, plan: Plan) -> str | None:
         """Why the site cannot take this plan (bad token, missing functions), or None."""
         if not plan.operations or all(not op.writes_moodle for op in plan.operations):
@@ -390,6 +411,24 @@ class _Job:
                 f"the token of site {self.site.name} cannot call {', '.join(missing)}: "
                 "add them to the farm's web service"
             )
+        # An auth plugin the site lacks would have every creation refused, opaquely.
+        auths = sorted(
+            {
+                op.record.auth
+                for op in plan.operations
+                if op.kind is Kind.PERSON
+                and op.action is Action.CREATE
+                and isinstance(op.record, Person)
+            }
+        )
+        for auth in auths:
+            probe = await probe_auth(client, auth)
+            if probe.found is Found.MISSING:
+                return (
+                    f"auth plugin {auth!r} is not installed on site {self.site.name} (a probe "
+                    f"account was refused for its auth alone): install it on the site, or set "
+                    f"[site] auth in {self.site.file.name}"
+                )
         return None
 
     async def record(self, confirmation: Confirmation) -> None:

@@ -1,8 +1,12 @@
 """Per-tenant reports of one job: counts, errors, warnings and durations. Pure.
 
-A job applies one plan for a whole site, so an operation is counted for
-every tenant of the job that held the record before or holds it after (a
-teacher of both schools of a cité scolaire counts in both reports).
+A job applies one plan for a whole site. An operation is counted once, for
+the first (by id) of the job's tenants that held the record before or hold
+it after: a teacher of both schools of a cité scolaire is one account, one
+creation, counted in the first school's report, so that the reports of a
+site add up to what Moodle did. Verbose lines and errors are shown in the
+report of every tenant concerned, so each establishment sees its own
+people's problems.
 Counts are ``{kind: {action: n}}`` with the record kinds as the index names
 them (``person``, ``cohort_member``...); an account or cohort the farm took
 over instead of creating counts as ``adopt``. Errors name the record key and
@@ -18,6 +22,7 @@ from farm.model import SourceWarning
 from farm.moodle.applier import Applied, Refused
 from farm.operation import Action, Operation
 from farm.registry.rows import RecordError, ReportWarning, TenantReport, TenantStatus
+from farm.site_rules import Refusal
 
 #: At most this many warnings are kept per tenant report; a last line says how many more.
 MAX_WARNINGS = 500
@@ -31,6 +36,11 @@ def owners(op: Operation, tenants: frozenset[str]) -> frozenset[str]:
     mine = held & tenants
     # A record no job tenant holds cannot be planned; count it everywhere rather than lose it.
     return mine or tenants
+
+
+def counter(op: Operation, tenants: frozenset[str]) -> str:
+    """The one tenant whose counts an operation adds to: the first of its owners."""
+    return min(owners(op, tenants))
 
 
 def label(applied: Applied) -> str:
@@ -71,30 +81,40 @@ def tally(
     applied: Sequence[Applied] = (),
     planned: Sequence[Operation] = (),
     refused: Sequence[Refused] = (),
+    rejections: Sequence[Refusal] = (),
     source_warnings: Sequence[SourceWarning] = (),
     notes: Sequence[str] = (),
     verbose: bool = False,
 ) -> dict[str, TenantTally]:
     """Spread a job's work over its tenants (``planned`` for a simulation).
 
+    ``refused`` are Moodle's refusals; ``rejections`` the site rules' refusals
+    of the plan, reported the same way in a simulation and in a real run.
+
     With ``verbose``, each tenant also gets one line per operation it counts.
     """
     mine = frozenset(tenants)
     out = {tenant: TenantTally() for tenant in sorted(mine)}
     for item in applied:
-        for tenant in owners(item.operation, mine):
-            out[tenant].count(item.operation.kind.value, label(item))
-            if verbose:
+        out[counter(item.operation, mine)].count(item.operation.kind.value, label(item))
+        if verbose:
+            for tenant in owners(item.operation, mine):
                 out[tenant].operations.append(_line(item.operation, label(item)))
     for op in planned:
-        for tenant in owners(op, mine):
-            out[tenant].count(op.kind.value, op.action.value)
-            if verbose:
+        out[counter(op, mine)].count(op.kind.value, op.action.value)
+        if verbose:
+            for tenant in owners(op, mine):
                 out[tenant].operations.append(_line(op, op.action.value))
     for refusal in refused:
         op = refusal.operation
         for tenant in owners(op, mine):
             out[tenant].errors.append(RecordError(op.key, refusal.reason, op.kind.value))
+    for rejected in rejections:
+        where = f" [{rejected.field}]" if rejected.field else ""
+        for tenant in (rejected.tenants & mine) or mine:
+            out[tenant].errors.append(
+                RecordError(rejected.key, f"{rejected.reason}{where}", rejected.kind.value)
+            )
     for warning in source_warnings:
         if warning.tenant in out:
             where = f" [{warning.attribute}]" if warning.attribute else ""

@@ -55,7 +55,10 @@ from farm.model import Kind
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError, RecordError
 from farm.operation import Action, Operation
+from farm.passwords import CredentialsFile
 from farm.plan import Plan
+from farm.secrets import Secret
+from farm.site_rules import SiteRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +124,9 @@ class Applier:
     """Apply one plan to one site; see the module docstring.
 
     ``record`` must write a :class:`Confirmation` durably before returning.
-    ``progress(done, total)`` is called after every slice.
+    ``progress(done, total)`` is called after every slice. ``rules`` are the
+    site's (role ids, password delivery); ``credentials`` is where new manual
+    accounts' passwords go when the site delivers them by file.
     """
 
     def __init__(
@@ -132,8 +137,13 @@ class Applier:
         *,
         stop: anyio.Event | None = None,
         progress: Progress | None = None,
+        rules: SiteRules | None = None,
+        credentials: CredentialsFile | None = None,
     ) -> None:
         self.client = client
+        # What the site accepts: role ids, how new manual accounts get a password.
+        self.rules = rules or SiteRules(site=client.name)
+        self._credentials = credentials
         # The applier's own copy, moved forward in place after each recorded batch.
         self.index = LiveIndex(index)
         self._record = record
@@ -274,6 +284,15 @@ class Applier:
             for item in applied:
                 if item.adopted and item.moodle_id is not None:
                     self.claimed.get(item.operation.kind, {}).pop(item.moodle_id, None)
+
+    @property
+    def has_credentials_file(self) -> bool:
+        return self._credentials is not None
+
+    async def keep_credentials(self, rows: Sequence[tuple[str, Secret]]) -> None:
+        """Append new accounts' passwords to the run's owner-only credentials file."""
+        if rows and self._credentials is not None:
+            await anyio.to_thread.run_sync(self._credentials.append, rows)
 
     def refuse(self, op: Operation, reason: str) -> None:
         self.result.refused.append(Refused(op, reason))

@@ -15,7 +15,6 @@ from farm.adoption import Outcome, adopt_by_idnumber
 from farm.model import Cohort, Group, Kind
 from farm.moodle import answers
 from farm.moodle.applier import Applied, Applier, Handler, linked, values_of
-from farm.moodle.client import DEFAULT_ROLE_IDS
 from farm.moodle.records import (
     BatchResult,
     CohortMember,
@@ -187,8 +186,8 @@ def _missing(target: int | None, user: int | None, what: str) -> str:
 # -- enrolments and roles -----------------------------------------------------------
 
 
-def _role(name: str) -> int | None:
-    return DEFAULT_ROLE_IDS.get(name)
+def _role(applier: Applier, name: str) -> int | None:
+    return applier.rules.role_id(name)
 
 
 async def enrolments(applier: Applier, ops: Sequence[Operation]) -> None:
@@ -199,7 +198,7 @@ async def enrolments(applier: Applier, ops: Sequence[Operation]) -> None:
         values = values_of(op)
         course = await applier.course_id(str(values.get("course")))
         user = applier.moodle_id(Kind.PERSON, str(values.get("person")))
-        role = _role(str(values.get("role")))
+        role = _role(applier, str(values.get("role")))
         if course is None:
             applier.refuse(op, f"no course with idnumber {values.get('course')!r} on the site")
         elif user is None:
@@ -224,7 +223,7 @@ async def role_assignments(applier: Applier, ops: Sequence[Operation]) -> None:
     for op in ops:
         values = values_of(op)
         user = applier.moodle_id(Kind.PERSON, str(values.get("person")))
-        role = _role(str(values.get("role")))
+        role = _role(applier, str(values.get("role")))
         level = str(values.get("context_level") or "system")
         context = str(values.get("context") or "")
         instance: int | None = 0
@@ -232,10 +231,15 @@ async def role_assignments(applier: Applier, ops: Sequence[Operation]) -> None:
             instance = await applier.course_id(context)
         elif level == "coursecat":
             instance = int(context) if context.isdigit() else None
+        elif level == "user":
+            # A parent's role in the child's user context: the child's account.
+            instance = applier.moodle_id(Kind.PERSON, context)
         if user is None:
             applier.refuse(op, "the person has no account on the site yet")
         elif role is None:
             applier.refuse(op, f"unknown role {values.get('role')!r}")
+        elif instance is None and level == "user":
+            applier.refuse(op, f"{context} has no account on the site yet")
         elif instance is None:
             applier.refuse(op, f"no {level} {context!r} on the site")
         else:

@@ -25,6 +25,9 @@ from farm.model import Kind, Person
 from farm.moodle.applier import Applied, Applier, Handler, Slicer, linked
 from farm.moodle.records import BatchResult, MoodleUser, NewUser, UserUpdate
 from farm.operation import Action, Operation
+from farm.passwords import new_password
+from farm.secrets import Secret
+from farm.site_rules import PasswordDelivery
 
 # Record values that are plain fields of a Moodle account.
 _ACCOUNT_FIELDS = ("username", "firstname", "lastname", "email", "auth", "idnumber", "suspended")
@@ -106,6 +109,11 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
                 updates.append(update)
                 adopting[id(update)] = (op, account.id, before)
         else:
+            delivery = _password_delivery(applier, person)
+            if isinstance(delivery, str):
+                applier.refuse(op, delivery)
+                continue
+            password, createpassword = delivery
             new = NewUser(
                 username=person.username,
                 firstname=person.firstname,
@@ -113,12 +121,19 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
                 email=person.email,
                 auth=person.auth,
                 idnumber=person.idnumber,
+                password=password,
                 suspended=True if person.suspended else None,
                 customfields=dict(person.profile_fields),
+                createpassword=createpassword,
             )
             to_create.append(new)
             creating[id(new)] = op
     await applier.confirm(adopted_now)
+    # Written before Moodle sees them: a crash after the call never leaves an
+    # account whose password nobody has.
+    await applier.keep_credentials(
+        [(new.username, new.password) for new in to_create if new.password is not None]
+    )
 
     async def adopted(result: BatchResult[UserUpdate]) -> None:
         for failed in result.failed:
@@ -142,6 +157,26 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
         await client.update_users(updates, on_batch=adopted)
     if to_create:
         await client.create_users(to_create, on_batch=created)
+
+
+def _password_delivery(applier: Applier, person: Person) -> tuple[Secret | None, bool] | str:
+    """``(password, createpassword)`` for a new account, or why it cannot be created.
+
+    Only ``manual`` accounts get a password; how is the site's explicit choice.
+    """
+    if person.auth != "manual":
+        return None, False
+    delivery = applier.rules.new_passwords
+    if delivery is PasswordDelivery.EMAIL:
+        return None, True
+    if delivery is PasswordDelivery.FILE and applier.has_credentials_file:
+        return new_password(), False
+    if delivery is PasswordDelivery.FILE:
+        return "not created: new_passwords = 'file' but this run has no credentials file"
+    return (
+        "not created: a manual account needs a password and the site does not say how to "
+        "deliver it: set [site] new_passwords to 'file' or 'email'"
+    )
 
 
 async def update_people(applier: Applier, ops: Sequence[Operation]) -> None:

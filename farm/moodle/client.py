@@ -6,15 +6,10 @@ from farm.moodle.cohorts import CohortCalls
 from farm.moodle.courses import CourseCalls
 from farm.moodle.records import SiteInfo
 from farm.moodle.users import UserCalls
+from farm.site_rules import STOCK_ROLE_IDS
 
 # Role ids of a stock Moodle; no web-service function of the farm's list reads them.
-DEFAULT_ROLE_IDS: dict[str, int] = {
-    "manager": 1,
-    "coursecreator": 2,
-    "editingteacher": 3,
-    "teacher": 4,
-    "student": 5,
-}
+DEFAULT_ROLE_IDS: dict[str, int] = dict(STOCK_ROLE_IDS)
 
 
 class MoodleClient(UserCalls, CohortCalls, CourseCalls):

@@ -10,15 +10,18 @@ No web-service function lists profile fields, and an unknown shortname is
 silently ignored on write, so the check writes a marker value into the
 fields on the token's own account, reads it back, and restores the previous
 values: a field that does not come back does not exist. Only the token's
-account is touched. The form-field check looks up the token's own user id
-as the last of ``form_fields_per_request`` fields: if PHP drops fields past
+account is touched. The auth plugins of the site's accounts and the role ids
+the site configures are probed too (:mod:`farm.moodle.probes`): the auth
+probe creates a throwaway account and deletes it at once. The form-field
+check looks up the token's own user id as the last of
+``form_fields_per_request`` fields: if PHP drops fields past
 ``max_input_vars``, the answer comes back empty.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +30,7 @@ import httpx
 
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError
+from farm.moodle.probes import Found, ProbeResult, probe_auth, probe_role
 from farm.moodle.records import SiteInfo, UserUpdate
 from farm.moodle.settings import MoodleLimits
 from farm.secrets import Secret
@@ -70,6 +74,8 @@ class SiteTarget:
     token: Secret
     limits: MoodleLimits = field(default_factory=MoodleLimits)
     profile_fields: tuple[str, ...] = ()
+    auths: tuple[str, ...] = ()
+    roles: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,9 @@ class SiteCheck:
     form_fields_kept: bool | None = None
     round_trip: float | None = None
     error: str | None = None
+    missing_auths: tuple[str, ...] = ()
+    missing_roles: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -93,6 +102,9 @@ class SiteCheck:
             and not self.missing_functions
             and not self.missing_profile_fields
             and self.form_fields_kept is not False
+            and not self.missing_auths
+            and not self.missing_roles
+            and not self.unknown
         )
 
     def line(self) -> str:
@@ -108,6 +120,15 @@ class SiteCheck:
             parts.append("missing profile fields: " + ", ".join(self.missing_profile_fields))
         if self.form_fields_kept is False:
             parts.append("drops form fields: lower form_fields_per_request")
+        if self.missing_auths:
+            parts.append(
+                "auth plugin(s) not installed: "
+                + ", ".join(self.missing_auths)
+                + " (a probe account was refused for its auth alone)"
+            )
+        if self.missing_roles:
+            parts.append("roles the token cannot assign: " + ", ".join(self.missing_roles))
+        parts.extend(f"could not check {what}" for what in self.unknown)
         return f"{self.site}: {'OK' if self.ok else 'FAIL'} " + "; ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
@@ -121,6 +142,9 @@ class SiteCheck:
             "missing_profile_fields": list(self.missing_profile_fields),
             "form_fields_kept": self.form_fields_kept,
             "round_trip_ms": None if self.round_trip is None else round(self.round_trip * 1000, 1),
+            "missing_auths": list(self.missing_auths),
+            "missing_roles": list(self.missing_roles),
+            "unchecked": list(self.unknown),
             "error": self.error,
         }
 
@@ -166,6 +190,7 @@ class _Probe:
     fields_kept: bool | None = None
     fields_missing: tuple[str, ...] = ()
     error: str | None = None
+    probed: list[ProbeResult] = field(default_factory=list)
 
     async def read_info(self) -> None:
         await self._guarded(self._info)
@@ -200,9 +225,16 @@ class _Probe:
             self.fields_missing = await _missing_profile_fields(
                 self.client, userid, self.target.profile_fields
             )
+        if {"core_user_create_users", "core_user_delete_users"} <= functions:
+            for auth in self.target.auths:
+                self.probed.append(await probe_auth(self.client, auth))
+        if "core_role_unassign_roles" in functions:
+            for shortname, role_id in sorted(self.target.roles.items()):
+                self.probed.append(await probe_role(self.client, shortname, role_id, userid))
 
     def result(self) -> SiteCheck:
         target = self.target
+        auths = set(target.auths)
         if self.error is not None or self.info is None:
             return SiteCheck(target.name, target.url, error=self.error)
         return SiteCheck(
@@ -214,6 +246,17 @@ class _Probe:
             missing_profile_fields=self.fields_missing,
             form_fields_kept=self.fields_kept,
             round_trip=self.round_trip,
+            missing_auths=tuple(
+                p.subject for p in self.probed if p.found is Found.MISSING and p.subject in auths
+            ),
+            missing_roles=tuple(
+                p.subject
+                for p in self.probed
+                if p.found is Found.MISSING and p.subject not in auths
+            ),
+            unknown=tuple(
+                f"{p.subject}: {p.reason}" for p in self.probed if p.found is Found.UNKNOWN
+            ),
         )
 
 

@@ -20,7 +20,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class NewUser:
-    """A user to create. Without a password, Moodle generates one (``createpassword=1``)."""
+    """A user to create.
+
+    ``password`` is sent when given; ``createpassword`` asks Moodle to generate
+    one and e-mail it to the person. An external auth (CAS, OAuth 2,
+    Shibboleth, LDAP) needs neither, and gets neither: Moodle records the
+    password as "not cached".
+    """
 
     username: str
     firstname: str
@@ -32,6 +38,7 @@ class NewUser:
     lang: str | None = None
     suspended: bool | None = None
     customfields: Mapping[str, str] = field(default_factory=dict)
+    createpassword: bool = False
 
     def params(self) -> dict[str, Any]:
         return {
@@ -42,7 +49,7 @@ class NewUser:
             "auth": self.auth,
             "idnumber": self.idnumber,
             "password": self.password,
-            "createpassword": None if self.password else True,
+            "createpassword": True if self.createpassword else None,
             "lang": self.lang,
             "suspended": self.suspended,
             "customfields": _customfields(self.customfields),
