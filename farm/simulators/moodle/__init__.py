@@ -8,12 +8,62 @@ password policy, profile fields, cost model and faults::
     site = sim.add_site("lycee-a", token="t0k", profile_fields=["uai"])
     async with httpx.AsyncClient(transport=sim.transport()) as http: ...
     site.live_users(), site.cohorts, site.faults.unavailable = 0.2
+
+It behaves like a stock Moodle 5.0.6+ with debugging off: exception classes
+namespaced (``core\\exception\\invalid_parameter_exception``), an unknown
+function answered like an unknown record, no ``cas`` auth, no ``parent`` role.
+It keeps its own list of the farm's functions (:data:`FARM_FUNCTIONS`) and
+imports nothing from the client.
+
+Site settings
+-------------
+Each is a :class:`Site` field, given to ``sim.add_site(name, **settings)`` or
+changed on the site object at any time:
+
+``debug`` (False)
+    Debugging on: errors carry ``debuginfo``, and record errors name their table
+    (``invaliduser``, ``invalidrecord``) instead of ``invalidrecordunknown``.
+``max_input_vars`` (5000)
+    PHP keeps this many form fields and silently drops the rest.
+``password_policy`` (:class:`PasswordPolicy`)
+    What an explicit password of a manual account must pass.
+``auth_installed`` (:data:`STOCK_AUTH_PLUGINS`)
+    Auth plugins the site has; a create with another one is refused
+    (``invalidparameter``). A site that installed CAS:
+    ``sim.add_site(..., auth_installed={*STOCK_AUTH_PLUGINS, "cas"})``.
+    ``webservice`` and ``mnet`` accounts cannot be created through the web
+    services even when installed.
+``auth_enabled`` ({"manual", "nologin", "email"})
+    Enabled plugins; informative only: a disabled but installed plugin is accepted.
+``allowaccountssameemail`` (False)
+    Moodle's setting of that name: when True, emails need not be unique.
+``profile_fields`` ({})
+    Custom profile fields, shortname to name (``add_site(profile_fields=...)``).
+``enrol_assignable`` (None)
+    None: the token belongs to a site admin and can enrol with every role
+    assignable in a course (manager included); site info says
+    ``userissiteadmin``. A set of role ids models a token that can give only
+    those (others: ``wsusercannotassign``).
+``roles`` (stock: manager 1 ... frontpage 8)
+    Role id to :class:`Role`; a test adds e.g. a ``parent`` role assignable in
+    user context (level 30).
+``cost`` (:class:`CostModel`, no delay) and ``faults`` (:class:`Faults`, none)
+    Time per call and per record with a worker count; injected failures.
+``release``, ``version``, ``seed``
+    What site info reports; the seed of the fault injection.
+
+What a test can read on a simulated :class:`User`: ``password`` (the plain
+password of a manual account, :data:`PASSWORD_NOT_CACHED` for an external
+auth, None when Moodle generated one) and ``password_emailed`` (True when the
+create had ``createpassword=1``: Moodle would have e-mailed the person).
 """
 
 from farm.simulators.moodle.app import ConnectionDropped, MoodleSimulator
 from farm.simulators.moodle.catalogue import FUNCTIONS
 from farm.simulators.moodle.state import (
     FARM_FUNCTIONS,
+    PASSWORD_NOT_CACHED,
+    STOCK_AUTH_PLUGINS,
     Cohort,
     CostModel,
     Course,
@@ -29,6 +79,8 @@ from farm.simulators.moodle.state import (
 __all__ = [
     "FARM_FUNCTIONS",
     "FUNCTIONS",
+    "PASSWORD_NOT_CACHED",
+    "STOCK_AUTH_PLUGINS",
     "Cohort",
     "ConnectionDropped",
     "CostModel",

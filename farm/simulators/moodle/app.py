@@ -27,8 +27,13 @@ import farm.simulators.moodle.groups
 import farm.simulators.moodle.users  # noqa: F401  (each module registers its functions)
 from farm.simulators.moodle.catalogue import CALLER_FUNCTIONS, FUNCTIONS, records_in
 from farm.simulators.moodle.encoding import parse_form, validate
-from farm.simulators.moodle.errors import WSError, access_exception, invalid_token, missing_record
-from farm.simulators.moodle.state import FARM_FUNCTIONS, Site
+from farm.simulators.moodle.errors import (
+    WSError,
+    access_exception,
+    invalid_token,
+    unknown_function,
+)
+from farm.simulators.moodle.state import FARM_FUNCTIONS, PASSWORD_NOT_CACHED, Site
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -168,7 +173,8 @@ def _call(site: Site, params: dict[str, Any]) -> tuple[Any, int]:
         site.calls[name] += 1
         fn = FUNCTIONS.get(name)
         if fn is None:
-            raise missing_record("external_functions")
+            # Debug off, this reads exactly like an unknown user or cohort id.
+            raise unknown_function(name)
         if name not in functions:
             raise access_exception(name)
         args = {
@@ -198,7 +204,14 @@ def _login(site: Site, params: dict[str, Any]) -> dict[str, Any]:
         }
 
     user = site.user_by_username(str(params.get("username", "")))
-    if user is None or user.password is None or user.password != params.get("password"):
+    # Only a manual account has a password here; an external auth logs in elsewhere.
+    if (
+        user is None
+        or user.deleted
+        or user.auth != "manual"
+        or user.password in (None, PASSWORD_NOT_CACHED)
+        or user.password != params.get("password")
+    ):
         return failure("invalidlogin", "Invalid login, please try again")
     if params.get("service") != "farm":
         return failure(

@@ -6,8 +6,13 @@ from typing import Any
 
 from farm.simulators.moodle.catalogue import function
 from farm.simulators.moodle.encoding import Multiple, Single, Value
-from farm.simulators.moodle.errors import WSError, invalid_parameter, moodle_error, unknown_user
-from farm.simulators.moodle.state import Course, Enrolment, Site
+from farm.simulators.moodle.errors import (
+    invalid_parameter,
+    missing_record,
+    moodle_error,
+    unknown_user,
+)
+from farm.simulators.moodle.state import USER_LEVEL, Course, Enrolment, Site
 
 CREATE = Single(
     {
@@ -34,8 +39,7 @@ def create_courses(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
     pending = []
     for item in params["courses"]:
         if item["categoryid"] not in site.categories:
-            raise WSError(
-                "moodle_exception",
+            raise moodle_error(
                 "errorcatcontextnotvalid",
                 f"You cannot execute functions in the category context (category id: "
                 f"{item['categoryid']}). The context error message was: Invalid category",
@@ -135,7 +139,7 @@ ENROL = Single(
 def enrol_users(site: Site, params: dict[str, Any]) -> None:
     for item in params["enrolments"]:
         course = _course(site, item["courseid"])
-        if item["roleid"] not in site.enrol_assignable:
+        if not site.can_enrol_with(item["roleid"]):
             raise moodle_error(
                 "wsusercannotassign",
                 f"You don't have the permission to assign this role ({item['roleid']}) to this "
@@ -145,12 +149,10 @@ def enrol_users(site: Site, params: dict[str, Any]) -> None:
     for item in params["enrolments"]:
         course = site.courses[item["courseid"]]
         enrolment = site.enrolments.setdefault((course.id, item["userid"]), Enrolment())
-        if "suspend" in item:
-            enrolment.suspended = item["suspend"]
-        if "timestart" in item:
-            enrolment.timestart = item["timestart"]
-        if "timeend" in item:
-            enrolment.timeend = item["timeend"]
+        # Enrolling again sets all three: a key left out clears it (active, no dates).
+        enrolment.suspended = bool(item.get("suspend", False))
+        enrolment.timestart = item.get("timestart", 0)
+        enrolment.timeend = item.get("timeend", 0)
         site.role_assignments.add((item["roleid"], course.contextid, item["userid"]))
 
 
@@ -162,7 +164,12 @@ UNENROL = Single(
 @function("enrol_manual_unenrol_users", UNENROL, counts="enrolments")
 def unenrol_users(site: Site, params: dict[str, Any]) -> None:
     for item in params["enrolments"]:
-        _course(site, item["courseid"])
+        # context_course::instance() with MUST_EXIST: an unknown course is a missing record.
+        if item["courseid"] not in site.courses:
+            raise missing_record("course")
+        # Any user record will do, a deleted one included; not being enrolled is silent.
+        if item["userid"] not in site.users:
+            raise invalid_parameter(f"User id not exist: {item['userid']}")
     for item in params["enrolments"]:
         course = site.courses[item["courseid"]]
         site.enrolments.pop((course.id, item["userid"]), None)
@@ -178,56 +185,98 @@ def unenrol_users(site: Site, params: dict[str, Any]) -> None:
 
 _LEVELS = {"system": 10, "user": 30, "coursecat": 40, "course": 50, "module": 70, "block": 80}
 
-ASSIGNMENT = Single(
-    {
-        "assignments": Multiple(
-            Single(
-                {
-                    "roleid": Value("int"),
-                    "userid": Value("int"),
-                    "contextid": Value("int", required=False),
-                    "contextlevel": Value("text", required=False),
-                    "instanceid": Value("int", required=False),
-                }
+
+def _assignment(key: str) -> Single:
+    return Single(
+        {
+            key: Multiple(
+                Single(
+                    {
+                        "roleid": Value("int"),
+                        "userid": Value("int"),
+                        "contextid": Value("int", required=False),
+                        "contextlevel": Value("text", required=False),
+                        "instanceid": Value("int", required=False),
+                    }
+                )
             )
-        )
-    }
-)
+        }
+    )
 
 
 def _contextid(site: Site, item: dict[str, Any]) -> int:
-    if "contextid" in item:
+    if item.get("contextid"):
         contextid: int = item["contextid"]
         if contextid not in site.contexts:
             raise invalid_parameter("Context does not exist")
         return contextid
-    level = _LEVELS.get(item.get("contextlevel") or "")
-    instance = item.get("instanceid", 0)
+    if not item.get("contextlevel") or "instanceid" not in item:
+        raise invalid_parameter(
+            "Missing parameters, please provide either context level with instance id or contextid"
+        )
+    level = _LEVELS.get(item["contextlevel"])
+    if level is None:
+        raise invalid_parameter(f"Invalid context level = {item['contextlevel']}")
+    instance = item["instanceid"]
+    if level == USER_LEVEL:
+        found = site.user_context(instance)
+        if found is None:
+            raise invalid_parameter("Context does not exist")
+        return found
     for contextid, (ctx_level, ctx_instance) in site.contexts.items():
         if ctx_level == level and (level == 10 or ctx_instance == instance):
             return contextid
     raise invalid_parameter("Context does not exist")
 
 
-def _checked(site: Site, items: list[dict[str, Any]]) -> list[tuple[int, int, int]]:
+def _checked(site: Site, items: list[dict[str, Any]], verb: str) -> list[tuple[int, int, int]]:
     checked = []
     for item in items:
         contextid = _contextid(site, item)
+        # An admin may give, in a context, every role whose levels include it.
         role = site.roles.get(item["roleid"])
         if role is None or site.contexts[contextid][0] not in role.contextlevels:
             raise invalid_parameter(
-                f"Can not assign roleid={item['roleid']} in contextid={contextid}"
+                f"Can not {verb} roleid={item['roleid']} in contextid={item.get('contextid')}"
             )
-        _live_user(site, item["userid"])
+        if verb == "assign":
+            _live_user(site, item["userid"])
         checked.append((item["roleid"], contextid, item["userid"]))
     return checked
 
 
-@function("core_role_assign_roles", ASSIGNMENT, counts="assignments")
+@function("core_role_assign_roles", _assignment("assignments"), counts="assignments")
 def assign_roles(site: Site, params: dict[str, Any]) -> None:
-    site.role_assignments.update(_checked(site, params["assignments"]))
+    site.role_assignments.update(_checked(site, params["assignments"], "assign"))
 
 
-@function("core_role_unassign_roles", ASSIGNMENT, counts="assignments")
+# Moodle 5.0 names this list ``unassignments``: ``assignments`` is refused like any
+# unexpected key, so every call with it is invalidparameter.
+@function("core_role_unassign_roles", _assignment("unassignments"), counts="unassignments")
 def unassign_roles(site: Site, params: dict[str, Any]) -> None:
-    site.role_assignments.difference_update(_checked(site, params["assignments"]))
+    site.role_assignments.difference_update(_checked(site, params["unassignments"], "unassign"))
+
+
+@function("core_course_delete_courses", Single({"courseids": Multiple(Value("int"))}), "courseids")
+def delete_courses(site: Site, params: dict[str, Any]) -> dict[str, Any]:
+    """Not a farm function (a token's service may hold it): unknown ids are warnings."""
+    warnings: list[dict[str, Any]] = []
+    for courseid in params["courseids"]:
+        course = site.courses.pop(courseid, None)
+        if course is None:
+            warnings.append(
+                {
+                    "item": "course",
+                    "itemid": courseid,
+                    "warningcode": "unknowncourseidnumber",
+                    "message": f"Unknown course ID {courseid}",
+                }
+            )
+            continue
+        for key in [k for k in site.enrolments if k[0] == courseid]:
+            del site.enrolments[key]
+        site.role_assignments = {a for a in site.role_assignments if a[1] != course.contextid}
+        site.contexts.pop(course.contextid, None)
+        for groupid in [g.id for g in site.groups.values() if g.courseid == courseid]:
+            del site.groups[groupid]
+    return {"warnings": warnings}

@@ -3,7 +3,12 @@
 A web-service failure is an HTTP 200 answer holding
 ``{"exception", "errorcode", "message"}``, plus ``debuginfo`` only when the
 site runs with debugging on. Some failures change errorcode with the debug
-setting (an unknown user id); :class:`WSError` carries both variants.
+setting (an unknown record); :class:`WSError` carries both variants.
+
+Moodle 5.0 sends most exception classes namespaced
+(``core\\exception\\invalid_parameter_exception``: single backslashes once the
+JSON is decoded); ``dml_missing_record_exception`` and
+``webservice_access_exception`` still come bare.
 """
 
 from __future__ import annotations
@@ -11,6 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 INVALID_PARAMETER_MESSAGE = "Invalid parameter value detected"
+
+INVALID_PARAMETER_EXCEPTION = "core\\exception\\invalid_parameter_exception"
+MOODLE_EXCEPTION = "core\\exception\\moodle_exception"
+CODING_EXCEPTION = "core\\exception\\coding_exception"
+MISSING_RECORD_EXCEPTION = "dml_missing_record_exception"
+ACCESS_EXCEPTION = "webservice_access_exception"
+
+MISSING_RECORD_MESSAGE = "Can't find data record in database."
 
 
 class WSError(Exception):
@@ -49,45 +62,66 @@ class WSError(Exception):
 def invalid_parameter(debuginfo: str) -> WSError:
     """The catch-all validation failure; only ``debuginfo`` names the value."""
     return WSError(
-        "invalid_parameter_exception", "invalidparameter", INVALID_PARAMETER_MESSAGE, debuginfo
+        INVALID_PARAMETER_EXCEPTION, "invalidparameter", INVALID_PARAMETER_MESSAGE, debuginfo
     )
 
 
 def moodle_error(errorcode: str, message: str, debuginfo: str | None = None) -> WSError:
-    return WSError("moodle_exception", errorcode, message, debuginfo)
+    return WSError(MOODLE_EXCEPTION, errorcode, message, debuginfo)
 
 
-def missing_record(table: str) -> WSError:
+def missing_record(table: str, debuginfo: str | None = None) -> WSError:
+    """A record looked up with MUST_EXIST is not there (or an unknown function).
+
+    With debugging off the answer names no table, so an unknown function, user,
+    cohort or course all read the same; with it on, the table shows (and an
+    unknown user becomes ``invaliduser``).
+    """
+    if table == "user":
+        debug_variant = (MISSING_RECORD_EXCEPTION, "invaliduser", "Invalid user")
+    else:
+        debug_variant = (
+            MISSING_RECORD_EXCEPTION,
+            "invalidrecord",
+            f"Can't find data record in database table {table}.",
+        )
     return WSError(
-        "dml_missing_record_exception",
-        "invalidrecord",
-        f"Can't find data record in database table {table}.",
+        MISSING_RECORD_EXCEPTION,
+        "invalidrecordunknown",
+        MISSING_RECORD_MESSAGE,
+        debuginfo,
+        when_debug=debug_variant,
     )
 
 
 def unknown_user(userid: int) -> WSError:
-    """Debug off hides the table, so the errorcode changes with the setting."""
-    return WSError(
-        "dml_missing_record_exception",
-        "invalidrecordunknown",
-        "Can't find data record in database.",
-        f"SELECT * FROM {{user}} WHERE id = ? [array (0 => {userid})]",  # noqa: S608
-        when_debug=("dml_missing_record_exception", "invaliduser", "Invalid user"),
+    """An unknown or deleted user id: ``invalidrecordunknown``, ``invaliduser`` with debug on."""
+    return missing_record(
+        "user",
+        f"SELECT * FROM {{user}} WHERE id = ? AND deleted = ? [array (0 => {userid}, 1 => 0)]",  # noqa: S608
     )
 
 
-def coding_error(debuginfo: str) -> WSError:
+def unknown_function(name: str) -> WSError:
+    """Debug off: the very answer of an unknown record; no function name in it."""
+    return missing_record(
+        "external_functions",
+        f"SELECT * FROM {{external_functions}} WHERE name = ? [array (0 => '{name}')]",  # noqa: S608
+    )
+
+
+def coding_error(message: str, debuginfo: str) -> WSError:
     return WSError(
-        "coding_exception",
+        CODING_EXCEPTION,
         "codingerror",
-        "Coding error detected, it must be fixed by a programmer: " + debuginfo,
+        "Coding error detected, it must be fixed by a programmer: " + message,
         debuginfo,
     )
 
 
 def invalid_token() -> WSError:
     return WSError(
-        "moodle_exception",
+        MOODLE_EXCEPTION,
         "invalidtoken",
         "Invalid token - token not found",
     )
@@ -95,7 +129,7 @@ def invalid_token() -> WSError:
 
 def access_exception(function: str) -> WSError:
     return WSError(
-        "webservice_access_exception",
+        ACCESS_EXCEPTION,
         "accessexception",
         "Access control exception",
         f"Access to the function {function}() is not allowed. There could be multiple "

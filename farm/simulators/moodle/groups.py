@@ -6,7 +6,13 @@ from typing import Any
 
 from farm.simulators.moodle.catalogue import CALLER_FUNCTIONS, function
 from farm.simulators.moodle.encoding import Multiple, Single, Value
-from farm.simulators.moodle.errors import WSError, invalid_parameter, missing_record
+from farm.simulators.moodle.errors import (
+    WSError,
+    invalid_parameter,
+    missing_record,
+    moodle_error,
+    unknown_user,
+)
 from farm.simulators.moodle.state import Group, Site
 from farm.simulators.moodle.users import user_details
 
@@ -48,16 +54,16 @@ def group_details(group: Group) -> dict[str, Any]:
 def create_groups(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
     pending: list[Group] = []
     for item in params["groups"]:
-        if item["courseid"] not in site.courses:
-            raise missing_record("course")
+        if item["name"].strip() == "":
+            raise invalid_parameter("Invalid group name")
         siblings = [g for g in [*site.groups.values(), *pending] if g.courseid == item["courseid"]]
         if any(g.name == item["name"] for g in siblings):
             raise invalid_parameter("Group with the same name already exists in the course")
+        if item["courseid"] not in site.courses:
+            raise _course_context_error(item["courseid"])
         idnumber = item.get("idnumber") or ""
         if idnumber and any(g.idnumber == idnumber for g in siblings):
-            raise WSError(
-                "moodle_exception", "idnumbertaken", "ID number is already used for another group"
-            )
+            raise moodle_error("idnumbertaken", "ID number is already used for another group")
         pending.append(Group(0, item["courseid"], item["name"], item["description"], idnumber))
     for group in pending:
         group.id = site.new_id()
@@ -65,11 +71,33 @@ def create_groups(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
     return [group_details(g) for g in pending]
 
 
+def _course_context_error(courseid: int) -> WSError:
+    """What group functions answer for an unknown course (validate_context() failed)."""
+    return moodle_error(
+        "errorcoursecontextnotvalid",
+        f"You cannot execute functions in the course context (course id:{courseid}). The "
+        "context error message was: Invalid parameter value detected",
+    )
+
+
 @function("core_group_get_course_groups", Single({"courseid": Value("int")}))
 def get_course_groups(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
     if params["courseid"] not in site.courses:
-        raise missing_record("course")
+        raise _course_context_error(params["courseid"])
     return [group_details(g) for g in site.groups.values() if g.courseid == params["courseid"]]
+
+
+def _group(site: Site, groupid: int) -> Group:
+    group = site.groups.get(groupid)
+    if group is None:
+        raise missing_record("groups")
+    return group
+
+
+def _live_user(site: Site, userid: int) -> None:
+    user = site.users.get(userid)
+    if user is None or user.deleted:
+        raise unknown_user(userid)
 
 
 MEMBERS = Single({"members": Multiple(Single({"groupid": Value("int"), "userid": Value("int")}))})
@@ -78,9 +106,8 @@ MEMBERS = Single({"members": Multiple(Single({"groupid": Value("int"), "userid":
 @function("core_group_add_group_members", MEMBERS, counts="members")
 def add_group_members(site: Site, params: dict[str, Any]) -> None:
     for item in params["members"]:
-        group = site.groups.get(item["groupid"])
-        if group is None:
-            raise missing_record("groups")
+        group = _group(site, item["groupid"])
+        _live_user(site, item["userid"])
         if (group.courseid, item["userid"]) not in site.enrolments:
             raise invalid_parameter("Only enrolled users may be members of groups")
     for item in params["members"]:
@@ -90,8 +117,8 @@ def add_group_members(site: Site, params: dict[str, Any]) -> None:
 @function("core_group_delete_group_members", MEMBERS, counts="members")
 def delete_group_members(site: Site, params: dict[str, Any]) -> None:
     for item in params["members"]:
-        if item["groupid"] not in site.groups:
-            raise missing_record("groups")
+        _group(site, item["groupid"])
+        _live_user(site, item["userid"])
     for item in params["members"]:
         site.groups[item["groupid"]].members.discard(item["userid"])
 
@@ -159,6 +186,7 @@ def get_site_info(site: Site, params: dict[str, Any]) -> dict[str, Any]:
         "mobilecssurl": "",
         "advancedfeatures": [],
         "usercanmanageownfiles": True,
+        "userissiteadmin": site.enrol_assignable is None,
         "userquota": 0,
         "usermaxuploadfilesize": 0,
         "userhomepage": 1,

@@ -2,7 +2,8 @@
 
 Tests read these objects directly (``site.users``, ``site.cohorts``...) and
 change a site's behaviour through its settings (``site.debug``,
-``site.max_input_vars``, ``site.cost``, ``site.faults``).
+``site.max_input_vars``, ``site.cost``, ``site.faults``...; every setting is
+listed in the package docstring, ``farm/simulators/moodle/__init__.py``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,47 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from farm.moodle.preflight import REQUIRED_FUNCTIONS
-
 SYSTEM_CONTEXT = 1
-# A simulated site's "farm" service holds exactly what the farm needs (MOODLE-WS.md).
-FARM_FUNCTIONS: tuple[str, ...] = REQUIRED_FUNCTIONS
+USER_LEVEL = 30
+COURSE_LEVEL = 50
+
+# A simulated site's "farm" service holds exactly the functions MOODLE-WS.md
+# lists under "Functions the farm needs in the token's service". The simulator
+# keeps its own copy: it must not depend on the client's constants.
+FARM_FUNCTIONS: tuple[str, ...] = (
+    "core_webservice_get_site_info",
+    "core_user_create_users",
+    "core_user_update_users",
+    "core_user_get_users_by_field",
+    "core_user_get_users",
+    "core_user_delete_users",
+    "core_cohort_create_cohorts",
+    "core_cohort_update_cohorts",
+    "core_cohort_delete_cohorts",
+    "core_cohort_search_cohorts",
+    "core_cohort_get_cohorts",
+    "core_cohort_add_cohort_members",
+    "core_cohort_delete_cohort_members",
+    "core_cohort_get_cohort_members",
+    "core_role_assign_roles",
+    "core_role_unassign_roles",
+    "enrol_manual_enrol_users",
+    "enrol_manual_unenrol_users",
+    "core_course_create_courses",
+    "core_course_get_courses_by_field",
+    "core_group_create_groups",
+    "core_group_get_course_groups",
+    "core_group_add_group_members",
+    "core_group_delete_group_members",
+    "core_enrol_get_enrolled_users",
+)
+
+# The auth plugins a stock Moodle 5.0 ships (no ``cas``: a site installs it separately).
+STOCK_AUTH_PLUGINS: frozenset[str] = frozenset(
+    {"email", "ldap", "lti", "manual", "nologin", "none", "oauth2", "shibboleth", "webservice"}
+)
+# What Moodle stores as the password of an account whose auth is external.
+PASSWORD_NOT_CACHED = "not cached"  # noqa: S105  (a marker, not a secret)
 
 
 @dataclass
@@ -113,14 +150,17 @@ class Role:
     contextlevels: frozenset[int]
 
 
+# The roles of a stock Moodle 5.0 and the context levels each can be assigned in.
+# There is no ``parent`` role: a site creates one (a test adds it to ``site.roles``).
 DEFAULT_ROLES: tuple[Role, ...] = (
     Role(1, "manager", "Manager", frozenset({10, 40, 50})),
     Role(2, "coursecreator", "Course creator", frozenset({10, 40})),
-    Role(3, "editingteacher", "Teacher", frozenset({40, 50})),
-    Role(4, "teacher", "Non-editing teacher", frozenset({40, 50})),
-    Role(5, "student", "Student", frozenset({50})),
+    Role(3, "editingteacher", "Teacher", frozenset({50, 70})),
+    Role(4, "teacher", "Non-editing teacher", frozenset({50, 70})),
+    Role(5, "student", "Student", frozenset({50, 70})),
     Role(6, "guest", "Guest", frozenset()),
     Role(7, "user", "Authenticated user", frozenset()),
+    Role(8, "frontpage", "Authenticated user on site home", frozenset()),
 )
 
 
@@ -135,9 +175,14 @@ class User:
     idnumber: str = ""
     suspended: bool = False
     deleted: bool = False
+    # The plain password a manual account logs in with; PASSWORD_NOT_CACHED for an
+    # external auth; None when Moodle generated one (createpassword=1).
     password: str | None = None
     lang: str = "en"
     customfields: dict[str, str] = field(default_factory=dict)
+    # True when Moodle would have e-mailed the person a generated password
+    # (createpassword=1) and forced a change at next login.
+    password_emailed: bool = False
 
 
 @dataclass
@@ -190,11 +235,12 @@ class Site:
     max_input_vars: int = 5000
     password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
     auth_enabled: set[str] = field(default_factory=lambda: {"manual", "nologin", "email"})
-    auth_installed: set[str] = field(
-        default_factory=lambda: {"manual", "nologin", "email", "webservice", "ldap", "cas"}
-    )
+    auth_installed: set[str] = field(default_factory=lambda: set(STOCK_AUTH_PLUGINS))
+    allowaccountssameemail: bool = False
     profile_fields: dict[str, str] = field(default_factory=dict)
-    enrol_assignable: set[int] = field(default_factory=lambda: {3, 4, 5})
+    # None: the token's user is a site admin and may enrol with every role that can
+    # be assigned in a course. A set restricts it (a token that cannot give some roles).
+    enrol_assignable: set[int] | None = None
     cost: CostModel = field(default_factory=CostModel)
     faults: Faults = field(default_factory=Faults)
     release: str = "5.0.6+ (Build: 20251017)"
@@ -259,6 +305,22 @@ class Site:
 
     def course_by_shortname(self, shortname: str) -> Course | None:
         return next((c for c in self.courses.values() if c.shortname == shortname), None)
+
+    def can_enrol_with(self, roleid: int) -> bool:
+        if self.enrol_assignable is not None:
+            return roleid in self.enrol_assignable
+        role = self.roles.get(roleid)
+        return role is not None and COURSE_LEVEL in role.contextlevels
+
+    def user_context(self, userid: int) -> int | None:
+        """The user's context id, created on first use (Moodle has one per user)."""
+        user = self.users.get(userid)
+        if user is None or user.deleted:
+            return None
+        for contextid, (level, instance) in self.contexts.items():
+            if level == USER_LEVEL and instance == userid:
+                return contextid
+        return self.new_context(USER_LEVEL, userid)
 
     def user_roles_in(self, contextid: int, userid: int) -> set[int]:
         return {r for (r, c, u) in self.role_assignments if c == contextid and u == userid}

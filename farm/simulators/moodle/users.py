@@ -1,20 +1,29 @@
-"""User functions: create (all-or-nothing), update (per item), lookups, delete."""
+"""User functions: create (all-or-nothing), update (per item), lookups, delete.
+
+Only ``auth=manual`` accounts need and keep a password; any other auth is
+created with the password "not cached". ``createpassword=1`` marks the account
+``password_emailed``: Moodle mails the person a generated password.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from farm.simulators.moodle.catalogue import ANSWER, function
 from farm.simulators.moodle.encoding import Multiple, Single, Value, clean_username
 from farm.simulators.moodle.errors import (
+    WSError,
     coding_error,
     invalid_parameter,
     moodle_error,
     unknown_user,
 )
-from farm.simulators.moodle.state import Site, User
+from farm.simulators.moodle.state import PASSWORD_NOT_CACHED, USER_LEVEL, Site, User
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CUSTOMFIELDS = Multiple(
@@ -52,9 +61,37 @@ CREATE = Single(
 )
 
 
-def _check_auth(site: Site, auth: str) -> None:
-    if auth not in site.auth_installed:
-        raise invalid_parameter(f"Invalid authentication type: {auth}")
+# create_users removes these from the installed plugins: no new accounts with them.
+_NOT_CREATABLE = frozenset({"mnet", "webservice"})
+# Only manual accounts keep a password in Moodle (MOODLE-WS.md "Passwords").
+_MANUAL_AUTH = "manual"
+# Column sizes of Moodle's user table: a longer value fails the whole call.
+_LENGTHS = {
+    "username": 100,
+    "firstname": 100,
+    "lastname": 100,
+    "email": 100,
+    "idnumber": 255,
+    "city": 120,
+    "institution": 255,
+    "department": 255,
+    "lang": 30,
+}
+
+
+def _check_lengths(item: dict[str, Any]) -> None:
+    for key, limit in _LENGTHS.items():
+        value = item.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            raise invalid_parameter(f"The field {key} is longer than {limit} characters: {value}")
+
+
+def _check_password_policy(site: Site, password: str) -> None:
+    problems = site.password_policy.problems(password)
+    if problems:
+        # moodle_exception($errmsg): the policy text is the errorcode, no such string exists.
+        html = "".join(f"<div>{p}</div>" for p in problems)
+        raise moodle_error(html, f"error/{html}")
 
 
 def _apply_customfields(site: Site, user: User, fields: list[dict[str, str]]) -> None:
@@ -69,6 +106,9 @@ def _apply_customfields(site: Site, user: User, fields: list[dict[str, str]]) ->
 
 
 def _email_taken(site: Site, email: str, except_id: int | None = None) -> bool:
+    """Moodle compares emails without case when it checks they are unique."""
+    if site.allowaccountssameemail:
+        return False
     wanted = email.lower()
     return any(
         u.email.lower() == wanted and not u.deleted and u.id != except_id
@@ -80,29 +120,38 @@ def _email_taken(site: Site, email: str, except_id: int | None = None) -> bool:
 def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
     pending: list[User] = []
     taken_usernames = {u.username for u in site.users.values()}
-    # Moodle compares emails without case when it checks they are unique.
     taken_emails = {u.email.lower() for u in site.users.values() if not u.deleted}
+    # Checked in Moodle's order, record after record: the first offender is named.
     for item in params["users"]:
+        for key in ("username", "firstname", "lastname"):
+            if item[key].strip() == "":
+                raise invalid_parameter(f"The field {key} cannot be blank")
         username = item["username"]
         if username in taken_usernames:
             raise invalid_parameter(f"Username already exists: {username}")
-        auth = item.get("auth") or "manual"
-        _check_auth(site, auth)
-        email = item["email"]
-        if not _EMAIL.match(email):
-            raise invalid_parameter(f"Email address is invalid: {email}")
-        if email.lower() in taken_emails:
-            raise invalid_parameter(f"Email address already exists: {email}")
-        password = item.get("password")
-        if not item.get("createpassword") and not password:
+        auth = item.get("auth", "manual")
+        if auth not in site.auth_installed or auth in _NOT_CREATABLE:
+            raise invalid_parameter(f"Invalid authentication type: {auth}")
+        createpassword = bool(item.get("createpassword", False))
+        password = item.get("password") or ""
+        keeps_password = auth == _MANUAL_AUTH
+        if keeps_password and not password and not createpassword:
             raise invalid_parameter(
                 "Invalid password: you must provide a password, or set createpassword."
             )
-        if password and not item.get("createpassword"):
-            problems = site.password_policy.problems(password)
-            if problems:
-                html = "".join(f"<div>{p}</div>" for p in problems)
-                raise moodle_error(html, f"error/{html}")
+        email = item["email"]
+        if not _EMAIL.match(email):
+            raise invalid_parameter(f"Email address is invalid: {email}")
+        if not site.allowaccountssameemail and email.lower() in taken_emails:
+            raise invalid_parameter(f"Email address already exists: {email}")
+        # user_create_user: the policy of an explicit password, then the insert.
+        if keeps_password and not createpassword:
+            _check_password_policy(site, password)
+        _check_lengths(item)
+        if not keeps_password:
+            stored: str | None = PASSWORD_NOT_CACHED
+        else:
+            stored = None if createpassword else password
         user = User(
             id=0,
             username=username,
@@ -112,8 +161,10 @@ def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
             auth=auth,
             idnumber=item.get("idnumber") or "",
             suspended=bool(item.get("suspended", False)),
-            password=password,
+            password=stored,
             lang=item.get("lang") or "en",
+            # setnew_password_and_mail(): whatever the auth, the person gets an e-mail.
+            password_emailed=createpassword,
         )
         _apply_customfields(site, user, item["customfields"])
         pending.append(user)
@@ -150,37 +201,73 @@ UPDATE = Single(
 @function("core_user_update_users", UPDATE, counts="users")
 def update_users(site: Site, params: dict[str, Any]) -> dict[str, Any]:
     warnings: list[dict[str, Any]] = []
+    # One transaction: a failure of any item (policy, column size) undoes the others.
+    before: dict[int, User] = {}
 
     def warn(userid: int, code: str, message: str) -> None:
         warnings.append({"item": "user", "itemid": userid, "warningcode": code, "message": message})
 
-    for item in params["users"]:
-        user = site.users.get(item["id"])
-        if user is None or user.deleted:
-            warn(item["id"], "invaliduserid", "Invalid user ID")
-            continue
-        email = item.get("email")
-        if email is not None and _email_taken(site, email, except_id=user.id):
-            warn(user.id, "useremailduplicate", "Duplicate email address")
-            continue
-        username = item.get("username")
-        if username is not None and any(
-            u.username == username and u.id != user.id for u in site.users.values()
-        ):
-            warn(user.id, "usernameexists", "Username already exists")
-            continue
-        if "auth" in item and item["auth"] not in site.auth_installed:
-            warn(user.id, "invalidauth", "Invalid authentication type")
-            continue
-        for key in ("username", "firstname", "lastname", "email", "idnumber", "auth", "lang"):
-            if item.get(key) is not None:
-                setattr(user, key, item[key])
-        if "suspended" in item:
-            user.suspended = item["suspended"]
-        if item.get("password"):
-            user.password = item["password"]
-        _apply_customfields(site, user, item.get("customfields", []))
+    try:
+        for item in params["users"]:
+            _update_one(site, item, warn, before)
+    except WSError:
+        for userid, old in before.items():
+            vars(site.users[userid]).update(vars(old))
+        raise
     return {"warnings": warnings}
+
+
+def _update_one(
+    site: Site,
+    item: dict[str, Any],
+    warn: Callable[[int, str, str], None],
+    before: dict[int, User],
+) -> None:
+    user = site.users.get(item["id"])
+    if user is None:
+        warn(item["id"], "invaliduserid", "Invalid user ID")
+        return
+    if user.deleted:
+        warn(user.id, "usernotupdateddeleted", "User is a deleted user")
+        return
+    if user.id == 1:
+        warn(user.id, "usernotupdatedguest", "Unable to update guest user")
+        return
+    email = item.get("email")
+    if email is not None and email != user.email:
+        if not _EMAIL.match(email):
+            warn(user.id, "useremailinvalid", "Invalid email address")
+            return
+        if _email_taken(site, email, except_id=user.id):
+            warn(user.id, "useremailduplicate", "Duplicate email address")
+            return
+    username = item.get("username")
+    if username is not None and any(
+        u.username == username and u.id != user.id for u in site.users.values()
+    ):
+        warn(user.id, "usernameexists", "Username already exists")
+        return
+    if "auth" in item and item["auth"] not in site.auth_installed:
+        warn(user.id, "invalidauth", "Invalid authentication type")
+        return
+    # user_update_user(): the policy of a new password, then the write.
+    password = item.get("password") or ""
+    if password:
+        _check_password_policy(site, password)
+    _check_lengths(item)
+    before.setdefault(user.id, replace(user, customfields=dict(user.customfields)))
+    for key in ("username", "firstname", "lastname", "email", "idnumber", "auth", "lang"):
+        if item.get(key) is not None:
+            setattr(user, key, item[key])
+    if "suspended" in item:
+        user.suspended = item["suspended"]
+    if user.auth != _MANUAL_AUTH:
+        user.password = PASSWORD_NOT_CACHED
+    elif password:
+        user.password = password
+    elif user.password == PASSWORD_NOT_CACHED:
+        user.password = None
+    _apply_customfields(site, user, item.get("customfields", []))
 
 
 def user_details(site: Site, user: User) -> dict[str, Any]:
@@ -219,29 +306,50 @@ def user_details(site: Site, user: User) -> dict[str, Any]:
     return answer
 
 
-BY_FIELD = Single({"field": Value("text"), "values": Multiple(Value("text"))})
+BY_FIELD = Single({"field": Value("alpha"), "values": Multiple(Value("text"))})
+
+
+def _cleaned(field: str, value: str) -> bool:
+    """Whether Moodle's cleaning keeps ``value`` as it is (else the call is refused)."""
+    if field == "id":
+        return re.fullmatch(r"-?\d+", value) is not None
+    if field == "username":
+        return value == clean_username(value)
+    if field == "email":
+        return value == "" or _EMAIL.match(value) is not None
+    return True
 
 
 @function("core_user_get_users_by_field", BY_FIELD, counts=ANSWER)
 def get_users_by_field(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
     field, values = params["field"], params["values"]
     if field not in ("id", "idnumber", "username", "email"):
-        raise coding_error("invalid field parameter")
-    if field == "username":
-        for value in values:
-            if value != clean_username(value):
-                raise invalid_parameter(f"The username must be in lowercase: {value}")
+        raise coding_error(
+            "invalid field parameter",
+            f"The search field '{field}' is not supported, look at the web service documentation",
+        )
+    for value in values:
+        if not _cleaned(field, value):
+            raise invalid_parameter(f"The field '{field}' value is invalid: {value}")
+    wanted = {str(int(v)) for v in values} if field == "id" else set(values)
     found = []
     for user in site.users.values():
         if user.deleted or user.id == 1:
             continue
         # Lookups compare exactly, so an email differing in case is not found.
-        if str(getattr(user, field)) in values:
+        if str(getattr(user, field)) in wanted:
             found.append(user_details(site, user))
     return found
 
 
-GET_USERS = Single({"criteria": Multiple(Single({"key": Value("text"), "value": Value("text")}))})
+GET_USERS = Single({"criteria": Multiple(Single({"key": Value("alpha"), "value": Value("text")}))})
+_LIKE_KEYS = ("email", "firstname", "lastname")
+
+
+def _like(pattern: str, actual: str) -> bool:
+    """SQL ``LIKE`` without case: ``%`` any run of characters, ``_`` one character."""
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, actual, re.IGNORECASE | re.DOTALL) is not None
 
 
 @function("core_user_get_users", GET_USERS, counts="criteria")
@@ -250,32 +358,37 @@ def get_users(site: Site, params: dict[str, Any]) -> dict[str, Any]:
     allowed = ("id", "lastname", "firstname", "idnumber", "username", "email", "auth")
     criteria = []
     for criterion in params["criteria"]:
-        if criterion["key"] not in allowed:
+        key, value = criterion["key"], criterion["value"]
+        if key not in allowed:
             warnings.append(
                 {
-                    "item": criterion["key"],
+                    "item": key,
                     "warningcode": "invalidfieldparameter",
-                    "message": f"The search key '{criterion['key']}' is not supported",
+                    "message": f"The search key '{key}' is not supported, look at the web "
+                    "service documentation",
                 }
             )
             continue
-        criteria.append((criterion["key"], criterion["value"]))
+        # Values are cleaned, not refused, here: an uppercase username is lowercased.
+        if key == "username":
+            value = clean_username(value)
+        criteria.append((key, value))
 
     def matches(user: User) -> bool:
         for key, value in criteria:
             actual = str(getattr(user, key))
-            if key == "email" and "%" in value:
-                pattern = ".*".join(re.escape(part) for part in value.split("%"))
-                if not re.fullmatch(pattern, actual, re.IGNORECASE):
+            if key in _LIKE_KEYS:
+                if not _like(value, actual):
                     return False
             elif actual != value:
                 return False
         return True
 
+    # Criteria combine with AND; with no valid criterion every user comes back.
     users = [
         user_details(site, u)
         for u in site.users.values()
-        if not u.deleted and u.id != 1 and criteria and matches(u)
+        if not u.deleted and u.id != 1 and matches(u)
     ]
     return {"users": users, "warnings": warnings}
 
@@ -288,20 +401,35 @@ def delete_users(site: Site, params: dict[str, Any]) -> None:
     doomed = []
     for userid in params["userids"]:
         user = site.users.get(userid)
-        if user is None or user.deleted:
+        if user is None or user.deleted or user in doomed:
             raise unknown_user(userid)
         if user.id == 2:
             raise moodle_error("useradminodelete", "Admin users cannot be deleted")
         doomed.append(user)
     for user in doomed:
-        user.deleted = True
-        # Moodle frees the username at once by renaming the deleted account.
-        user.username = f"{user.email}.{int(time.time())}.{user.id}"
-        user.customfields.clear()
-        for key in [k for k in site.enrolments if k[1] == user.id]:
-            del site.enrolments[key]
-        site.role_assignments = {a for a in site.role_assignments if a[2] != user.id}
-        for cohort in site.cohorts.values():
-            cohort.members.discard(user.id)
-        for group in site.groups.values():
-            group.members.discard(user.id)
+        _delete(site, user)
+
+
+def _delete(site: Site, user: User) -> None:
+    user.deleted = True
+    # Moodle frees the username, email and idnumber at once (user_delete_user()).
+    taken = {u.username for u in site.users.values()}
+    name = clean_username(f"{user.email}.{int(time.time())}")
+    while name in taken:
+        name += "1"
+    old_username, user.username = user.username, name
+    user.email = hashlib.md5(old_username.encode()).hexdigest()  # noqa: S324
+    user.idnumber = ""
+    user.customfields.clear()
+    for key in [k for k in site.enrolments if k[1] == user.id]:
+        del site.enrolments[key]
+    own = {c for c, (level, i) in site.contexts.items() if level == USER_LEVEL and i == user.id}
+    site.role_assignments = {
+        a for a in site.role_assignments if a[2] != user.id and a[1] not in own
+    }
+    for contextid in own:
+        del site.contexts[contextid]
+    for cohort in site.cohorts.values():
+        cohort.members.discard(user.id)
+    for group in site.groups.values():
+        group.members.discard(user.id)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import time
+from pathlib import Path
 
+import anyio
 import pytest
 
-from farm.moodle import REQUIRED_FUNCTIONS, MoodleLimits, NewUser, SiteTarget, check_site
-from farm.simulators.moodle import CostModel
+import farm.simulators.moodle
+from farm.moodle import REQUIRED_FUNCTIONS, MoodleLimits, SiteTarget, check_site
+from farm.simulators.moodle import FARM_FUNCTIONS, CostModel
 from tests.fixtures.moodle import MoodleTarget
 
 
@@ -32,6 +36,30 @@ async def test_site_info_lists_the_functions_the_token_may_call(moodle: MoodleTa
         assert not check.ok
         assert "missing functions: core_role_assign_roles, core_group_create_groups" in check.line()
     assert len(REQUIRED_FUNCTIONS) == 25
+
+
+def test_the_simulator_keeps_its_own_list_of_the_farm_functions() -> None:
+    """ "Functions the farm needs in the token's service: core_webservice_get_site_info, …,
+    core_enrol_get_enrolled_users.": the simulator's copy of that list, not the client's."""
+    assert len(FARM_FUNCTIONS) == 25
+    assert FARM_FUNCTIONS[0] == "core_webservice_get_site_info"
+    assert FARM_FUNCTIONS[-1] == "core_enrol_get_enrolled_users"
+    # The same list as the client's, kept apart: the simulator never imports the client.
+    assert FARM_FUNCTIONS == REQUIRED_FUNCTIONS
+    assert FARM_FUNCTIONS is not REQUIRED_FUNCTIONS
+    package = Path(farm.simulators.moodle.__file__).parent
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            assert not any(n == "farm.moodle" or n.startswith("farm.moodle.") for n in names), (
+                module.name
+            )
 
 
 async def test_the_pre_flight_says_which_profile_fields_are_missing(moodle: MoodleTarget) -> None:
@@ -77,7 +105,7 @@ async def test_cost_is_per_call_plus_per_record_with_a_worker_count(moodle: Mood
     site = moodle.sim
     site.cost = CostModel(per_call=0.03, per_record=0.01, workers=1)
     site._workers = None
-    users = [NewUser(moodle.username(f"c{i}"), "F", "L", moodle.email(f"c{i}")) for i in range(20)]
+    users = [moodle.new_user(f"c{i}") for i in range(20)]
     started = time.monotonic()
     async with moodle.client(MoodleLimits(records_per_batch=10, calls_in_flight=4)) as client:
         await client.create_users(users)
@@ -91,9 +119,7 @@ async def test_cost_is_per_call_plus_per_record_with_a_worker_count(moodle: Mood
 @pytest.mark.parametrize("count", [500])
 async def test_batches_above_about_100_records_are_cut(moodle: MoodleTarget, count: int) -> None:
     """ "batches above about 100 records gain nothing": the default batch is 100 records."""
-    users = [
-        NewUser(moodle.username(f"b{i}"), "F", "L", moodle.email(f"b{i}")) for i in range(count)
-    ]
+    users = [moodle.new_user(f"b{i}") for i in range(count)]
     async with moodle.client() as client:
         result = await client.create_users(users)
     assert len(result.confirmed) == count
@@ -109,6 +135,9 @@ async def test_deleting_costs_more_than_creating_in_the_measured_model(
     site = moodle.sim
     site.cost = CostModel.measured(workers=4)
     assert site.cost.delay(500, "core_user_delete_users") == pytest.approx(8.53)
+    # "one call of 500 took 5.1 s, five calls of 100 took 5.1 s, 500 single calls took 19.4 s"
+    assert 5 * site.cost.delay(100, "core_user_create_users") == pytest.approx(5.15)
+    assert 500 * site.cost.delay(1, "core_user_create_users") == pytest.approx(20.0)
     assert site.cost.delay(500, "core_user_create_users") == pytest.approx(5.03)
     assert site.cost.delay(200, "core_user_get_users_by_field") == pytest.approx(0.73)
     site.cost = CostModel(
@@ -118,9 +147,31 @@ async def test_deleting_costs_more_than_creating_in_the_measured_model(
         per_record_by_function={"core_user_delete_users": 0.02},
     )
     site._workers = None
-    users = [NewUser(moodle.username(f"d{i}"), "F", "L", moodle.email(f"d{i}")) for i in range(10)]
+    users = [moodle.new_user(f"d{i}") for i in range(10)]
     async with moodle.client(MoodleLimits(records_per_batch=10)) as client:
         created = await client.create_users(users)
         started = time.monotonic()
         await client.delete_users([c.id for c in created.confirmed if c.id is not None])
     assert time.monotonic() - started >= 10 * 0.02 - 0.01
+
+
+async def test_parallel_clients_scale_while_the_site_has_free_workers(
+    moodle: MoodleTarget,
+) -> None:
+    """ "Four parallel clients scale while the site has free PHP workers." """
+    site = moodle.sim
+    site.cost = CostModel(per_call=0.2, per_record=0.0, workers=4)
+    site._workers = None
+
+    async def four_clients() -> float:
+        started = time.monotonic()
+        async with anyio.create_task_group() as group:
+            for _ in range(4):
+                group.start_soon(moodle.call, "core_webservice_get_site_info")
+        return time.monotonic() - started
+
+    assert await four_clients() < 2 * 0.2
+    assert site.peak_working == 4
+    site.cost = CostModel(per_call=0.2, per_record=0.0, workers=2)
+    site._workers = None
+    assert await four_clients() >= 2 * 0.2 - 0.01

@@ -6,6 +6,9 @@ when FARM_MOODLE_URL/FARM_MOODLE_TOKEN are set, against a real Moodle.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import httpx
 import pytest
 
@@ -15,6 +18,7 @@ from farm.moodle import (
     FunctionNotAvailable,
     InvalidToken,
     MoodleLimits,
+    MoodleUser,
     NewCohort,
     NewUser,
     RecordError,
@@ -83,20 +87,66 @@ async def test_errors_are_http_200_json_and_debuginfo_appears_only_with_debuggin
     "message": …}; debuginfo is added only when the site runs with debugging on, and it is
     the only place that names the offending value. With debugging off almost every
     validation failure is invalidparameter / "Invalid parameter value detected"." """
-    site = moodle.sim
     params = {"field": "username", "values": ["UPPER"]}
-    site.debug = False
+    if moodle.site is not None:
+        moodle.site.debug = False
     response = await moodle.post("core_user_get_users_by_field", params)
     assert response.status_code == 200
-    assert response.json() == {
-        "exception": "invalid_parameter_exception",
+    answer = response.json()
+    assert {"exception", "errorcode", "message"} <= set(answer)
+    assert answer["errorcode"] == "invalidparameter"
+    if moodle.site is None and "debuginfo" in answer:
+        # A real site with debugging on: the value shows, in debuginfo.
+        assert "UPPER" in answer["debuginfo"]
+        return
+    assert answer == {
+        "exception": "core\\exception\\invalid_parameter_exception",
         "errorcode": "invalidparameter",
         "message": "Invalid parameter value detected",
     }
-    site.debug = True
+    if moodle.site is None:
+        return
+    moodle.site.debug = True
     answer = (await moodle.post("core_user_get_users_by_field", params)).json()
     assert "UPPER" in answer["debuginfo"]
     assert "UPPER" not in answer["message"]
+
+
+async def test_exception_classes_are_namespaced_and_json_escaped_some_stay_bare(
+    moodle: MoodleTarget,
+) -> None:
+    """ "(checked again) Exception class names are namespaced in 5.0 and arrive JSON-escaped:
+    "exception": "core\\\\exception\\\\invalid_parameter_exception" (so
+    core\\exception\\invalid_parameter_exception once decoded), and
+    core\\exception\\moodle_exception for a bad token. Some classes still come bare
+    (dml_missing_record_exception, webservice_access_exception). A client that matches only the
+    bare name invalid_parameter_exception treats every record refusal as an unknown error and
+    stops the whole site: match on the last segment after the final backslash, and on
+    errorcode." """
+    response = await moodle.post("core_user_get_users_by_field", {"field": "id", "values": ["x"]})
+    # On the wire each backslash is escaped; decoded, single backslashes remain.
+    assert b'"core\\\\exception\\\\invalid_parameter_exception"' in response.content
+    assert response.json()["exception"] == "core\\exception\\invalid_parameter_exception"
+    bad = replace(moodle, token=Secret("not-a-valid-token-1111"))
+    answer = await bad.call("core_webservice_get_site_info")
+    assert (answer["exception"], answer["errorcode"]) == (
+        "core\\exception\\moodle_exception",
+        "invalidtoken",
+    )
+    answer = await moodle.call("core_user_delete_users", {"userids": [987654321]})
+    assert answer["exception"] == "dml_missing_record_exception"
+    if moodle.site is not None:
+        moodle.site.tokens[moodle.token.reveal()] -= {"core_cohort_get_cohorts"}
+        answer = await moodle.call("core_cohort_get_cohorts")
+        assert answer["exception"] == "webservice_access_exception"
+    # The client reads the last segment: a refused record is a RecordError, the site goes on.
+    async with moodle.client() as client:
+        result = await client.create_users(
+            [_user(moodle, "ns1"), moodle.new_user("ns2", email="no-email")]
+        )
+    assert [c.item.username for c in result.confirmed] == [moodle.username("ns1")]
+    assert isinstance(result.failed[0].error, RecordError)
+    assert result.failed[0].error.errorcode == "invalidparameter"
 
 
 async def test_an_unknown_user_id_changes_errorcode_with_debugging_and_both_are_record_errors(
@@ -104,7 +154,8 @@ async def test_an_unknown_user_id_changes_errorcode_with_debugging_and_both_are_
 ) -> None:
     """ "The same failure can carry another errorcode depending on the debug setting (an
     unknown user id: invalidrecordunknown with debug off, invaliduser with it on). Classify
-    errors by exception class and errorcode families, not one exact string." """
+    errors by exception class and errorcode families, not one exact string. A production site
+    runs with debug off: that is the case to get right." """
     site = moodle.sim
     codes = []
     for debug in (False, True):
@@ -118,11 +169,12 @@ async def test_an_unknown_user_id_changes_errorcode_with_debugging_and_both_are_
 
 
 async def test_bad_token_is_invalidtoken_and_stops_the_site(moodle: MoodleTarget) -> None:
-    """ "Bad token: invalidtoken." """
-    moodle.token = Secret("not-a-valid-token-0000")
-    answer = await moodle.call("core_webservice_get_site_info")
+    """ "Bad token: errorcode invalidtoken (class core\\exception\\moodle_exception)." """
+    bad = replace(moodle, token=Secret("not-a-valid-token-0000"))
+    answer = await bad.call("core_webservice_get_site_info")
     assert answer["errorcode"] == "invalidtoken"
-    async with moodle.client() as client:
+    assert answer["exception"] == "core\\exception\\moodle_exception"
+    async with bad.client() as client:
         with pytest.raises(InvalidToken) as failure:
             await client.site_info()
     # The operator reads why the site stopped, never the token.
@@ -146,12 +198,55 @@ async def test_a_function_outside_the_service_is_an_access_exception(
             await client.get_cohorts()
 
 
-async def test_an_unknown_function_name_is_a_dml_missing_record_exception(
+MISSING_RECORD_DEBUG_OFF = {
+    "exception": "dml_missing_record_exception",
+    "errorcode": "invalidrecordunknown",
+    "message": "Can't find data record in database.",
+}
+
+
+async def test_debug_off_an_unknown_function_answers_exactly_like_an_unknown_record(
     moodle: MoodleTarget,
 ) -> None:
-    """ "An unknown function name: a dml_missing_record_exception." """
+    """ "(checked again) With debug off, an unknown function name and an unknown record (user
+    id, cohort id, course id in delete or member calls) give the very same answer:
+    dml_missing_record_exception / invalidrecordunknown / "Can't find data record in
+    database." The message names no function. To know whether a function exists, use the
+    function list of core_webservice_get_site_info, never the error text." """
+    await moodle.require_debug_off()
+    (user_id,) = [u.id for u in (await _users(moodle, "dbgoff"))]
+    unknown = 987654321
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("core_farm_no_such_function", {}),
+        ("core_user_delete_users", {"userids": [unknown]}),
+        ("core_cohort_delete_cohorts", {"cohortids": [unknown]}),
+        ("core_cohort_get_cohort_members", {"cohortids": [unknown]}),
+        ("core_cohort_delete_cohort_members", {"members": [{"cohortid": unknown, "userid": 2}]}),
+        ("core_enrol_get_enrolled_users", {"courseid": unknown}),
+        ("core_group_add_group_members", {"members": [{"groupid": unknown, "userid": user_id}]}),
+    ]
+    for function, params in calls:
+        answer = await moodle.call(function, params)
+        assert answer == MISSING_RECORD_DEBUG_OFF, function
+    # The client tells an unknown function by the site's function list, not by the text.
+    async with moodle.client() as client:
+        with pytest.raises(FunctionNotAvailable, match="core_farm_no_such_function"):
+            await client.call("core_farm_no_such_function")
+        result = await client.delete_users([unknown])
+    assert isinstance(result.failed[0].error, RecordError)
+
+
+async def test_debug_on_an_unknown_function_may_name_the_table(moodle: MoodleTarget) -> None:
+    """ "(checked again) With debug off, an unknown function name and an unknown record … give
+    the very same answer": with debugging on the simulator keeps the table-named variant."""
+    site = moodle.sim
+    site.debug = True
     answer = await moodle.call("core_farm_no_such_function")
     assert answer["exception"] == "dml_missing_record_exception"
+    assert answer["errorcode"] == "invalidrecord"
+    assert answer["message"] == "Can't find data record in database table external_functions."
+    answer = await moodle.call("core_cohort_delete_cohorts", {"cohortids": [987654321]})
+    assert answer["message"] == "Can't find data record in database table cohort."
     async with moodle.client() as client:
         with pytest.raises(FunctionNotAvailable):
             await client.call("core_farm_no_such_function")
@@ -195,7 +290,48 @@ async def test_php_drops_fields_past_max_input_vars_and_a_cut_inside_a_record_mi
     answer = await moodle.call("core_user_create_users", {"users": users})
     assert answer["errorcode"] == "invalidparameter"
     assert "Missing required key" in answer["debuginfo"]
+    # Cut just before the third user's createpassword: a password seems to be missing.
+    site.max_input_vars = 3 + 5 * 2 + 4
+    answer = await moodle.call("core_user_create_users", {"users": users})
+    assert answer["errorcode"] == "invalidparameter"
+    assert "you must provide a password, or set createpassword" in answer["debuginfo"]
     assert site.live_users() == []
+    assert site.dropped_fields == [3, 1]
+
+
+async def test_a_probe_measures_how_many_form_fields_a_site_keeps(moodle: MoodleTarget) -> None:
+    """ "PHP drops every form field past max_input_vars (5000 by default) without an error."
+    No error says where the limit is: a lookup of the token's own user id, sent as the last of
+    n form fields, finds it only while n fields are kept."""
+    userid = (await moodle.call("core_webservice_get_site_info"))["userid"]
+
+    async def kept(total: int) -> bool:
+        # wstoken, wsfunction, moodlewsrestformat and field come first, then the values.
+        values = ["0"] * (total - 5) + [str(userid)]
+        answer = await moodle.call(
+            "core_user_get_users_by_field", {"field": "id", "values": values}
+        )
+        return isinstance(answer, list) and any(u["id"] == userid for u in answer)
+
+    async def limit() -> int:
+        low, high = 10, 1000
+        assert await kept(low)
+        while await kept(high):
+            low, high = high, high * 2
+            if high > 20000:
+                return low  # keeps at least this many: enough for any client setting
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if await kept(middle) else (low, middle)
+        return low
+
+    measured = await limit()
+    # The client's default stays under what the site keeps.
+    assert MoodleLimits().form_fields_per_request < measured
+    if moodle.site is not None:
+        assert measured == 5000
+        moodle.site.max_input_vars = 1234
+        assert await limit() == 1234
 
 
 async def test_a_cut_on_a_record_boundary_creates_fewer_records_with_http_200(
@@ -260,8 +396,14 @@ def _user_params(moodle: MoodleTarget, name: str) -> dict[str, object]:
     }
 
 
+async def _users(moodle: MoodleTarget, *names: str) -> list[MoodleUser]:
+    async with moodle.client() as client:
+        await client.create_users([_user(moodle, n) for n in names])
+        return await client.get_users_by_field("username", [moodle.username(n) for n in names])
+
+
 def _user(moodle: MoodleTarget, name: str) -> NewUser:
-    return NewUser(moodle.username(name), "First", "Last", moodle.email(name))
+    return moodle.new_user(name, firstname="First", lastname="Last")
 
 
 def _cohort(moodle: MoodleTarget, name: str) -> NewCohort:

@@ -8,6 +8,7 @@ import pytest
 
 from farm.moodle import NewUser, RecordError, UserUpdate
 from farm.secrets import Secret
+from farm.simulators.moodle import PASSWORD_NOT_CACHED
 from tests.fixtures.moodle import MoodleTarget
 
 
@@ -23,8 +24,7 @@ def user(moodle: MoodleTarget, name: str, **extra: Any) -> dict[str, Any]:
 
 
 def new_user(moodle: MoodleTarget, name: str, **extra: Any) -> NewUser:
-    email = extra.pop("email", moodle.email(name))
-    return NewUser(moodle.username(name), "Jeanne", "Martin", email, **extra)
+    return moodle.new_user(name, **{"firstname": "Jeanne", "lastname": "Martin", **extra})
 
 
 async def test_create_users_is_all_or_nothing_and_names_only_the_first_offender(
@@ -88,55 +88,153 @@ async def test_the_answer_lists_id_and_username_in_request_order(moodle: MoodleT
     assert all(isinstance(a["id"], int) for a in answer)
 
 
-@pytest.mark.parametrize(
-    "missing", ["username", "firstname", "lastname", "email", "createpassword"]
-)
-async def test_username_names_email_and_a_password_or_createpassword_are_required(
-    moodle: MoodleTarget, missing: str
-) -> None:
-    """ "Required: username, firstname, lastname, email, and password or createpassword=1." """
+@pytest.mark.parametrize("missing", ["username", "firstname", "lastname", "email"])
+async def test_username_names_and_email_are_required(moodle: MoodleTarget, missing: str) -> None:
+    """ "Required: username, firstname, lastname, email." """
     record = user(moodle, "req")
     del record[missing]
     answer = await moodle.call("core_user_create_users", {"users": [record]})
     assert answer["errorcode"] == "invalidparameter"
+    assert "id" not in answer
 
 
 async def test_auth_defaults_to_manual_disabled_plugins_pass_unknown_ones_fail(
     moodle: MoodleTarget,
 ) -> None:
-    """ "auth defaults to manual; an installed but disabled plugin (ldap, cas) is accepted, an
-    unknown one rejected." """
+    """ "auth defaults to manual; an installed plugin is accepted even when disabled, an
+    unknown one is rejected as invalidparameter with no detail." """
     created = await moodle.call(
         "core_user_create_users",
         {
             "users": [
                 user(moodle, "dflt"),
                 user(moodle, "ldap", auth="ldap"),
-                user(moodle, "cas", auth="cas"),
+                user(moodle, "nologin", auth="nologin"),
             ]
         },
     )
     found = await moodle.call(
         "core_user_get_users_by_field", {"field": "id", "values": [str(c["id"]) for c in created]}
     )
-    assert sorted(u["auth"] for u in found) == ["cas", "ldap", "manual"]
+    assert sorted(u["auth"] for u in found) == ["ldap", "manual", "nologin"]
+    if moodle.site is not None:
+        assert "ldap" not in moodle.site.auth_enabled
+        moodle.site.debug = False
     answer = await moodle.call(
         "core_user_create_users", {"users": [user(moodle, "nope", auth="nosuchauth")]}
     )
     assert answer["errorcode"] == "invalidparameter"
+    if not await moodle.debugging():
+        assert answer == {
+            "exception": "core\\exception\\invalid_parameter_exception",
+            "errorcode": "invalidparameter",
+            "message": "Invalid parameter value detected",
+        }
 
 
-async def test_an_explicit_password_must_pass_the_policy_whose_html_is_the_errorcode(
+async def test_stock_moodle_5_has_no_cas_and_refuses_every_record_of_a_cas_batch(
     moodle: MoodleTarget,
 ) -> None:
-    """ "An explicit password must pass the site's password policy; that failure puts the
-    policy text, as HTML, in errorcode." """
-    record = user(moodle, "pw", password="short")
-    del record["createpassword"]
-    answer = await moodle.call("core_user_create_users", {"users": [record]})
-    assert answer["errorcode"].startswith("<div>")
-    record["password"] = "Long-enough-1"
-    assert len(await moodle.call("core_user_create_users", {"users": [record]})) == 1
+    """ "(checked again) Moodle 5.0 no longer ships auth_cas in core: its stock auth plugins are
+    email, ldap, lti, manual, nologin, none, oauth2, shibboleth and webservice. auth=cas is
+    refused unless the site installed the CAS plugin separately, and every record of the batch
+    fails with the same opaque invalidparameter. Which auth plugins a site has cannot be listed
+    through the stock web services; a probe (one create refused for its auth alone) tells." """
+    site = moodle.sim
+    assert site.auth_installed == {
+        "email",
+        "ldap",
+        "lti",
+        "manual",
+        "nologin",
+        "none",
+        "oauth2",
+        "shibboleth",
+        "webservice",
+    }
+    batch = [user(moodle, f"cas{i}", auth="cas") for i in range(3)]
+    answer = await moodle.call("core_user_create_users", {"users": batch})
+    assert answer == {
+        "exception": "core\\exception\\invalid_parameter_exception",
+        "errorcode": "invalidparameter",
+        "message": "Invalid parameter value detected",
+    }
+    async with moodle.client() as client:
+        result = await client.create_users(
+            [new_user(moodle, f"cas{i}", auth="cas") for i in range(3)]
+        )
+    assert result.confirmed == []
+    assert [f.error.errorcode for f in result.failed] == ["invalidparameter"] * 3
+    assert all(isinstance(f.error, RecordError) for f in result.failed)
+    assert site.live_users() == []
+    # The probe: the same record with auth=manual goes in, so the auth alone was refused.
+    probe = user(moodle, "probe")
+    assert len(await moodle.call("core_user_create_users", {"users": [probe]})) == 1
+    # A site that installed CAS takes the batch.
+    site.auth_installed.add("cas")
+    created = await moodle.call("core_user_create_users", {"users": batch})
+    assert [c["username"] for c in created] == [b["username"] for b in batch]
+
+
+async def test_the_stock_external_auths_are_accepted_on_any_site(moodle: MoodleTarget) -> None:
+    """ "its stock auth plugins are email, ldap, lti, manual, nologin, none, oauth2, shibboleth
+    and webservice": every one an SSO account may use is accepted on create."""
+    auths = ["ldap", "oauth2", "shibboleth", "lti", "none", "email", "nologin"]
+    created = await moodle.call(
+        "core_user_create_users",
+        {"users": [user(moodle, f"st{a}", auth=a) for a in auths]},
+    )
+    assert len(created) == len(auths)
+
+
+async def test_only_manual_accounts_need_a_password_external_ones_get_not_cached(
+    moodle: MoodleTarget,
+) -> None:
+    """ "(checked again) Passwords: only auth=manual needs password or createpassword=1. For an
+    external auth (ldap, oauth2, shibboleth, cas…) neither is needed: the account is created
+    with the password "not cached". createpassword=1 makes Moodle generate a password, e-mail
+    it to the person and force a password change at next login: for single-sign-on accounts of
+    pupils and staff that is a mass mailing nobody wants." """
+    bare = {k: v for k, v in user(moodle, "man").items() if k != "createpassword"}
+    answer = await moodle.call("core_user_create_users", {"users": [bare]})
+    assert answer["errorcode"] == "invalidparameter"
+    if moodle.site is not None:
+        moodle.site.debug = True
+        answer = await moodle.call("core_user_create_users", {"users": [bare]})
+        assert answer["debuginfo"] == (
+            "Invalid password: you must provide a password, or set createpassword."
+        )
+    sso = [
+        {**bare, "username": moodle.username(a), "email": moodle.email(a), "auth": a}
+        for a in ("ldap", "oauth2", "shibboleth")
+    ]
+    created = await moodle.call("core_user_create_users", {"users": sso})
+    assert [c["username"] for c in created] == [s["username"] for s in sso]
+    async with moodle.client() as client:
+        result = await client.create_users(
+            [new_user(moodle, "cl", auth="ldap"), new_user(moodle, "cm")]
+        )
+    assert len(result.confirmed) == 2
+    if moodle.site is None:
+        return
+    site = moodle.site
+    for name in ("ldap", "oauth2", "shibboleth"):
+        account = site.user_by_username(moodle.username(name))
+        assert account is not None
+        assert (account.password, account.password_emailed) == (PASSWORD_NOT_CACHED, False)
+    # createpassword=1 mails the person, whatever the auth.
+    mailed = await moodle.call(
+        "core_user_create_users",
+        {"users": [user(moodle, "mailed"), user(moodle, "mailedsso", auth="ldap")]},
+    )
+    assert [site.users[m["id"]].password_emailed for m in mailed] == [True, True]
+    assert site.users[mailed[0]["id"]].password is None
+    # An external account keeps no password, even one that was sent.
+    sent = {**bare, "username": moodle.username("sent"), "email": moodle.email("sent")}
+    created = await moodle.call(
+        "core_user_create_users", {"users": [{**sent, "auth": "ldap", "password": "x"}]}
+    )
+    assert site.users[created[0]["id"]].password == PASSWORD_NOT_CACHED
 
 
 async def test_the_client_sends_a_password_secret_and_never_shows_it(moodle: MoodleTarget) -> None:
@@ -184,8 +282,9 @@ async def test_at_sign_and_dot_pass_in_usernames(moodle: MoodleTarget) -> None:
 async def test_email_uniqueness_ignores_case_on_create_but_lookup_by_email_does_not(
     moodle: MoodleTarget,
 ) -> None:
-    """ "Email uniqueness is checked case-insensitively on create, but
-    core_user_get_users_by_field with field=email is case-sensitive." """
+    """ "Email uniqueness is checked case-insensitively on create (unless the site sets
+    allowaccountssameemail), but core_user_get_users_by_field with field=email is
+    case-sensitive." """
     await moodle.call("core_user_create_users", {"users": [user(moodle, "mail")]})
     upper = moodle.email("mail").upper()
     answer = await moodle.call(
@@ -198,6 +297,67 @@ async def test_email_uniqueness_ignores_case_on_create_but_lookup_by_email_does_
         "core_user_get_users_by_field", {"field": "email", "values": [moodle.email("mail")]}
     )
     assert len(found) == 1
+    if moodle.site is None:
+        return
+    moodle.site.allowaccountssameemail = True
+    created = await moodle.call(
+        "core_user_create_users",
+        {"users": [user(moodle, "mail2", email=upper), user(moodle, "mail3", email=upper)]},
+    )
+    assert len(created) == 2
+
+
+async def test_shared_placeholder_addresses_create_only_the_first_account(
+    moodle: MoodleTarget,
+) -> None:
+    """ "Real directories share placeholder addresses (GIP RECIA's public test directory gives
+    four staff members noreply@ac-rennes.fr): only the first account is created, and the batch
+    refusal names only the first offender." """
+    placeholder = moodle.email("noreply")
+    staff = [user(moodle, f"staff{i}", email=placeholder) for i in range(4)]
+    answer = await moodle.call("core_user_create_users", {"users": staff})
+    assert answer["errorcode"] == "invalidparameter"
+    if moodle.site is not None:
+        moodle.site.debug = True
+        answer = await moodle.call("core_user_create_users", {"users": staff})
+        assert answer["debuginfo"] == f"Email address already exists: {placeholder}"
+    async with moodle.client() as client:
+        result = await client.create_users(
+            [new_user(moodle, f"staff{i}", email=placeholder) for i in range(4)]
+        )
+        found = await client.get_users_by_field("email", [placeholder])
+    assert len(result.confirmed) == 1
+    assert len(result.failed) == 3
+    assert all(f.error.errorcode == "invalidparameter" for f in result.failed)
+    assert [u.username for u in found] == [result.confirmed[0].item.username]
+
+
+async def test_a_value_longer_than_its_column_refuses_the_whole_batch(
+    moodle: MoodleTarget,
+) -> None:
+    """Not a line of MOODLE-WS.md: Moodle's user table holds username, firstname, lastname and
+    email in 100 characters, idnumber in 255. A longer value refuses the batch (all-or-nothing),
+    as a record error; the simulator answers invalidparameter."""
+    too_long = [
+        user(moodle, "long1", firstname="F" * 101),
+        user(moodle, "long2", lastname="L" * 101),
+        user(moodle, "long3", idnumber="9" * 256),
+        user(moodle, "long4", email=f"{'e' * 90}@{moodle.prefix}.example.org"),
+    ]
+    for record in too_long:
+        answer = await moodle.call(
+            "core_user_create_users", {"users": [user(moodle, "longok"), record]}
+        )
+        assert "errorcode" in answer, record
+        if moodle.site is not None:
+            assert answer["errorcode"] == "invalidparameter"
+    fits = user(moodle, "longfit", firstname="F" * 100, idnumber="9" * 255)
+    assert len(await moodle.call("core_user_create_users", {"users": [fits]})) == 1
+    async with moodle.client() as client:
+        found = await client.get_users_by_field("username", [moodle.username("longok")])
+        result = await client.create_users([new_user(moodle, "longcl", idnumber="9" * 256)])
+    assert found == []
+    assert isinstance(result.failed[0].error, RecordError)
 
 
 async def test_idnumber_is_not_unique(moodle: MoodleTarget) -> None:
@@ -273,6 +433,16 @@ async def test_update_users_warns_per_item_and_applies_the_valid_ones(moodle: Mo
     )
     codes = sorted(w["warningcode"] for w in answer["warnings"])
     assert codes == ["invaliduserid", "useremailduplicate"]
+    assert {w["itemid"] for w in answer["warnings"]} == {99999999, second}
+    # A deleted account is warned about too, never changed.
+    assert await moodle.call("core_user_delete_users", {"userids": [second]}) is None
+    answer = await moodle.call(
+        "core_user_update_users",
+        {"users": [{"id": second, "firstname": "Back"}, {"id": first, "lastname": "Kept"}]},
+    )
+    assert [w["itemid"] for w in answer["warnings"]] == [second]
+    if moodle.site is not None:
+        assert answer["warnings"][0]["warningcode"] == "usernotupdateddeleted"
     async with moodle.client() as client:
         renamed = await client.get_users_by_field("id", [str(first)])
         assert renamed[0].firstname == "Renamed"
@@ -360,6 +530,7 @@ async def test_get_users_by_field_needs_a_value_and_rejects_unknown_fields(
         "core_user_get_users_by_field", {"field": "city", "values": ["Paris"]}
     )
     assert answer["errorcode"] == "codingerror"
+    assert answer["exception"] == "core\\exception\\coding_exception"
 
 
 async def test_get_users_combines_criteria_with_and_and_percent_is_an_email_wildcard(
