@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from farm.moodle import CohortMember, NewCohort, NewUser
+from farm.moodle import CohortMember, NewCohort
 from tests.fixtures.moodle import MoodleTarget
 
 
@@ -19,9 +19,7 @@ def cohort(moodle: MoodleTarget, key: str, **extra: Any) -> dict[str, Any]:
 
 async def users(moodle: MoodleTarget, *names: str) -> list[int]:
     async with moodle.client() as client:
-        result = await client.create_users(
-            [NewUser(moodle.username(n), "F", "L", moodle.email(n)) for n in names]
-        )
+        result = await client.create_users([moodle.new_user(n) for n in names])
     return [c.id for c in result.confirmed if c.id is not None]
 
 
