@@ -9,8 +9,11 @@ or nothing: on the first refusal the ones already taken are given back.
 While held, a background task renews every lease at a fraction of its TTL;
 if a renewal finds a lease gone (the process stalled past its expiry and
 someone took over), :attr:`HeldLeases.lost` is set and the job must stop
-writing. On exit, normal or cancelled, every lease is released; a process
-killed outright leaves leases that simply expire.
+writing. On exit, normal or cancelled, every lease is released. A process
+killed outright (``kill -9``, the OOM killer) leaves its leases behind: the
+next job of the same machine takes them over at once, since the holder names
+a process that is gone (:class:`farm.registry.leases.HolderProcess`); jobs of
+other machines wait for them to expire after their TTL.
 """
 
 from __future__ import annotations

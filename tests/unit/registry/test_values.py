@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 
-from farm.registry import FarmChanges, SiteChange, TenantChange, lease_holder, mask_url
+from farm.registry import FarmChanges, SiteChange, TenantChange, lease_holder, leases, mask_url
 from farm.registry.database import UTCDateTime
+from farm.registry.leases import HolderProcess
 
 
 @pytest.mark.parametrize(
@@ -62,7 +65,42 @@ def test_timestamps_are_stored_in_utc_and_read_back_aware() -> None:
 
 
 def test_lease_holders_name_the_host_and_process_and_are_unique() -> None:
-    host, pid, token = lease_holder().split(":")
+    host, pid, token, started, machine = lease_holder().split(":")
     assert (host, int(pid)) == (socket.gethostname(), os.getpid())
     assert len(token) == 12
+    # When this process started, as /proc says (field 22 of its stat line).
+    stat = Path(f"/proc/{os.getpid()}/stat").read_text().rpartition(")")[2].split()
+    assert started == stat[19]
+    assert len(machine) == 12
     assert lease_holder() != lease_holder()
+
+
+def test_a_holder_name_gives_its_process_back() -> None:
+    holder = lease_holder()
+    process = HolderProcess.of(holder)
+
+    assert process is not None
+    assert process == HolderProcess.this_process()
+    assert process.holder(holder.split(":")[2]) == holder
+    assert process.gone() is None  # this very process
+
+
+@pytest.mark.parametrize(
+    "holder",
+    ["host-a:1:aa", "vm:4242:3f2a9c1b0d4e", "vm:x:id:1:0123456789ab", "vm:1:id:1:not-a-digest"],
+)
+def test_holder_names_that_do_not_say_it_all_name_no_process(holder: str) -> None:
+    assert HolderProcess.of(holder) is None
+
+
+def test_without_proc_holders_fall_back_to_the_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
+    known = HolderProcess.this_process()
+    assert known is not None
+    monkeypatch.setattr(leases, "_PROC", "/nonexistent-proc")
+
+    host, pid, token = lease_holder().split(":")
+
+    assert (host, int(pid), len(token)) == (socket.gethostname(), os.getpid(), 12)
+    assert HolderProcess.this_process() is None
+    # A holder named while /proc was there cannot be known gone without it.
+    assert dataclasses.replace(known, pid=2**22 + 1).gone() is None
