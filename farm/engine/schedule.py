@@ -16,6 +16,10 @@ firing on a :class:`Clock` (the wall clock in production, a fake one in
 tests), then launches every task due since its last look, one launch per
 task with all its due tenants. :func:`last_runs` says when each tenant's
 task last ran, from the registry, for ``farm schedule list``.
+
+:func:`wait_bound` says how long one firing of a task may wait for a site
+another run holds: until the task's next firing, or a configured maximum if
+that comes first (:mod:`farm.engine.schedule_queue` runs the firing).
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ DISABLED: Final = "disabled"
 ALL_TASKS: Final = "*"
 #: The longest the scheduler sleeps at once, so a wall clock that jumped is noticed soon.
 MAX_SLEEP: Final = timedelta(seconds=60)
+#: How long a scheduled job waits for its site when its task has no next firing to wait for.
+FALLBACK_WAIT: Final = timedelta(hours=1)
 
 # What operators find on Moodle's scheduled-task page, per kind of tenant
 # (the ENT plugin's tasks; auth_netypareo's sync_* tasks and update_caches).
@@ -222,3 +228,62 @@ def last_runs(
         (tenant, task or ALL_TASKS): found.started_at
         for (tenant, task), found in registry.last_tenant_runs_by_task(tenants).items()
     }
+
+
+# -- how long a firing may wait for its site ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WaitBound:
+    """How long a scheduled run's jobs may wait for a held site, and why that long."""
+
+    seconds: float
+    why: str
+
+
+def wait_bound(
+    entries: Sequence[TaskSchedule],
+    task: str,
+    tenants: Collection[str],
+    now: datetime,
+    timezone: str,
+    max_wait: timedelta | None = None,
+) -> WaitBound:
+    """Until ``task``'s next firing for ``tenants`` after ``now``, or ``max_wait`` if sooner.
+
+    Waiting past its own next firing would only queue a task behind itself.
+    A task with no next firing among ``entries`` waits :data:`FALLBACK_WAIT`.
+    """
+    chosen = set(tenants)
+    crons = {e.cron for e in entries if e.task == task and e.tenant in chosen}
+    upcoming = [t for cron in crons if (t := next_run(cron, now, timezone)) is not None]
+    bounds: list[WaitBound] = []
+    if upcoming:
+        moment = min(upcoming)
+        local = moment.astimezone(ZoneInfo(timezone))
+        bounds.append(
+            WaitBound(
+                max(0.0, (moment - now).total_seconds()),
+                f"at the task's next firing ({local:%Y-%m-%d %H:%M} {timezone})",
+            )
+        )
+    if max_wait is not None:
+        why = f"after the longest wait allowed ({span(max_wait)})"
+        bounds.append(WaitBound(max_wait.total_seconds(), why))
+    if not bounds:
+        bounds.append(
+            WaitBound(FALLBACK_WAIT.total_seconds(), f"after {span(FALLBACK_WAIT)} of waiting")
+        )
+    return min(bounds, key=lambda bound: bound.seconds)
+
+
+def span(duration: timedelta) -> str:
+    """``2h``, ``1h30m``, ``45s``, ``0.5s``: a duration as operators write it."""
+    seconds = duration.total_seconds()
+    if seconds < 60:
+        return f"{seconds:g}s"
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (rest, "s")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n)

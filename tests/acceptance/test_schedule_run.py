@@ -84,3 +84,16 @@ def test_one_scheduler_per_registry_and_sigterm_stops_it(registry_env: dict[str,
     assert events[0] == "scheduler started"
     assert events[-1] == "scheduler stopped"
     assert scheduler_lease(url) == []
+
+
+def test_max_wait_takes_a_duration(registry_env: dict[str, str]) -> None:
+    refused = subprocess.run(
+        farm_command("schedule", "run", "--max-wait", "3x"),
+        env=registry_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "'3x' is not a duration: write e.g. 90m, 2h, 1d12h or 45s" in refused.stderr

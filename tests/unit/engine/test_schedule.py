@@ -12,6 +12,7 @@ import pytest
 from farm.config import load_farm
 from farm.engine.schedule import (
     DISABLED,
+    FALLBACK_WAIT,
     TaskSchedule,
     due,
     fire_times,
@@ -21,6 +22,7 @@ from farm.engine.schedule import (
     schedules,
     task_options,
     tasks_of,
+    wait_bound,
 )
 from tests.unit.config.farmdir import write_farm
 
@@ -188,3 +190,38 @@ async def test_the_scheduler_stops_when_asked_and_waits_for_running_launches() -
         await run_scheduler(entries, "Europe/Paris", launch, stop, clock=clock)
 
     assert finished == ["users"]
+
+
+def test_a_firing_waits_for_its_site_until_the_task_fires_again() -> None:
+    entries = [
+        TaskSchedule("0290009C", "lycee", "delta", "*/30 7-19 * * 1-5"),
+        TaskSchedule("0291595B", "lycee", "delta", "*/20 7-19 * * 1-5"),  # a site's override
+        TaskSchedule("0290009C", "lycee", "users", "30 2 * * *"),
+    ]
+    fired = paris(2026, 3, 2, 8, 0)  # a Monday
+    bound = wait_bound(entries, "delta", ["0290009C", "0291595B"], fired, "Europe/Paris")
+    assert bound.seconds == 20 * 60  # the sooner of the tenants' next firings
+    assert bound.why == "at the task's next firing (2026-03-02 08:20 Europe/Paris)"
+    one = wait_bound(entries, "delta", ["0290009C"], fired, "Europe/Paris")
+    assert one.seconds == 30 * 60
+
+
+def test_a_configured_maximum_shortens_the_wait() -> None:
+    entries = [TaskSchedule("0290009C", "lycee", "users", "30 2 * * *")]
+    fired = paris(2026, 3, 2, 2, 30)
+    nightly = wait_bound(entries, "users", ["0290009C"], fired, "Europe/Paris")
+    assert nightly.seconds == 24 * 3600
+    capped = wait_bound(
+        entries, "users", ["0290009C"], fired, "Europe/Paris", max_wait=timedelta(minutes=90)
+    )
+    assert (capped.seconds, capped.why) == (5400, "after the longest wait allowed (1h30m)")
+    later = wait_bound(
+        entries, "users", ["0290009C"], fired, "Europe/Paris", max_wait=timedelta(days=2)
+    )
+    assert later.seconds == 24 * 3600
+
+
+def test_a_task_with_no_next_firing_waits_the_fallback() -> None:
+    entries = [TaskSchedule("0290009C", "lycee", "delta", DISABLED)]
+    bound = wait_bound(entries, "delta", ["0290009C"], paris(2026, 3, 2, 8, 0), "Europe/Paris")
+    assert bound.seconds == FALLBACK_WAIT.total_seconds()
