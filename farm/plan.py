@@ -59,6 +59,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     warnings: tuple[SourceWarning, ...] = ()
     refusals: tuple[Refusal, ...] = ()
+    #: With ``options.person``: how many people (read or indexed) it matched.
+    people_matched: int | None = None
 
     @property
     def simulate(self) -> bool:
@@ -138,9 +140,12 @@ def plan_site(
     notes = (*planner.notes_text(), *checked.notes)
     refusals = checked.refusals
     stop = check_safety(site, snapshot, index, operations, options)
+    matched = planner.people_matched()
     if stop is not None:
-        return Plan(site, options, (), stop, operations, notes, snapshot.warnings, refusals)
-    return Plan(site, options, operations, None, (), notes, snapshot.warnings, refusals)
+        return Plan(
+            site, options, (), stop, operations, notes, snapshot.warnings, refusals, matched
+        )
+    return Plan(site, options, operations, None, (), notes, snapshot.warnings, refusals, matched)
 
 
 def _changes(
@@ -246,6 +251,15 @@ class _Planner:
             return chosen in {name.casefold() for name in names}
 
         return in_scope
+
+    def people_matched(self) -> int | None:
+        """How many people ``options.person`` matched, read or indexed (None without it)."""
+        if self.options.person is None or self.person_filter is None:
+            return None
+        keys = set(self.snapshot.people) | set(self.index.of(Kind.PERSON))
+        # A person the site's rules refused was matched too: their refusal is the answer.
+        keys |= self.snapshot.held
+        return sum(1 for key in keys if self.person_filter(key))
 
     def person_stays(self, key: str) -> bool:
         """Whether the person is still on the site after this run (not leaving, not gone)."""

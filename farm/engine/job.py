@@ -58,6 +58,7 @@ from farm.passwords import CredentialsFile
 from farm.plan import Plan, plan_site
 from farm.registry import Registry, RegistryError
 from farm.registry.rows import RunId, TenantStatus
+from farm.safety import SafetyStop
 from farm.secrets import SecretError
 from farm.site_rules import PasswordDelivery
 from farm.snapshot import merge_site
@@ -226,14 +227,33 @@ class _Job:
         if plan is not None and index is not None:
             if self.ctx.stop.is_set():
                 self.fail(self.alive(), "stopped before applying", Phase.INTERRUPTED)
+            elif plan.people_matched == 0:
+                self.fail(
+                    self.alive(),
+                    f"no person matches {options.person!r}: searched the source keys, uids, "
+                    f"usernames and idnumbers read from {', '.join(self.alive())} and those "
+                    f"the index of {self.site.name} holds",
+                )
             elif plan.blocked is not None:
-                self.fail(self.alive(), f"safety stop: {plan.blocked.reason}")
+                self.safety_stop(plan.blocked)
             elif plan.simulate:
                 self.tallies = self.spread(plan, planned=plan.operations)
             else:
                 await self.apply(plan, index)
         await self.save_bookmarks(bookmarks, options.person)
         return await self.finish(started)
+
+    def safety_stop(self, stop: SafetyStop) -> None:
+        """Fail every tenant; each message says which tenant the stop is about."""
+        for tenant in self.alive():
+            if stop.tenant is None or stop.tenant == tenant:
+                self.fail([tenant], f"safety stop: {stop.reason}")
+            else:
+                self.fail(
+                    [tenant],
+                    f"held back: the site's plan stopped because of {stop.tenant}, "
+                    f"another tenant of {self.site.name} ({stop.reason})",
+                )
 
     async def read(
         self, person: str | None

@@ -149,9 +149,17 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
     async def created(result: BatchResult[NewUser]) -> None:
         for failed in result.failed:
             applier.refuse(creating[id(failed.item)], failed.reason)
-        await applier.confirm(
-            [Applied(creating[id(c.item)], c.id, adopted=c.adopted) for c in result.confirmed]
-        )
+        owners = linked(applier, Kind.PERSON)
+        confirmed: list[Applied] = []
+        for item in result.confirmed:
+            op = creating[id(item.item)]
+            owner = owners.get(item.id) if item.id is not None else None
+            if item.adopted and owner is not None and owner != op.key:
+                # A retry found the account, but the index gives it to another person.
+                applier.refuse(op, f"not adopted: account id {item.id} already belongs to {owner}")
+                continue
+            confirmed.append(Applied(op, item.id, adopted=item.adopted))
+        await applier.confirm(confirmed)
 
     if updates:
         await client.update_users(updates, on_batch=adopted)

@@ -5,7 +5,8 @@ installed with the opaque ``invalidparameter``, and no function lists the
 plugins. :func:`probe_auth` creates one throwaway account with the plugin
 and, when that is refused, the same account with ``shibboleth`` (stock, and
 external, so needing no password): a refusal for the plugin alone proves it
-is missing. Whatever the probe created is deleted at once.
+is missing. Whatever the probe created is deleted at once. Moodle's own
+plugins (``STOCK_AUTH_PLUGINS``) cannot be missing and cost no probe.
 
 **Roles.** No function lists roles either. :func:`probe_role` asks Moodle to
 unassign the role from the token's own account, in its user context then at
@@ -23,7 +24,10 @@ from enum import StrEnum
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError, RecordError
 from farm.moodle.records import NewUser, RoleAssignment
+from farm.site_rules import STOCK_AUTH_PLUGINS
 
+PROBE_PREFIX = "farm-probe-"
+PROBE_DOMAIN = "probe.invalid"
 CONTROL_AUTH = "shibboleth"
 """A stock 5.0 plugin that needs no password: the control of the auth probe."""
 
@@ -44,10 +48,17 @@ class ProbeResult:
 
 
 async def probe_auth(client: MoodleClient, auth: str) -> ProbeResult:
-    """Whether the site has the auth plugin ``auth``; see the module docstring."""
-    if auth == "manual":
-        return ProbeResult(auth, Found.PRESENT)  # Moodle's own, always there
+    """Whether the site has the auth plugin ``auth``; see the module docstring.
+
+    Moodle's own plugins are always there and are not probed. Probe accounts
+    that a crash left behind are deleted first.
+    """
+    if auth in STOCK_AUTH_PLUGINS:
+        return ProbeResult(auth, Found.PRESENT)
     try:
+        leftovers = await client.find_users({"email": f"{PROBE_PREFIX}%@{PROBE_DOMAIN}"})
+        if leftovers:
+            await client.delete_users([u.id for u in leftovers])
         if await _creates(client, auth):
             return ProbeResult(auth, Found.PRESENT)
         if auth != CONTROL_AUTH and await _creates(client, CONTROL_AUTH):
@@ -63,10 +74,10 @@ async def _creates(client: MoodleClient, auth: str) -> bool:
     """Create a throwaway account with ``auth`` and delete it; whether Moodle took it."""
     tag = secrets.token_hex(6)
     probe = NewUser(
-        username=f"farm-probe-{tag}",
+        username=f"{PROBE_PREFIX}{tag}",
         firstname="Farm",
         lastname="Probe",
-        email=f"farm-probe-{tag}@probe.invalid",
+        email=f"{PROBE_PREFIX}{tag}@{PROBE_DOMAIN}",
         auth=auth,
         suspended=True,
     )

@@ -26,14 +26,21 @@ class UserCalls(Session):
 
         A user whose create was retried, or any refused user when
         ``adopt_existing`` is set, is looked up by username and adopted
-        (``Confirmed.adopted``) if Moodle already has it.
+        (``Confirmed.adopted``) only if the account is the very record sent:
+        same username, idnumber, e-mail (case aside) and names. An account
+        that merely shares the username belongs to someone else, and the
+        refusal stands: a retry never merges two people.
         """
         function = "core_user_create_users"
 
         async def adopt(batch: Sequence[NewUser]) -> dict[int, int]:
             found = await self.get_users_by_field("username", [u.username for u in batch])
-            ids = {user.username: user.id for user in found}
-            return {i: ids[u.username] for i, u in enumerate(batch) if u.username in ids}
+            accounts = {user.username: user for user in found}
+            return {
+                i: accounts[u.username].id
+                for i, u in enumerate(batch)
+                if u.username in accounts and _is_record_sent(accounts[u.username], u)
+            }
 
         operation: Operation[NewUser] = Operation(
             function,
@@ -134,3 +141,13 @@ class UserCalls(Session):
             {"criteria": [{"key": k, "value": v} for k, v in criteria.items()]},
         )
         return [MoodleUser.from_answer(u) for u in answer.get("users", [])]
+
+
+def _is_record_sent(account: MoodleUser, sent: NewUser) -> bool:
+    """Whether ``account`` is what creating ``sent`` would have made (a lost answer's work)."""
+    return (
+        account.idnumber == sent.idnumber
+        and account.email.lower() == sent.email.lower()
+        and account.firstname == sent.firstname
+        and account.lastname == sent.lastname
+    )

@@ -118,6 +118,22 @@ async def test_a_create_whose_answer_was_lost_is_adopted_not_duplicated() -> Non
     assert len(site.cohorts) == 1
 
 
+async def test_a_retry_never_adopts_someone_elses_account_that_shares_the_username() -> None:
+    """Issue 12: a 502 on the second create, then "Username already exists" on its retry."""
+    sim, client = site_and_client(MoodleLimits(retries=3))
+    site = sim.sites["lycee"]
+    first = NewUser("jdupont", "Jean", "Dupont", "jean@example.org", "oauth2", "ID-JEAN")
+    second = NewUser("jdupont", "Julie", "Dupont", "julie@example.org", "oauth2", "ID-JULIE")
+    async with client:
+        await client.create_users([first])
+        site.faults = Faults(bad_gateway=1.0, remaining=1)
+        result = await client.create_users([second])
+    assert result.confirmed == []
+    assert [f.item.idnumber for f in result.failed] == ["ID-JULIE"]
+    (account,) = site.live_users()
+    assert (account.idnumber, account.firstname) == ("ID-JEAN", "Jean")
+
+
 async def test_adopt_existing_takes_over_accounts_a_crashed_run_created() -> None:
     sim, client = site_and_client()
     async with client:
