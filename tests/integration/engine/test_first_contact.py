@@ -17,8 +17,8 @@ from farm.engine.events import Phase
 from farm.model import RoleAssignment, TenantSnapshot
 from farm.moodle.preflight import SiteTarget, check_sites
 from farm.secrets import Secret
+from farm.simulators.moodle import PASSWORD_NOT_CACHED
 from farm.simulators.moodle.state import Role
-from farm.simulators.moodle.users import PASSWORD_NOT_CACHED
 from farm.site_rules import PasswordDelivery
 from tests.farms import snapshot
 from tests.integration.engine.conftest import COLLEGE, LYCEE, SITE, TOKEN, Scenario, person
