@@ -60,7 +60,7 @@ from farm.registry import Registry, RegistryError
 from farm.registry.rows import RunId, TenantStatus
 from farm.safety import SafetyStop
 from farm.secrets import SecretError
-from farm.site_rules import PasswordDelivery
+from farm.site_rules import STOCK_AUTH_PLUGINS, PasswordDelivery
 from farm.snapshot import merge_site
 from farm.sources import ReadRequest, SourceError
 
@@ -347,10 +347,29 @@ class _Job:
             self.alive(),
             rejections=plan.refusals,
             source_warnings=plan.warnings,
-            notes=[*plan.notes, *self.blocked_notes(plan)],
+            notes=[*plan.notes, *self.blocked_notes(plan), *self.simulation_notes(plan)],
             verbose=plan.options.verbose,
             **work,
         )
+
+    def simulation_notes(self, plan: Plan) -> list[str]:
+        """What a simulation could not check without writing: say it rather than imply it."""
+        if not plan.simulate:
+            return []
+        unprobed = sorted(
+            {
+                op.record.auth
+                for op in plan.operations
+                if op.action is Action.CREATE
+                and isinstance(op.record, Person)
+                and op.record.auth not in STOCK_AUTH_PLUGINS
+            }
+        )
+        return [
+            f"auth plugin {auth!r} is not part of Moodle 5.0 and a simulation writes nothing "
+            f"to probe it: `farm sites check {self.site.name}` proves the site has it"
+            for auth in unprobed
+        ]
 
     def blocked_notes(self, plan: Plan) -> list[str]:
         if plan.blocked is None:

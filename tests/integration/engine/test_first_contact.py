@@ -206,3 +206,14 @@ async def test_a_safety_stop_names_the_tenant_it_is_about_in_every_report(
     assert outcome.tenants[LYCEE].reason.startswith("safety stop: the source returned 0 people")
     college = outcome.tenants[COLLEGE].reason
     assert college.startswith(f"held back: the site's plan stopped because of {LYCEE}")
+
+
+async def test_a_simulation_says_which_auth_plugin_it_could_not_probe(scenario: Scenario) -> None:
+    scenario.farm = with_site(scenario.farm, auth="cas")
+    scenario.set_people(LYCEE, [person("L0001")])
+
+    await scenario.sync([LYCEE], simulate=True)
+
+    (report,) = scenario.registry.get_report(scenario.runs[-1]).tenants
+    assert any("'cas'" in w.message and "farm sites check" in w.message for w in report.warnings)
+    assert scenario.writes() == 0
