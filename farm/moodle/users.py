@@ -6,10 +6,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
+import structlog
 
 from farm.moodle import answers
+from farm.moodle.errors import RecordError
 from farm.moodle.records import BatchResult, MoodleUser, NewUser, UserUpdate
 from farm.moodle.session import OnBatch, Operation, Session
+
+log = structlog.get_logger("farm.moodle")
 
 LOOKUP_FIELDS = ("id", "idnumber", "username", "email")
 
@@ -111,7 +115,10 @@ class UserCalls(Session):
         """Users whose ``field`` (id, idnumber, username, email) is one of ``values``.
 
         Moodle compares exactly: usernames must be lowercase, emails match
-        with their case. Values are sent in batches, concurrently.
+        with their case. Values are sent in batches, concurrently. A batch
+        Moodle refuses (one username it cannot take fails the whole lookup)
+        is split in halves until the refused values stand alone: they find
+        nobody, and the others are still looked up.
         """
         if field not in LOOKUP_FIELDS:
             raise ValueError(f"field must be one of {', '.join(LOOKUP_FIELDS)}, not {field!r}")
@@ -124,15 +131,38 @@ class UserCalls(Session):
         found: list[list[MoodleUser]] = [[] for _ in chunks]
 
         async def fetch(index: int, chunk: list[str]) -> None:
-            answer = await self.call(
-                "core_user_get_users_by_field", {"field": field, "values": chunk}
-            )
-            found[index] = [MoodleUser.from_answer(u) for u in answer or []]
+            found[index] = await self._look_up(field, chunk)
 
         async with anyio.create_task_group() as group:
             for index, chunk in enumerate(chunks):
                 group.start_soon(fetch, index, chunk)
         return [user for chunk_users in found for user in chunk_users]
+
+    async def _look_up(self, field: str, values: list[str]) -> list[MoodleUser]:
+        try:
+            answer = await self.call(
+                "core_user_get_users_by_field", {"field": field, "values": values}
+            )
+        except RecordError as error:
+            if len(values) == 1:
+                log.info(
+                    "moodle refused a lookup value",
+                    site=self.name,
+                    field=field,
+                    reason=error.reason,
+                )
+                return []
+            middle = len(values) // 2
+            halves: list[list[MoodleUser]] = [[], []]
+
+            async def half(index: int, part: list[str]) -> None:
+                halves[index] = await self._look_up(field, part)
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(half, 0, values[:middle])
+                group.start_soon(half, 1, values[middle:])
+            return halves[0] + halves[1]
+        return [MoodleUser.from_answer(u) for u in answer or []]
 
     async def find_users(self, criteria: Mapping[str, str]) -> list[MoodleUser]:
         """``core_user_get_users``: criteria combine with AND; ``%`` is a wildcard in email."""

@@ -134,6 +134,17 @@ async def test_a_retry_never_adopts_someone_elses_account_that_shares_the_userna
     assert (account.idnumber, account.firstname) == ("ID-JEAN", "Jean")
 
 
+async def test_a_lookup_batch_moodle_refuses_is_split_and_the_others_are_found() -> None:
+    """Issue 12: one username Moodle cannot take (a space) failed every lookup of its batch."""
+    _, client = site_and_client()
+    async with client:
+        await client.create_users(people(6))
+        found = await client.get_users_by_field(
+            "username", ["u0", "u1", "jean dupont", "u2", "u3", "u4", "u5"]
+        )
+    assert sorted(u.username for u in found) == ["u0", "u1", "u2", "u3", "u4", "u5"]
+
+
 async def test_adopt_existing_takes_over_accounts_a_crashed_run_created() -> None:
     sim, client = site_and_client()
     async with client:
