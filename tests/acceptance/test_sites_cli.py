@@ -35,7 +35,11 @@ def farm_on_simulator(
         token = f"tok-{site.name}-7f3a9c"
         env[site.token.target] = token
         path_name = site.url.rstrip("/").rsplit("/", 1)[-1]
-        served_moodle.sim.add_site(path_name, token=token, profile_fields=site.profile_fields)
+        added = served_moodle.sim.add_site(
+            path_name, token=token, profile_fields=site.profile_fields
+        )
+        # The demo's ENT sites installed the CAS plugin (Moodle 5.0 no longer ships it).
+        added.auth_installed.add("cas")
     return farm_dir, env
 
 

@@ -131,6 +131,8 @@ class World:
                 cost=cost or CostModel(),
                 profile_fields=fields.get(site.name, ()),
             )
+            # ENT sites installed the CAS plugin, which Moodle 5.0 no longer ships.
+            sites[site.name].auth_installed.add("cas")
         self.moodle.rebase(self.moodle_url)
         folder = self.root / name
         write_farm(
