@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from farm.config_files import FileSet, Loc, SiteView
 from farm.config_problems import Problem, did_you_mean, key_path
+from farm.site_rules import INTERNAL_AUTH_PLUGINS
 from farm.uai import is_uai
 
 
@@ -168,7 +169,7 @@ def _account_checks(files: FileSet, view: SiteView) -> Iterator[Problem]:
         endpoint = files.farm.netypareo.get(name) if name else None
         if endpoint is not None:
             sources.append((f"NetYpareo endpoint {name!r}", endpoint.auth))
-    auths = {section.auth} if section.auth else {auth for _, auth in sources}
+    auths = {section.auth} if section.auth else {auth for _, auth in sources if auth}
     unset = sorted({label for label, auth in sources if not auth})
     if not section.auth and unset:
         yield view.source.problem(
@@ -178,10 +179,11 @@ def _account_checks(files: FileSet, view: SiteView) -> Iterator[Problem]:
             '"manual", or "cas" where the site installed the CAS plugin (Moodle 5.0 '
             "no longer ships it); `farm sites check` proves the site has it",
         )
-    if "manual" in auths and section.new_passwords is None:
+    internal = sorted(auths & INTERNAL_AUTH_PLUGINS)
+    if internal and section.new_passwords is None:
         yield view.source.problem(
             ("site", "new_passwords"),
-            "manual accounts need to know how their first password is delivered",
+            f"{'/'.join(internal)} accounts need to know how their first password is delivered",
             'set new_passwords = "file" (the farm writes an owner-only credentials file '
             'under var/credentials) or "email" (Moodle e-mails a password to every new '
             "account): there is no default, so that nobody is mass-mailed by surprise",

@@ -54,6 +54,9 @@ STOCK_AUTH_PLUGINS = frozenset(
 )
 """The auth plugins Moodle 5.0 ships; ``cas`` is no longer one of them."""
 
+INTERNAL_AUTH_PLUGINS = frozenset({"manual", "email", "nologin", "none"})
+"""Plugins whose accounts Moodle creates only with a password (``is_internal()``)."""
+
 FIELD_LIMITS: Mapping[str, int] = MappingProxyType(
     {"username": 100, "firstname": 100, "lastname": 100, "email": 100, "idnumber": 255}
 )

@@ -27,7 +27,7 @@ from farm.moodle.records import BatchResult, MoodleUser, NewUser, UserUpdate
 from farm.operation import Action, Operation
 from farm.passwords import new_password
 from farm.secrets import Secret
-from farm.site_rules import PasswordDelivery
+from farm.site_rules import INTERNAL_AUTH_PLUGINS, PasswordDelivery
 
 # Record values that are plain fields of a Moodle account.
 _ACCOUNT_FIELDS = ("username", "firstname", "lastname", "email", "auth", "idnumber", "suspended")
@@ -170,9 +170,10 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
 def _password_delivery(applier: Applier, person: Person) -> tuple[Secret | None, bool] | str:
     """``(password, createpassword)`` for a new account, or why it cannot be created.
 
-    Only ``manual`` accounts get a password; how is the site's explicit choice.
+    Only accounts of an internal plugin (``manual``, also ``email``,
+    ``nologin``, ``none``) get a password; how is the site's explicit choice.
     """
-    if person.auth != "manual":
+    if person.auth not in INTERNAL_AUTH_PLUGINS:
         return None, False
     delivery = applier.rules.new_passwords
     if delivery is PasswordDelivery.EMAIL:
@@ -182,8 +183,8 @@ def _password_delivery(applier: Applier, person: Person) -> tuple[Secret | None,
     if delivery is PasswordDelivery.FILE:
         return "not created: new_passwords = 'file' but this run has no credentials file"
     return (
-        "not created: a manual account needs a password and the site does not say how to "
-        "deliver it: set [site] new_passwords to 'file' or 'email'"
+        f"not created: a {person.auth} account needs a password and the site does not say "
+        "how to deliver it: set [site] new_passwords to 'file' or 'email'"
     )
 
 

@@ -1,7 +1,8 @@
 """User functions: create (all-or-nothing), update (per item), lookups, delete.
 
-Only ``auth=manual`` accounts need and keep a password; any other auth is
-created with the password "not cached". ``createpassword=1`` marks the account
+Only accounts of an internal auth plugin (manual, and also email, nologin,
+none) need and keep a password; an external one (ldap, oauth2, shibboleth,
+cas) is created with the password "not cached". ``createpassword=1`` marks the account
 ``password_emailed``: Moodle mails the person a generated password.
 """
 
@@ -63,8 +64,10 @@ CREATE = Single(
 
 # create_users removes these from the installed plugins: no new accounts with them.
 _NOT_CREATABLE = frozenset({"mnet", "webservice"})
-# Only manual accounts keep a password in Moodle (MOODLE-WS.md "Passwords").
-_MANUAL_AUTH = "manual"
+# Plugins Moodle calls internal (is_internal()): their accounts need and keep a
+# password. MOODLE-WS.md names manual; a real 5.0.6+ refuses email and nologin
+# accounts without one too, and takes ldap, oauth2 and shibboleth without.
+_INTERNAL_AUTHS = frozenset({"manual", "email", "nologin", "none"})
 # Column sizes of Moodle's user table: a longer value fails the whole call.
 _LENGTHS = {
     "username": 100,
@@ -134,7 +137,7 @@ def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
             raise invalid_parameter(f"Invalid authentication type: {auth}")
         createpassword = bool(item.get("createpassword", False))
         password = item.get("password") or ""
-        keeps_password = auth == _MANUAL_AUTH
+        keeps_password = auth in _INTERNAL_AUTHS
         if keeps_password and not password and not createpassword:
             raise invalid_parameter(
                 "Invalid password: you must provide a password, or set createpassword."
@@ -261,7 +264,7 @@ def _update_one(
             setattr(user, key, item[key])
     if "suspended" in item:
         user.suspended = item["suspended"]
-    if user.auth != _MANUAL_AUTH:
+    if user.auth not in _INTERNAL_AUTHS:
         user.password = PASSWORD_NOT_CACHED
     elif password:
         user.password = password

@@ -187,6 +187,20 @@ async def test_the_stock_external_auths_are_accepted_on_any_site(moodle: MoodleT
     assert len(created) == len(auths)
 
 
+async def test_the_other_internal_auths_need_a_password_too(moodle: MoodleTarget) -> None:
+    """Beside the page's "only auth=manual needs password or createpassword=1": a real 5.0.6+
+    refuses email and nologin accounts without a password as well (their plugins are internal),
+    and takes oauth2 without one."""
+    bare = {k: v for k, v in user(moodle, "x").items() if k != "createpassword"}
+    for auth in ("email", "nologin"):
+        item = {**bare, "username": moodle.username(auth), "email": moodle.email(auth)}
+        answer = await moodle.call("core_user_create_users", {"users": [{**item, "auth": auth}]})
+        assert answer["errorcode"] == "invalidparameter", auth
+    sso = {**bare, "username": moodle.username("o2"), "email": moodle.email("o2"), "auth": "oauth2"}
+    (created,) = await moodle.call("core_user_create_users", {"users": [sso]})
+    assert created["username"] == sso["username"]
+
+
 async def test_only_manual_accounts_need_a_password_external_ones_get_not_cached(
     moodle: MoodleTarget,
 ) -> None:
