@@ -238,6 +238,7 @@ async def headless(demo: Demo, echo: Echo = print) -> list[RunResult]:
             first = await commander.sync(tenants, selection={"from": "demo"})
             first_wall = time.monotonic() - started
             _summary(echo, first, first_wall, "run 1", demo.accounts())
+            _refusals(echo, demo, first)
             results.append(first)
             if first.status is RunStatus.INTERRUPTED:
                 group.cancel_scope.cancel()
@@ -267,12 +268,27 @@ def _summary(echo: Echo, result: RunResult, wall: float, label: str, accounts: i
     echo(
         f"{label} (run {result.run_id}): {result.status.value}; tenants ok {ok}, "
         f"partial {partial}, failed {failed}, stopped {stopped}; "
-        # Reports are per tenant: a person shared by a cité scolaire's establishments
-        # counts in each, so the sums can exceed the accounts Moodle holds.
+        # A person of several establishments of a cité scolaire counts once, in the
+        # first one's report: the sums are what Moodle did.
         f"per-tenant sums: accounts created {_counts(result, 'person.create')}, "
         f"updated {_counts(result, 'person.update')}; {accounts} distinct accounts in Moodle; "
         f"wall time {wall:.1f}s" + (f"\n  {result.reason}" if result.reason else "")
     )
+
+
+def _refusals(echo: Echo, demo: Demo, result: RunResult, shown: int = 5) -> None:
+    """The records a run did not write, with their reasons: the demo's folder goes away."""
+    if demo.registry is None:
+        return
+    errors = [
+        (report.tenant, error)
+        for report in demo.registry.get_report(result.run_id).tenants
+        for error in report.errors
+    ]
+    for tenant, error in errors[:shown]:
+        echo(f"  not written: {tenant}: {error.entity} {error.key}: {error.reason}")
+    if len(errors) > shown:
+        echo(f"  ... and {len(errors) - shown} more (farm report {result.run_id})")
 
 
 async def _stop_on_signal(commander: Commander, scope: anyio.CancelScope) -> None:

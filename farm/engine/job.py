@@ -440,9 +440,12 @@ class _Job:
         return CredentialsFile(folder / f"{self.site.name}-{self.run_id}.csv")
 
     async def check_site(self, client: Any, plan: Plan) -> str | None:
-        """Why the site cannot take this plan (bad token, missing functions), or None."""
-        if not plan.operations or all(not op.writes_moodle for op in plan.operations):
-            return None
+        """Why the site cannot take this plan (bad token, missing functions), or None.
+
+        It runs even when the plan writes nothing: a run with nothing to do
+        must still find out that the site is down or its token revoked, or
+        it would report the tenants ``succeeded`` and hide the failure.
+        """
         info = await client.site_info()
         missing = [f for f in REQUIRED_FUNCTIONS if f not in info.functions]
         if missing:

@@ -184,3 +184,16 @@ async def test_a_verbose_run_keeps_one_line_per_operation_in_each_report(
     assert report.operations == ("update person sdet:L0001 (l0001): lastname",)
     first = scenario.registry.get_report(scenario.runs[0], LYCEE).tenants[0]
     assert first.operations == ()  # not verbose: no lines kept
+
+
+async def test_a_run_with_nothing_to_write_still_finds_a_revoked_token(
+    scenario: Scenario,
+) -> None:
+    scenario.set_people(LYCEE, [person("L0001")])
+    await scenario.sync([LYCEE])
+    scenario.site.tokens.clear()  # the token was revoked overnight
+
+    outcome = await scenario.sync([LYCEE])
+
+    assert outcome.tenants[LYCEE].phase is Phase.FAILED
+    assert "invalidtoken" in outcome.tenants[LYCEE].reason
