@@ -9,6 +9,18 @@ A farm's sites keep their names and get the token their ``token`` reference
 resolves to (env:/file:), or ``--token`` when it cannot be resolved. Sites
 made with ``--sites`` all use ``--token``. Each site answers at
 ``http://127.0.0.1:PORT/<site>/webservice/rest/server.php``.
+
+With ``--control`` (loopback hosts only) the simulator also answers its control
+endpoint, to clients on loopback only, so that a test can fault a site a
+``farm sync`` subprocess is talking to and read what the site holds::
+
+    curl -X POST http://127.0.0.1:8080/_control/site-001/faults \
+         -d '{"bad_gateway": 0.05, "targeted": [{"function": "core_user_create_users",
+              "nth": 2, "action": "hold"}]}'
+    curl http://127.0.0.1:8080/_control/site-001/state       # users, cohorts, calls, faults
+    curl -X POST http://127.0.0.1:8080/_control/site-001/release
+
+Without ``--control`` those paths answer 404 like any unknown path.
 """
 
 from __future__ import annotations
@@ -22,10 +34,11 @@ import uvicorn
 
 from farm.secrets import SecretError
 from farm.simulators.moodle import CostModel, Faults, MoodleSimulator
+from farm.simulators.moodle.app import LOOPBACK
 
 
 def build(args: argparse.Namespace) -> MoodleSimulator:
-    sim = MoodleSimulator(f"http://{args.host}:{args.port}")
+    sim = MoodleSimulator(f"http://{args.host}:{args.port}", control=args.control)
     per_call, per_record, workers = (float(x) for x in args.cost.split(","))
     rate = args.faults / 4
 
@@ -70,7 +83,14 @@ def main() -> None:
     )
     parser.add_argument("--faults", type=float, default=0.0, help="share of calls that fail")
     parser.add_argument("--debug", action="store_true", help="sites run with debugging on")
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="serve /_control/<site>/{faults,state,release} to loopback clients",
+    )
     args = parser.parse_args()
+    if args.control and args.host not in LOOPBACK:
+        parser.error("--control needs a loopback --host (127.0.0.1, ::1 or localhost)")
     sim = build(args)
     if not sim.sites:
         parser.error("no site to serve: give --farm-dir or --sites")

@@ -52,6 +52,45 @@ changed on the site object at any time:
 ``release``, ``version``, ``seed``
     What site info reports; the seed of the fault injection.
 
+Faults
+------
+``site.faults`` (:class:`Faults`) holds rates, changed at any time: a share of
+calls answered 502 (``bad_gateway``) or 503 (``unavailable``) before anything
+is processed, processed then held for ``hang_seconds`` (``timeout``: the
+client gives up, the write is done), processed then dropped mid-answer
+(``drop``), or slowed by ``slow_seconds`` (``slow``); ``remaining`` bounds how
+many are injected; ``site.seed`` seeds the draws.
+
+``site.targeted`` is a list of :class:`TargetedFault`: "the ``nth`` call of
+function F (``"*"``: any, ``"login"``: the token endpoint), and ``times - 1``
+after it, answers 502 / 503, drops, hangs, stalls (held unprocessed until
+released, then 503: nothing applied) or holds (processed, the answer held
+until released)". A targeted call meets only its own fault. Calls held now
+are counted in ``site.holding``; ``site.release_held()`` lets them go (a hold
+also ends after its ``hold_seconds``). Every targeted fault that fired is in
+``site.fault_log`` (function, action, call number, time). ``site.state()`` is
+all of it as JSON-ready values, with the users and cohorts the site holds.
+
+Control endpoint
+----------------
+``MoodleSimulator(control=True)`` (``tools/moodle_simulator.py --control``,
+which refuses a non-loopback host) also serves, to loopback clients only
+(others get 403; without ``control`` these paths are 404 like any other)::
+
+    POST /_control/<site>/faults   {"bad_gateway": 0.05, "seed": 3, "targeted": [
+                                    {"function": "core_user_create_users",
+                                     "nth": 2, "action": "hold"}]}
+                                   (also "drop", "timeout", "unavailable", "slow",
+                                   "slow_seconds", "hang_seconds", "remaining",
+                                   "add_targeted": [...], "clear": true)
+    GET  /_control/<site>/faults   the rates and targeted faults
+    GET  /_control/<site>/state    site.state(): users, cohorts, calls, faults, log
+    POST /_control/<site>/release  site.release_held()
+
+A request with an unknown key or a bad value is refused whole (400) before
+anything changes. So a campaign can fault a site a ``farm sync`` subprocess
+is talking to at the very call it wants (``tools/fault_campaign.py``).
+
 What a test can read on a simulated :class:`User`: ``password`` (the plain
 password of a manual account, :data:`PASSWORD_NOT_CACHED` for an external
 auth, None when Moodle generated one) and ``password_emailed`` (True when the
@@ -73,6 +112,7 @@ from farm.simulators.moodle.state import (
     PasswordPolicy,
     Role,
     Site,
+    TargetedFault,
     User,
 )
 
@@ -92,5 +132,6 @@ __all__ = [
     "PasswordPolicy",
     "Role",
     "Site",
+    "TargetedFault",
     "User",
 ]

@@ -8,12 +8,17 @@ held for the cost model's delay before the answer leaves.
 
 In-process, :meth:`MoodleSimulator.transport` gives an ``httpx`` transport;
 over loopback, uvicorn serves the same object (see ``tools/moodle_simulator.py``).
+
+``MoodleSimulator(control=True)`` also answers ``/_control/<site>/...`` (faults,
+state, release; see the package docstring), to loopback clients only.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 from xml.sax.saxutils import escape
@@ -33,7 +38,13 @@ from farm.simulators.moodle.errors import (
     invalid_token,
     unknown_function,
 )
-from farm.simulators.moodle.state import FARM_FUNCTIONS, PASSWORD_NOT_CACHED, Site
+from farm.simulators.moodle.state import (
+    FARM_FUNCTIONS,
+    PASSWORD_NOT_CACHED,
+    Faults,
+    Site,
+    TargetedFault,
+)
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -41,6 +52,20 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 REST_PATH = "/webservice/rest/server.php"
 LOGIN_PATH = "/login/token.php"
+CONTROL_PREFIX = "_control"
+#: Clients the control endpoint answers: loopback only.
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+_FUNCTION = re.compile(rb"(?:^|&)wsfunction=([^&]*)")
+#: Fault rates and durations the control endpoint may set, with their types.
+_FAULT_FIELDS: dict[str, type] = {
+    "bad_gateway": float,
+    "unavailable": float,
+    "timeout": float,
+    "drop": float,
+    "slow": float,
+    "slow_seconds": float,
+    "hang_seconds": float,
+}
 
 
 class ConnectionDropped(Exception):
@@ -50,9 +75,11 @@ class ConnectionDropped(Exception):
 class MoodleSimulator:
     """An ASGI app serving any number of simulated Moodle 5.0 sites."""
 
-    def __init__(self, base_url: str = "http://moodle.test") -> None:
+    def __init__(self, base_url: str = "http://moodle.test", *, control: bool = False) -> None:
         self.base_url = base_url.rstrip("/")
         self.sites: dict[str, Site] = {}
+        #: Whether ``/_control/<site>/...`` is served (to loopback clients only).
+        self.control = control
 
     def add_site(
         self,
@@ -64,8 +91,8 @@ class MoodleSimulator:
         **settings: Any,
     ) -> Site:
         """Create a site; ``settings`` are :class:`Site` fields (debug, cost, faults...)."""
-        if name in self.sites or "/" in name:
-            raise ValueError(f"site name {name!r} is taken or contains '/'")
+        if name in self.sites or "/" in name or name == CONTROL_PREFIX:
+            raise ValueError(f"site name {name!r} is taken, reserved or contains '/'")
         fields = (
             dict(profile_fields)
             if isinstance(profile_fields, Mapping)
@@ -102,6 +129,9 @@ class MoodleSimulator:
             return
         path: str = scope["path"]
         name, _, rest = path.lstrip("/").partition("/")
+        if name == CONTROL_PREFIX and self.control and scope["type"] == "http":
+            await _control(self, scope, receive, send, rest)
+            return
         site = self.sites.get(name)
         if scope["type"] != "http" or site is None or f"/{rest}" not in (REST_PATH, LOGIN_PATH):
             await _respond(send, 404, b"Not found", "text/plain")
@@ -124,17 +154,55 @@ async def _serve(site: Site, path: str, body: bytes, send: Send) -> None:
         site.in_flight -= 1
 
 
+def _function_of(path: str, body: bytes) -> str:
+    if path == LOGIN_PATH:
+        return "login"
+    found = _FUNCTION.search(body)
+    return urllib.parse.unquote_plus(found.group(1).decode("latin-1")) if found else ""
+
+
+async def _wait_release(site: Site, seconds: float) -> None:
+    """Hold a call until the site is released (``site.release_held()``) or ``seconds`` pass."""
+    releases = site.releases
+    site.holding += 1
+    try:
+        with anyio.move_on_after(seconds):
+            # Polled, not an Event: a release may come from another thread (a test's own).
+            while site.releases == releases:  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+    finally:
+        site.holding -= 1
+
+
 async def _serve_counted(site: Site, path: str, body: bytes, send: Send) -> None:
     faults, rng = site.faults, site.random
-    roll = rng.random()
-    if roll < faults.bad_gateway + faults.unavailable and faults.spend():
-        status = 502 if roll < faults.bad_gateway else 503
-        await _respond(send, status, f"<h1>{status}</h1>".encode(), "text/html")
-        return
-    drop = rng.random() < faults.drop and faults.spend()
-    hang = not drop and rng.random() < faults.timeout and faults.spend()
-    if rng.random() < faults.slow and faults.spend():
-        await anyio.sleep(faults.slow_seconds)
+    function = _function_of(path, body)
+    target = site.target(function) if site.targeted else None
+    if target is not None:
+        site.fault_log.append(
+            {"function": function, "action": target.action, "call": target.seen, "at": time.time()}
+        )
+        if target.action in ("502", "503"):
+            status = int(target.action)
+            await _respond(send, status, f"<h1>{status}</h1>".encode(), "text/html")
+            return
+        if target.action == "stall":
+            await _wait_release(site, target.hold_seconds)
+            await _respond(send, 503, b"<h1>503</h1>", "text/html")
+            return
+    if target is not None:
+        # A targeted call meets its own fault only: the rates stay out of the way.
+        drop, hang = target.action == "drop", target.action == "hang"
+    else:
+        roll = rng.random()
+        if roll < faults.bad_gateway + faults.unavailable and faults.spend():
+            status = 502 if roll < faults.bad_gateway else 503
+            await _respond(send, status, f"<h1>{status}</h1>".encode(), "text/html")
+            return
+        drop = rng.random() < faults.drop and faults.spend()
+        hang = not drop and rng.random() < faults.timeout and faults.spend()
+        if rng.random() < faults.slow and faults.spend():
+            await anyio.sleep(faults.slow_seconds)
     async with site.workers:
         site.working += 1
         site.peak_working = max(site.peak_working, site.working)
@@ -154,6 +222,8 @@ async def _serve_counted(site: Site, path: str, body: bytes, send: Send) -> None
             site.working -= 1
     if hang:
         await anyio.sleep(faults.hang_seconds)
+    if target is not None and target.action == "hold":
+        await _wait_release(site, target.hold_seconds)
     if path == LOGIN_PATH or params.get("moodlewsrestformat") == "json":
         payload, kind = json.dumps(answer).encode(), "application/json"
     else:
@@ -162,6 +232,91 @@ async def _serve_counted(site: Site, path: str, body: bytes, send: Send) -> None
         await send(_start(200, kind, len(payload)))
         raise ConnectionDropped(f"simulated drop on site {site.name}")
     await _respond(send, 200, payload, kind)
+
+
+async def _control(
+    sim: MoodleSimulator, scope: Scope, receive: Receive, send: Send, rest: str
+) -> None:
+    """``/_control/<site>/faults`` (GET, POST), ``/state`` (GET), ``/release`` (POST)."""
+    client = scope.get("client")
+    if not client or client[0] not in LOOPBACK:
+        await _respond(send, 403, b"control is for loopback clients only", "text/plain")
+        return
+    name, _, action = rest.partition("/")
+    site = sim.sites.get(name)
+    method = scope.get("method", "GET")
+    if site is None or (action, method) not in {
+        ("faults", "GET"),
+        ("faults", "POST"),
+        ("state", "GET"),
+        ("release", "POST"),
+    }:
+        await _respond(send, 404, b"Not found", "text/plain")
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    try:
+        if action == "faults" and method == "POST":
+            set_faults(site, json.loads(body or b"{}"))
+        elif action == "release":
+            site.release_held()
+    except (ValueError, TypeError) as error:
+        payload = json.dumps({"error": str(error)}).encode()
+        await _respond(send, 400, payload, "application/json")
+        return
+    answer: Any
+    if action == "state":
+        answer = site.state()
+    else:
+        answer = {k: v for k, v in site.state().items() if k in ("faults", "targeted", "holding")}
+    await _respond(send, 200, json.dumps(answer).encode(), "application/json")
+
+
+def set_faults(site: Site, values: Any) -> None:
+    """Apply a control request: fault rates, ``remaining``, ``seed``, ``targeted``, ``clear``.
+
+    ``{"clear": true}`` first resets every rate and targeted fault;
+    ``"targeted"`` is a list of :class:`TargetedFault` fields and replaces the
+    site's list (``"add_targeted"`` appends). Unknown keys are refused whole,
+    before anything changes.
+    """
+    if not isinstance(values, dict):
+        raise ValueError("faults must be a JSON object")
+    known = {*_FAULT_FIELDS, "remaining", "seed", "targeted", "add_targeted", "clear"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown fault setting(s): {', '.join(unknown)}")
+    rates: dict[str, float] = {}
+    for key, kind in _FAULT_FIELDS.items():
+        if key in values:
+            value = values[key]
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{key} must be a number >= 0")
+            if key not in ("slow_seconds", "hang_seconds") and value > 1:
+                raise ValueError(f"{key} is a rate between 0 and 1")
+            rates[key] = kind(value)
+    remaining = values.get("remaining")
+    if remaining is not None and (not isinstance(remaining, int) or remaining < 0):
+        raise ValueError("remaining must be an integer >= 0 or null")
+    targeted = [TargetedFault(**spec) for spec in values.get("targeted", [])]
+    added = [TargetedFault(**spec) for spec in values.get("add_targeted", [])]
+    if values.get("clear"):
+        site.faults = Faults()
+        site.targeted = []
+    for key, value in rates.items():
+        setattr(site.faults, key, value)
+    if "remaining" in values:
+        site.faults.remaining = remaining
+    if "seed" in values:
+        site.seed = int(values["seed"])
+        site._random = None
+    if "targeted" in values:
+        site.targeted = targeted
+    site.targeted.extend(added)
 
 
 def _call(site: Site, params: dict[str, Any]) -> tuple[Any, int]:

@@ -116,6 +116,76 @@ class Faults:
         return True
 
 
+#: What a :class:`TargetedFault` does to the call it hits.
+FAULT_ACTIONS: tuple[str, ...] = ("502", "503", "drop", "hang", "stall", "hold")
+
+
+@dataclass
+class TargetedFault:
+    """A planned failure: the ``nth`` call of ``function`` (and ``times - 1`` after it).
+
+    Calls are counted per fault from the moment it is set; ``function`` is a
+    ``wsfunction`` name, ``"login"`` for ``/login/token.php``, or ``"*"`` for
+    any call. ``action``:
+
+    ``"502"``, ``"503"``
+        answered with that status before anything is processed;
+    ``"drop"``
+        processed, then the connection closes before the answer body;
+    ``"hang"``
+        processed, the answer held for :attr:`Faults.hang_seconds`;
+    ``"stall"``
+        held unprocessed until released (``site.release_held()``, or ``POST
+        /_control/SITE/release``) or ``hold_seconds`` pass, then answered 503:
+        nothing is applied;
+    ``"hold"``
+        processed, the answer held until released or ``hold_seconds`` pass,
+        then sent: a test acts while Moodle has applied a call whose answer
+        has not left.
+    """
+
+    function: str
+    action: str
+    nth: int = 1
+    times: int = 1
+    hold_seconds: float = 30.0
+    seen: int = 0
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        if self.action not in FAULT_ACTIONS:
+            raise ValueError(f"action {self.action!r} is not one of {', '.join(FAULT_ACTIONS)}")
+        if self.nth < 1 or self.times < 1:
+            raise ValueError("nth and times must be at least 1")
+        if not 0 < self.hold_seconds <= 600:
+            raise ValueError("hold_seconds must be in (0, 600]")
+
+    def hits(self, function: str) -> bool:
+        """Count one call; True when this call is one the fault is for."""
+        if self.function not in ("*", function):
+            return False
+        self.seen += 1
+        if self.nth <= self.seen < self.nth + self.times:
+            self.fired += 1
+            return True
+        return False
+
+    @property
+    def spent(self) -> bool:
+        return self.seen >= self.nth + self.times - 1
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "function": self.function,
+            "action": self.action,
+            "nth": self.nth,
+            "times": self.times,
+            "hold_seconds": self.hold_seconds,
+            "seen": self.seen,
+            "fired": self.fired,
+        }
+
+
 @dataclass
 class PasswordPolicy:
     min_length: int = 8
@@ -263,6 +333,11 @@ class Site:
     contexts: dict[int, tuple[int, int]] = field(
         default_factory=lambda: {SYSTEM_CONTEXT: (10, 0), 2: (40, 1)}
     )
+    # Targeted faults (first match wins), what they did, and the calls they hold now.
+    targeted: list[TargetedFault] = field(default_factory=list)
+    fault_log: list[dict[str, object]] = field(default_factory=list)
+    holding: int = 0
+    releases: int = 0
     _next_id: int = 100
     _workers: anyio.Semaphore | None = None
     _random: random.Random | None = None
@@ -292,6 +367,54 @@ class Site:
         if self._random is None:
             self._random = random.Random(self.seed)
         return self._random
+
+    def target(self, function: str) -> TargetedFault | None:
+        """The targeted fault this call of ``function`` meets, counting it in every fault."""
+        hit = None
+        for fault in self.targeted:
+            if fault.hits(function) and hit is None:
+                hit = fault
+        return hit
+
+    def release_held(self) -> None:
+        """Let every call a ``stall`` or ``hold`` fault holds go on."""
+        self.releases += 1
+
+    def state(self) -> dict[str, object]:
+        """What the site holds and how it is faulted, as JSON-ready values."""
+        return {
+            "name": self.name,
+            "calls": dict(self.calls),
+            "faults": {k: v for k, v in vars(self.faults).items() if not k.startswith("_")},
+            "targeted": [f.to_json() for f in self.targeted],
+            "fault_log": list(self.fault_log),
+            "holding": self.holding,
+            "in_flight": self.in_flight,
+            "users": [
+                {
+                    "id": u.id,
+                    "username": u.username,
+                    "idnumber": u.idnumber,
+                    "firstname": u.firstname,
+                    "lastname": u.lastname,
+                    "email": u.email,
+                    "auth": u.auth,
+                    "suspended": u.suspended,
+                    "deleted": u.deleted,
+                }
+                for u in self.users.values()
+            ],
+            "cohorts": [
+                {
+                    "id": c.id,
+                    "idnumber": c.idnumber,
+                    "name": c.name,
+                    "visible": c.visible,
+                    "members": sorted(c.members),
+                }
+                for c in self.cohorts.values()
+            ],
+        }
 
     # Inspection helpers for tests and the demo.
     def live_users(self) -> list[User]:
