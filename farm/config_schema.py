@@ -18,6 +18,7 @@ from cronsim import CronSim, CronSimError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from farm.moodle.settings import MoodleLimits
+from farm.notify_settings import NotifySettings
 from farm.secrets import SecretReference
 from farm.site_rules import EmailConflicts, PasswordDelivery
 from farm.sources.netypareo.settings import NetYpareoSettings
@@ -208,6 +209,9 @@ class FarmFile(_Strict):
     )
     schedules: Schedules = Field(default_factory=Schedules, description="farm-wide schedules")
     status: StatusThresholds = Field(default_factory=StatusThresholds)
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings, description="who is told when tenants turn bad"
+    )
     directories: dict[Name, DirectorySettings] = Field(
         default_factory=dict, description="ENT LDAP directories by name"
     )

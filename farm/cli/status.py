@@ -1,8 +1,10 @@
 """``farm status`` and ``farm watch``: where tenants stand, and runs as they happen.
 
-``farm status`` prints a line per tenant from the registry: its last run,
-that run's result and the age of its last success against the farm's
-``[status]`` thresholds; ``--json`` and ``--prometheus`` are for monitoring.
+``farm status`` prints a line per tenant from the registry, worst first: its
+state and level as :mod:`farm.engine.status` decides them (its worst open
+problem, the age of its last success against the farm's ``[status]``
+thresholds) and why; ``--json`` and ``--prometheus`` are for monitoring, and
+the exit status follows the Nagios convention (0 ok, 1 warning, 2 critical).
 ``farm watch`` follows the events every run records in the registry, so a
 batch started by cron, the scheduler or another operator can be watched.
 """
@@ -10,12 +12,13 @@ batch started by cron, the scheduler or another operator can be watched.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import anyio
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from farm.cli import EXIT_INTERRUPTED, CliContext
 from farm.cli.registry import (
@@ -25,14 +28,36 @@ from farm.cli.registry import (
     registry_option,
     resolve_registry_url,
 )
+from farm.clock import clock_text, label, local_text, zone, zone_of
+from farm.config_schema import StatusThresholds
 from farm.engine.bus import follow
 from farm.engine.events import Event, EventKind
-from farm.engine.status import Level, prometheus, summary, tenant_states
+from farm.engine.status import (
+    Level,
+    State,
+    TenantState,
+    age_text,
+    counts_text,
+    exit_code,
+    outcome_state,
+    prometheus,
+    state_counts,
+    summary,
+    tenant_states,
+    worst_first,
+)
 from farm.logs import configure_logs
+from farm.notify import notify_changes
 from farm.registry import Registry, RegistryError, RunId, RunStatus
 from farm.selection import SelectionError, select_tenants
 
-_STYLE = {Level.OK: "green", Level.WARNING: "yellow", Level.CRITICAL: "red", Level.NEVER: "red"}
+_STYLE = {Level.OK: "green", Level.WARNING: "yellow", Level.CRITICAL: "red"}
+_STATE_STYLE = {
+    State.FAILED: "red",
+    State.NEVER: "red",
+    State.PARTIAL: "yellow",
+    State.INTERRUPTED: "yellow",
+}
 
 
 @click.command()
@@ -41,6 +66,12 @@ _STYLE = {Level.OK: "green", Level.WARNING: "yellow", Level.CRITICAL: "red", Lev
 @click.option("--tenant", "tenants", multiple=True, metavar="ID", help="Only this tenant.")
 @click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
 @click.option("--prometheus", "as_prometheus", is_flag=True, help="Prometheus text format.")
+@click.option(
+    "--notify",
+    "send",
+    is_flag=True,
+    help="Also tell operators ([notify] of farm.toml) about tenants whose state changed.",
+)
 @registry_option
 @click.pass_obj
 def status(
@@ -50,12 +81,20 @@ def status(
     tenants: tuple[str, ...],
     as_json: bool,
     as_prometheus: bool,
+    send: bool,
     registry_url: str | None,
 ) -> None:
-    """One line per tenant: last run, result, and age of the last success.
+    """One line per tenant: its state, level and why; worst first.
 
-    The age is compared with [status] warning_after and critical_after of
-    farm.toml; a tenant never synced for real shows "never".
+    A tenant's state is its worst open problem (failed, interrupted,
+    partial) until a run covering the same ground succeeds, else its last
+    result; "never" when no real run ever succeeded. The level is the worst
+    of the state's (failed and never: critical; partial and interrupted:
+    warning) and the age of the last success against [status]
+    warning_after and critical_after. Times are in [farm] timezone.
+
+    Exit status, as Nagios plugins: 0 every tenant ok, 1 a warning,
+    2 a critical tenant (3 when the registry cannot be read).
 
     \b
     Examples:
@@ -63,6 +102,7 @@ def status(
       farm status --tag academie:toulouse
       farm status --json | jq '.[] | select(.level != "ok")'
       farm status --prometheus > /var/lib/node_exporter/farm.prom
+      farm status --notify --json > /dev/null   # from cron, after the night's runs
     """
     configure_logs()
     farm = load_farm_or_fail(obj)
@@ -70,39 +110,62 @@ def status(
         chosen = select_tenants(farm, tags=tags, sites=sites, tenants=tenants)
     except SelectionError as error:
         raise click.UsageError(str(error)) from None
+    where = zone(farm.settings.timezone)
+    thresholds = farm.settings.status
     with open_registry(registry_url or farm.settings.registry_url) as registry:
         try:
-            states = tenant_states(registry, chosen, farm.settings.status)
+            states = worst_first(tenant_states(registry, chosen, thresholds))
+            if send:
+                notify_changes(farm, registry, states)
         except RegistryError as error:
-            fail(str(error))
+            click.echo(f"error: {error}", err=True)
+            raise SystemExit(EXIT_UNKNOWN) from None
+    code = exit_code(states)
     if as_prometheus:
         click.echo(prometheus(states, farm.settings.name), nl=False)
-        return
-    if as_json:
-        click.echo(json.dumps([s.to_json() for s in states], indent=2, ensure_ascii=False))
-        return
-    table = Table("tenant", "site", "last run", "result", "finished (UTC)", "age", "level")
+    elif as_json:
+        out = [s.to_json(where, thresholds) for s in states]
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        _print_states(states, thresholds, where)
+    raise SystemExit(code)
+
+
+#: ``farm status`` when it cannot say: the Nagios "unknown".
+EXIT_UNKNOWN = 3
+
+
+def _print_states(states: list[TenantState], thresholds: StatusThresholds, where: ZoneInfo) -> None:
+    table = Table(
+        "tenant", "site", "state", "level", "last run", "result", f"at ({label(where)})", "age"
+    )
     for state in states:
         table.add_row(
-            state.tenant,
-            state.site,
+            Text(state.tenant),
+            Text(state.site),
+            Text(state.state.value, style=_STATE_STYLE.get(state.state, "")),
+            Text(state.level.value, style=_STYLE[state.level]),
             "-" if state.last_run is None else str(state.last_run),
-            state.result or "never",
-            "-" if state.last_run_at is None else f"{state.last_run_at:%Y-%m-%d %H:%M}",
-            _age(state.age),
-            f"[{_STYLE[state.level]}]{state.level.value}[/]",
+            Text(state.result or "-"),
+            local_text(state.last_run_at, where),
+            age_text(state.age),
         )
-    console = Console()
+    console = Console() if Console().is_terminal else Console(width=200)
     console.print(table)
+    for state in states:
+        reasons = state.why(thresholds, where)
+        if reasons:
+            console.print(
+                Text(f"{state.tenant} {state.level.value}: ", style=_STYLE[state.level])
+                + Text("; ".join(reasons))
+            )
     counts = summary(states)
-    console.print(", ".join(f"{n} {level.value}" for level, n in counts.items() if n))
-
-
-def _age(age: timedelta | None) -> str:
-    if age is None:
-        return "-"
-    hours, rest = divmod(int(age.total_seconds()), 3600)
-    return f"{hours // 24}d{hours % 24:02d}h" if hours >= 24 else f"{hours}h{rest // 60:02d}m"
+    by_state = state_counts(s.state.value for s in states)
+    console.print(
+        ", ".join(f"{n} {level.value}" for level, n in counts.items() if n)
+        + f" ({counts_text(by_state)})",
+        highlight=False,
+    )
 
 
 @click.command()
@@ -132,16 +195,25 @@ def watch(
     """
     configure_logs()
     url = resolve_registry_url(obj, registry_url)
+    where = zone_of(obj.farm_dir)
+    if not as_json:
+        click.echo(f"Times in {label(where)}.")
     with open_registry(url) as registry:
         try:
-            anyio.run(_watch, registry, run_id, as_json, interval)
+            anyio.run(_watch, registry, run_id, as_json, interval, where)
         except KeyboardInterrupt:
             raise SystemExit(EXIT_INTERRUPTED) from None
         except RegistryError as error:
             fail(str(error))
 
 
-async def _watch(registry: Registry, run_id: int | None, as_json: bool, interval: float) -> None:
+async def _watch(
+    registry: Registry,
+    run_id: int | None,
+    as_json: bool,
+    interval: float,
+    where: ZoneInfo | None = None,
+) -> None:
     """Print events until the run ends (with --run) or until interrupted.
 
     A run can end without a ``run-finished`` event (its process was killed and
@@ -162,7 +234,9 @@ async def _watch(registry: Registry, run_id: int | None, as_json: bool, interval
                 registry, after=after, run_id=run_id, interval=interval, until=finished
             ):
                 click.echo(
-                    json.dumps(event.to_json(), ensure_ascii=False) if as_json else line(event)
+                    json.dumps(event.to_json(), ensure_ascii=False)
+                    if as_json
+                    else line(event, where)
                 )
         except RegistryError as error:
             errors.append(error)
@@ -190,12 +264,19 @@ async def _watch(registry: Registry, run_id: int | None, as_json: bool, interval
         raise errors[0]
 
 
-def line(event: Event) -> str:
-    """An event as one line of text."""
+def line(event: Event, zone_: ZoneInfo | None = None) -> str:
+    """An event as one line of text, its time in ``zone_`` (the farm's; the default zone if None).
+
+    A final phase is named by its state (:func:`farm.engine.status.outcome_state`): a
+    tenant that succeeded with refused records says ``partial``, as every view does.
+    """
     where = " ".join(p for p in (event.site, event.tenant) if p)
     what = event.phase.value if event.phase is not None else event.kind.value
+    if event.phase is not None and (state := outcome_state(event.phase, event.counts)):
+        what = state.value
     if event.kind is EventKind.PROGRESS:
         what = f"applying {event.done} of {event.total}"
     counts = ", ".join(f"{k} {v}" for k, v in sorted(event.counts.items()) if v)
     tail = "; ".join(p for p in (counts, event.message) if p)
-    return f"{event.at:%H:%M:%S} run {event.run_id} {where} {what}" + (f": {tail}" if tail else "")
+    at = clock_text(event.at, zone_ or zone(None))
+    return f"{at} run {event.run_id} {where} {what}" + (f": {tail}" if tail else "")

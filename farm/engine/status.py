@@ -1,12 +1,47 @@
-"""Where each tenant stands: its last run, that run's result, and the age of its last success.
+"""One truth about every tenant: its states, its health levels, and why.
 
-:func:`tenant_states` asks the registry, in a few queries whatever the
-history's length, for each tenant's last run and the last one in which it
-succeeded. The age of that success, against the farm's
-``[status]`` thresholds, gives a level monitoring can act on: ``ok``,
-``warning``, ``critical``, or ``never`` for a tenant never synced
-successfully (monitoring should treat it as critical). :func:`prometheus`
-writes the same facts in the Prometheus text format.
+This module is the only place that decides what a tenant's state and level
+are; ``farm status``, ``farm runs``, ``farm report``, ``farm sync``'s lines
+and ``--json``, ``farm watch``, the dashboard and the Prometheus output all
+ask it.
+
+**States** (:class:`State`), of a tenant in one run and of a tenant overall:
+
+- ``succeeded``: it ran and Moodle took everything;
+- ``partial``: it ran, but some records were refused (by Moodle or by the
+  site's rules before any call): the report names them;
+- ``failed``: it did not run to the end: a site check, a source, a safety
+  stop, an error;
+- ``interrupted``: its run was stopped (an operator, a signal, a killed
+  process) before it ended;
+- ``skipped``: it did not run at all (its site was held too long);
+- ``never``: no real run ever succeeded for it (a simulation writes nothing).
+
+``failed``, ``interrupted`` and ``partial`` are the **problem states**
+(:data:`PROBLEMS`, ``not-ok`` in filters). A run's own report of a tenant
+says ``succeeded`` even when records were refused only inside the job's
+outcome; :func:`outcome_state` is the one translation (succeeded with
+refused records is ``partial``).
+
+**A tenant's state is its worst open problem**, not its last run (invariant
+7). A problem is the newest decisive report (succeeded, partial, failed,
+interrupted, in a real run) of one *ground* (:mod:`farm.ground`: entities,
+profiles, complete/delta/person, mode) that is a problem, and stays open
+until a later run whose ground covers it succeeds. A delta or a ``--user``
+run never clears a failed full sync; a full sync that succeeds clears every
+problem. A problem that a newer, wider problem covers is folded into it.
+With no open problem, the state is the last real run's (``succeeded``, or
+``skipped`` after a success), or ``never``.
+
+**Levels** (:class:`Level`), ``ok`` < ``warning`` < ``critical``, the worst of:
+
+- the state: ``failed`` and ``never`` are critical, ``partial`` and
+  ``interrupted`` are warnings;
+- the age of the last real success of any ground, against farm.toml's
+  ``[status]`` ``warning_after`` and ``critical_after``.
+
+:func:`exit_code` turns the worst level into the Nagios convention:
+0 ok, 1 warning, 2 critical.
 """
 
 from __future__ import annotations
@@ -15,107 +50,315 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
-from farm.config import TenantConfig
+from farm.clock import iso, local_text
 from farm.config_schema import StatusThresholds
+from farm.engine.events import Phase
+from farm.ground import Ground
 from farm.registry import Registry, RunId, RunStatus, RunSummary
+from farm.registry.runs import GroundRecord, TenantLastRun
+
+
+class State(StrEnum):
+    """How a tenant fared: in one run, or overall (its worst open problem)."""
+
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    SKIPPED = "skipped"
+    NEVER = "never"
 
 
 class Level(StrEnum):
     OK = "ok"
     WARNING = "warning"
     CRITICAL = "critical"
-    NEVER = "never"
 
 
-_LEVEL_VALUE = {Level.OK: 0, Level.WARNING: 1, Level.CRITICAL: 2, Level.NEVER: 2}
+_LEVEL_VALUE = {Level.OK: 0, Level.WARNING: 1, Level.CRITICAL: 2}
+
+#: The problem states, worst first: what ``not-ok`` means in every filter.
+PROBLEMS: tuple[State, ...] = (State.FAILED, State.INTERRUPTED, State.PARTIAL)
+#: The filter word for "any problem state", in ``farm runs --status`` and the dashboard.
+NOT_OK = "not-ok"
+
+_STATE_LEVEL = {
+    State.FAILED: Level.CRITICAL,
+    State.NEVER: Level.CRITICAL,
+    State.INTERRUPTED: Level.WARNING,
+    State.PARTIAL: Level.WARNING,
+    State.SUCCEEDED: Level.OK,
+    State.SKIPPED: Level.OK,
+}
+
+#: Order for "worst first" sorts.
+SEVERITY: Mapping[State, int] = {
+    State.FAILED: 0,
+    State.NEVER: 1,
+    State.INTERRUPTED: 2,
+    State.PARTIAL: 3,
+    State.SKIPPED: 4,
+    State.SUCCEEDED: 5,
+}
+
+_FROM_PHASE = {
+    Phase.SUCCEEDED: State.SUCCEEDED,
+    Phase.FAILED: State.FAILED,
+    Phase.INTERRUPTED: State.INTERRUPTED,
+    Phase.SKIPPED: State.SKIPPED,
+}
 
 
-@dataclass(frozen=True, slots=True)
-class TenantState:
-    """One tenant's line in ``farm status``."""
+def outcome_state(phase: Phase, counts: Mapping[str, int] | None = None) -> State | None:
+    """A tenant's state from a job's final phase and counts; None for a phase not final.
 
-    tenant: str
-    site: str
-    last_run: RunId | None
-    last_run_at: datetime | None
-    result: str | None  # the tenant's status in its last run, or "running"
-    reason: str | None
-    last_success_at: datetime | None
-    age: timedelta | None  # since the last success
-    level: Level
+    A tenant whose job succeeded with refused records (``counts["errors"]``)
+    is ``partial``: what the report records and every view shows.
+    """
+    state = _FROM_PHASE.get(phase)
+    if state is State.SUCCEEDED and counts and counts.get("errors"):
+        return State.PARTIAL
+    return state
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "tenant": self.tenant,
-            "site": self.site,
-            "last_run": self.last_run,
-            "last_run_at": _iso(self.last_run_at),
-            "result": self.result,
-            "reason": self.reason,
-            "last_success_at": _iso(self.last_success_at),
-            "age_seconds": None if self.age is None else int(self.age.total_seconds()),
-            "level": self.level.value,
-        }
+
+def state_matches(state: str, wanted: str) -> bool:
+    """Whether ``state`` is what a filter word asks: a state, or ``not-ok`` (any problem)."""
+    if wanted == NOT_OK:
+        return state in {s.value for s in PROBLEMS}
+    return state == wanted
 
 
 def level_of(age: timedelta | None, thresholds: StatusThresholds) -> Level:
-    """The level of a last success ``age`` old (None: never)."""
-    if age is None:
-        return Level.NEVER
-    if age >= thresholds.critical_after:
+    """The level of a last success ``age`` old (None: never, which is critical)."""
+    if age is None or age >= thresholds.critical_after:
         return Level.CRITICAL
     if age >= thresholds.warning_after:
         return Level.WARNING
     return Level.OK
 
 
+def worst(levels: Iterable[Level]) -> Level:
+    return max(levels, key=lambda level: _LEVEL_VALUE[level], default=Level.OK)
+
+
+def exit_code(states: Iterable[TenantState]) -> int:
+    """0 when every tenant is ok, 1 when the worst is a warning, 2 when one is critical."""
+    return _LEVEL_VALUE[worst(s.level for s in states)]
+
+
+class _Tenant(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def site(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One open problem of a tenant: a ground whose newest decisive run did not succeed."""
+
+    state: State
+    ground: Ground
+    run_id: RunId
+    at: datetime
+    reason: str | None
+    task: str | None
+
+    def describe(self, where: ZoneInfo) -> str:
+        task = f", task {self.task}" if self.task else ""
+        why = f": {self.reason}" if self.reason else ""
+        return (
+            f"{self.state.value} in run {self.run_id} ({self.ground.describe()}{task}, "
+            f"{local_text(self.at, where)}){why}"
+        )
+
+    def to_json(self, where: ZoneInfo) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "run": self.run_id,
+            "at": iso(self.at, where),
+            "ground": self.ground.describe(),
+            "task": self.task,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TenantState:
+    """One tenant, as every view shows it."""
+
+    tenant: str
+    site: str
+    state: State
+    level: Level
+    problems: tuple[Problem, ...]
+    last_run: RunId | None
+    last_run_at: datetime | None
+    result: str | None  # the tenant's status in its last run (simulated too), or "running"
+    reason: str | None  # that run's reason
+    last_success_at: datetime | None
+    age: timedelta | None  # since the last real success
+    age_level: Level
+    running: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.level is Level.OK
+
+    def why(self, thresholds: StatusThresholds, where: ZoneInfo) -> list[str]:
+        """Why the tenant is not ok, and what to type to look closer (empty when ok)."""
+        out = [p.describe(where) for p in self.problems]
+        if self.state is State.NEVER:
+            out.append("never synced successfully")
+        elif self.age_level is not Level.OK and self.age is not None:
+            limit = (
+                thresholds.critical_after
+                if self.age_level is Level.CRITICAL
+                else thresholds.warning_after
+            )
+            out.append(
+                f"last success {age_text(self.age)} ago ({self.age_level} after {age_text(limit)})"
+            )
+        if self.problems:
+            first = self.problems[0]
+            out.append(f"look closer: farm report {first.run_id} --tenant {self.tenant}")
+        elif out:
+            out.append(f"look closer: farm sync --tenant {self.tenant} --simulate")
+        return out if not self.ok else []
+
+    def to_json(
+        self, where: ZoneInfo, thresholds: StatusThresholds | None = None
+    ) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "site": self.site,
+            "state": self.state.value,
+            "level": self.level.value,
+            "problems": [p.to_json(where) for p in self.problems],
+            "why": self.why(thresholds or StatusThresholds(), where),
+            "last_run": self.last_run,
+            "last_run_at": iso(self.last_run_at, where),
+            "result": self.result,
+            "reason": self.reason,
+            "running": self.running,
+            "last_success_at": iso(self.last_success_at, where),
+            "age_seconds": None if self.age is None else int(self.age.total_seconds()),
+        }
+
+
+def open_problems(records: Sequence[GroundRecord]) -> tuple[Problem, ...]:
+    """A tenant's open problems from its grounds' newest decisive reports, worst first."""
+    successes = [
+        (Ground.parse(r.last.ground), r.success_run) for r in records if r.success_run is not None
+    ]
+    found: list[Problem] = []
+    for record in records:
+        last = record.last
+        state = State(last.status.value)
+        if state not in PROBLEMS:
+            continue
+        ground = Ground.parse(last.ground)
+        if any(run > last.run_id and won.covers(ground) for won, run in successes):
+            continue
+        found.append(Problem(state, ground, last.run_id, last.at, last.reason, last.task))
+    kept = [
+        p
+        for p in found
+        if not any(q.run_id > p.run_id and q.ground.covers(p.ground) for q in found)
+    ]
+    return tuple(sorted(kept, key=lambda p: (SEVERITY[p.state], -p.run_id)))
+
+
 def tenant_states(
     registry: Registry,
-    tenants: Sequence[TenantConfig],
+    tenants: Sequence[_Tenant],
     thresholds: StatusThresholds,
     *,
     now: datetime | None = None,
 ) -> list[TenantState]:
-    """The state of each of ``tenants`` (blocking): three queries, whatever the history.
+    """The state of each of ``tenants`` (blocking): five queries, whatever the history.
 
-    A tenant's last run is the newest that reported on it, or a run still
-    running that includes it. Simulated runs do not count as successes: they
-    wrote nothing.
+    A tenant's last run is the newest that reported on it (a simulation
+    too), or a run still running that includes it.
     """
     now = now or datetime.now(UTC)
     ids = [t.id for t in tenants]
     last = registry.last_tenant_runs(ids)
     successes = registry.last_tenant_runs(ids, succeeded=True)
+    grounds: dict[str, list[GroundRecord]] = {}
+    for record in registry.tenant_grounds(ids):
+        grounds.setdefault(record.last.tenant, []).append(record)
     running = _running(registry)
-    states = []
-    for tenant in tenants:
-        report = last.get(tenant.id)
-        live = running.get(tenant.id)
-        success = successes.get(tenant.id)
-        age = None if success is None else max(timedelta(0), now - success.at)
-        if live is not None and (report is None or live.id > report.run_id):
-            last_run, last_at, result, reason = live.id, live.started_at, "running", None
-        elif report is not None:
-            last_run, last_at = report.run_id, report.at
-            result, reason = report.status.value, report.reason
-        else:
-            last_run, last_at, result, reason = None, None, None, None
-        states.append(
-            TenantState(
-                tenant=tenant.id,
-                site=tenant.site,
-                last_run=last_run,
-                last_run_at=last_at,
-                result=result,
-                reason=reason,
-                last_success_at=None if success is None else success.at,
-                age=age,
-                level=level_of(age, thresholds),
-            )
+    return [
+        state_of(
+            tenant.id,
+            tenant.site,
+            last.get(tenant.id),
+            successes.get(tenant.id),
+            grounds.get(tenant.id, []),
+            running.get(tenant.id),
+            thresholds,
+            now,
         )
-    return states
+        for tenant in tenants
+    ]
+
+
+def state_of(
+    tenant: str,
+    site: str,
+    report: TenantLastRun | None,
+    success: TenantLastRun | None,
+    grounds: Sequence[GroundRecord],
+    live: RunSummary | None,
+    thresholds: StatusThresholds,
+    now: datetime,
+) -> TenantState:
+    """One tenant's state from what the registry said (pure)."""
+    age = None if success is None else max(timedelta(0), now - success.at)
+    problems = open_problems(grounds)
+    if problems:
+        state = problems[0].state
+    elif success is None:
+        state = State.NEVER
+    else:
+        newest = max(grounds, key=lambda r: r.last.run_id, default=None)
+        decisive = newest.last.run_id if newest else 0
+        skipped = (
+            report is not None
+            and report.status.value == State.SKIPPED.value
+            and not report.simulated
+            and report.run_id > decisive
+        )
+        state = State.SKIPPED if skipped else State.SUCCEEDED
+    age_level = level_of(age, thresholds)
+    level = worst((_STATE_LEVEL[state], age_level))
+    if live is not None and (report is None or live.id > report.run_id):
+        last_run, last_at, result, reason = live.id, live.started_at, "running", None
+    elif report is not None:
+        last_run, last_at = report.run_id, report.at
+        result, reason = report.status.value, report.reason
+    else:
+        last_run, last_at, result, reason = None, None, None, None
+    return TenantState(
+        tenant=tenant,
+        site=site,
+        state=state,
+        level=level,
+        problems=problems,
+        last_run=last_run,
+        last_run_at=last_at,
+        result=result,
+        reason=reason,
+        last_success_at=None if success is None else success.at,
+        age=age,
+        age_level=age_level,
+        running=live is not None,
+    )
 
 
 def _running(registry: Registry) -> dict[str, RunSummary]:
@@ -127,8 +370,9 @@ def _running(registry: Registry) -> dict[str, RunSummary]:
     return found
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
+def worst_first(states: Iterable[TenantState]) -> list[TenantState]:
+    """Critical first, then warnings, then ok; by state severity, then tenant id."""
+    return sorted(states, key=lambda s: (-_LEVEL_VALUE[s.level], SEVERITY[s.state], s.tenant))
 
 
 def summary(states: Iterable[TenantState]) -> Mapping[Level, int]:
@@ -139,38 +383,68 @@ def summary(states: Iterable[TenantState]) -> Mapping[Level, int]:
     return counts
 
 
+def state_counts(states: Iterable[str]) -> dict[State, int]:
+    """How many of ``states`` (values) are in each state, every state listed."""
+    counts = dict.fromkeys(State, 0)
+    for value in states:
+        counts[State(value)] += 1
+    return counts
+
+
+def counts_text(counts: Mapping[State, int]) -> str:
+    """``3 succeeded, 1 partial, 1 failed``: the non-zero counts in the states' order."""
+    return ", ".join(f"{n} {state.value}" for state, n in counts.items() if n) or "none"
+
+
+def age_text(age: timedelta | None) -> str:
+    if age is None:
+        return "-"
+    hours, rest = divmod(int(age.total_seconds()), 3600)
+    return f"{hours // 24}d{hours % 24:02d}h" if hours >= 24 else f"{hours}h{rest // 60:02d}m"
+
+
 def prometheus(states: Sequence[TenantState], farm_name: str) -> str:
     """The states in the Prometheus text exposition format (one gauge family per fact)."""
-    families: list[tuple[str, str, list[tuple[TenantState, float]]]] = [
+    families: list[tuple[str, str, list[tuple[TenantState, str, float]]]] = [
         (
             "farm_tenant_last_success_timestamp_seconds",
             "Unix time of the tenant's last successful sync.",
-            [(s, s.last_success_at.timestamp()) for s in states if s.last_success_at],
+            [(s, "", s.last_success_at.timestamp()) for s in states if s.last_success_at],
         ),
         (
             "farm_tenant_last_success_age_seconds",
             "Seconds since the tenant's last successful sync.",
-            [(s, s.age.total_seconds()) for s in states if s.age is not None],
+            [(s, "", s.age.total_seconds()) for s in states if s.age is not None],
         ),
         (
             "farm_tenant_last_run_succeeded",
             "1 if the tenant succeeded in the last run that included it, else 0.",
-            [(s, 1.0 if s.result == "succeeded" else 0.0) for s in states if s.result],
+            [(s, "", 1.0 if s.result == "succeeded" else 0.0) for s in states if s.result],
+        ),
+        (
+            "farm_tenant_open_problems",
+            "Problems (failed, interrupted, partial) no covering run has cleared yet.",
+            [(s, "", float(len(s.problems))) for s in states],
+        ),
+        (
+            "farm_tenant_state",
+            "1 for the tenant's state (its worst open problem, else its last result).",
+            [(s, f',state="{s.state.value}"', 1.0) for s in states],
         ),
         (
             "farm_tenant_status_level",
-            "0 ok, 1 warning, 2 critical (never synced counts as critical).",
-            [(s, float(_LEVEL_VALUE[s.level])) for s in states],
+            "0 ok, 1 warning, 2 critical (failed and never synced are critical).",
+            [(s, "", float(_LEVEL_VALUE[s.level])) for s in states],
         ),
     ]
     lines: list[str] = []
     for name, help_text, samples in families:
         lines.append(f"# HELP {name} {help_text}")
         lines.append(f"# TYPE {name} gauge")
-        for state, value in samples:
+        for state, extra, value in samples:
             labels = (
                 f'farm="{_label(farm_name)}",site="{_label(state.site)}",'
-                f'tenant="{_label(state.tenant)}"'
+                f'tenant="{_label(state.tenant)}"{extra}'
             )
             lines.append(f"{name}{{{labels}}} {_number(value)}")
     return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
+from farm.ground import Ground
 from farm.registry.database import Store
 from farm.registry.errors import UnknownRun, UnknownTenantReport
 from farm.registry.rows import (
@@ -32,7 +33,7 @@ from farm.registry.rows import (
     TenantReport,
     TenantStatus,
 )
-from farm.registry.tables import RunRow, TenantReportRow
+from farm.registry.tables import RunRow, TenantNoticeRow, TenantReportRow
 
 _OK = (TenantStatus.SUCCEEDED.value,)
 _FAILED = (TenantStatus.FAILED.value, TenantStatus.PARTIAL.value, TenantStatus.INTERRUPTED.value)
@@ -56,6 +57,7 @@ class TenantLastRun:
     reason: str | None
     simulated: bool
     task: str | None
+    ground: str = ""  # farm.ground.Ground.text of the run's options
 
     @property
     def at(self) -> datetime:
@@ -109,7 +111,8 @@ class RunStore(Store):
     def record_tenant_report(self, run_id: RunId, report: TenantReport) -> None:
         """Store (or replace) what ``run_id`` did for ``report.tenant``."""
         with self.writing() as session:
-            if session.get(RunRow, run_id) is None:
+            run = session.get(RunRow, run_id)
+            if run is None:
                 raise UnknownRun(run_id)
             old = session.get(TenantReportRow, (run_id, report.tenant))
             if old is not None:
@@ -132,6 +135,7 @@ class RunStore(Store):
                     simulated=report.simulated,
                     recorded_at=self.now(session),
                     operations=list(report.operations),
+                    ground=Ground.of_options(run.options or {}).text,
                 )
             )
 
@@ -210,6 +214,112 @@ class RunStore(Store):
                 newest = newest.where(col(TenantReportRow.tenant).in_(list(tenants)))
             found = _tenant_runs(session, newest.subquery())
             return {(item.tenant, item.task): item for item in found}
+
+    def tenant_grounds(self, tenants: Collection[str] | None = None) -> list[GroundRecord]:
+        """Per tenant and ground, the newest decisive report and the newest success (2 queries).
+
+        A decisive report is one that ended succeeded, partial, failed or
+        interrupted in a real (not simulated) run: a skipped tenant did
+        nothing, a simulation wrote nothing, and neither settles anything.
+        ``farm.engine.status`` decides from these which problems are open.
+        """
+        with self.reading() as session:
+            decisive = _grounds_query(tenants, _DECISIVE)
+            successes = _grounds_query(tenants, _OK)
+            last = _tenant_runs(session, decisive.subquery())
+            won = {
+                (tenant, ground): (RunId(run.id), run.finished_at or run.started_at)
+                for tenant, ground, run in session.execute(_with_run(successes.subquery())).all()
+            }
+            out = []
+            for item in last:
+                success = won.get((item.tenant, item.ground))
+                out.append(
+                    GroundRecord(
+                        last=item,
+                        success_run=None if success is None else success[0],
+                        success_at=None if success is None else success[1],
+                    )
+                )
+            return out
+
+    def notices(self, tenants: Collection[str] | None = None) -> dict[str, Notice]:
+        """What operators were last told about each tenant (``farm.notify``), by tenant."""
+        with self.reading() as session:
+            query = select(TenantNoticeRow)
+            if tenants is not None:
+                query = query.where(col(TenantNoticeRow.tenant).in_(list(tenants)))
+            return {
+                row.tenant: Notice(
+                    row.tenant, row.notified, row.reason, row.changed_at, tuple(row.delivery)
+                )
+                for row in session.execute(query).scalars().all()
+            }
+
+    def record_notices(self, notices: Collection[Notice]) -> None:
+        """Store (or replace) what was told about these tenants, and how it was delivered."""
+        with self.writing() as session:
+            for notice in notices:
+                row = session.get(TenantNoticeRow, notice.tenant)
+                if row is None:
+                    row = TenantNoticeRow(tenant=notice.tenant, notified=notice.notified)
+                row.notified = notice.notified
+                row.reason = notice.reason
+                row.changed_at = notice.changed_at
+                row.delivery = [dict(d) for d in notice.delivery]
+                session.add(row)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What was last sent about a tenant: its state then (``ok`` or a problem state), and how.
+
+    ``delivery`` has one ``{"channel", "ok", "error", "at"}`` per channel tried.
+    """
+
+    tenant: str
+    notified: str
+    reason: str | None
+    changed_at: datetime
+    delivery: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GroundRecord:
+    """A tenant's newest decisive report on one ground, and the newest success on it."""
+
+    last: TenantLastRun
+    success_run: RunId | None
+    success_at: datetime | None
+
+
+_DECISIVE = (*_OK, *_FAILED)
+
+
+def _grounds_query(tenants: Collection[str] | None, statuses: tuple[str, ...]) -> Any:
+    query: Any = (
+        select(
+            col(TenantReportRow.tenant).label("tenant"),
+            col(TenantReportRow.ground).label("ground"),
+            func.max(col(TenantReportRow.run_id)).label("run_id"),
+        )
+        .join(RunRow, col(RunRow.id) == col(TenantReportRow.run_id))
+        .where(
+            col(TenantReportRow.status).in_(statuses),
+            col(TenantReportRow.simulated).is_(False),
+            col(RunRow.simulated).is_(False),
+        )
+        .group_by(col(TenantReportRow.tenant), col(TenantReportRow.ground))
+    )
+    if tenants is not None:
+        query = query.where(col(TenantReportRow.tenant).in_(list(tenants)))
+    return query
+
+
+def _with_run(newest: Any) -> Any:
+    return select(newest.c.tenant, newest.c.ground, RunRow).join(
+        RunRow, col(RunRow.id) == newest.c.run_id
+    )
 
 
 def _summary_query() -> Any:
@@ -299,6 +409,7 @@ def _tenant_runs(session: Session, newest: Any) -> list[TenantLastRun]:
                 reason=report.reason,
                 simulated=report.simulated,
                 task=None if task is None else str(task),
+                ground=report.ground,
             )
         )
     return out

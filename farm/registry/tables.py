@@ -114,7 +114,11 @@ class TenantReportRow(SQLModel, table=True):
 
     __tablename__ = "tenant_report"
     # "Each tenant's last run" (farm status, the dashboard) reads by tenant, newest run first.
-    __table_args__ = (Index("ix_tenant_report_tenant_run", "tenant", "run_id"),)
+    # A tenant's open problems (farm.engine.status) read by tenant and ground, newest run first.
+    __table_args__ = (
+        Index("ix_tenant_report_tenant_run", "tenant", "run_id"),
+        Index("ix_tenant_report_tenant_ground_run", "tenant", "ground", "run_id"),
+    )
 
     run_id: int = Field(
         sa_column=Column(Integer, ForeignKey("run.id"), primary_key=True, nullable=False)
@@ -130,6 +134,20 @@ class TenantReportRow(SQLModel, table=True):
     simulated: bool
     recorded_at: datetime = _timestamp()
     operations: list[str] = _json()
+    # farm.ground.Ground.text of the run's options: what the run covered for the tenant.
+    ground: str = Field(default="", sa_column=Column(String, nullable=False))
+
+
+class TenantNoticeRow(SQLModel, table=True):
+    """What operators were last told about a tenant (farm.notify): one message per change."""
+
+    __tablename__ = "tenant_notice"
+
+    tenant: str = Field(primary_key=True)
+    notified: str  # the state last sent: "ok" or a problem state ("failed", "partial"...)
+    reason: str | None = None
+    changed_at: datetime = _timestamp()
+    delivery: list[dict[str, Any]] = _json()
 
 
 class JournalRow(SQLModel, table=True):

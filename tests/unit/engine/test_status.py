@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -41,7 +42,7 @@ def record_run(
 
 
 def test_levels_follow_the_thresholds() -> None:
-    assert level_of(None, THRESHOLDS) is Level.NEVER
+    assert level_of(None, THRESHOLDS) is Level.CRITICAL  # never synced
     assert level_of(timedelta(hours=1), THRESHOLDS) is Level.OK
     assert level_of(timedelta(hours=27), THRESHOLDS) is Level.WARNING
     assert level_of(timedelta(hours=51), THRESHOLDS) is Level.CRITICAL
@@ -64,15 +65,18 @@ def test_last_run_and_age_of_last_success(registry: Registry, tmp_path: Path) ->
     assert states["0290009C"].last_run == good
     assert states["0290009C"].result == "succeeded"
     assert states["0290009C"].level is Level.WARNING  # 30 h since its last success
-    # B failed last time: its line shows that run, but its age counts from the success before.
+    # B failed last time: its line shows that run, its age counts from the success before,
+    # and the failure makes it critical (issue 13: not the age alone).
     assert states["0291595B"].last_run == failed
     assert states["0291595B"].result == "failed"
     assert states["0291595B"].last_success_at is not None
-    assert states["0291595B"].level is Level.WARNING
+    assert states["0291595B"].age_level is Level.WARNING
+    assert states["0291595B"].level is Level.CRITICAL
     # C only ever ran simulated: never synced for real.
     assert states["0292000X"].result == "succeeded"
-    assert states["0292000X"].level is Level.NEVER
-    assert states["0292000X"].to_json()["age_seconds"] is None
+    assert states["0292000X"].state.value == "never"
+    assert states["0292000X"].level is Level.CRITICAL
+    assert states["0292000X"].to_json(ZoneInfo("UTC"))["age_seconds"] is None
 
 
 def test_prometheus_text(registry: Registry, tmp_path: Path) -> None:
