@@ -1,10 +1,15 @@
 """``farm runs`` and ``farm report``: what past and current runs did.
 
 Tables are for people; ``--json`` and ``--csv`` are for scripts and
-spreadsheets and carry the same facts. Times are UTC, ISO 8601 in JSON and
-CSV. The CSV of a report has one row per tenant (``kind`` = ``tenant``, with
-its status and reason), per tenant x entity x action (``count``), per record
-error (``error``: key and Moodle's reason) and per warning (``warning``).
+spreadsheets and carry the same facts. Times are in the farm's zone (farm.toml's
+``[farm] timezone``), named in the table's header; ISO 8601 with the offset in
+JSON and CSV. A run's tenants are counted by state with
+:mod:`farm.engine.status`'s vocabulary (succeeded, partial, failed,
+interrupted, skipped), and ``--status not-ok`` lists the runs that ended
+failed, partial or interrupted. The CSV of a report has one row per tenant
+(``kind`` = ``tenant``, with its status and reason), per tenant x entity x
+action (``count``), per record error (``error``: key and Moodle's reason) and
+per warning (``warning``).
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import csv
 import json
 import sys
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
@@ -23,6 +29,8 @@ from rich.text import Text
 
 from farm.cli import CliContext
 from farm.cli.registry import fail, open_registry, registry_option, resolve_registry_url
+from farm.clock import iso, label, local_text, zone_of
+from farm.engine.status import NOT_OK, PROBLEMS, counts_text, state_counts
 from farm.registry import RegistryError, RunId, RunReport, RunStatus, RunSummary, TenantReport
 
 CSV_COLUMNS = (
@@ -41,49 +49,91 @@ CSV_COLUMNS = (
 
 @click.command()
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
-@click.option("--status", type=click.Choice([s.value for s in RunStatus]), help="Only these runs.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([*(s.value for s in RunStatus), NOT_OK]),
+    help="Only runs that ended so (repeatable); not-ok: failed, partial or interrupted.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON for scripts instead of a table.")
 @registry_option
 @click.pass_obj
 def runs(
-    obj: CliContext, limit: int, status: str | None, as_json: bool, registry_url: str | None
+    obj: CliContext,
+    limit: int,
+    statuses: tuple[str, ...],
+    as_json: bool,
+    registry_url: str | None,
 ) -> None:
-    """List past and current runs, latest first.
+    """List past and current runs, latest first, with their tenants counted by state.
 
     \b
     Example:
       farm runs
       farm runs --status failed --limit 5
+      farm runs --status not-ok
       farm runs --json | jq '.[0].id'
     """
+    where = zone_of(obj.farm_dir)
+    wanted = _statuses(statuses)
     with open_registry(resolve_registry_url(obj, registry_url)) as opened:
         try:
-            found = opened.list_runs(
-                limit=limit, status=RunStatus(status) if status is not None else None
-            )
+            found = opened.list_runs(limit=limit, status=wanted or None)
+            counts = opened.tenant_status_counts([run.id for run in found])
+            others = [] if found or not wanted else opened.list_runs(limit=limit)
         except RegistryError as error:
             fail(str(error))
     if as_json:
-        click.echo(json.dumps([_run_json(run) for run in found], indent=2, ensure_ascii=False))
+        out = [_run_json(run, where, counts.get(run.id, {})) for run in found]
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     if not found:
-        click.echo("No runs yet." if status is None else f"No {status} runs.")
+        click.echo("No runs yet." if not wanted else _none_of(statuses, others))
         return
-    table = Table("run", "started (UTC)", "duration", "trigger", "status", "tenants ok/failed")
+    table = Table("run", f"started ({label(where)})", "duration", "trigger", "status", "tenants")
     table.add_column("simulated")
     for run in found:
         table.add_row(
             *_cells(
                 str(run.id),
-                _time(run.started_at),
+                local_text(run.started_at, where, seconds=True),
                 _duration(run.duration),
                 run.trigger.value,
                 run.status.value,
-                f"{run.tenants_ok}/{run.tenants_failed}",
+                _tenant_counts(counts.get(run.id, {})),
                 "yes" if run.simulated else "",
             )
         )
     _console().print(table)
+
+
+def _statuses(chosen: tuple[str, ...]) -> list[RunStatus]:
+    out: list[RunStatus] = []
+    for value in chosen:
+        if value == NOT_OK:
+            out.extend(RunStatus(s.value) for s in PROBLEMS)
+        else:
+            out.append(RunStatus(value))
+    return list(dict.fromkeys(out))
+
+
+def _none_of(chosen: tuple[str, ...], recent: list[RunSummary]) -> str:
+    """``No failed runs among the last 20 (2 partial, 1 interrupted: ...).``"""
+    text = f"No {' or '.join(chosen)} runs among the last {len(recent)}"
+    problems = {s.value for s in PROBLEMS}
+    seen: dict[str, int] = {}
+    for run in recent:
+        if run.status.value in problems:
+            seen[run.status.value] = seen.get(run.status.value, 0) + 1
+    if seen:
+        listed = ", ".join(f"{n} {status}" for status, n in seen.items())
+        return f"{text} ({listed}: farm runs --status {NOT_OK})."
+    return text + "."
+
+
+def _tenant_counts(counts: Mapping[str, int]) -> str:
+    return counts_text(state_counts(s for s, n in counts.items() for _ in range(n)))
 
 
 @click.command()
@@ -116,24 +166,28 @@ def report(
     """
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
+    where = zone_of(obj.farm_dir)
     with open_registry(resolve_registry_url(obj, registry_url)) as opened:
         try:
             found = opened.get_report(RunId(run_id), tenant)
         except RegistryError as error:
             fail(str(error))
     if as_json:
-        click.echo(json.dumps(_report_json(found), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(_report_json(found, where), indent=2, ensure_ascii=False))
     elif as_csv:
         _write_csv(found)
     else:
-        _print_report(found)
+        _print_report(found, where)
 
 
-def _run_json(run: RunSummary) -> dict[str, Any]:
+def _run_json(
+    run: RunSummary, where: ZoneInfo, counts: Mapping[str, int] | None = None
+) -> dict[str, Any]:
+    by_state = None if counts is None else dict(sorted(counts.items()))
     return {
         "id": run.id,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "started_at": iso(run.started_at, where),
+        "finished_at": iso(run.finished_at, where),
         "duration_seconds": run.duration.total_seconds() if run.duration else None,
         "status": run.status.value,
         "trigger": run.trigger.value,
@@ -147,6 +201,7 @@ def _run_json(run: RunSummary) -> dict[str, Any]:
             "ok": run.tenants_ok,
             "failed": run.tenants_failed,
             "total": run.tenants_total,
+            **({} if by_state is None else {"by_state": by_state}),
         },
     }
 
@@ -166,8 +221,14 @@ def _tenant_json(report: TenantReport) -> dict[str, Any]:
     }
 
 
-def _report_json(found: RunReport) -> dict[str, Any]:
-    return {"run": _run_json(found.run), "tenants": [_tenant_json(t) for t in found.tenants]}
+def _report_json(found: RunReport, where: ZoneInfo) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for t in found.tenants:
+        counts[t.status.value] = counts.get(t.status.value, 0) + 1
+    return {
+        "run": _run_json(found.run, where, counts),
+        "tenants": [_tenant_json(t) for t in found.tenants],
+    }
 
 
 def _write_csv(found: RunReport) -> None:
@@ -190,13 +251,17 @@ def _write_csv(found: RunReport) -> None:
             writer.writerow({**base, "kind": "operation", "message": line})
 
 
-def _print_report(found: RunReport) -> None:
+def _print_report(found: RunReport, where: ZoneInfo) -> None:
     run = found.run
     console = _console()
+    counts: dict[str, int] = {}
+    for t in found.tenants:
+        counts[t.status.value] = counts.get(t.status.value, 0) + 1
     console.print(
         f"[bold]Run {run.id}[/]  {run.trigger.value}, {run.status.value}"
-        f"{' (simulated)' if run.simulated else ''}, started {_time(run.started_at)} UTC, "
-        f"{_duration(run.duration)}; tenants ok {run.tenants_ok}, failed {run.tenants_failed}",
+        f"{' (simulated)' if run.simulated else ''}, started "
+        f"{local_text(run.started_at, where, seconds=True)} {label(where)}, "
+        f"{_duration(run.duration)}; tenants: {_tenant_counts(counts)}",
         highlight=False,
     )
     if run.reason:
@@ -249,10 +314,6 @@ def _counts(counts: Mapping[str, Mapping[str, int]]) -> str:
 
 def _phases(durations: Mapping[str, float]) -> str:
     return ", ".join(f"{phase} {seconds:.1f}s" for phase, seconds in durations.items()) or "-"
-
-
-def _time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _duration(duration: timedelta | None) -> str:

@@ -140,16 +140,39 @@ class RunStore(Store):
             )
 
     def list_runs(
-        self, *, limit: int = 20, status: RunStatus | None = None, before: RunId | None = None
+        self,
+        *,
+        limit: int = 20,
+        status: RunStatus | Collection[RunStatus] | None = None,
+        before: RunId | None = None,
     ) -> list[RunSummary]:
-        """The latest runs first; ``before`` pages back from an id."""
+        """The latest runs first; ``before`` pages back from an id; ``status`` one or several."""
         with self.reading() as session:
             query = _summary_query().order_by(col(RunRow.id).desc()).limit(limit)
-            if status is not None:
+            if isinstance(status, str):
                 query = query.where(col(RunRow.status) == RunStatus(status).value)
+            elif status is not None:
+                query = query.where(col(RunRow.status).in_([RunStatus(s).value for s in status]))
             if before is not None:
                 query = query.where(col(RunRow.id) < before)
             return [_summary(*row) for row in session.execute(query).all()]
+
+    def tenant_status_counts(self, runs: Collection[RunId]) -> dict[RunId, dict[str, int]]:
+        """How many of each run's tenants ended in each status: ``{run: {status: n}}``."""
+        with self.reading() as session:
+            query = (
+                select(
+                    col(TenantReportRow.run_id),
+                    col(TenantReportRow.status),
+                    func.count(col(TenantReportRow.tenant)),
+                )
+                .where(col(TenantReportRow.run_id).in_(list(runs)))
+                .group_by(col(TenantReportRow.run_id), col(TenantReportRow.status))
+            )
+            out: dict[RunId, dict[str, int]] = {RunId(r): {} for r in runs}
+            for run_id, status, count in session.execute(query).all():
+                out[RunId(run_id)][str(status)] = int(count)
+            return out
 
     def get_run(self, run_id: RunId) -> RunSummary:
         """One run; :class:`UnknownRun` when there is none with this id."""

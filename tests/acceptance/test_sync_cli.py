@@ -69,10 +69,12 @@ def test_every_command_has_help_with_an_example(command: tuple[str, ...]) -> Non
 
 def test_status_of_a_farm_never_synced(registry: str) -> None:
     result = farm("status", "--json", registry=registry)
-    assert result.returncode == 0, result.stderr
+    # Never synced is critical: exit 2, as a Nagios plugin says it (issue 13).
+    assert result.returncode == 2, result.stderr
     states = json.loads(result.stdout)
     assert {s["tenant"] for s in states} >= {"0340041K", "cfa-occ-montpellier"}
-    assert {s["level"] for s in states} == {"never"}
+    assert {s["state"] for s in states} == {"never"}
+    assert {s["level"] for s in states} == {"critical"}
     prom = farm("status", "--prometheus", "--site", "cfa-occitanie", registry=registry)
     assert (
         'farm_tenant_status_level{farm="Occitanie demo farm",site="cfa-occitanie",' in prom.stdout
