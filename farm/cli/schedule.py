@@ -1,14 +1,19 @@
 """``farm schedule list`` and ``farm schedule run``: the farm's scheduled tasks.
 
-``list`` shows, per tenant and task, its cron expression, last run ("never")
-and next run ("disabled"), as Moodle's scheduled-task page does. ``run`` is
+``list`` shows, per tenant and task, its cron expression, whether a site or
+tenant file overrides it, the last run that did the task's work and how it
+ended ("never"), and the next run ("disabled"), as Moodle's scheduled-task
+page does; times in the farm's zone, as in every view. ``run`` is
 the scheduler: a long-running process (systemd or cron friendly) that holds
 the registry's ``scheduler`` lease, so only one runs per registry, and
 launches due tasks through the coordinator. A task whose site another run
 holds (two tasks firing together, or a long run still going) waits for it,
 until the task's next firing or ``--max-wait``, then runs; its reports say
 how long it waited. SIGTERM or Ctrl-C stops it cleanly: nothing new starts,
-running jobs finish their current batch.
+running jobs finish their current batch. ``run`` follows the farm's files:
+at every wake-up (at least once a minute) it reloads them if one changed and
+logs what changed, so a task disabled in the files stops firing; after each
+task it tells operators (``[notify]``) about tenants whose state changed.
 """
 
 from __future__ import annotations
@@ -26,21 +31,25 @@ import structlog
 
 from farm.cli import CliContext
 from farm.cli.registry import fail, load_farm_or_fail, open_registry, registry_option
-from farm.config import Farm
+from farm.config import Farm, FarmConfigError, load_farm
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator
 from farm.engine.leases import LeasePolicy, LeaseRefused, hold_leases
 from farm.engine.schedule import (
-    ALL_TASKS,
+    FarmFiles,
     TaskSchedule,
-    last_runs,
     next_run,
+    override_of,
     run_scheduler,
+    schedule_changes,
     schedules,
+    task_last_results,
 )
 from farm.engine.schedule_queue import SiteQueue, run_task
+from farm.engine.status import tenant_states
 from farm.engine.wiring import Sources, client_provider
 from farm.logs import bind_task, configure_logs
+from farm.notify import notify_changes
 from farm.registry import Registry, RegistryError
 
 log = structlog.get_logger("farm.scheduler")
@@ -74,21 +83,28 @@ def list_(obj: CliContext, tenants: tuple[str, ...], registry_url: str | None) -
     zone = ZoneInfo(farm.settings.timezone)
     with open_registry(registry_url or farm.settings.registry_url) as registry:
         try:
-            last = last_runs(registry, {e.tenant for e in entries})
+            last = task_last_results(registry, {e.tenant for e in entries})
         except RegistryError as error:
             fail(str(error))
     now = datetime.now(UTC)
-    click.echo(f"{'tenant':<22} {'task':<9} {'schedule':<20} {'last run':<18} next run")
+    click.echo(
+        f"{'tenant':<22} {'task':<9} {'schedule':<20} {'':<8} {'last run':<17} "
+        f"{'last result':<12} next run"
+    )
     for entry in entries:
-        runs = [last.get((entry.tenant, entry.task)), last.get((entry.tenant, ALL_TASKS))]
-        previous = max((r for r in runs if r is not None), default=None)
+        previous = last.get((entry.tenant, entry.task))
         upcoming = next_run(entry.cron, now, farm.settings.timezone)
+        override = override_of(farm, farm.tenants[entry.tenant], entry.task)
         click.echo(
-            f"{entry.tenant:<22} {entry.task:<9} {entry.cron:<20} "
-            f"{_local(previous, zone) if previous else 'never':<18} "
+            f"{entry.tenant:<22} {entry.task:<9} {entry.cron:<20} {override:<8} "
+            f"{_local(previous.at, zone) if previous else 'never':<17} "
+            f"{previous.status if previous else '-':<12} "
             f"{_local(upcoming, zone) if upcoming else 'disabled'}"
         )
-    click.echo(f"Times in {farm.settings.timezone}.")
+    click.echo(
+        f"Times in {farm.settings.timezone}. 'override': a site or tenant file sets this "
+        "task's schedule; last run: the last run that did the task's work (a full sync counts)."
+    )
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:
@@ -156,10 +172,54 @@ def run(
             fail(f"another scheduler is running: {refused}")
 
 
+class FarmReload:
+    """Reloads the farm when its files change: the scheduler follows the files (issue 13).
+
+    Called at every scheduler wake-up (at least once a minute). A change is
+    logged with what it did to the schedules; files that no longer load are
+    logged with their problems and the previous configuration is kept.
+    """
+
+    def __init__(self, farm: Farm, registry: Registry, coordinator: Coordinator | None) -> None:
+        self.farm = farm
+        self.registry = registry
+        self.coordinator = coordinator
+        self.entries = schedules(farm)
+        self.files = FarmFiles(farm.root)
+
+    def __call__(self) -> list[TaskSchedule] | None:
+        if not self.files.changed():
+            return None
+        try:
+            fresh = load_farm(self.farm.root)
+        except FarmConfigError as error:
+            log.error(
+                "farm files changed but do not load: keeping the previous configuration",
+                problems=len(error.problems),
+                first=str(error.problems[0]) if error.problems else None,
+            )
+            return None
+        entries = schedules(fresh)
+        changes = schedule_changes(self.entries, entries)
+        try:
+            self.registry.load_farm(fresh)
+        except RegistryError as error:
+            log.error("farm reloaded but not registered", error=str(error))
+        self.farm, self.entries = fresh, entries
+        if self.coordinator is not None:
+            self.coordinator.farm = fresh
+        log.info(
+            "farm files reloaded",
+            tasks=len(entries),
+            schedule_changes=len(changes),
+            changes=changes[:20],
+        )
+        return entries
+
+
 async def _scheduler(farm: Farm, registry: Registry, max_wait: timedelta | None = None) -> None:
     stop = anyio.Event()
     sources = Sources(farm)
-    entries = schedules(farm)
     timezone = farm.settings.timezone
     policy = LeasePolicy(ttl=timedelta(seconds=60))
     try:
@@ -176,21 +236,37 @@ async def _scheduler(farm: Farm, registry: Registry, max_wait: timedelta | None 
                 clients=client_provider(),
                 stop=stop,
             )
+            reload = FarmReload(farm, registry, coordinator)
             group.start_soon(_signals, stop)
             group.start_soon(_stop_when_lost, held.lost, stop)
-            log.info("scheduler started", tasks=len(entries), timezone=timezone)
+            log.info("scheduler started", tasks=len(reload.entries), timezone=timezone)
 
             queue = SiteQueue()  # the scheduler's tasks take turns on each site
 
             async def launch(task: str, tenants: list[str]) -> None:
-                await _launch(coordinator, entries, queue, task, tenants, max_wait)
+                await _launch(coordinator, reload.entries, queue, task, tenants, max_wait)
+                await _notify(reload.farm, registry, tenants)
 
-            await run_scheduler(entries, timezone, launch, stop)
+            await run_scheduler(reload.entries, timezone, launch, stop, reload=reload)
             log.info("scheduler stopped")
             group.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True):
             await sources.aclose()
+
+
+async def _notify(farm: Farm, registry: Registry, tenants: list[str]) -> None:
+    """Tell operators about the task's tenants whose state changed; never fails the task."""
+    chosen = [farm.tenants[t] for t in tenants if t in farm.tenants]
+
+    def check() -> None:
+        states = tenant_states(registry, chosen, farm.settings.status)
+        notify_changes(farm, registry, states)
+
+    try:
+        await anyio.to_thread.run_sync(check)
+    except Exception:
+        log.exception("notification check failed")
 
 
 async def _stop_when_lost(lost: anyio.Event, stop: anyio.Event) -> None:

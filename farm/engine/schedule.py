@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,9 @@ from cronsim import CronSim
 
 from farm.config import Farm, TenantConfig, TenantKind
 from farm.config_schema import ESTABLISHMENT_TASKS, NETYPAREO_TASKS
+from farm.ground import Ground
 from farm.registry import Registry
+from farm.registry.runs import TenantLastRun
 
 DISABLED: Final = "disabled"
 #: The task of a run that ran every task (a plain ``farm sync``), in :func:`last_runs`.
@@ -188,6 +191,9 @@ class WallClock:
 Launch = Callable[[str, list[str]], Coroutine[Any, Any, None]]
 
 
+Reload = Callable[[], Sequence[TaskSchedule] | None]
+
+
 async def run_scheduler(
     entries: Sequence[TaskSchedule],
     timezone: str,
@@ -195,12 +201,17 @@ async def run_scheduler(
     stop: anyio.Event,
     *,
     clock: Clock | None = None,
+    reload: Reload | None = None,
 ) -> None:
     """Launch each task when due until ``stop`` is set, then wait for launches to end.
 
     ``launch(task, tenants)`` runs in a task of its own, so a long sync does
     not delay the next firing. A firing missed while asleep (a suspended
     machine) is launched once on waking, however many were missed.
+
+    ``reload`` is asked at every wake-up (at least every :data:`MAX_SLEEP`)
+    before anything is launched: new entries when the farm's files changed,
+    None otherwise. A task the files now disable no longer fires.
     """
     clock = clock or WallClock()
     async with anyio.create_task_group() as group:
@@ -210,10 +221,97 @@ async def run_scheduler(
             await clock.sleep_until(wakeup, stop)
             if stop.is_set():
                 break
+            if reload is not None and (fresh := reload()) is not None:
+                entries = fresh
             now = clock.now()
             for task, tenants in by_task(due(entries, last, now, timezone)).items():
                 group.start_soon(launch, task, tenants, name=f"scheduled {task}")
             last = max(last, now)
+
+
+def schedule_changes(old: Sequence[TaskSchedule], new: Sequence[TaskSchedule]) -> list[str]:
+    """What a reload changed, one line each: ``0340041K delta: */20 7-18 * * 1-5 -> disabled``."""
+    before = {(e.tenant, e.task): e.cron for e in old}
+    after = {(e.tenant, e.task): e.cron for e in new}
+    lines = []
+    for key in sorted(before.keys() | after.keys()):
+        tenant, task = key
+        was, now = before.get(key), after.get(key)
+        if was != now:
+            lines.append(f"{tenant} {task}: {was or 'absent'} -> {now or 'absent'}")
+    return lines
+
+
+class FarmFiles:
+    """Notices when the farm folder's TOML files change (names, sizes, modification times)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.seen = self.fingerprint()
+
+    def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        found = []
+        for path in sorted(self.root.rglob("*.toml")):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            found.append((str(path.relative_to(self.root)), info.st_mtime_ns, info.st_size))
+        return tuple(found)
+
+    def changed(self) -> bool:
+        """True once per change: the next call is False until the files change again."""
+        current = self.fingerprint()
+        if current == self.seen:
+            return False
+        self.seen = current
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class TaskLast:
+    """The last run that did a tenant's task: when, which, how it ended."""
+
+    run_id: int
+    at: datetime  # finished, or started while it runs
+    started_at: datetime
+    status: str
+
+
+def task_last_results(
+    registry: Registry, tenants: Collection[str] | None = None
+) -> dict[tuple[str, str], TaskLast]:
+    """The last run of each ``(tenant, task)``, for ``farm schedule list`` and the dashboard.
+
+    A run counts for a task when it ran that task, or when its ground
+    (:mod:`farm.ground`) covers the task's: a plain ``farm sync`` does every
+    task's work, a ``--user`` run does none. Blocking; two queries.
+    """
+    by_task = registry.last_tenant_runs_by_task(tenants)
+    out: dict[tuple[str, str], TaskLast] = {}
+
+    def offer(tenant: str, task: str, found: TenantLastRun) -> None:
+        current = out.get((tenant, task))
+        if current is None or found.run_id > current.run_id:
+            out[(tenant, task)] = TaskLast(
+                found.run_id, found.at, found.started_at, found.status.value
+            )
+
+    for (tenant, task), found in by_task.items():
+        if task is not None:
+            offer(tenant, task, found)
+    grounds = {task: Ground.of_options(options) for task, options in _TASK_OPTIONS.items()}
+    for record in registry.tenant_grounds(tenants):
+        ground = Ground.parse(record.last.ground)
+        for task, wanted in grounds.items():
+            if ground.covers(wanted):
+                offer(record.last.tenant, task, record.last)
+    return out
+
+
+def override_of(farm: Farm, tenant: TenantConfig, task: str) -> str:
+    """``""`` when the task runs on the farm's schedule, else ``override`` (site or tenant)."""
+    return "override" if task in tenant.schedules else ""
 
 
 def last_runs(

@@ -27,13 +27,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log
 
 from farm.config import TenantConfig
+from farm.engine.events import Event, EventKind
 from farm.registry import RegistryError
 from farm.selection import SelectionError
 from farm.tui.commands import Commander
 from farm.tui.detail import TenantScreen
 from farm.tui.dialogs import ConfirmScreen, HelpScreen, PlanScreen, TagScreen
 from farm.tui.feed import RegistryFeed
-from farm.tui.rows import SORT_KEYS, FarmView, Filter, LastReport, TenantInfo
+from farm.tui.rows import SORT_KEYS, FarmView, Filter, LastReport, TenantHealth, TenantInfo
 from farm.tui.table import COLUMNS, SummaryBar, TenantTable
 
 Clock = Callable[[], datetime]
@@ -141,12 +142,12 @@ class FarmDashboard(App[None]):
 
     async def on_mount(self) -> None:
         try:
-            tenants, reports = await anyio.to_thread.run_sync(self._load)
+            tenants, reports, health = await anyio.to_thread.run_sync(self._load)
         except RegistryError as error:
             # Nothing to show: leave the terminal as it was and say why.
             self.exit(return_code=1, message=f"cannot read the registry: {error}")
             return
-        self.view = FarmView(tenants, reports)
+        self.view = FarmView(tenants, reports, health=health, where=self.feed.zone)
         self.redraw(full=True)
         self.loaded = True
         self.set_interval(self.tick_seconds, self.on_tick)
@@ -154,11 +155,26 @@ class FarmDashboard(App[None]):
         if self._on_ready is not None:
             self._on_ready(self)
 
-    def _load(self) -> tuple[list[TenantInfo], list[LastReport]]:
+    def _load(self) -> tuple[list[TenantInfo], list[LastReport], list[TenantHealth]]:
         tenants = self.feed.tenants()
         reports = self.feed.last_reports([t.id for t in tenants])
+        health = self.feed.health(tenants)
         self.feed.start()
-        return tenants, reports
+        return tenants, reports, health
+
+    def _poll(self) -> tuple[list[Event], list[TenantHealth]]:
+        """New events, and the registry's word on the tenants whose run just ended."""
+        events = self.feed.poll()
+        ended = {
+            e.tenant
+            for e in events
+            if e.tenant and e.kind is EventKind.PHASE and e.phase is not None and e.phase.final
+        }
+        rows = self.view.rows
+        chosen = [
+            TenantInfo(id=t, name=rows[t].name, site=rows[t].site) for t in ended if t in rows
+        ]
+        return events, self.feed.health(chosen) if chosen else []
 
     # -- the tick ----------------------------------------------------------------------
 
@@ -168,7 +184,7 @@ class FarmDashboard(App[None]):
             return  # the registry is slow: skip a tick rather than pile up
         self._polling = True
         try:
-            events = await anyio.to_thread.run_sync(self.feed.poll)
+            events, health = await anyio.to_thread.run_sync(self._poll)
         except RegistryError as error:
             self.notify(f"registry: {error}", severity="error", timeout=5)
             return
@@ -178,6 +194,7 @@ class FarmDashboard(App[None]):
             return  # the app closed while the registry answered
         started, cpu = time.perf_counter(), time.thread_time()
         self.view.fold(events)
+        self.view.take_health(health)
         now = time.monotonic()
         self.view.sample(now - self._last_sample)
         self._last_sample = now

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 from rich.console import Group, RenderableType
@@ -15,13 +16,18 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Sparkline, Static
 
+from farm.clock import label, local_text, zone
 from farm.registry import TenantReport
 from farm.tui.feed import RegistryFeed, TenantDetail
 from farm.tui.rows import TenantInfo, duration_text
 
 
-def _when(moment: datetime | None) -> str:
-    return "—" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+def _when(moment: datetime | None, where: ZoneInfo | None = None) -> str:
+    """A time in the farm's zone, labelled (the default zone without a farm)."""
+    if moment is None:
+        return "—"
+    chosen = where or zone(None)
+    return f"{local_text(moment, chosen)} {label(chosen)}"
 
 
 def report_view(report: TenantReport | None, run_id: int | None) -> RenderableType:
@@ -72,7 +78,7 @@ def history_view(detail: TenantDetail) -> RenderableType:
     for point in reversed(detail.history[-12:]):
         table.add_row(
             str(point.run_id),
-            _when(point.at),
+            _when(point.at, detail.zone),
             point.trigger + (" (sim)" if point.simulated else ""),
             point.status,
             str(point.people),
@@ -85,10 +91,16 @@ def schedule_view(detail: TenantDetail) -> RenderableType:
     if not detail.schedule:
         return Text("No schedule known (the farm configuration is not loaded).", style="dim")
     table = Table(title="Schedule", title_justify="left", show_edge=False)
-    for header in ("task", "cron", "last run", "next run"):
+    for header in ("task", "cron", "last run", "last result", "next run"):
         table.add_column(header)
     for line in detail.schedule:
-        table.add_row(line.task, line.cron, _when(line.last), _when(line.next))
+        table.add_row(
+            line.task,
+            line.cron + (f" ({line.override})" if line.override else ""),
+            _when(line.last, detail.zone),
+            line.result or "—",
+            _when(line.next, detail.zone),
+        )
     return table
 
 

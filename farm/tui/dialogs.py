@@ -136,7 +136,8 @@ HELP = """\
 
 [b]Filter[/b]
   words match the id, name, site and tags;  tag:academie:montpellier  keeps a tag;
-  state:failed (failed, partial, interrupted), state:active, state:never ...
+  state:failed, state:partial, state:never ...; state:not-ok (failed, interrupted,
+  partial: as farm status and farm runs --status); state:active (running, queued)
   Several words must all match. Esc in the filter clears it.
   A state with a * comes from a simulation: nothing was written.
 

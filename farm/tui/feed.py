@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from farm.clock import zone
 from farm.config import Farm
+from farm.config_schema import StatusThresholds
 from farm.engine.events import Event
-from farm.engine.schedule import TASKS, next_run, schedules
+from farm.engine.schedule import next_run, override_of, schedules, task_last_results
+from farm.engine.status import tenant_states
 from farm.registry import (
     Registry,
     RunId,
@@ -23,9 +27,7 @@ from farm.registry import (
     TenantReport,
     UnknownTenantReport,
 )
-from farm.tui.rows import LastReport, TenantInfo, flat_counts
-
-_TASKS = ("sync", "delta", *{task for tasks in TASKS.values() for task in tasks})
+from farm.tui.rows import LastReport, TenantHealth, TenantInfo, flat_counts
 
 #: Runs examined, newest first, to find each tenant's last report at start.
 RECENT_RUNS = 200
@@ -52,6 +54,8 @@ class ScheduleLine:
     cron: str
     last: datetime | None
     next: datetime | None
+    result: str | None = None  # how the last run that did the task ended
+    override: str = ""  # "override" when a site or tenant file sets the schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,7 @@ class TenantDetail:
     last_run: RunSummary | None
     history: tuple[HistoryPoint, ...]
     schedule: tuple[ScheduleLine, ...]
+    zone: ZoneInfo | None = None  # the farm's: every time shown is in it
 
 
 class RegistryFeed:
@@ -79,6 +84,20 @@ class RegistryFeed:
         self.farm = farm
         self.clock = clock
         self.last_event = 0
+        self.zone = zone(None if farm is None else farm.settings.timezone)
+        self.thresholds = StatusThresholds() if farm is None else farm.settings.status
+
+    def health(self, tenants: Sequence[TenantInfo]) -> list[TenantHealth]:
+        """Each tenant's state and level from :mod:`farm.engine.status`, the one computation."""
+        return [
+            TenantHealth(
+                s.tenant,
+                s.state.value,
+                s.level.value,
+                "; ".join(s.why(self.thresholds, self.zone)),
+            )
+            for s in tenant_states(self.registry, tenants, self.thresholds, now=self.clock())
+        ]
 
     def tenants(self) -> list[TenantInfo]:
         """The tenants the registry knows (the farm's, when the registry is empty)."""
@@ -147,7 +166,6 @@ class RegistryFeed:
         history: list[HistoryPoint] = []
         last: TenantReport | None = None
         last_run: RunSummary | None = None
-        task_last: dict[str, datetime] = {}
         before: RunId | None = None
         seen = 0
         while len(history) < runs and seen < RECENT_RUNS:
@@ -164,12 +182,6 @@ class RegistryFeed:
                     continue  # still queued in a running run, or refused before a report
                 if last is None:
                     last, last_run = report, run
-                if not run.simulated and report.status.value == "succeeded":
-                    # A full sync (no task, no narrowing option) does every task's work.
-                    task = run.selection.get("task")
-                    full = task is None and not run.options.get("entities")
-                    for name in _TASKS if full else (str(task),):
-                        task_last.setdefault(name, _when(run))
                 if len(history) < runs:
                     history.append(_point(run, report))
             before = page[-1].id
@@ -178,26 +190,32 @@ class RegistryFeed:
             last=last,
             last_run=last_run,
             history=tuple(reversed(history)),
-            schedule=self._schedule(tenant, task_last),
+            schedule=self._schedule(tenant),
+            zone=self.zone,
         )
 
-    def _schedule(
-        self, tenant: TenantInfo, task_last: dict[str, datetime]
-    ) -> tuple[ScheduleLine, ...]:
+    def _schedule(self, tenant: TenantInfo) -> tuple[ScheduleLine, ...]:
+        """The tenant's tasks, with the same last runs as ``farm schedule list``."""
         if self.farm is None or tenant.id not in self.farm.tenants:
             return ()
         now = self.clock()
         zone = self.farm.settings.timezone
         config = self.farm.tenants[tenant.id]
-        return tuple(
-            ScheduleLine(
-                task=entry.task,
-                cron=entry.cron,
-                last=task_last.get(entry.task),
-                next=next_run(entry.cron, now, zone),
+        last = task_last_results(self.registry, [tenant.id])
+        lines = []
+        for entry in schedules(self.farm, [config]):
+            found = last.get((tenant.id, entry.task))
+            lines.append(
+                ScheduleLine(
+                    task=entry.task,
+                    cron=entry.cron,
+                    last=None if found is None else found.at,
+                    next=next_run(entry.cron, now, zone),
+                    result=None if found is None else found.status,
+                    override=override_of(self.farm, config, entry.task),
+                )
             )
-            for entry in schedules(self.farm, [config])
-        )
+        return tuple(lines)
 
 
 def _when(run: RunSummary) -> datetime:

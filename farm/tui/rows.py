@@ -16,14 +16,22 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
+from farm.clock import clock_text, zone
 from farm.engine.events import Event, EventKind, Phase
+from farm.engine.status import NOT_OK, PROBLEMS, SEVERITY, outcome_state, state_matches
+from farm.engine.status import State as Health
 
 
 class State(StrEnum):
-    """What the state column says about a tenant."""
+    """What the state column says about a tenant.
+
+    The final states are :class:`farm.engine.status.State`'s, with the same
+    values and meaning; queued, waiting and running are what a run is doing.
+    """
 
     NEVER = "never"  # never synced
     QUEUED = "queued"
@@ -80,6 +88,16 @@ class TenantInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class TenantHealth:
+    """A tenant's state and level as :mod:`farm.engine.status` decides them, and why."""
+
+    tenant: str
+    state: str
+    level: str
+    why: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LastReport:
     """A tenant's last report, reduced to what the table shows."""
 
@@ -123,6 +141,11 @@ class TenantRow:
     errors: int = 0
     message: str = ""
     simulated: bool = False
+    # The worst open problem the registry knows (farm.engine.status): a success of this
+    # run may not cover its ground, so only the registry's next answer clears it.
+    problem: State | None = None
+    level: str = ""
+    why: str = ""
 
     @property
     def progress(self) -> float | None:
@@ -177,12 +200,19 @@ class Filter:
 
 
 def _state_matches(state: State, wanted: str) -> bool:
-    # "state:active" and "state:failed" (failed, partial, interrupted) are the useful groups.
+    # One vocabulary with `farm runs --status` and `farm status`: a state's name matches
+    # that state only; "not-ok" is failed, interrupted or partial; "active" is any run going.
     if wanted == "active":
         return state.active
-    if wanted == "failed":
-        return state in (State.FAILED, State.PARTIAL, State.INTERRUPTED)
-    return state.value.startswith(wanted)
+    if wanted == NOT_OK:
+        return state_matches(state.value, NOT_OK)
+    return state.value == wanted or (
+        wanted not in _NAMES and state.value.startswith(wanted)  # "state:fail", "state:part"
+    )
+
+
+_NAMES = frozenset(s.value for s in State) | {NOT_OK, "active"}
+_PROBLEM_STATES = frozenset(State(s.value) for s in PROBLEMS)
 
 
 #: Columns a table can be sorted by, with the key that sorts them.
@@ -212,10 +242,12 @@ class Summary:
     queued: int
     succeeded: int
     partial: int
-    failed: int  # failed or interrupted
+    failed: int
     never: int
     progress: float | None  # share of the active runs' tenants that are done
     active_runs: tuple[int, ...]
+    interrupted: int = 0
+    skipped: int = 0
 
 
 @dataclass
@@ -234,7 +266,10 @@ class FarmView:
         *,
         log_size: int = 500,
         samples: int = 60,
+        health: Iterable[TenantHealth] = (),
+        where: ZoneInfo | None = None,
     ) -> None:
+        self.zone = where or zone(None)
         self.rows: dict[str, TenantRow] = {
             t.id: TenantRow(id=t.id, name=t.name, site=t.site, kind=t.kind, tags=t.tags)
             for t in tenants
@@ -248,6 +283,7 @@ class FarmView:
         self.finished_runs: list[int] = []
         for report in reports:
             self.take_report(report)
+        self.take_health(health)
 
     # -- folding -------------------------------------------------------------------------
 
@@ -265,6 +301,19 @@ class FarmView:
         row.done = row.total = 0
         row.take_counts(report.counts)
         self.dirty.add(row.id)
+
+    def take_health(self, health: Iterable[TenantHealth]) -> None:
+        """The registry's word on tenants' states: it decides, a run's last phase does not."""
+        for item in health:
+            row = self.rows.get(item.tenant)
+            if row is None:
+                continue
+            state = State(item.state)
+            row.problem = state if state in _PROBLEM_STATES else None
+            row.level, row.why = item.level, item.why
+            if not row.state.active:
+                row.state = state
+            self.dirty.add(row.id)
 
     def fold(self, events: Iterable[Event]) -> None:
         """Fold events in, oldest first."""
@@ -314,9 +363,15 @@ class FarmView:
             return
         row.last_run_at = event.at
         row.message = event.message
-        if phase is Phase.SUCCEEDED and event.counts.get("errors"):
-            row.state = State.PARTIAL
-            row.phase = State.PARTIAL.value
+        ended = State(outcome_state(phase, event.counts) or Health.FAILED)
+        row.phase = ended.value
+        if ended in _PROBLEM_STATES and (
+            row.problem is None or SEVERITY[Health(ended)] < SEVERITY[Health(row.problem)]
+        ):
+            row.problem = ended
+        # A run that succeeded may be a delta after a failed full sync: the open problem
+        # stays until the registry (take_health) says a covering run cleared it.
+        row.state = row.problem if row.problem is not None else ended
         if event.counts or phase is Phase.SUCCEEDED:
             row.take_counts(event.counts)
         progress = self._runs.get(event.run_id)
@@ -328,7 +383,7 @@ class FarmView:
             )
 
     def _say(self, event: Event, text: str) -> None:
-        line = f"{event.at.astimezone(UTC):%H:%M:%S} {text}"
+        line = f"{clock_text(event.at, self.zone)} {text}"
         self.log.append(line)
         self.new_log.append(line)
 
@@ -370,8 +425,10 @@ class FarmView:
             queued=counts[State.QUEUED] + counts[State.WAITING],
             succeeded=counts[State.SUCCEEDED],
             partial=counts[State.PARTIAL],
-            failed=counts[State.FAILED] + counts[State.INTERRUPTED],
+            failed=counts[State.FAILED],
             never=counts[State.NEVER],
+            interrupted=counts[State.INTERRUPTED],
+            skipped=counts[State.SKIPPED],
             progress=(done / total) if total else None,
             active_runs=tuple(sorted(self._runs)),
         )

@@ -173,6 +173,8 @@ class SummaryBar(Horizontal):
         text.append(f"  succeeded {summary.succeeded}", style=STATE_STYLES[State.SUCCEEDED])
         text.append(f"  partial {summary.partial}", style=STATE_STYLES[State.PARTIAL])
         text.append(f"  failed {summary.failed}", style=STATE_STYLES[State.FAILED])
+        text.append(f"  interrupted {summary.interrupted}", style=STATE_STYLES[State.INTERRUPTED])
+        text.append(f"  skipped {summary.skipped}", style=STATE_STYLES[State.SKIPPED])
         text.append(f"  never {summary.never}", style=STATE_STYLES[State.NEVER])
         if summary.progress is not None:
             runs = ",".join(str(r) for r in summary.active_runs)
