@@ -204,6 +204,7 @@ def deliver(
     """Send ``sent`` on every configured channel (blocking), with retries; never raises."""
     outcome = Delivery()
     masker = _Masker()
+    _learn_secrets(settings, farm_dir, masker)  # before any text is built from the message
     channels: list[tuple[str, Any]] = []
     if settings.email is not None:
         channels.append(("email", settings.email))
@@ -232,6 +233,22 @@ def deliver(
         if error is None:
             log.info("notification sent", channel=name)
     return outcome
+
+
+def _learn_secrets(settings: NotifySettings, farm_dir: Path, masker: _Masker) -> None:
+    refs: list[SecretRef] = []
+    if settings.email is not None and settings.email.password is not None:
+        refs.append(settings.email.password)
+    if settings.webhook is not None:
+        if settings.webhook.token is not None:
+            refs.append(settings.webhook.token)
+        if settings.webhook.url.startswith(("env:", "file:")):
+            refs.append(SecretRef.parse(settings.webhook.url, base=farm_dir))
+    for ref in refs:
+        try:
+            masker.reveal(ref.resolve())
+        except SecretError:
+            continue  # the channel's attempt reports it
 
 
 def _send_email(channel: EmailChannel, sent: Message, timeout: float, masker: _Masker) -> None:

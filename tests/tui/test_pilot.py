@@ -16,7 +16,7 @@ from textual.widgets import Input, Static
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator, SyncRequest
 from farm.engine.wiring import client_provider
-from farm.registry import Registry
+from farm.registry import Registry, RunStatus, RunTrigger, TenantReport, TenantStatus
 from farm.simulators.moodle import CostModel
 from farm.tui.app import FarmDashboard
 from farm.tui.detail import TenantScreen
@@ -263,3 +263,58 @@ async def test_t_syncs_the_tenants_of_a_tag_after_confirmation(dash_farm: DashFa
         assert dash_farm.accounts("lycee-bellevue") == 0
         (run,) = dash_farm.registry.list_runs()
         assert run.selection["tags"] == ["academie:montpellier"]
+
+
+async def test_a_later_narrower_success_does_not_turn_a_failed_tenant_green(
+    dash_farm: DashFarm,
+) -> None:
+    """Issue 13: before it, the delta's success event turned the row green and
+    ``state:failed`` showed nothing (the bar counted interrupted as failed, too)."""
+    registry = dash_farm.registry
+    failed = registry.start_run(trigger=RunTrigger.BATCH, selection={"tenants": ["0310024H"]})
+    registry.record_tenant_report(
+        failed,
+        TenantReport(
+            tenant="0310024H",
+            site="lycee-bellevue",
+            status=TenantStatus.FAILED,
+            reason="site unreachable: run `farm sites check lycee-bellevue`",
+        ),
+    )
+    registry.finish_run(failed, RunStatus.FAILED)
+    app = dash_farm.app(commander=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        row = app.view.rows["0310024H"]
+        assert row.state is State.FAILED
+        async with EventBus(registry) as bus:
+            coordinator = Coordinator(
+                farm=dash_farm.farm,
+                registry=registry,
+                events=bus,
+                sources=dash_farm.sources(dash_farm.farm),
+                clients=client_provider(transport=dash_farm.sim.transport()),
+            )
+            tenants = tuple(dash_farm.farm.tenants.values())
+            result = await coordinator.run(SyncRequest(tenants=tenants, options={"delta": True}))
+        assert result.tenants["0310024H"].phase.value == "succeeded"
+        others = [app.view.rows["0340041K"], app.view.rows["0341921D"]]
+        await until(pilot, lambda: all(r.state is State.SUCCEEDED for r in others))
+        await pilot.pause(0.5)
+        assert row.state is State.FAILED  # the delta does not cover the failed full sync
+        await pilot.press("slash", *"state:failed")
+        await pilot.pause()
+        assert table(app).row_count == 1
+        assert app.view.summary().failed == 1
+        await pilot.press("escape")
+        # A full sync covers it: the registry says so and the row turns green.
+        async with EventBus(registry) as bus:
+            coordinator = Coordinator(
+                farm=dash_farm.farm,
+                registry=registry,
+                events=bus,
+                sources=dash_farm.sources(dash_farm.farm),
+                clients=client_provider(transport=dash_farm.sim.transport()),
+            )
+            await coordinator.run(SyncRequest(tenants=tenants))
+        await until(pilot, lambda: row.state is State.SUCCEEDED)

@@ -34,6 +34,7 @@ TABLES = {
     "lease",
     "event",
     "bookmark",
+    "tenant_notice",
     VERSION_TABLE,
 }
 
