@@ -47,7 +47,7 @@ from farm.engine.status import (
     worst_first,
 )
 from farm.logs import configure_logs
-from farm.notify import notify_changes
+from farm.notify import digest, failed_deliveries, notify_changes
 from farm.registry import Registry, RegistryError, RunId, RunStatus
 from farm.selection import SelectionError, select_tenants
 
@@ -72,6 +72,12 @@ _STATE_STYLE = {
     is_flag=True,
     help="Also tell operators ([notify] of farm.toml) about tenants whose state changed.",
 )
+@click.option(
+    "--digest",
+    "send_digest",
+    is_flag=True,
+    help="Also send the list of every tenant not ok ([notify]): the morning digest.",
+)
 @registry_option
 @click.pass_obj
 def status(
@@ -82,6 +88,7 @@ def status(
     as_json: bool,
     as_prometheus: bool,
     send: bool,
+    send_digest: bool,
     registry_url: str | None,
 ) -> None:
     """One line per tenant: its state, level and why; worst first.
@@ -103,6 +110,7 @@ def status(
       farm status --json | jq '.[] | select(.level != "ok")'
       farm status --prometheus > /var/lib/node_exporter/farm.prom
       farm status --notify --json > /dev/null   # from cron, after the night's runs
+      farm status --digest > /dev/null          # from cron at 07:00: the night's digest
     """
     configure_logs()
     farm = load_farm_or_fail(obj)
@@ -117,6 +125,9 @@ def status(
             states = worst_first(tenant_states(registry, chosen, thresholds))
             if send:
                 notify_changes(farm, registry, states)
+            if send_digest:
+                digest(farm, states)
+            undelivered = failed_deliveries(registry, [s.tenant for s in states])
         except RegistryError as error:
             click.echo(f"error: {error}", err=True)
             raise SystemExit(EXIT_UNKNOWN) from None
@@ -128,6 +139,15 @@ def status(
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         _print_states(states, thresholds, where)
+    for notice in undelivered:
+        errors = "; ".join(
+            f"{d.get('channel')}: {d.get('error')}" for d in notice.delivery if not d.get("ok")
+        )
+        click.echo(
+            f"notification about {notice.tenant} not delivered "
+            f"({local_text(notice.changed_at, where)}): {errors}",
+            err=True,
+        )
     raise SystemExit(code)
 
 
