@@ -122,7 +122,6 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
                 auth=person.auth,
                 idnumber=person.idnumber,
                 password=password,
-                suspended=True if person.suspended else None,
                 customfields=dict(person.profile_fields),
                 createpassword=createpassword,
             )
@@ -146,6 +145,8 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
             ]
         )
 
+    born_suspended: list[Applied] = []
+
     async def created(result: BatchResult[NewUser]) -> None:
         for failed in result.failed:
             applier.refuse(creating[id(failed.item)], failed.reason)
@@ -156,15 +157,45 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
             owner = owners.get(item.id) if item.id is not None else None
             if item.adopted and owner is not None and owner != op.key:
                 # A retry found the account, but the index gives it to another person.
-                applier.refuse(op, f"not adopted: account id {item.id} already belongs to {owner}")
+                applier.refuse(op, f"not adopted: account {item.id} belongs to {owner}")
                 continue
             confirmed.append(Applied(op, item.id, adopted=item.adopted))
-        await applier.confirm(confirmed)
+        # Accounts born suspended are suspended once the creations are done: this
+        # callback runs inside the client's batch reporting, which cannot nest a call.
+        born_suspended.extend(a for a in confirmed if _is_suspended(a))
+        await applier.confirm([a for a in confirmed if not _is_suspended(a)])
 
     if updates:
         await client.update_users(updates, on_batch=adopted)
     if to_create:
         await client.create_users(to_create, on_batch=created)
+    if born_suspended:
+        await applier.confirm(await _suspend_born_suspended(applier, born_suspended))
+
+
+def _is_suspended(applied: Applied) -> bool:
+    person = applied.operation.record
+    return isinstance(person, Person) and person.suspended
+
+
+async def _suspend_born_suspended(applier: Applier, created: list[Applied]) -> list[Applied]:
+    """Suspend the new accounts whose person is suspended; the creations to record.
+
+    Moodle creates no account suspended (``core_user_create_users`` has no
+    such key). One whose suspension Moodle refused is not recorded, so the
+    index never says suspended of an active account: the next run adopts it
+    (by idnumber) and suspends it.
+    """
+    pending = {item.moodle_id: item for item in created if item.moodle_id is not None}
+    result = await applier.client.update_users(
+        [UserUpdate(id=moodle_id, suspended=True) for moodle_id in pending]
+    )
+    for failed in result.failed:
+        applier.refuse(
+            pending[failed.item.id].operation, f"created but not suspended: {failed.reason}"
+        )
+    refused = {failed.item.id for failed in result.failed}
+    return [item for item in created if item.moodle_id not in refused]
 
 
 def _password_delivery(applier: Applier, person: Person) -> tuple[Secret | None, bool] | str:

@@ -71,7 +71,11 @@ async def probe_auth(client: MoodleClient, auth: str) -> ProbeResult:
 
 
 async def _creates(client: MoodleClient, auth: str) -> bool:
-    """Create a throwaway account with ``auth`` and delete it; whether Moodle took it."""
+    """Create a throwaway account with ``auth`` and delete it; whether Moodle took it.
+
+    The account cannot be created suspended (no such key on create); it lives
+    for the two calls of the probe, with a login nobody knows.
+    """
     tag = secrets.token_hex(6)
     probe = NewUser(
         username=f"{PROBE_PREFIX}{tag}",
@@ -79,7 +83,6 @@ async def _creates(client: MoodleClient, auth: str) -> bool:
         lastname="Probe",
         email=f"{PROBE_PREFIX}{tag}@{PROBE_DOMAIN}",
         auth=auth,
-        suspended=True,
     )
     result = await client.create_users([probe])
     if not result.confirmed:

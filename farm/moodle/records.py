@@ -25,7 +25,9 @@ class NewUser:
     ``password`` is sent when given; ``createpassword`` asks Moodle to generate
     one and e-mail it to the person. An external auth (CAS, OAuth 2,
     Shibboleth, LDAP) needs neither, and gets neither: Moodle records the
-    password as "not cached".
+    password as "not cached". ``core_user_create_users`` has no
+    ``suspended`` key (a real 5.0.6+ refuses the whole call): an account
+    born suspended is created, then suspended by an update.
     """
 
     username: str
@@ -36,7 +38,6 @@ class NewUser:
     idnumber: str = ""
     password: Secret | None = None
     lang: str | None = None
-    suspended: bool | None = None
     customfields: Mapping[str, str] = field(default_factory=dict)
     createpassword: bool = False
 
@@ -51,7 +52,6 @@ class NewUser:
             "password": self.password,
             "createpassword": True if self.createpassword else None,
             "lang": self.lang,
-            "suspended": self.suspended,
             "customfields": _customfields(self.customfields),
         }
 

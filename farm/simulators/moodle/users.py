@@ -39,7 +39,6 @@ _COMMON: dict[str, Value | Single | Multiple] = {
     "institution": Value("text", required=False),
     "department": Value("text", required=False),
     "description": Value("text", required=False),
-    "suspended": Value("bool", required=False),
     "customfields": _CUSTOMFIELDS,
 }
 
@@ -163,7 +162,6 @@ def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
             email=email,
             auth=auth,
             idnumber=item.get("idnumber") or "",
-            suspended=bool(item.get("suspended", False)),
             password=stored,
             lang=item.get("lang") or "en",
             # setnew_password_and_mail(): whatever the auth, the person gets an e-mail.
@@ -193,6 +191,8 @@ UPDATE = Single(
                     "firstname": Value("text", required=False),
                     "lastname": Value("text", required=False),
                     "email": Value("text", required=False),
+                    # Only an update suspends: create_users has no such key (a real 5.0.6+).
+                    "suspended": Value("bool", required=False),
                     **_COMMON,
                 }
             )

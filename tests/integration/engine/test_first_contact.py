@@ -217,3 +217,17 @@ async def test_a_simulation_says_which_auth_plugin_it_could_not_probe(scenario: 
     (report,) = scenario.registry.get_report(scenario.runs[-1]).tenants
     assert any("'cas'" in w.message and "farm sites check" in w.message for w in report.warnings)
     assert scenario.writes() == 0
+
+
+async def test_a_person_the_source_says_is_suspended_is_created_then_suspended(
+    scenario: Scenario,
+) -> None:
+    scenario.set_people(LYCEE, [person("L0001", suspended=True), person("L0002")])
+
+    outcome = await scenario.sync([LYCEE])
+
+    assert outcome.tenants[LYCEE].phase is Phase.SUCCEEDED, outcome.tenants[LYCEE].reason
+    accounts = scenario.accounts()
+    assert (accounts["L0001"].suspended, accounts["L0002"].suspended) == (True, False)
+    await scenario.sync([LYCEE])
+    assert scenario.site.calls["core_user_update_users"] == 1  # the rerun changes nothing

@@ -574,3 +574,13 @@ async def test_suspension_is_the_suspended_field_of_update_users(moodle: MoodleT
         assert (await client.get_users_by_field("id", [str(user_id)]))[0].suspended
         await client.revive_users([user_id])
         assert not (await client.get_users_by_field("id", [str(user_id)]))[0].suspended
+
+
+async def test_create_users_has_no_suspended_key(moodle: MoodleTarget) -> None:
+    """Seen on a real 5.0.6+, beside "Suspension is the suspended field of update_users": a
+    create that carries ``suspended`` is refused whole (no such key in create_users)."""
+    item = {**user(moodle, "bornsusp"), "suspended": True}
+    answer = await moodle.call("core_user_create_users", {"users": [item]})
+    assert answer["errorcode"] == "invalidparameter"
+    async with moodle.client() as client:
+        assert await client.get_users_by_field("username", [item["username"]]) == []
