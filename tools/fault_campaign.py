@@ -1006,8 +1006,15 @@ def case_registry_cut(world: World, seed: int) -> None:
     run = world.finish(process, ("sync", "registry cut"), timeout=world.deadline.left(120))
     world.clear_faults()
     world.expect(run.code == 1, f"registry cut: exit {run.code}")
-    lines = len(run.err.splitlines())
-    world.expect("Traceback" not in run.err, f"registry cut: a traceback on stderr ({lines} lines)")
+    lines = run.err.splitlines()
+    # A raw traceback, not a JSON log line that carries one in its "exception" field.
+    raw = [ln for ln in lines if ln.lstrip(" +|").startswith(("Traceback", "ExceptionGroup"))]
+    world.expect(not raw, f"registry cut: a raw traceback on stderr ({len(lines)} lines)")
+    last = lines[-1] if lines else ""
+    world.expect("registry" in last, f"registry cut: the last line does not say so: {last[:80]}")
+    logged = sum(1 for ln in lines if ln.startswith("{") and "Traceback" in ln)
+    if logged:
+        world.cells.note("case", f"{logged} log lines carry a traceback")
     world.expect(run.json is not None, "registry cut: no --json summary")
     world.check("after the cut")
     _rerun_after_kill(world)
