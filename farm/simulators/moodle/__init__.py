@@ -59,7 +59,9 @@ calls answered 502 (``bad_gateway``) or 503 (``unavailable``) before anything
 is processed, processed then held for ``hang_seconds`` (``timeout``: the
 client gives up, the write is done), processed then dropped mid-answer
 (``drop``), or slowed by ``slow_seconds`` (``slow``); ``remaining`` bounds how
-many are injected; ``site.seed`` seeds the draws.
+many are injected; ``site.seed`` seeds the draws; ``site.injected`` counts
+what they injected, by kind (``"502"``, ``"503"``, ``"timeout"``, ``"drop"``,
+``"slow"``).
 
 ``site.targeted`` is a list of :class:`TargetedFault`: "the ``nth`` call of
 function F (``"*"``: any, ``"login"``: the token endpoint), and ``times - 1``

@@ -197,11 +197,14 @@ async def _serve_counted(site: Site, path: str, body: bytes, send: Send) -> None
         roll = rng.random()
         if roll < faults.bad_gateway + faults.unavailable and faults.spend():
             status = 502 if roll < faults.bad_gateway else 503
+            site.injected[str(status)] += 1
             await _respond(send, status, f"<h1>{status}</h1>".encode(), "text/html")
             return
         drop = rng.random() < faults.drop and faults.spend()
         hang = not drop and rng.random() < faults.timeout and faults.spend()
+        site.injected.update(kind for kind, hit in (("drop", drop), ("timeout", hang)) if hit)
         if rng.random() < faults.slow and faults.spend():
+            site.injected["slow"] += 1
             await anyio.sleep(faults.slow_seconds)
     async with site.workers:
         site.working += 1

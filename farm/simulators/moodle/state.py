@@ -338,6 +338,8 @@ class Site:
     fault_log: list[dict[str, object]] = field(default_factory=list)
     holding: int = 0
     releases: int = 0
+    # Faults the rates injected, by kind (502, 503, timeout, drop, slow).
+    injected: Counter[str] = field(default_factory=Counter)
     _next_id: int = 100
     _workers: anyio.Semaphore | None = None
     _random: random.Random | None = None
@@ -389,6 +391,7 @@ class Site:
             "targeted": [f.to_json() for f in self.targeted],
             "fault_log": list(self.fault_log),
             "holding": self.holding,
+            "injected": dict(self.injected),
             "in_flight": self.in_flight,
             "users": [
                 {
