@@ -23,6 +23,7 @@ from farm.config_schema import (
     DEFAULT_SCHEDULES,
     ESTABLISHMENT_TASKS,
     NETYPAREO_TASKS,
+    CohortRemoval,
     FarmFile,
     FarmSection,
     Removal,
@@ -68,6 +69,7 @@ class FarmSettings:
     limits: MoodleLimits = field(default_factory=MoodleLimits)
     removal: Removal = "suspend"
     mass_removal_threshold: float = 0.10
+    cohort_removal: CohortRemoval = "keep"
     schedules: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType(dict(DEFAULT_SCHEDULES)), hash=False
     )
@@ -110,8 +112,9 @@ class TenantConfig:
 class SiteConfig:
     """One Moodle site and its tenants, from ``tenants/<name>.toml``.
 
-    ``limits``, ``removal`` and ``mass_removal_threshold`` already include the
-    farm-wide defaults. ``token`` is a reference; resolve it only to call Moodle.
+    ``limits``, ``removal``, ``mass_removal_threshold`` and ``cohort_removal``
+    already include the farm-wide defaults. ``token`` is a reference; resolve
+    it only to call Moodle.
     """
 
     name: str
@@ -123,6 +126,7 @@ class SiteConfig:
     tenants: tuple[TenantConfig, ...]
     removal: Removal
     mass_removal_threshold: float
+    cohort_removal: CohortRemoval = "keep"
     profile_fields: tuple[str, ...] = ()
     auth: str | None = None
     new_passwords: PasswordDelivery | None = None
@@ -252,6 +256,7 @@ def _build(farm_dir: Path, farm_file: FarmFile, site_files: Mapping[str, Any]) -
         limits=farm_file.limits,
         removal=section.removal,
         mass_removal_threshold=section.mass_removal_threshold,
+        cohort_removal=section.cohort_removal,
         schedules=MappingProxyType({**DEFAULT_SCHEDULES, **farm_file.schedules.overrides()}),
         cohort_prefix=section.cohort_prefix,
         timezone=section.timezone,
@@ -325,6 +330,7 @@ def _site(name: str, path: Path, site_file: SiteFile, settings: FarmSettings) ->
             if section.mass_removal_threshold is not None
             else settings.mass_removal_threshold
         ),
+        cohort_removal=section.cohort_removal or settings.cohort_removal,
         profile_fields=section.profile_fields,
         auth=section.auth,
         new_passwords=section.new_passwords,

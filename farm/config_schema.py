@@ -45,6 +45,7 @@ DEFAULT_SCHEDULES: Final = {
 }
 
 Removal = Literal["keep", "suspend", "delete"]
+CohortRemoval = Literal["keep", "delete"]
 
 _NAME: Final = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _TAG: Final = re.compile(r"[a-z0-9][a-z0-9._:-]*")
@@ -177,6 +178,10 @@ class FarmSection(_Strict):
     removal: Removal = Field(
         "suspend", description="what happens to people gone from the source: keep, suspend, delete"
     )
+    cohort_removal: CohortRemoval = Field(
+        "keep",
+        description="what happens to cohorts gone from the source: keep (emptied), delete",
+    )
     mass_removal_threshold: float = Field(
         0.10, gt=0, le=1, description="share of a site's people a run may remove before it stops"
     )
@@ -227,6 +232,9 @@ class SiteSection(_Strict):
     token: SecretReference = Field(description="web-service token: env:NAME or file:PATH")
     tags: tuple[Tag, ...] = Field((), description="tags of every tenant of the site")
     removal: Removal | None = Field(None, description="overrides [farm] removal")
+    cohort_removal: CohortRemoval | None = Field(
+        None, description="overrides [farm] cohort_removal"
+    )
     mass_removal_threshold: float | None = Field(
         None, gt=0, le=1, description="overrides [farm] mass_removal_threshold"
     )

@@ -21,6 +21,20 @@ class RemovalPolicy(StrEnum):
     DELETE = "delete"
 
 
+class CohortRemovalPolicy(StrEnum):
+    """What happens to a farm cohort every tenant dropped (``cohort_removal``).
+
+    ``keep`` (the default) empties it: its members are removed, the cohort
+    stays in Moodle and in the index without tenants, and a source that
+    brings it back revives it with the same Moodle id, so that what Moodle
+    attached to that id (cohort enrolments, for one) survives. ``delete``
+    deletes it in Moodle, its members with it.
+    """
+
+    KEEP = "keep"
+    DELETE = "delete"
+
+
 class Mode(StrEnum):
     """Which operations run: all of them, or only one category."""
 
@@ -59,6 +73,8 @@ class PlanOptions:
       their links. Cohorts and groups may be created or updated, never removed.
     - ``mode``: create-only, update-only or delete-only.
     - ``removal``: what happens to people every tenant dropped.
+    - ``cohort_removal``: what happens to cohorts every tenant dropped:
+      emptied and kept (the default), or deleted.
     - ``mass_removal_threshold``/``mass_removal_floor``: a plan that takes
       more than this share of the site's people off the site, and more than
       the floor, stops the run; ``allow_mass_removal`` lifts every safety
@@ -77,6 +93,7 @@ class PlanOptions:
     person: str | None = None
     mode: Mode = Mode.ALL
     removal: RemovalPolicy = RemovalPolicy.SUSPEND
+    cohort_removal: CohortRemovalPolicy = CohortRemovalPolicy.KEEP
     mass_removal_threshold: float = 0.10
     mass_removal_floor: int = 5
     allow_mass_removal: bool = False
@@ -84,6 +101,10 @@ class PlanOptions:
     cohort_prefix: str = ""
 
     def __post_init__(self) -> None:
+        # The planner compares policies by identity: "keep" given as a plain string must
+        # not fall through to a deletion.
+        object.__setattr__(self, "removal", RemovalPolicy(self.removal))
+        object.__setattr__(self, "cohort_removal", CohortRemovalPolicy(self.cohort_removal))
         if not 0.0 < self.mass_removal_threshold <= 1.0:
             raise ValueError(
                 f"mass_removal_threshold must be a share in (0, 1], "

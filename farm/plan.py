@@ -13,6 +13,14 @@ their person: when a person leaves the site, their links are left as they
 are (Moodle deletes them with the account under the delete policy; under
 suspend and keep they come back with the person). Likewise Moodle deletes a
 cohort's members with the cohort.
+
+A cohort every tenant dropped follows ``cohort_removal``: under ``keep``
+(the default) it is emptied, not deleted: its members are removed (those of
+people who stay; a leaving person's membership follows them as above), the
+cohort stays in Moodle and in the index with no tenant, and when a source
+brings it back it is re-indexed, never created again, so it keeps its Moodle
+id and what Moodle attached to it (cohort enrolments); its members are added
+again. Under ``delete`` it is deleted, its members with it.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from farm.model import (
     SourceWarning,
 )
 from farm.operation import ADDING, RANK, REMOVING, Action, Batch, Category, Operation
-from farm.options import PlanOptions, RemovalPolicy
+from farm.options import CohortRemovalPolicy, PlanOptions, RemovalPolicy
 from farm.safety import SafetyStop, check_safety
 from farm.site_rules import Refusal, SiteRules, check_site_rules
 
@@ -137,9 +145,9 @@ def plan_site(
     for kind in (Kind.COHORT_MEMBER, Kind.ENROLMENT, Kind.GROUP_MEMBER, Kind.ROLE_ASSIGNMENT):
         planner.plan_links(kind)
     operations = planner.ordered()
-    notes = (*planner.notes_text(), *checked.notes)
-    refusals = checked.refusals
     stop = check_safety(site, snapshot, index, operations, options)
+    notes = (*planner.notes_text(withheld=stop is not None), *checked.notes)
+    refusals = checked.refusals
     matched = planner.people_matched()
     if stop is not None:
         return Plan(
@@ -167,6 +175,7 @@ class _Planner:
         self.groups: dict[tuple[Kind, Action], list[Operation]] = {}
         self.created: dict[Kind, set[str]] = {kind: set() for kind in Kind}
         self.deleted_cohorts: set[str] = set()
+        self.emptied_cohorts: set[str] = set()
         self.unowned: dict[Kind, list[str]] = {}
         self.waiting: dict[Kind, int] = {}
         self.held_kept = 0
@@ -202,7 +211,8 @@ class _Planner:
             result.extend(sorted(self.groups[pair], key=lambda op: op.key))
         return tuple(result)
 
-    def notes_text(self) -> Iterator[str]:
+    def notes_text(self, *, withheld: bool = False) -> Iterator[str]:
+        """The notes of the plan; ``withheld`` (a safety stop) leaves out what did not happen."""
         prefix = self.options.cohort_prefix
         for kind, keys in self.unowned.items():
             shown = ", ".join(sorted(keys)[:5]) + (", ..." if len(keys) > 5 else "")
@@ -219,6 +229,17 @@ class _Planner:
             yield (
                 f"{n} {kind} link(s) wait for an account, cohort or group this run does not create"
             )
+        if self.emptied_cohorts and not withheld:
+            removed: dict[str, int] = {}
+            for op in self.groups.get((Kind.COHORT_MEMBER, Action.REMOVE), ()):
+                cohort = op.previous.values.get("cohort") if op.previous is not None else None
+                if isinstance(cohort, str):
+                    removed[cohort] = removed.get(cohort, 0) + 1
+            for key in sorted(self.emptied_cohorts):
+                yield (
+                    f"cohort emptied (kept: cohort_removal = keep): {key} "
+                    f"({removed.get(key, 0)} member(s) removed)"
+                )
 
     def _person_filter(self) -> Callable[[str], bool] | None:
         """A predicate on person keys, or None when everyone is in scope."""
@@ -348,6 +369,7 @@ class _Planner:
         present = self.snapshot.of(kind)
         held = self.snapshot.held if kind is Kind.PERSON else frozenset()
         policy = self.options.removal
+        keep_cohorts = self.options.cohort_removal is CohortRemovalPolicy.KEEP
         for key, entry in self.index.of(kind).items():
             if key in present or entry.suspended or not entry.tenants & authoritative:
                 continue
@@ -357,7 +379,11 @@ class _Planner:
             if scope is not None and not scope(key):
                 continue
             remaining = entry.tenants - authoritative
-            if (
+            if kind is Kind.COHORT and keep_cohorts and not remaining:
+                # Emptied, not deleted: _plan_absent_links removes its members.
+                self.emptied_cohorts.add(key)
+                self.reindex(kind, key, Category.REMOVE, None, entry, remaining)
+            elif (
                 remaining
                 or kind is Kind.GROUP
                 or (kind is Kind.PERSON and policy is RemovalPolicy.KEEP)
@@ -502,6 +528,7 @@ __all__ = [
     "Action",
     "Batch",
     "Category",
+    "CohortRemovalPolicy",
     "Operation",
     "Plan",
     "PlanOptions",

@@ -1,7 +1,9 @@
 """Safety checks: a source that answers empty, truncated or far smaller never empties a site.
 
 The checks run only when a plan removes something (suspends, deletes,
-unlinks, or takes a tenant off a record). Each compares what the sources
+unlinks, or takes a tenant off a record): a cohort emptied under
+``cohort_removal = keep`` (its members removed, its last tenant taken off)
+runs them as its deletion does under ``delete``. Each compares what the sources
 returned with what the index holds, and the first that trips stops the
 whole site's run: no creation or update runs either, since a source that
 lost people has probably garbled others, and a half-applied run is harder
@@ -20,7 +22,8 @@ The rules, in the order they are checked:
    by default) of the site's active people off the site, and more than
    ``mass_removal_floor`` of them (5 by default, so that a small site can
    lose one person). Taking off means suspending, deleting, or, under the
-   keep policy, forgetting the person's last tenant.
+   keep policy, forgetting the person's last tenant. Removing someone from
+   a cohort, an emptied one included, does not take them off the site.
 """
 
 from __future__ import annotations

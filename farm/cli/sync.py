@@ -89,6 +89,12 @@ def _csv(values: tuple[str, ...]) -> list[str]:
 @click.option("--mode", type=click.Choice(["create-only", "update-only", "delete-only"]))
 @click.option("--allow-mass-removal", is_flag=True, help="Lift the safety stops for this run.")
 @click.option(
+    "--cohort-removal",
+    type=click.Choice(["keep", "delete"]),
+    help="Cohorts gone from the source: keep them emptied, or delete them "
+    "(default: the site's cohort_removal).",
+)
+@click.option(
     "--verbose", "-v", is_flag=True, help="Keep one line per operation in the run's reports."
 )
 @click.option(
@@ -124,6 +130,7 @@ def sync(
     profiles: tuple[str, ...],
     mode: str | None,
     allow_mass_removal: bool,
+    cohort_removal: str | None,
     verbose: bool,
     adopt_cohorts: bool,
     wait: bool,
@@ -175,6 +182,8 @@ def sync(
         options["profiles"] = _csv(profiles)
     if mode:
         options["mode"] = mode
+    if cohort_removal:
+        options["cohort_removal"] = cohort_removal
     if user:
         options["person"] = user
     selection = {"tags": list(tags), "sites": list(sites), "tenants_asked": list(tenants)}

@@ -115,13 +115,16 @@ def plan_options_from(options: Mapping[str, Any], site: SiteConfig, farm: Farm) 
     ``entities`` and ``profiles`` are lists or comma-separated strings.
     Raises :class:`ValueError` naming the bad option.
     """
-    known = {*_FLAGS, "entities", "profiles", "person", "mode", "removal"}
+    from farm.options import CohortRemovalPolicy
+
+    known = {*_FLAGS, "entities", "profiles", "person", "mode", "removal", "cohort_removal"}
     known |= {"mass_removal_threshold", "mass_removal_floor", "cohort_prefix", *JOB_OPTIONS}
     for name in options:
         if name not in known:
             raise ValueError(f"unknown option {name!r} (known: {', '.join(sorted(known))})")
     values: dict[str, Any] = {
         "removal": RemovalPolicy(site.removal),
+        "cohort_removal": CohortRemovalPolicy(site.cohort_removal),
         "mass_removal_threshold": site.mass_removal_threshold,
         "cohort_prefix": farm.settings.cohort_prefix,
     }
@@ -139,6 +142,8 @@ def plan_options_from(options: Mapping[str, Any], site: SiteConfig, farm: Farm) 
             values["mode"] = Mode(options["mode"])
         if options.get("removal") is not None:
             values["removal"] = RemovalPolicy(options["removal"])
+        if options.get("cohort_removal") is not None:
+            values["cohort_removal"] = CohortRemovalPolicy(options["cohort_removal"])
     except ValueError as error:
         raise ValueError(f"bad option value: {error}") from None
     if options.get("person") is not None:
