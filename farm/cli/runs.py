@@ -153,8 +153,9 @@ def report(
 ) -> None:
     """Show what run RUN did for each tenant.
 
-    Counts per entity and action, record errors with Moodle's reason,
-    warnings and durations per phase. The CSV has one row per tenant, per
+    Counts per entity and action, record errors with why each was not
+    written (Moodle's refusal or the farm's), warnings and durations per
+    phase. The CSV has one row per tenant, per
     tenant x entity x action, per error and per warning (column "kind").
     Exit code 1 for an unknown run or tenant.
 
@@ -285,7 +286,7 @@ def _print_report(found: RunReport, where: ZoneInfo) -> None:
     console.print(table)
     errors = [(t.tenant, e.entity or "", e.key, e.reason) for t in found.tenants for e in t.errors]
     if errors:
-        problems = Table("tenant", "entity", "record", "Moodle's reason", title="Errors")
+        problems = Table("tenant", "entity", "record", "why not written", title="Errors")
         for error in errors:
             problems.add_row(*_cells(*error))
         console.print(problems)

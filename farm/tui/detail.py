@@ -51,7 +51,7 @@ def report_view(report: TenantReport | None, run_id: int | None) -> RenderableTy
         errors = Table(
             title=f"Errors ({len(report.errors)})", title_justify="left", show_edge=False
         )
-        for header in ("record", "entity", "Moodle's reason"):
+        for header in ("record", "entity", "why not written"):
             errors.add_column(header)
         for error in report.errors[:50]:
             errors.add_row(error.key, error.entity or "", Text(error.reason, style="red"))
