@@ -7,6 +7,12 @@ finish their current batch, record what Moodle confirmed and give their
 leases back, and the run is marked interrupted; a second signal cancels at
 once (leases are still released). Exit status: 0 when every tenant
 succeeded, 1 otherwise, 130 when interrupted, 2 for usage errors.
+
+The registry failing during the run is a failure like a site's: the run ends,
+its summary (and ``--json``) is still printed with each tenant's reason, and
+one line on stderr names the registry and what was left unrecorded; no
+traceback. The end of the run retries the registry for ``--registry-retry``
+seconds; what it still refuses is settled by the next run.
 """
 
 from __future__ import annotations
@@ -113,6 +119,15 @@ def _csv(values: tuple[str, ...]) -> list[str]:
     show_default=True,
     help="Run jobs here, or queue them for 'farm worker' processes (PostgreSQL registry).",
 )
+@click.option(
+    "--registry-retry",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    envvar="FARM_REGISTRY_RETRY",
+    metavar="SECONDS",
+    help="How long the end of a run retries a failing registry before leaving it to the next run.",
+)
 @registry_option
 @click.pass_obj
 def sync(
@@ -138,6 +153,7 @@ def sync(
     as_json: bool,
     log_json: bool,
     executor: str,
+    registry_retry: float,
     registry_url: str | None,
 ) -> None:
     """Sync tenants into their Moodle sites: one job per site, sites in parallel.
@@ -205,19 +221,30 @@ def sync(
         try:
             # The farm files are the truth: a site added since the last load gets its rows.
             registry.load_farm(farm)
-            result = anyio.run(_run, farm, registry, request, wait, show, executor)
+            result = anyio.run(_run, farm, registry, request, wait, show, executor, registry_retry)
         except InvalidOptions as error:
             raise click.UsageError(str(error)) from None
         except DistributedUnavailable as error:
             fail(str(error))
         except RegistryError as error:
-            fail(str(error))
+            fail(f"{error}; nothing was synced")
     if as_json:
         summary = result_json(result, simulated=simulate)
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     elif not quiet:
         _print_summary(result, chosen)
+    if result.registry_error is not None:
+        click.echo(registry_failure_line(result), err=True)
     raise SystemExit(exit_code(result))
+
+
+def registry_failure_line(result: RunResult) -> str:
+    """The one line ``farm sync`` prints when the registry failed during the run."""
+    left = "; ".join(result.unrecorded) if result.unrecorded else "nothing"
+    return (
+        f"farm sync: the registry failed during run {result.run_id}: {result.registry_error}. "
+        f"Left unrecorded: {left}."
+    )
 
 
 def exit_code(result: RunResult) -> int:
@@ -245,7 +272,7 @@ def result_json(result: RunResult, *, simulated: bool = False) -> dict[str, Any]
         }
         for tenant, o in sorted(result.tenants.items())
     }
-    return {
+    summary: dict[str, Any] = {
         "run": result.run_id,
         "status": result.status.value,
         "reason": result.reason,
@@ -253,6 +280,14 @@ def result_json(result: RunResult, *, simulated: bool = False) -> dict[str, Any]
         "writes": sum(t["writes"] for t in tenants.values()),
         "tenants": tenants,
     }
+    if result.registry_error is not None:
+        summary["registry"] = {
+            "error": result.registry_error,
+            "unrecorded": list(result.unrecorded),
+        }
+    if result.notes:
+        summary["notes"] = list(result.notes)
+    return summary
 
 
 def _writes(counts: Mapping[str, int]) -> int:
@@ -260,6 +295,8 @@ def _writes(counts: Mapping[str, int]) -> int:
 
 
 def _print_summary(result: RunResult, chosen: tuple[TenantConfig, ...]) -> None:
+    for note in result.notes:
+        click.echo(note)
     for tenant in chosen:
         outcome = result.tenants.get(tenant.id)
         if outcome is None:
@@ -306,6 +343,7 @@ async def _run(
     wait: bool,
     show: bool,
     executor: str = "local",
+    registry_retry: float = 30.0,
 ) -> RunResult:
     stop = anyio.Event()
     sources = Sources(farm)
@@ -323,6 +361,7 @@ async def _run(
             clients=client_provider(),
             stop=stop,
             leases=LeasePolicy(wait=wait, ttl=timedelta(seconds=90)),
+            registry_retry=registry_retry,
         )
         observe = view.update if view is not None else None
         try:
@@ -336,6 +375,10 @@ async def _run(
                     view.start()
                 result = await coordinator.run(request, chosen)
                 group.cancel_scope.cancel()
+        except BaseExceptionGroup as group_error:
+            # The run's own error (the registry failing before the run began, say),
+            # as it is: the caller says it in one line, not as an exception group.
+            raise _sole(group_error) from None
         finally:
             unsubscribe()
             if view is not None:
@@ -346,6 +389,15 @@ async def _run(
         # Cancelled hard by a second signal: the coordinator marked the run interrupted.
         raise SystemExit(EXIT_INTERRUPTED)
     return result
+
+
+def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one error of an exception group (nested or not), or the group itself."""
+    errors = [e for e in group.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())]
+    if len(errors) != 1:
+        return group
+    error = errors[0]
+    return _sole(error) if isinstance(error, BaseExceptionGroup) else error
 
 
 async def _signals(stop: anyio.Event, scope: anyio.CancelScope) -> None:

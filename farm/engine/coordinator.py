@@ -14,6 +14,16 @@ status that sums up its tenants:
 
 The run's id and its final status are published as events so a view in
 another process knows when the run is over.
+
+The registry failing is handled like a site failing: the jobs it hits fail
+with its reason (a batch Moodle confirmed that the index could not take is
+adopted by the next run), and the run still ends with a :class:`RunResult`,
+whose ``registry_error`` and ``unrecorded`` say what happened. At the end of
+the run the coordinator retries, for at most ``registry_retry`` seconds, what
+the registry refused: the tenants' reports, the run's end and the leases
+this process owes. If the registry still fails, the run is left ``running``
+with a note in the farm folder, and the next run settles it before starting
+(:mod:`farm.engine.run_end`, :mod:`farm.engine.unfinished`).
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ from farm.engine.executor import Executor, JobFunction, LocalExecutor
 from farm.engine.job import JobContext, JobOutcome, TenantOutcome, plan_options_from, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.leases import LeasePolicy
+from farm.engine.run_end import RunEnd, end_run
+from farm.engine.unfinished import settle_unfinished
 from farm.engine.wiring import ClientProvider, SourceProvider
 from farm.registry import Registry, RunId, RunStatus, RunTrigger
 
@@ -60,12 +72,21 @@ class SyncRequest:
 
 @dataclass(frozen=True)
 class RunResult:
-    """How a run ended, tenant by tenant."""
+    """How a run ended, tenant by tenant.
+
+    ``registry_error`` is the registry's failure during the run, if any, and
+    ``unrecorded`` says in words what it left unrecorded (a batch Moodle
+    confirmed, reports, the run's end, leases); ``notes`` what this run did
+    about earlier runs the registry had failed to finish.
+    """
 
     run_id: RunId
     status: RunStatus
     tenants: Mapping[str, TenantOutcome]
     reason: str | None = None
+    registry_error: str | None = None
+    unrecorded: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def succeeded(self) -> bool:
@@ -123,6 +144,8 @@ class Coordinator:
     ``stop`` is the operator's stop: set it and jobs finish their current
     batch, record what Moodle confirmed and return. ``executor`` builds the
     executor of a run from its job context; by default the local one.
+    ``registry_retry`` is how many seconds the end of a run keeps retrying a
+    registry that fails (see the module docstring).
     """
 
     farm: Farm
@@ -133,6 +156,7 @@ class Coordinator:
     stop: anyio.Event = field(default_factory=anyio.Event)
     leases: LeasePolicy = field(default_factory=LeasePolicy)
     job: JobFunction = run_job
+    registry_retry: float = 30.0
 
     def context(self) -> JobContext:
         return JobContext(
@@ -161,6 +185,7 @@ class Coordinator:
         if not request.tenants:
             raise InvalidOptions("no tenant selected")
         check_options(self.farm, request.tenants, request.options)
+        notes = await anyio.to_thread.run_sync(settle_unfinished, self.farm.root, self.registry)
         await anyio.to_thread.run_sync(interrupt_stale_runs, self.registry)
         selection = {**request.selection, "tenants": [t.id for t in request.tenants]}
         run_id = await anyio.to_thread.run_sync(
@@ -197,30 +222,61 @@ class Coordinator:
             tenants: dict[str, TenantOutcome] = {}
             status = RunStatus.INTERRUPTED
             reason: str | None = "cancelled"
+            end = RunEnd()
+            completed = False
             try:
                 outcomes = await (executor or self.local_executor()).run(specs)
                 tenants = {t: o for outcome in outcomes for t, o in outcome.tenants.items()}
                 status = run_status(tenants, stopped=self.stop.is_set())
                 reason = _reason(status, tenants)
+                completed = True
             finally:
                 with anyio.CancelScope(shield=True):
-                    await self._finish(run_id, status, reason)
-            log.info("run finished", status=status.value)
-        return RunResult(run_id=run_id, status=status, tenants=tenants, reason=reason)
+                    # Cancelled (a second Ctrl-C): one try, no waiting for the registry.
+                    end = await self._finish(run_id, status, reason, outcomes, patient=completed)
+            log.info("run finished", status=end.status.value)
+        return RunResult(
+            run_id=run_id,
+            status=end.status,
+            tenants=tenants,
+            reason=end.reason,
+            registry_error=end.registry_error,
+            unrecorded=end.unrecorded,
+            notes=tuple(notes),
+        )
 
-    async def _finish(self, run_id: RunId, status: RunStatus, reason: str | None) -> None:
+    async def _finish(
+        self,
+        run_id: RunId,
+        status: RunStatus,
+        reason: str | None,
+        outcomes: Sequence[JobOutcome],
+        *,
+        patient: bool,
+    ) -> RunEnd:
+        """Record the run's end and what the registry refused; see the module docstring."""
+        end = RunEnd(status, reason)
         try:
-            await anyio.to_thread.run_sync(
-                lambda: self.registry.finish_run(run_id, status, reason=reason)
+            end = await end_run(
+                self.registry,
+                self.farm.root,
+                run_id,
+                status,
+                reason,
+                outcomes,
+                retry=self.registry_retry if patient else 0.0,
             )
         finally:
             self.events.publish(
                 Event(
                     run_id=run_id,
                     kind=EventKind.RUN_FINISHED,
-                    message=status.value if reason is None else f"{status.value}: {reason}",
+                    message=end.status.value
+                    if end.reason is None
+                    else f"{end.status.value}: {end.reason}",
                 )
             )
+        return end
 
 
 def _reason(status: RunStatus, tenants: Mapping[str, TenantOutcome]) -> str | None:

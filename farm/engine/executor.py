@@ -3,8 +3,11 @@
 :func:`run_leased_job` is the unit of work, whichever executor runs it: it
 takes the site's and tenants' leases, runs :func:`farm.engine.job.run_job`
 with a stop event of its own (set by the run's stop, or when a lease is
-lost), and turns a refusal or an unexpected error into that job's own
-outcome and reports, so one site's trouble never reaches another's.
+lost), and turns a refusal, the registry failing or an unexpected error
+into that job's own outcome and reports, so one site's trouble never reaches
+another's. Reports the registry refuses travel in the outcome
+(:attr:`~farm.engine.job.JobOutcome.unrecorded_reports`) for the coordinator
+to record once the registry answers again.
 
 :class:`LocalExecutor` runs many of them in one process: an anyio task group,
 at most ``jobs_in_flight`` at once.
@@ -24,7 +27,7 @@ from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.job import JobContext, JobOutcome, TenantOutcome, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.leases import LeasePolicy, LeaseRefused, describe_holder, hold_leases, lease_order
-from farm.registry import LeaseHeld, Registry, RunId, TenantReport, TenantStatus
+from farm.registry import LeaseHeld, Registry, RegistryError, RunId, TenantReport, TenantStatus
 
 log = structlog.get_logger("farm.executor")
 
@@ -50,6 +53,17 @@ async def run_leased_job(
         except LeaseRefused as refused:
             log.warning("job refused", reason=str(refused))
             return await give_up(ctx.registry, ctx.events, spec, Phase.SKIPPED, str(refused))
+        except RegistryError as error:
+            # Taking the leases met the registry failing: nothing ran.
+            log.error("job not started: the registry failed", error=str(error))
+            return await give_up(
+                ctx.registry,
+                ctx.events,
+                spec,
+                Phase.FAILED,
+                f"registry: {error}",
+                registry_error=str(error),
+            )
         except Exception as error:
             # run_job reports source and Moodle failures itself; this is anything else.
             log.exception("job failed")
@@ -103,27 +117,45 @@ async def _leased(
 
 
 async def give_up(
-    registry: Registry, events: EventSink, spec: JobSpec, phase: Phase, reason: str
+    registry: Registry,
+    events: EventSink,
+    spec: JobSpec,
+    phase: Phase,
+    reason: str,
+    *,
+    registry_error: str | None = None,
 ) -> JobOutcome:
     """Record that ``spec`` did not run: each tenant's report and final event say ``reason``.
 
     For jobs no worker could run to the end (refused by the queue, cancelled
-    before they began, lost with a dead worker); never raises for the registry.
+    before they began, lost with a dead worker, or the registry failing
+    before they began: ``registry_error``); never raises for the registry.
+    After the registry refused one report, the others are not tried: they
+    are in the outcome's ``unrecorded_reports``.
     """
     status = {
         Phase.SKIPPED: TenantStatus.SKIPPED,
         Phase.INTERRUPTED: TenantStatus.INTERRUPTED,
     }.get(phase, TenantStatus.FAILED)
     simulated = bool(spec.options.get("simulate"))
+    unrecorded: dict[str, TenantReport] = {}
+    failure: str | None = None  # the registry's refusal of a report: skip the others
     with anyio.CancelScope(shield=True):
         for tenant in spec.tenants:
             report = TenantReport(
                 tenant=tenant, site=spec.site, status=status, reason=reason, simulated=simulated
             )
+            if failure is not None:
+                unrecorded[tenant] = report  # recorded later, by the coordinator
+                continue
             try:
                 await anyio.to_thread.run_sync(
                     registry.record_tenant_report, RunId(spec.run_id), report
                 )
+            except RegistryError as error:
+                log.warning("could not record report", tenant=tenant, error=str(error))
+                failure = str(error)
+                unrecorded[tenant] = report
             except Exception:
                 log.warning("could not record report", tenant=tenant, exc_info=True)
     for tenant in spec.tenants:
@@ -140,6 +172,8 @@ async def give_up(
     return JobOutcome(
         site=spec.site,
         tenants={t: TenantOutcome(t, phase, reason, {}) for t in spec.tenants},
+        registry_error=registry_error or failure,
+        unrecorded_reports=unrecorded,
     )
 
 

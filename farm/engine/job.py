@@ -22,7 +22,10 @@ What fails a tenant, and what does not:
   tenants are INTERRUPTED;
 - a registry failure while recording what Moodle confirmed ends the apply
   (the slices in flight finish) and fails every tenant of the job, naming
-  the registry's reason; the next run adopts what went unrecorded.
+  the registry, its reason and the batches Moodle confirmed that went
+  unrecorded; the next run adopts them. A report the registry refuses is
+  not lost: it travels in :attr:`JobOutcome.unrecorded_reports` for the
+  coordinator to record once the registry answers again.
 
 Only programming errors propagate. Every registry call runs in a worker
 thread; merging and planning too, since they are CPU-bound.
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -57,7 +60,7 @@ from farm.options import Mode, PlanOptions, RemovalPolicy
 from farm.passwords import CredentialsFile
 from farm.plan import Plan, plan_site
 from farm.registry import Registry, RegistryError
-from farm.registry.rows import RunId, TenantStatus
+from farm.registry.rows import RunId, TenantReport, TenantStatus
 from farm.safety import SafetyStop
 from farm.secrets import SecretError
 from farm.site_rules import STOCK_AUTH_PLUGINS, PasswordDelivery
@@ -100,8 +103,19 @@ class TenantOutcome:
 
 @dataclass(frozen=True)
 class JobOutcome:
+    """How a job ended; with what the registry failed to take, when it failed.
+
+    ``registry_error`` is the registry's failure that ended the job's apply
+    or its reports, ``unrecorded`` says in words what Moodle confirmed that
+    the index does not hold, ``unrecorded_reports`` the tenant reports the
+    registry refused, by tenant.
+    """
+
     site: str
     tenants: Mapping[str, TenantOutcome]
+    registry_error: str | None = None
+    unrecorded: tuple[str, ...] = ()
+    unrecorded_reports: Mapping[str, TenantReport] = field(default_factory=dict)
 
 
 #: Options a job takes besides PlanOptions' fields: they steer the read, not the plan.
@@ -193,6 +207,9 @@ class _Job:
         self.tallies: dict[str, TenantTally] = {}
         self.partial = False
         self.simulated = False
+        # The registry's failure during apply or finish, and what it left unrecorded.
+        self.registry_error: str | None = None
+        self.unrecorded: list[Confirmation] = []
 
     # -- events and registry ---------------------------------------------------------
 
@@ -395,6 +412,7 @@ class _Job:
                 self.publish(EventKind.PROGRESS, tenant, done=done, total=total)
 
         result: ApplyResult | None = None
+        applier: Applier | None = None
         try:
             async with self.ctx.clients(self.site) as client:
                 missing = await self.check_site(client, plan)
@@ -416,11 +434,12 @@ class _Job:
         except MoodleError as error:
             self.fail(tenants, f"Moodle refused the site check: {error}")
         except RegistryError as error:
-            self.fail(
-                tenants,
-                f"registry: {error} (Moodle changes of the last batch are "
-                "unrecorded; the next run adopts them)",
-            )
+            if applier is not None:
+                # The report counts what was recorded before the registry failed.
+                done = applier.result
+                self.tallies = self.spread(plan, applied=done.applied, refused=done.refused)
+            self.registry_error = str(error)
+            self.fail(tenants, f"registry: {error}; unrecorded: {self.unrecorded_words()}")
         finally:
             seconds = time.monotonic() - started
             for tenant in tenants:
@@ -490,7 +509,26 @@ class _Job:
                 journal=journal_lines(confirmation),
             )
 
-        await anyio.to_thread.run_sync(write)
+        try:
+            await anyio.to_thread.run_sync(write)
+        except RegistryError:
+            self.unrecorded.append(confirmation)
+            raise
+
+    def unrecorded_words(self) -> str:
+        """What Moodle confirmed that the registry did not take, as reports say it."""
+        if not self.unrecorded:
+            return "nothing Moodle confirmed"
+        counts: dict[str, int] = {}
+        for confirmation in self.unrecorded:
+            for item in confirmation.applied:
+                name = f"{item.operation.kind}.{item.operation.action}"
+                counts[name] = counts.get(name, 0) + 1
+        what = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+        n = len(self.unrecorded)
+        batches = "the last batch" if n == 1 else f"the last {n} batches"
+        site = self.site.name
+        return f"{batches} Moodle confirmed on site {site} ({what}), which the next run adopts"
 
     async def save_bookmarks(
         self, bookmarks: Mapping[str, tuple[str, datetime]], person: str | None
@@ -510,6 +548,7 @@ class _Job:
 
     async def finish(self, started: float) -> JobOutcome:
         outcomes: dict[str, TenantOutcome] = {}
+        unrecorded_reports: dict[str, TenantReport] = {}
         refused = sum(len(t.errors) for t in self.tallies.values())
         for tenant in self.tenants:
             phase, reason = self.final.get(tenant, (Phase.SUCCEEDED, ""))
@@ -528,10 +567,16 @@ class _Job:
                 durations,
                 simulated=self.simulated,
             )
-            try:
-                await self.registry(self.ctx.registry.record_tenant_report, self.run_id, report)
-            except RegistryError as error:
-                log.error("report not recorded", tenant=tenant, error=str(error))
+            if unrecorded_reports:
+                # The registry refused the last one: the coordinator records the rest later.
+                unrecorded_reports[tenant] = report
+            else:
+                try:
+                    await self.registry(self.ctx.registry.record_tenant_report, self.run_id, report)
+                except RegistryError as error:
+                    log.error("report not recorded", tenant=tenant, error=str(error))
+                    self.registry_error = self.registry_error or str(error)
+                    unrecorded_reports[tenant] = report
             counts = item.flat()
             outcomes[tenant] = TenantOutcome(tenant, phase, reason, counts)
             if item.warnings:
@@ -543,4 +588,10 @@ class _Job:
                 )
             self.publish(EventKind.PHASE, tenant, phase=phase, counts=counts, message=reason)
         log.info("job done", site=self.site.name, run=self.run_id, refused=refused)
-        return JobOutcome(self.site.name, outcomes)
+        return JobOutcome(
+            self.site.name,
+            outcomes,
+            registry_error=self.registry_error,
+            unrecorded=(self.unrecorded_words(),) if self.unrecorded else (),
+            unrecorded_reports=unrecorded_reports,
+        )

@@ -14,11 +14,20 @@ killed outright (``kill -9``, the OOM killer) leaves its leases behind: the
 next job of the same machine takes them over at once, since the holder names
 a process that is gone (:class:`farm.registry.leases.HolderProcess`); jobs of
 other machines wait for them to expire after their TTL.
+
+A release the registry refuses (it is down, read-only, full) is owed: this
+process keeps the lease's key and holder, stops renewing it, and gives it back
+as soon as the registry answers again: :func:`release_owed` is called before
+this process takes any lease and by the coordinator at the end of a run, so a
+process that lives on after its run (the scheduler, a worker) does not keep
+leases of a job that ended. Meanwhile the lease runs out with its TTL, or the
+process ends and its holder is gone.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,7 +37,7 @@ import anyio
 import anyio.to_thread
 import structlog
 
-from farm.registry import Lease, LeaseHeld, Registry, lease_holder
+from farm.registry import Lease, LeaseHeld, Registry, RegistryError, lease_holder
 
 log = structlog.get_logger("farm.leases")
 
@@ -119,6 +128,10 @@ async def hold_leases(
     """
     ordered = tuple(dict.fromkeys(keys))
     name = holder or lease_holder()
+    if owed_leases(registry):
+        # Leases this process still owes from an earlier job go back first.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(release_owed, registry)
     await _acquire_all(registry, ordered, name, policy, on_wait)
     held = HeldLeases(holder=name, keys=ordered)
     # The body's own exception is kept aside and raised after the renewal task
@@ -169,21 +182,71 @@ def _try_all(
     registry: Registry, keys: tuple[str, ...], holder: str, ttl: timedelta
 ) -> LeaseHeld | None:
     taken: list[str] = []
-    for key in keys:
-        result = registry.acquire_lease(key, holder, ttl)
-        if isinstance(result, LeaseHeld):
-            _release_all(registry, tuple(taken), holder)
-            return result
-        taken.append(key)
+    try:
+        for key in keys:
+            result = registry.acquire_lease(key, holder, ttl)
+            if isinstance(result, LeaseHeld):
+                _release_all(registry, tuple(taken), holder)
+                return result
+            taken.append(key)
+    except BaseException:
+        # The registry failed half-way: what was taken goes back (or is owed).
+        _release_all(registry, tuple(taken), holder)
+        raise
     return None
 
 
 def _release_all(registry: Registry, keys: tuple[str, ...], holder: str) -> None:
-    for key in reversed(keys):
+    ordered = tuple(reversed(keys))
+    for done, key in enumerate(ordered):
         try:
             registry.release_lease(key, holder)
-        except Exception:  # a registry gone away: the lease will expire on its own
+        except RegistryError as error:
+            # The registry failing: this lease and the rest are owed, given back
+            # when it answers again (trying each now could wait a timeout each).
+            for rest in ordered[done:]:
+                _owe(registry, rest, holder)
+            log.warning("leases not released", keys=list(ordered[done:]), error=str(error))
+            return
+        except Exception:  # not the registry failing: a bug, but the others still go back
             log.warning("could not release lease", key=key, exc_info=True)
+
+
+# Leases whose release the registry refused, by registry URL: (key, holder) pairs.
+_owed: dict[str, set[tuple[str, str]]] = {}
+_owed_guard = threading.Lock()
+
+
+def _owe(registry: Registry, key: str, holder: str) -> None:
+    with _owed_guard:
+        _owed.setdefault(registry.url, set()).add((key, holder))
+
+
+def owed_leases(registry: Registry) -> list[tuple[str, str]]:
+    """The (key, holder) of the leases this process could not give back to ``registry``."""
+    with _owed_guard:
+        return sorted(_owed.get(registry.url, ()))
+
+
+def release_owed(registry: Registry) -> int:
+    """Give back the leases this process owes ``registry``; return how many are still owed.
+
+    Blocking (call it from a worker thread); never raises for the registry,
+    and stops at its first refusal: the registry still fails. A lease that
+    expired and was taken by another holder meanwhile is left alone (a
+    release only deletes the row that still names this holder).
+    """
+    for key, holder in owed_leases(registry):
+        try:
+            released = registry.release_lease(key, holder)
+        except RegistryError as error:
+            log.info("owed lease still not released", key=key, error=str(error))
+            break
+        with _owed_guard:
+            _owed.get(registry.url, set()).discard((key, holder))
+        if released:
+            log.info("owed lease released", key=key, holder=holder)
+    return len(owed_leases(registry))
 
 
 async def _renew(registry: Registry, held: HeldLeases, policy: LeasePolicy) -> None:
@@ -194,8 +257,11 @@ async def _renew(registry: Registry, held: HeldLeases, policy: LeasePolicy) -> N
                 renewed: Lease | None = await anyio.to_thread.run_sync(
                     registry.renew_lease, key, held.holder, policy.ttl
                 )
-            except Exception:
+            except RegistryError as error:
                 # A registry hiccup: try again next round, the TTL leaves two more chances.
+                log.warning("lease renewal failed", key=key, error=str(error))
+                continue
+            except Exception:
                 log.warning("lease renewal failed", key=key, exc_info=True)
                 continue
             if renewed is None:

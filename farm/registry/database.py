@@ -19,6 +19,14 @@ Choices made here, once for every operation:
 - "Now" is the database's clock on PostgreSQL, the one clock every machine of
   a distributed farm shares; on SQLite, whose processes share one machine, it
   is the local UTC clock.
+- A failure of the database itself, rather than of the farm's code, becomes a
+  :class:`~farm.registry.errors.RegistryUnavailable` naming the registry (its
+  URL, password masked) and the driver's reason: a lost or refused connection,
+  a lock held past the busy timeout, and also a registry that answers but
+  cannot be written (a read-only SQLite file or folder, a full disk, a
+  PostgreSQL server in read-only mode), which is :class:`RegistryUnwritable`.
+  Callers handle them all as the registry failing; a constraint violation or
+  an SQL error stays what it is, a bug.
 """
 
 from __future__ import annotations
@@ -169,6 +177,44 @@ def driver_reason(error: BaseException, url: URL) -> str:
     return reason
 
 
+class RegistryUnwritable(RegistryUnavailable):
+    """The registry answers but refuses to write: read-only file or database, full disk."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(url, reason)
+        self.args = (f"the registry at {url} cannot be written: {reason}",)
+
+
+#: SQLite result codes of a database that cannot take writes (extended codes start so).
+_SQLITE_UNWRITABLE = ("SQLITE_READONLY", "SQLITE_FULL")
+#: SQLite result codes of a file that cannot be used: I/O errors, gone, not a database.
+_SQLITE_BROKEN = ("SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_CORRUPT", "SQLITE_NOTADB")
+#: PostgreSQL SQLSTATE classes of a server that failed rather than the statement:
+#: connection exception, insufficient resources, operator intervention, system error.
+_POSTGRES_FAULT_CLASSES = ("08", "53", "57", "58")
+_POSTGRES_UNWRITABLE = ("25006", "53100")  # read-only transaction, disk full
+
+
+def registry_fault(error: exc.DBAPIError, url: URL) -> RegistryUnavailable | None:
+    """The registry's own failure behind a driver error, or None when it is the statement's."""
+    original = getattr(error, "orig", None)
+    reason = driver_reason(error, url)
+    masked = mask_url(url)
+    name = str(getattr(original, "sqlite_errorname", "") or "")
+    if name.startswith(_SQLITE_UNWRITABLE):
+        return RegistryUnwritable(masked, reason)
+    if name.startswith(_SQLITE_BROKEN):
+        return RegistryUnavailable(masked, reason)
+    state = str(getattr(original, "sqlstate", "") or "")
+    if state in _POSTGRES_UNWRITABLE:
+        return RegistryUnwritable(masked, reason)
+    if state[:2] in _POSTGRES_FAULT_CLASSES:
+        return RegistryUnavailable(masked, reason)
+    if isinstance(error, exc.OperationalError | exc.InterfaceError):
+        return RegistryUnavailable(masked, reason)
+    return None
+
+
 class Store:
     """The engine and the session discipline every registry operation follows."""
 
@@ -213,11 +259,16 @@ class Store:
 
     @contextmanager
     def _unavailable_on_error(self) -> Iterator[None]:
-        # A lost server or a lock held past the busy timeout: say which registry and why.
+        # The database failing (see the module docstring): say which registry and why.
         try:
             yield
-        except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError) as error:
+        except exc.TimeoutError as error:
             raise RegistryUnavailable(self.url, driver_reason(error, self._url)) from error
+        except exc.DBAPIError as error:
+            fault = registry_fault(error, self._url)
+            if fault is None:
+                raise
+            raise fault from error
 
     def now(self, session: Session) -> datetime:
         """The current UTC time by the registry's clock (see the module docstring)."""

@@ -126,7 +126,7 @@ async def test_a_registry_failure_while_applying_fails_the_tenants_with_its_reas
         assert found.phase is Phase.FAILED
         assert found.reason.startswith("registry: ")
         assert "database is locked" in found.reason
-        assert "the next run adopts them" in found.reason
+        assert "which the next run adopts" in found.reason
     recorded = len(scenario.index("person"))
     assert recorded < len(scenario.site.live_users())
 
