@@ -28,6 +28,7 @@ from typing import Any
 
 import anyio
 import click
+import structlog
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -51,11 +52,14 @@ from farm.engine.coordinator import (
 from farm.engine.distributed_errors import DistributedUnavailable
 from farm.engine.events import Event, EventKind
 from farm.engine.executor import Executor
+from farm.engine.job import TenantOutcome
 from farm.engine.leases import LeasePolicy
+from farm.engine.status import outcome_state, tenant_states
 from farm.engine.wiring import Sources, client_provider
 from farm.logs import configure_logs
 from farm.model import Entity, Profile
-from farm.registry import RegistryError, RunStatus, RunTrigger
+from farm.notify import notify_changes
+from farm.registry import Registry, RegistryError, RunStatus, RunTrigger
 from farm.selection import SelectionError, select_tenants
 
 
@@ -70,6 +74,9 @@ EXECUTORS: tuple[str, ...] = ("local", "distributed")
 
 def _csv(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+log = structlog.get_logger("farm.sync")
 
 
 @click.command()
@@ -260,11 +267,14 @@ def result_json(result: RunResult, *, simulated: bool = False) -> dict[str, Any]
 
     ``writes`` counts the operations Moodle confirmed, per tenant and summed
     over tenants (an account shared by two tenants of a cité scolaire counts
-    for both); a simulated run writes nothing and its counts are what it
-    would have done.
+    once, for the first); a simulated run writes nothing and its counts are
+    what it would have done. ``state`` is the tenant's state as every view
+    names it (``partial`` when records were not written); ``phase`` is the
+    job's final phase.
     """
     tenants = {
         tenant: {
+            "state": _state(o),
             "phase": o.phase.value,
             "reason": o.reason or None,
             "counts": dict(o.counts),
@@ -290,6 +300,12 @@ def result_json(result: RunResult, *, simulated: bool = False) -> dict[str, Any]
     return summary
 
 
+def _state(outcome: TenantOutcome) -> str:
+    """The tenant's state in the farm's one vocabulary (:mod:`farm.engine.status`)."""
+    state = outcome_state(outcome.phase, outcome.counts)
+    return state.value if state is not None else outcome.phase.value
+
+
 def _writes(counts: Mapping[str, int]) -> int:
     return sum(n for name, n in counts.items() if name != "errors")
 
@@ -303,7 +319,7 @@ def _print_summary(result: RunResult, chosen: tuple[TenantConfig, ...]) -> None:
             continue
         counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()) if v)
         detail = "; ".join(part for part in (counts, outcome.reason) if part)
-        click.echo(f"{tenant.id:<22} {tenant.site:<30} {outcome.phase.value:<11} {detail}")
+        click.echo(f"{tenant.id:<22} {tenant.site:<30} {_state(outcome):<11} {detail}")
     tail = f" ({result.reason})" if result.reason else ""
     click.echo(f"run {result.run_id}: {result.status.value}{tail}")
 
@@ -388,7 +404,23 @@ async def _run(
     if result is None:
         # Cancelled hard by a second signal: the coordinator marked the run interrupted.
         raise SystemExit(EXIT_INTERRUPTED)
+    if not request.options.get("simulate") and result.registry_error is None:
+        await _notify(farm, registry, list(result.tenants))
     return result
+
+
+async def _notify(farm: Farm, registry: Registry, tenants: list[str]) -> None:
+    """Tell operators ([notify]) about the run's tenants whose state changed; never fails it."""
+    chosen = [farm.tenants[t] for t in tenants if t in farm.tenants]
+
+    def check() -> None:
+        states = tenant_states(registry, chosen, farm.settings.status)
+        notify_changes(farm, registry, states)
+
+    try:
+        await anyio.to_thread.run_sync(check)
+    except Exception as error:  # a notification must never turn a sync into a failure
+        log.warning("notification check failed", error=str(error))
 
 
 def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException:

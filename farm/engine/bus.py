@@ -154,10 +154,11 @@ class EventBus:
         try:
             self._registry.append_events(rows)
             self.recorded += len(rows)
-        except RegistryError:
-            # Events are for watching; losing some must not stop the sync itself.
+        except RegistryError as error:
+            # Events are for watching; losing some must not stop the sync itself,
+            # nor print a traceback: the run's own line names the registry failure.
             self.dropped += len(rows)
-            log.warning("events not recorded", count=len(rows), exc_info=True)
+            log.warning("events not recorded", count=len(rows), error=str(error))
 
 
 async def follow(

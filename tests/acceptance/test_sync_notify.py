@@ -1,0 +1,131 @@
+"""``farm sync`` tells operators ([notify]) when a tenant turns failed, once, without looking."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FARM = Path(sys.executable).parent / "farm"
+UAI = "0290009C"
+
+
+class Hook(ThreadingHTTPServer):
+    """A webhook receiver on loopback that keeps every JSON body it is sent."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                hook.posts.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    server = Hook()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+
+
+def dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_farm(root: Path, hook: Hook) -> Path:
+    """One establishment whose directory is down: every sync of it fails."""
+    root.mkdir()
+    (root / "farm.toml").write_text(
+        f"""\
+[farm]
+name = "notified farm"
+registry_url = "var/registry.sqlite"
+
+[notify]
+level = "critical"
+
+[notify.webhook]
+url = "http://127.0.0.1:{hook.server_address[1]}/hook"
+
+[directories.ent]
+url = "ldap://127.0.0.1:{dead_port()}"
+bind_dn = "cn=farm,dc=test,dc=fr"
+bind_password = "env:NOTIFY_TEST_BIND"
+people_base = "ou=people,dc=test,dc=fr"
+structures_base = "ou=structures,dc=test,dc=fr"
+""",
+        encoding="utf-8",
+    )
+    (root / "lycee.toml").write_text(
+        f"""\
+[site]
+url = "http://127.0.0.1:{dead_port()}/lycee"
+token = "env:NOTIFY_TEST_TOKEN"
+directory = "ent"
+auth = "oauth2"
+
+[[establishments]]
+uai = "{UAI}"
+""",
+        encoding="utf-8",
+    )
+    return root
+
+
+def sync(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NOTIFY_TEST_BIND": "bind-pw", "NOTIFY_TEST_TOKEN": "tok-123"}
+    return subprocess.run(
+        [str(FARM), "--farm-dir", str(root), "sync", "--all", "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_failed_sync_tells_the_webhook_once_and_not_again(tmp_path: Path, hook: Hook) -> None:
+    root = write_farm(tmp_path / "farm", hook)
+    upgrade = subprocess.run(
+        [str(FARM), "--farm-dir", str(root), "registry", "upgrade"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+
+    first = sync(root)
+    second = sync(root)
+
+    assert first.returncode == 1
+    assert second.returncode == 1
+    # One message for the change of state, none for the same failure again.
+    assert len(hook.posts) == 1, hook.posts
+    text = json.dumps(hook.posts[0])
+    assert UAI in text
+    assert "tok-123" not in text
+    assert "bind-pw" not in text
