@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -113,17 +114,22 @@ def site_lock(spec: JobSpec) -> str:
 
 
 def tenants_lock(spec: JobSpec) -> str:
-    """procrastinate's ``queueing_lock`` of a job: its tenant set, queued once at most.
+    """procrastinate's ``queueing_lock`` of a job: its tenant set and work, queued once at most.
 
-    Readable (``tenants:0340041K,0340042L``) when short, a digest of the
-    sorted ids otherwise.
+    The same tenants with the same options (a double submit) are queued
+    once; the same tenants with other work (the ``users`` and ``cohorts``
+    tasks firing in one minute) queue one behind the other, and the site
+    lock runs them in turn. Readable (``tenants:0340041K,0340042L|3f2a…``)
+    when short, a digest of the sorted ids otherwise.
     """
     ids = ",".join(sorted(set(spec.tenants)))
-    text = f"tenants:{ids}"
+    work = json.dumps(dict(spec.options), sort_keys=True, default=str)
+    task = hashlib.sha256(work.encode()).hexdigest()[:12]
+    text = f"tenants:{ids}|{task}"
     if len(text) <= _LOCK_TEXT_MAX:
         return text
     digest = hashlib.sha256(ids.encode()).hexdigest()[:24]
-    return f"tenants:{spec.site}:{len(spec.tenants)}:{digest}"
+    return f"tenants:{spec.site}:{len(spec.tenants)}:{digest}|{task}"
 
 
 class AlreadyQueued(Exception):

@@ -18,6 +18,7 @@ from farm.engine.distributed import (
 from farm.engine.distributed_executor import DistributedExecutor
 from farm.engine.events import Event, EventKind, Phase
 from farm.engine.jobspec import JobSpec
+from farm.engine.schedule import task_options
 from farm.registry import Registry, RunStatus, RunTrigger
 from farm.simulators.moodle import CostModel
 from tests.fixtures.moodle import ServedSimulator
@@ -104,6 +105,24 @@ async def test_the_same_tenants_are_never_queued_twice(
         assert ",".join(tenants) in outcome.reason
     report = registry.get_report(result.run_id)
     assert {r.status.value for r in report.tenants} == {"skipped"}
+    registry.close()
+
+
+async def test_two_tasks_of_the_same_tenants_queue_one_behind_the_other(
+    tmp_path: Path, postgres_url: str, served_moodle: ServedSimulator
+) -> None:
+    """Issue 12: the cohorts task firing with users was skipped on users' queueing lock."""
+    farm, registry = await prepare(tmp_path, postgres_url, served_moodle)
+    tenants = tuple(sorted(farm.tenants))
+    async with kit.coordinator(postgres_url, registry, farm) as (_, app):
+        # No worker runs: every job stays in the queue.
+        run_id = registry.start_run(trigger=RunTrigger.SCHEDULE)
+        for task in ("users", "cohorts"):
+            spec = JobSpec(run_id, "site-00", tenants, dict(task_options(task)), "schedule")
+            await defer_job(app, spec)
+        again = JobSpec(run_id, "site-00", tenants, dict(task_options("users")), "schedule")
+        with pytest.raises(AlreadyQueued, match="already queued"):
+            await defer_job(app, again)
     registry.close()
 
 
