@@ -11,7 +11,8 @@ the run that deletes them all (``removal = delete``, the safety stop lifted)
 and times that apply with ``time.process_time()``: the farm process alone,
 client and applier, waiting excluded. Deleting is linear when the CPU per
 person stays the same whatever the site's size; the last line prints the
-ratio of the largest size's figure to the smallest's (aim: under 1.3).
+ratio of the largest size's figure to the smallest's (aim: under 1.3). The
+garbage collector is set as the ``farm`` command sets it.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ async def measure(people: int) -> float:
 
 
 async def main() -> None:
+    # The garbage collector as the `farm` command sets it (farm/cli/__init__.py).
+    gc.set_threshold(50_000, 20, 20)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="2000,20000", help="comma-separated site sizes")
     args = parser.parse_args()
