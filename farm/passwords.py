@@ -16,6 +16,7 @@ import io
 import os
 import secrets
 import string
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,25 +45,47 @@ class CredentialsFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._created = False
+        # Slices of one run record their creations from several worker threads.
+        self._lock = threading.Lock()
 
     def append(self, rows: Sequence[tuple[str, Secret]]) -> None:
-        """Write ``username,password`` rows, creating the file (0600) on the first call."""
+        """Write ``username,password`` rows, creating the file (0600) on the first call.
+
+        The file is never one that already exists (``O_EXCL``): should the
+        name be taken (a registry started afresh reuses run ids), the next
+        free ``NAME-2.csv``, ``NAME-3.csv``... is used, and ``path`` says which.
+        """
         if not rows:
             return
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        if not self._created:
-            writer.writerow(["username", "password"])
-        for username, password in rows:
-            writer.writerow([username, password.reveal()])
+        with self._lock:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            if not self._created:
+                writer.writerow(["username", "password"])
+            for username, password in rows:
+                writer.writerow([username, password.reveal()])
+            descriptor = self._open()
+            with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+                out.write(buffer.getvalue())
+                out.flush()
+                os.fsync(out.fileno())
+            self._created = True
+
+    def _open(self) -> int:
         flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
-        if not self._created:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # O_EXCL: never append to, or through, a file someone else put there.
-            flags |= os.O_CREAT | os.O_EXCL
-        descriptor = os.open(self.path, flags, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            out.write(buffer.getvalue())
-            out.flush()
-            os.fsync(out.fileno())
-        self._created = True
+        if self._created:
+            return os.open(self.path, flags)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        stem, suffix = self.path.stem, self.path.suffix
+        for attempt in range(1, 1000):
+            candidate = (
+                self.path if attempt == 1 else self.path.with_name(f"{stem}-{attempt}{suffix}")
+            )
+            try:
+                # O_EXCL: never append to, or through, a file someone else put there.
+                descriptor = os.open(candidate, flags | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            self.path = candidate
+            return descriptor
+        raise FileExistsError(f"no free credentials file name beside {self.path}")

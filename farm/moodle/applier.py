@@ -53,7 +53,7 @@ import anyio
 from farm.index import IndexWrite, LiveIndex, SiteIndex, index_writes
 from farm.model import Kind
 from farm.moodle.client import MoodleClient
-from farm.moodle.errors import MoodleError, RecordError
+from farm.moodle.errors import MoodleError, RecordError, SiteError
 from farm.operation import Action, Operation
 from farm.passwords import CredentialsFile
 from farm.plan import Plan
@@ -290,9 +290,21 @@ class Applier:
         return self._credentials is not None
 
     async def keep_credentials(self, rows: Sequence[tuple[str, Secret]]) -> None:
-        """Append new accounts' passwords to the run's owner-only credentials file."""
-        if rows and self._credentials is not None:
+        """Append new accounts' passwords to the run's owner-only credentials file.
+
+        A file that cannot be written stops writing to the site (before the
+        accounts are sent): an account whose password nobody has is lost.
+        """
+        if not rows or self._credentials is None:
+            return
+        try:
             await anyio.to_thread.run_sync(self._credentials.append, rows)
+        except OSError as error:
+            raise SiteError(
+                f"cannot write the credentials file {self._credentials.path}: {error}; "
+                "the accounts it was for were not created",
+                site=self.client.name,
+            ) from None
 
     def refuse(self, op: Operation, reason: str) -> None:
         self.result.refused.append(Refused(op, reason))

@@ -231,3 +231,27 @@ async def test_a_person_the_source_says_is_suspended_is_created_then_suspended(
     assert (accounts["L0001"].suspended, accounts["L0002"].suspended) == (True, False)
     await scenario.sync([LYCEE])
     assert scenario.site.calls["core_user_update_users"] == 1  # the rerun changes nothing
+
+
+async def test_credentials_of_many_slices_go_to_one_file(scenario: Scenario) -> None:
+    scenario.farm = with_site(scenario.farm, auth="manual", new_passwords=PasswordDelivery.FILE)
+    scenario.set_people(LYCEE, [person(f"L{i:04d}") for i in range(90)])  # several slices at once
+
+    outcome = await scenario.sync([LYCEE])
+
+    assert outcome.tenants[LYCEE].phase is Phase.SUCCEEDED, outcome.tenants[LYCEE].reason
+    (credentials,) = (Path(scenario.farm.root) / "var" / "credentials").iterdir()
+    assert len(credentials.read_text().splitlines()) == 1 + 90  # the header, every account
+
+
+async def test_a_credentials_file_that_cannot_be_written_creates_nobody(scenario: Scenario) -> None:
+    scenario.farm = with_site(scenario.farm, auth="manual", new_passwords=PasswordDelivery.FILE)
+    (Path(scenario.farm.root) / "var").mkdir(exist_ok=True)
+    (Path(scenario.farm.root) / "var" / "credentials").write_text("not a folder")
+    scenario.set_people(LYCEE, [person("L0001")])
+
+    outcome = await scenario.sync([LYCEE])
+
+    assert outcome.tenants[LYCEE].phase is Phase.FAILED
+    assert "cannot write the credentials file" in outcome.tenants[LYCEE].reason
+    assert scenario.accounts() == {}
