@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio
 import httpx
 import structlog
 
@@ -50,7 +51,7 @@ from farm.clock import label, local_text, zone
 from farm.config import FARM_FILE, Farm
 from farm.config_files import FileSet
 from farm.config_schema import StatusThresholds
-from farm.engine.status import Level, TenantState
+from farm.engine.status import Level, TenantState, tenant_states
 from farm.notify_settings import EmailChannel, NotifySettings, WebhookChannel
 from farm.registry import Registry
 from farm.registry.runs import Notice
@@ -363,3 +364,21 @@ def failed_deliveries(registry: Registry, tenants: Sequence[str]) -> list[Notice
         for n in registry.notices(tenants).values()
         if any(not d.get("ok", True) for d in n.delivery)
     ]
+
+
+async def notify_after_run(farm: Farm, registry: Registry, tenants: Sequence[str]) -> None:
+    """Tell operators about the run's tenants whose state changed; never fails the run.
+
+    Blocking work (registry, SMTP, webhook) runs in a worker thread; a failure
+    to check is logged in one line, since a sync or a task must not fail
+    because nobody could be told.
+    """
+    chosen = [farm.tenants[t] for t in tenants if t in farm.tenants]
+
+    def check() -> None:
+        notify_changes(farm, registry, tenant_states(registry, chosen, farm.settings.status))
+
+    try:
+        await anyio.to_thread.run_sync(check)
+    except Exception as error:  # a notification must never turn a run into a failure
+        log.warning("notification check failed", error=str(error))

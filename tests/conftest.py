@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.fixtures.slapd",
     "tests.fixtures.moodle",
     "tests.fixtures.netypareo",
+    "tests.fixtures.webhook",
 ]
 
 

@@ -46,10 +46,9 @@ from farm.engine.schedule import (
     task_last_results,
 )
 from farm.engine.schedule_queue import SiteQueue, run_task
-from farm.engine.status import tenant_states
 from farm.engine.wiring import Sources, client_provider
 from farm.logs import bind_task, configure_logs
-from farm.notify import notify_changes
+from farm.notify import notify_after_run
 from farm.registry import Registry, RegistryError
 
 log = structlog.get_logger("farm.scheduler")
@@ -245,7 +244,7 @@ async def _scheduler(farm: Farm, registry: Registry, max_wait: timedelta | None 
 
             async def launch(task: str, tenants: list[str]) -> None:
                 await _launch(coordinator, reload.entries, queue, task, tenants, max_wait)
-                await _notify(reload.farm, registry, tenants)
+                await notify_after_run(reload.farm, registry, tenants)
 
             await run_scheduler(reload.entries, timezone, launch, stop, reload=reload)
             log.info("scheduler stopped")
@@ -253,20 +252,6 @@ async def _scheduler(farm: Farm, registry: Registry, max_wait: timedelta | None 
     finally:
         with anyio.CancelScope(shield=True):
             await sources.aclose()
-
-
-async def _notify(farm: Farm, registry: Registry, tenants: list[str]) -> None:
-    """Tell operators about the task's tenants whose state changed; never fails the task."""
-    chosen = [farm.tenants[t] for t in tenants if t in farm.tenants]
-
-    def check() -> None:
-        states = tenant_states(registry, chosen, farm.settings.status)
-        notify_changes(farm, registry, states)
-
-    try:
-        await anyio.to_thread.run_sync(check)
-    except Exception:
-        log.exception("notification check failed")
 
 
 async def _stop_when_lost(lost: anyio.Event, stop: anyio.Event) -> None:

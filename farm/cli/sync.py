@@ -54,12 +54,12 @@ from farm.engine.events import Event, EventKind
 from farm.engine.executor import Executor
 from farm.engine.job import TenantOutcome
 from farm.engine.leases import LeasePolicy
-from farm.engine.status import outcome_state, tenant_states
+from farm.engine.status import outcome_state
 from farm.engine.wiring import Sources, client_provider
 from farm.logs import configure_logs
 from farm.model import Entity, Profile
-from farm.notify import notify_changes
-from farm.registry import Registry, RegistryError, RunStatus, RunTrigger
+from farm.notify import notify_after_run
+from farm.registry import RegistryError, RunStatus, RunTrigger
 from farm.selection import SelectionError, select_tenants
 
 
@@ -405,22 +405,8 @@ async def _run(
         # Cancelled hard by a second signal: the coordinator marked the run interrupted.
         raise SystemExit(EXIT_INTERRUPTED)
     if not request.options.get("simulate") and result.registry_error is None:
-        await _notify(farm, registry, list(result.tenants))
+        await notify_after_run(farm, registry, list(result.tenants))
     return result
-
-
-async def _notify(farm: Farm, registry: Registry, tenants: list[str]) -> None:
-    """Tell operators ([notify]) about the run's tenants whose state changed; never fails it."""
-    chosen = [farm.tenants[t] for t in tenants if t in farm.tenants]
-
-    def check() -> None:
-        states = tenant_states(registry, chosen, farm.settings.status)
-        notify_changes(farm, registry, states)
-
-    try:
-        await anyio.to_thread.run_sync(check)
-    except Exception as error:  # a notification must never turn a sync into a failure
-        log.warning("notification check failed", error=str(error))
 
 
 def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException:

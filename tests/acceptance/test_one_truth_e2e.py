@@ -12,48 +12,16 @@ import json
 import re
 import secrets
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from tests.acceptance.test_sync_e2e import World, as_json, ok, world
 from tests.fixtures.smtp import SMTPServer
+from tests.fixtures.webhook import WebhookReceiver
 
 __all__ = ["world"]  # the module-scoped fixture, shared with the sync tests' world
 
 pytestmark = [pytest.mark.slapd, pytest.mark.slow]
-
-
-class Hook(ThreadingHTTPServer):
-    """A webhook receiver on loopback that keeps every JSON body it is sent."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                hook.posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def hook() -> Iterator[Hook]:
-    server = Hook()
-    try:
-        yield server
-    finally:
-        server.shutdown()
 
 
 def dead_port() -> int:
@@ -63,7 +31,7 @@ def dead_port() -> int:
 
 
 def test_a_dead_site_and_a_revoked_token_stay_failed_and_operators_are_told(
-    world: World, hook: Hook
+    world: World, webhook: WebhookReceiver
 ) -> None:
     farm = world.farm("truth")
     ok(farm.run("registry", "upgrade"))
@@ -77,7 +45,7 @@ def test_a_dead_site_and_a_revoked_token_stay_failed_and_operators_are_told(
             + '\n[notify]\nlevel = "critical"\n\n[notify.email]\nhost = "127.0.0.1"\n'
             f'port = {smtp.port}\nsecurity = "none"\nsender = "farm@example.org"\n'
             'to = ["ops@example.org"]\n\n[notify.webhook]\n'
-            f'url = "http://127.0.0.1:{hook.server_address[1]}/hook"\n',
+            f'url = "http://127.0.0.1:{webhook.server_address[1]}/hook"\n',
             encoding="utf-8",
         )
         site_file = farm.folder / f"{dead}.toml"
@@ -118,7 +86,7 @@ def test_a_dead_site_and_a_revoked_token_stay_failed_and_operators_are_told(
     # Told without looking: one e-mail and one webhook post, naming both sites' tenants.
     assert smtp.box.messages, "no e-mail was sent"
     mail = smtp.box.messages[0].message.as_string()
-    posted = json.dumps(hook.posts)
+    posted = json.dumps(webhook.posts)
     for tenant in broken:
         assert tenant in mail
         assert tenant in posted

@@ -7,46 +7,12 @@ import os
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-import pytest
+from tests.fixtures.webhook import WebhookReceiver
 
 FARM = Path(sys.executable).parent / "farm"
 UAI = "0290009C"
-
-
-class Hook(ThreadingHTTPServer):
-    """A webhook receiver on loopback that keeps every JSON body it is sent."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.posts.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def hook() -> Iterator[Hook]:
-    server = Hook()
-    try:
-        yield server
-    finally:
-        server.shutdown()
 
 
 def dead_port() -> int:
@@ -55,7 +21,7 @@ def dead_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_farm(root: Path, hook: Hook) -> Path:
+def write_farm(root: Path, webhook: WebhookReceiver) -> Path:
     """One establishment whose directory is down: every sync of it fails."""
     root.mkdir()
     (root / "farm.toml").write_text(
@@ -68,7 +34,7 @@ registry_url = "var/registry.sqlite"
 level = "critical"
 
 [notify.webhook]
-url = "http://127.0.0.1:{hook.server_address[1]}/hook"
+url = "http://127.0.0.1:{webhook.server_address[1]}/hook"
 
 [directories.ent]
 url = "ldap://127.0.0.1:{dead_port()}"
@@ -107,8 +73,10 @@ def sync(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_failed_sync_tells_the_webhook_once_and_not_again(tmp_path: Path, hook: Hook) -> None:
-    root = write_farm(tmp_path / "farm", hook)
+def test_a_failed_sync_tells_the_webhook_once_and_not_again(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    root = write_farm(tmp_path / "farm", webhook)
     upgrade = subprocess.run(
         [str(FARM), "--farm-dir", str(root), "registry", "upgrade"],
         capture_output=True,
@@ -124,8 +92,8 @@ def test_a_failed_sync_tells_the_webhook_once_and_not_again(tmp_path: Path, hook
     assert first.returncode == 1
     assert second.returncode == 1
     # One message for the change of state, none for the same failure again.
-    assert len(hook.posts) == 1, hook.posts
-    text = json.dumps(hook.posts[0])
+    assert len(webhook.posts) == 1, webhook.posts
+    text = json.dumps(webhook.posts[0])
     assert UAI in text
     assert "tok-123" not in text
     assert "bind-pw" not in text
