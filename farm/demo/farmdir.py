@@ -107,7 +107,7 @@ def write_farm(
     secret_dir.mkdir(exist_ok=True)
     bind = ""
     if bind_dn and bind_password:
-        (secret_dir / "ldap-bind").write_text(bind_password + "\n", encoding="utf-8")
+        _write_secret(secret_dir / "ldap-bind", bind_password)
         bind = f'bind_dn = {_q(bind_dn)}\nbind_password = "file:secrets/ldap-bind"\n'
     (folder / "farm.toml").write_text(
         f"""# The demo farm written by `farm demo`: every source is a local stand-in.
@@ -143,7 +143,7 @@ connections = 2
     if cfa is not None:
         _write_cfa(folder, cfa, moodle_url)
     for index, site in enumerate(sites):
-        (secret_dir / f"{site.name}.token").write_text(site.token + "\n", encoding="utf-8")
+        _write_secret(secret_dir / f"{site.name}.token", site.token)
         first = site.establishments[0]
         tags = _tags(index, first)
         if site.cite:
@@ -169,7 +169,7 @@ connections = 2
 
 
 def _netypareo_section(cfa: DemoCfa, secret_dir: Path) -> str:
-    (secret_dir / "netypareo.token").write_text(cfa.ws_token + "\n", encoding="utf-8")
+    _write_secret(secret_dir / "netypareo.token", cfa.ws_token)
     return f"""
 [netypareo.{NETYPAREO}]
 wsdl = {_q(cfa.wsdl)}
@@ -181,7 +181,7 @@ usertype_prefix = true
 
 def _write_cfa(folder: Path, cfa: DemoCfa, moodle_url: str) -> None:
     name = cfa.site.name
-    (folder / "secrets" / f"{name}.token").write_text(cfa.site.token + "\n", encoding="utf-8")
+    _write_secret(folder / "secrets" / f"{name}.token", cfa.site.token)
     blocks = "\n".join(
         f"[[netypareo_sites]]\nid = {_q(f'{name}-{code}')}\ncode = {_q(code)}\n"
         f"index = {index}\nname = {_q(title)}\n"
@@ -200,3 +200,9 @@ def _write_cfa(folder: Path, cfa: DemoCfa, moodle_url: str) -> None:
         f"{blocks}",
         encoding="utf-8",
     )
+
+
+def _write_secret(path: Path, value: str) -> None:
+    """A secret file its owner alone may read, as `farm tenants check` wants them."""
+    path.write_text(value + "\n", encoding="utf-8")
+    path.chmod(0o600)
