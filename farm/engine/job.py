@@ -56,7 +56,7 @@ from farm.moodle.journal import index_rows, journal_lines
 from farm.moodle.preflight import REQUIRED_FUNCTIONS
 from farm.moodle.probes import Found, probe_auth
 from farm.operation import Action
-from farm.options import Mode, PlanOptions, RemovalPolicy
+from farm.options import CohortRemovalPolicy, Mode, PlanOptions, RemovalPolicy
 from farm.passwords import CredentialsFile
 from farm.plan import Plan, plan_site
 from farm.registry import Registry, RegistryError
@@ -129,8 +129,6 @@ def plan_options_from(options: Mapping[str, Any], site: SiteConfig, farm: Farm) 
     ``entities`` and ``profiles`` are lists or comma-separated strings.
     Raises :class:`ValueError` naming the bad option.
     """
-    from farm.options import CohortRemovalPolicy
-
     known = {*_FLAGS, "entities", "profiles", "person", "mode", "removal", "cohort_removal"}
     known |= {"mass_removal_threshold", "mass_removal_floor", "cohort_prefix", *JOB_OPTIONS}
     for name in options:
