@@ -167,8 +167,14 @@ def _print_tenant(farm: Farm, tenant: TenantConfig, site: SiteConfig) -> None:
         ("site URL", site.url),
         ("site token", str(site.token)),
         ("removal", site.removal),
+        ("cohort removal", site.cohort_removal),
         ("mass removal threshold", f"{site.mass_removal_threshold:.0%}"),
+        ("auth of the accounts", ", ".join(farm.auths_of(site)) or "none: set [site] auth"),
+        ("new passwords", site.new_passwords or "-"),
+        ("e-mail conflicts", site.email_conflicts),
     ]
+    if site.roles:
+        rows.append(("role ids", ", ".join(f"{n} = {i}" for n, i in sorted(site.roles.items()))))
     if site.is_cite_scolaire:
         others = [t.id for t in site.tenants if t.kind == "establishment" and t.id != tenant.id]
         rows.append(("cité scolaire with", ", ".join(others)))
@@ -209,7 +215,13 @@ def _site_json(site: SiteConfig) -> dict[str, Any]:
         "cite_scolaire": site.is_cite_scolaire,
         "tenants": [tenant.id for tenant in site.tenants],
         "removal": site.removal,
+        "cohort_removal": site.cohort_removal,
         "mass_removal_threshold": site.mass_removal_threshold,
+        "auth": site.auth,
+        "new_passwords": site.new_passwords,
+        "email_conflicts": site.email_conflicts,
+        "email_template": site.email_template,
+        "roles": dict(site.roles),
         "profile_fields": list(site.profile_fields),
         "limits": site.limits.model_dump(),
     }

@@ -166,6 +166,7 @@ def test_show_a_tenant_of_a_cite_scolaire_never_prints_the_token() -> None:
     assert "Collège Georges Clemenceau" in result.stdout
     assert "env:MOODLE_TOKEN_CITE_CLEMENCEAU_MONTPELLIER" in result.stdout
     assert "0340041K, 0342225J" in result.stdout
+    assert re.search(r"auth of the accounts\s*│\s*cas", result.stdout)
     assert SECRET_VALUE not in result.stdout
 
 
@@ -176,6 +177,7 @@ def test_show_json_gives_site_and_limits() -> None:
     data = json.loads(result.stdout)
     assert data["site"]["token"] == "env:MOODLE_TOKEN_CFA_OCCITANIE"
     assert data["site"]["limits"]["calls_in_flight"] == 2
+    assert (data["site"]["auth"], data["site"]["new_passwords"]) == ("manual", "file")
     assert data["schedules"]["students"] == "0 3 * * *"  # the site's override
     assert data["schedules"]["caches"] == "0 1 * * *"  # the farm default
     assert "users" not in data["schedules"]  # an establishment task
