@@ -6,7 +6,8 @@ account's password, sends it to Moodle, and appends ``username,password`` to
 establishment to hand out. The file is created readable and writable by its
 owner only (mode 0600, in a folder of mode 0700), refused if it already
 exists as something else than a file this run created, and never printed:
-passwords travel as :class:`~farm.secrets.Secret` everywhere else.
+passwords travel as :class:`~farm.secrets.Secret` everywhere else. The folder
+gets a ``.gitignore`` of its own, since farm folders are kept in git.
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ class CredentialsFile:
         if self._created:
             return os.open(self.path, flags)
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Farm folders live in git: passwords must never be committed with them.
+        ignore = self.path.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n", encoding="utf-8")
         stem, suffix = self.path.stem, self.path.suffix
         for attempt in range(1, 1000):
             candidate = (

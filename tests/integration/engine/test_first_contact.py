@@ -108,7 +108,7 @@ async def test_manual_accounts_get_a_password_in_an_owner_only_file_never_by_mai
 
     await scenario.sync([LYCEE])
 
-    (credentials,) = (Path(scenario.farm.root) / "var" / "credentials").iterdir()
+    (credentials,) = (Path(scenario.farm.root) / "var" / "credentials").glob("*.csv")
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
     lines = credentials.read_text().splitlines()
     assert lines[0] == "username,password"
@@ -240,7 +240,7 @@ async def test_credentials_of_many_slices_go_to_one_file(scenario: Scenario) -> 
     outcome = await scenario.sync([LYCEE])
 
     assert outcome.tenants[LYCEE].phase is Phase.SUCCEEDED, outcome.tenants[LYCEE].reason
-    (credentials,) = (Path(scenario.farm.root) / "var" / "credentials").iterdir()
+    (credentials,) = (Path(scenario.farm.root) / "var" / "credentials").glob("*.csv")
     assert len(credentials.read_text().splitlines()) == 1 + 90  # the header, every account
 
 

@@ -41,6 +41,7 @@ def test_appends_from_many_threads_at_once_make_one_owner_only_file(tmp_path: Pa
     assert sorted(lines[1:]) == sorted(f"user{n},pw-{n}" for n in range(8))
     assert stat.S_IMODE(credentials.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(credentials.path.parent.stat().st_mode) == 0o700
+    assert (credentials.path.parent / ".gitignore").read_text() == "*\n"  # never committed
 
 
 def test_an_existing_file_is_never_appended_to(tmp_path: Path) -> None:
