@@ -136,17 +136,27 @@ class AlreadyQueued(Exception):
     """The job's tenants are already waiting in the queue (its queueing lock is taken)."""
 
 
-async def defer_job(app: procrastinate.App, spec: JobSpec, *, wait_leases: bool = False) -> int:
+async def defer_job(
+    app: procrastinate.App,
+    spec: JobSpec,
+    *,
+    wait_leases: bool = False,
+    wait_timeout: float | None = None,
+) -> int:
     """Queue ``spec`` for a worker and return the procrastinate job id.
 
     Raises :class:`AlreadyQueued` when the same tenants are already queued.
-    ``wait_leases`` makes the worker wait for leases held elsewhere (``--wait``).
+    ``wait_leases`` makes the worker wait for leases held elsewhere (``--wait``),
+    for at most ``wait_timeout`` seconds when given (a scheduled task waits
+    until its next firing, not for ever).
     """
     deferrer = app.configure_task(
         SYNC_TASK, lock=site_lock(spec), queueing_lock=tenants_lock(spec), queue=QUEUE
     )
     try:
-        return await deferrer.defer_async(spec=spec.to_json(), wait_leases=wait_leases)
+        return await deferrer.defer_async(
+            spec=spec.to_json(), wait_leases=wait_leases, wait_timeout=wait_timeout
+        )
     except procrastinate_errors.AlreadyEnqueued:
         raise AlreadyQueued(
             f"tenants {', '.join(spec.tenants)} of site {spec.site} are already queued "
@@ -193,6 +203,7 @@ async def sync_site(
     context: procrastinate.JobContext,
     spec: Mapping[str, Any],
     wait_leases: bool = False,
+    wait_timeout: float | None = None,
 ) -> dict[str, str]:
     """The ``farm.sync_site`` task: run one job in this worker, then say how its tenants ended.
 
@@ -202,7 +213,9 @@ async def sync_site(
     """
     runtime: WorkerRuntime = context.additional_context[RUNTIME_KEY]
     stop = anyio.Event()
-    inner = asyncio.ensure_future(runtime.sync(JobSpec.from_json(spec), stop, wait_leases))
+    inner = asyncio.ensure_future(
+        runtime.sync(JobSpec.from_json(spec), stop, wait_leases, wait_timeout)
+    )
     aborted = False
     while True:
         try:

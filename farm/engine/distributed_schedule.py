@@ -42,7 +42,7 @@ from farm.engine.distributed import (
 from farm.engine.distributed_executor import outcome_of_report
 from farm.engine.events import Event, EventKind, Phase
 from farm.engine.executor import give_up
-from farm.engine.schedule import due, schedules, task_options
+from farm.engine.schedule import due, schedules, task_options, wait_bound
 from farm.registry import LeaseHeld, RunId, RunStatus, RunTrigger, lease_holder
 
 if TYPE_CHECKING:
@@ -121,8 +121,17 @@ async def _start(
             events.publish(
                 Event(run_id, EventKind.PHASE, site=spec.site, tenant=tenant, phase=Phase.QUEUED)
             )
+        # A site held elsewhere (a `farm sync`, another worker) is waited for, until
+        # the task's next firing: a scheduled task queues, it is not skipped.
+        bound = wait_bound(
+            schedules(farm),
+            task,
+            spec.tenants,
+            datetime.fromtimestamp(timestamp, UTC),
+            farm.settings.timezone,
+        )
         try:
-            await defer_job(app, spec)
+            await defer_job(app, spec, wait_leases=True, wait_timeout=bound.seconds)
         except AlreadyQueued as refused:
             await give_up(registry, events, spec, Phase.SKIPPED, str(refused))
     await _finish_later(app, run_id, time.time() + GIVE_UP_AFTER)

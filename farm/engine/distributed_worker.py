@@ -70,8 +70,17 @@ class WorkerRuntime:
     leases: LeasePolicy = field(default_factory=LeasePolicy)
     job: JobFunction = run_job
 
-    async def sync(self, spec: JobSpec, stop: anyio.Event, wait_leases: bool) -> dict[str, str]:
+    async def sync(
+        self,
+        spec: JobSpec,
+        stop: anyio.Event,
+        wait_leases: bool,
+        wait_timeout: float | None = None,
+    ) -> dict[str, str]:
         """Run ``spec`` here; returns each tenant's final phase. Never raises but on cancellation.
+
+        With ``wait_leases``, leases held elsewhere are waited for, at most
+        ``wait_timeout`` seconds when given.
 
         ``stop`` (the run's abort) and the worker's own stop both end the job
         after its current batch.
@@ -104,7 +113,11 @@ class WorkerRuntime:
                 clients=self.clients,
                 stop=job_stop,
             )
-            policy = dataclasses.replace(self.leases, wait=wait_leases)
+            policy = dataclasses.replace(
+                self.leases,
+                wait=wait_leases,
+                wait_timeout=self.leases.wait_timeout if wait_timeout is None else wait_timeout,
+            )
             try:
                 async with anyio.create_task_group() as group:
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -51,4 +51,38 @@ async def test_a_tick_runs_the_tasks_due_in_its_minute_in_the_farm_time_zone(
     assert run.status is RunStatus.SUCCEEDED, run.reason
     assert run.tenants_ok == len(farm.tenants)
     assert len(served_moodle.sim.sites["site-00"].live_users()) == 20 * len(farm.tenants)
+    registry.close()
+
+
+async def test_a_scheduled_task_waits_for_a_site_a_local_sync_holds(
+    tmp_path: Path,
+    postgres_url: str,
+    served_moodle: ServedSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 12: on the workers, a task whose site another process held was skipped."""
+    monkeypatch.setattr(distributed_schedule, "FINISH_EVERY", 1)
+    farm = kit.build_farm(tmp_path, served_moodle.base_url, 1, {"users": "30 2 15 1 *"})
+    served_moodle.sim.add_site("site-00", token=farmkit.TOKEN, profile_fields=("uai",))
+    registry = await anyio.to_thread.run_sync(kit.prepare_registry, postgres_url, farm)
+    holder = "cron-host:4242:local-sync"  # another host's `farm sync`, alive
+    registry.acquire_lease("site:site-00", holder, timedelta(minutes=5))
+    tick = datetime(2025, 1, 15, 2, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    async with kit.running_worker(postgres_url, registry, farm, people=5):
+        app = procrastinate_app(postgres_url)
+        async with app.open_async():
+            deferrer = app.configure_task(TICK_TASK, queue=QUEUE)
+            await deferrer.defer_async(timestamp=int(tick.timestamp()))
+        await anyio.sleep(2)
+        runs = await anyio.to_thread.run_sync(lambda: registry.list_runs(limit=5))
+        assert [r.status for r in runs] == [RunStatus.RUNNING]  # waiting, not skipped
+        registry.release_lease("site:site-00", holder)
+        with anyio.fail_after(60):
+            while True:
+                runs = await anyio.to_thread.run_sync(lambda: registry.list_runs(limit=5))
+                if runs and runs[0].status is not RunStatus.RUNNING:
+                    break
+                await anyio.sleep(0.2)
+
+    assert runs[0].status is RunStatus.SUCCEEDED, runs[0].reason
     registry.close()
