@@ -24,7 +24,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -35,6 +36,8 @@ import httpx
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool, Pool
+
+from farm.registry import Registry
 
 #: SQLite's own largest max_page_count: "no limit".
 _NO_LIMIT = 4294967294
@@ -223,3 +226,17 @@ class AsgiAfterCreates:
             await send(message)
 
         await self.app(scope, replay, sending)
+
+
+@contextmanager
+def faulty_sqlite_registry(folder: Path) -> Iterator[tuple[Registry, SqliteFaults]]:
+    """A fresh SQLite registry in ``folder`` and the faults that can be put on it."""
+    path = folder / "registry.db"
+    registry = Registry.open(f"sqlite:///{path}", check=False, create=True)
+    registry.upgrade()
+    faults = SqliteFaults(path)
+    try:
+        yield registry, faults
+    finally:
+        faults.close()
+        registry.close()

@@ -150,7 +150,9 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
     async def created(result: BatchResult[NewUser]) -> None:
         for failed in result.failed:
             applier.refuse(creating[id(failed.item)], failed.reason)
-        owners = linked(applier, Kind.PERSON)
+        # Who owns which account is read only when a retry adopted one: building it
+        # for every batch would cost the whole index per batch.
+        owners = linked(applier, Kind.PERSON) if any(c.adopted for c in result.confirmed) else {}
         confirmed: list[Applied] = []
         for item in result.confirmed:
             op = creating[id(item.item)]

@@ -15,20 +15,13 @@ import pytest
 
 from farm.engine.leases import LeasePolicy, hold_leases, owed_leases, release_owed
 from farm.registry import Registry
-from tests.registry_faults import SqliteFaults
+from tests.registry_faults import SqliteFaults, faulty_sqlite_registry
 
 
 @pytest.fixture
 def broken(tmp_path: Path) -> Iterator[tuple[Registry, SqliteFaults]]:
-    path = tmp_path / "registry.db"
-    registry = Registry.open(f"sqlite:///{path}", check=False, create=True)
-    registry.upgrade()
-    faults = SqliteFaults(path)
-    try:
-        yield registry, faults
-    finally:
-        faults.close()
-        registry.close()
+    with faulty_sqlite_registry(tmp_path) as made:
+        yield made
 
 
 async def test_a_refused_release_is_owed_and_given_back_before_the_next_job(

@@ -21,22 +21,15 @@ from sqlalchemy.engine import make_url
 from farm.registry import NewEvent, Registry, RegistryUnavailable, RunTrigger
 from farm.registry.database import RegistryUnwritable
 from farm.registry.rows import IndexWrite
-from tests.registry_faults import SqliteFaults
+from tests.registry_faults import SqliteFaults, faulty_sqlite_registry
 
 TTL = timedelta(seconds=60)
 
 
 @pytest.fixture
 def sqlite(tmp_path: Path) -> Iterator[tuple[Registry, SqliteFaults]]:
-    path = tmp_path / "registry.db"
-    registry = Registry.open(f"sqlite:///{path}", check=False, create=True)
-    registry.upgrade()
-    faults = SqliteFaults(path)
-    try:
-        yield registry, faults
-    finally:
-        faults.close()
-        registry.close()
+    with faulty_sqlite_registry(tmp_path) as made:
+        yield made
 
 
 def test_a_read_only_sqlite_registry_refuses_writes_by_name(
