@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from farm.config_schema import FarmSection
+from farm.config.schema import FarmSection
 
 DEFAULT_ZONE = str(FarmSection.model_fields["timezone"].default)
 

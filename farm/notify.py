@@ -9,7 +9,7 @@ however many runs see it; a change of problem (failed, then partial) is a
 change too. A message lists every tenant that changed, with its state,
 level, why, and the command to look closer.
 
-Channels (farm.toml's ``[notify]``, :mod:`farm.notify_settings`):
+Channels (farm.toml's ``[notify]``, :mod:`farm.config.notify`):
 
 - e-mail over SMTP with the standard library (``smtplib``): STARTTLS,
   implicit TLS or none, a login whose password is a secret reference;
@@ -49,10 +49,10 @@ import structlog
 
 from farm.clock import label, local_text, zone
 from farm.config import FARM_FILE, Farm
-from farm.config_files import FileSet
-from farm.config_schema import StatusThresholds
+from farm.config.files import FileSet
+from farm.config.notify import EmailChannel, NotifySettings, WebhookChannel
+from farm.config.schema import StatusThresholds
 from farm.engine.status import Level, TenantState, tenant_states
-from farm.notify_settings import EmailChannel, NotifySettings, WebhookChannel
 from farm.registry import Registry
 from farm.registry.runs import Notice
 from farm.secrets import MASK, Secret, SecretError, SecretRef

@@ -12,12 +12,12 @@ import gc
 import importlib
 import importlib.util
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from farm import __version__
+from farm.cli.context import CliContext
 from farm.logs import configure_logs
 
 # name -> (module:attribute, one-line summary shown in `farm --help`)
@@ -37,18 +37,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 DEFAULT_FARM_DIR = "tenants"
-
-# Exit codes every command keeps to.
-EXIT_FAILED = 1  # something failed; stderr says what
-EXIT_USAGE = 2  # the command line was wrong (click's own code)
-EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM: work in flight was finished and recorded
-
-
-@dataclass(frozen=True, slots=True)
-class CliContext:
-    """What every command receives through ``click.pass_obj``."""
-
-    farm_dir: Path
 
 
 class LazyGroup(click.Group):

@@ -13,8 +13,7 @@ from datetime import timedelta
 
 import click
 
-from farm.cli import CliContext
-from farm.cli.registry import fail, open_registry, registry_option
+from farm.cli.context import CliContext, fail, open_registry, registry_option
 from farm.config import Farm, FarmConfigError, load_farm
 from farm.engine.leases import LeasePolicy
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import click
 
-from farm.cli import CliContext
+from farm.cli.context import CliContext
 
 
 @click.command()

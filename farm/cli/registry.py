@@ -10,13 +10,16 @@ other command says to run it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
-
 import click
 
-from farm.cli import CliContext
-from farm.config import Farm, FarmConfigError, load_farm, registry_url_of
+from farm.cli.context import (
+    CliContext,
+    fail,
+    load_farm_or_fail,
+    open_registry,
+    registry_option,
+    resolve_registry_url,
+)
 from farm.registry import (
     Registry,
     RegistryError,
@@ -24,61 +27,6 @@ from farm.registry import (
     SchemaStateKind,
     mask_url,
 )
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def registry_option(function: _F) -> _F:
-    """The ``--registry URL`` option, read from ``$FARM_REGISTRY_URL`` too."""
-    return click.option(
-        "--registry",
-        "registry_url",
-        envvar="FARM_REGISTRY_URL",
-        metavar="URL",
-        help="Registry URL (sqlite:///PATH or postgresql+psycopg://…); "
-        "default: $FARM_REGISTRY_URL, else registry_url in farm.toml.",
-    )(function)
-
-
-def fail(message: str) -> NoReturn:
-    """Print ``message`` on stderr and exit with status 1."""
-    click.echo(message, err=True)
-    raise SystemExit(1)
-
-
-def load_farm_or_fail(obj: CliContext) -> Farm:
-    """The farm of ``--farm-dir``, or every problem printed and exit 1."""
-    try:
-        return load_farm(obj.farm_dir)
-    except FarmConfigError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        count = len(error.problems)
-        fail(f"{count} problem{'s' if count != 1 else ''} in {obj.farm_dir}: nothing was done.")
-
-
-def resolve_registry_url(obj: CliContext, url: str | None) -> str:
-    """``--registry`` if given, else farm.toml's ``registry_url``.
-
-    Only farm.toml's ``[farm]`` table is read: a broken site file must not
-    keep an operator from reading runs and reports.
-    """
-    if url:
-        return url
-    try:
-        return registry_url_of(obj.farm_dir)
-    except FarmConfigError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        fail(f"cannot find the registry of {obj.farm_dir}: nothing was done.")
-
-
-def open_registry(url: str, *, check: bool = True, create: bool = False) -> Registry:
-    """Open the registry, or say why not (which URL, what to run) and exit 1."""
-    try:
-        return Registry.open(url, check=check, create=create)
-    except RegistryError as error:
-        fail(str(error))
 
 
 @click.group()

@@ -27,8 +27,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from farm.cli import CliContext
-from farm.cli.registry import fail, open_registry, registry_option, resolve_registry_url
+from farm.cli.context import CliContext, fail, open_registry, registry_option, resolve_registry_url
 from farm.clock import iso, label, local_text, zone_of
 from farm.engine.status import NOT_OK, PROBLEMS, counts_text, state_counts
 from farm.registry import RegistryError, RunId, RunReport, RunStatus, RunSummary, TenantReport

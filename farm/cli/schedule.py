@@ -29,8 +29,7 @@ import anyio
 import click
 import structlog
 
-from farm.cli import CliContext
-from farm.cli.registry import fail, load_farm_or_fail, open_registry, registry_option
+from farm.cli.context import CliContext, fail, load_farm_or_fail, open_registry, registry_option
 from farm.config import Farm, FarmConfigError, load_farm
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator

@@ -11,7 +11,7 @@ import anyio
 import click
 import structlog
 
-from farm.cli import CliContext
+from farm.cli.context import CliContext
 from farm.config import Farm, FarmConfigError, SiteConfig, load_farm
 from farm.moodle import SiteCheck, SiteTarget, check_sites
 from farm.secrets import SecretError

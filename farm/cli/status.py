@@ -20,8 +20,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from farm.cli import EXIT_INTERRUPTED, CliContext
-from farm.cli.registry import (
+from farm.cli.context import (
+    EXIT_INTERRUPTED,
+    CliContext,
     fail,
     load_farm_or_fail,
     open_registry,
@@ -29,7 +30,8 @@ from farm.cli.registry import (
     resolve_registry_url,
 )
 from farm.clock import clock_text, label, local_text, zone, zone_of
-from farm.config_schema import StatusThresholds
+from farm.config.schema import StatusThresholds
+from farm.config.selection import SelectionError, select_tenants
 from farm.engine.bus import follow
 from farm.engine.events import Event, EventKind
 from farm.engine.status import (
@@ -49,7 +51,6 @@ from farm.engine.status import (
 from farm.logs import configure_logs
 from farm.notify import digest, failed_deliveries, notify_changes
 from farm.registry import Registry, RegistryError, RunId, RunStatus
-from farm.selection import SelectionError, select_tenants
 
 _STYLE = {Level.OK: "green", Level.WARNING: "yellow", Level.CRITICAL: "red"}
 _STATE_STYLE = {

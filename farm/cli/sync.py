@@ -38,9 +38,17 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from farm.cli import EXIT_FAILED, EXIT_INTERRUPTED, CliContext
-from farm.cli.registry import fail, load_farm_or_fail, open_registry, registry_option
+from farm.cli.context import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    CliContext,
+    fail,
+    load_farm_or_fail,
+    open_registry,
+    registry_option,
+)
 from farm.config import Farm, TenantConfig
+from farm.config.selection import SelectionError, select_tenants
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import (
     Coordinator,
@@ -49,7 +57,7 @@ from farm.engine.coordinator import (
     SyncRequest,
     check_options,
 )
-from farm.engine.distributed_errors import DistributedUnavailable
+from farm.engine.distributed.errors import DistributedUnavailable
 from farm.engine.events import Event, EventKind
 from farm.engine.executor import Executor
 from farm.engine.job import TenantOutcome
@@ -60,7 +68,6 @@ from farm.logs import configure_logs
 from farm.model import Entity, Profile
 from farm.notify import notify_after_run
 from farm.registry import RegistryError, RunStatus, RunTrigger
-from farm.selection import SelectionError, select_tenants
 
 
 def configure_logging(*, as_json: bool, level: int = logging.INFO) -> None:
@@ -341,8 +348,9 @@ async def open_executor(
         return
     if name != "distributed":
         raise ValueError(f"unknown executor {name!r}: use one of {', '.join(EXECUTORS)}")
-    from farm.engine.distributed import check_ready, procrastinate_app
-    from farm.engine.distributed_executor import DistributedExecutor
+    from farm.engine.distributed.app import procrastinate_app
+    from farm.engine.distributed.executor import DistributedExecutor
+    from farm.engine.distributed.queue import check_ready
 
     app = procrastinate_app(coordinator.registry.url)
     async with app.open_async():

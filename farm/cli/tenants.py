@@ -9,9 +9,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from farm.cli import CliContext
+from farm.cli.context import CliContext
 from farm.config import Farm, FarmConfigError, SiteConfig, TenantConfig, TenantKind, load_farm
-from farm.selection import SelectionError, close_matches, select_tenants
+from farm.config.selection import SelectionError, close_matches, select_tenants
 
 _KINDS = ("establishment", "netypareo")
 

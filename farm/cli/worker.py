@@ -23,8 +23,8 @@ import anyio
 import click
 import procrastinate
 
-from farm.cli import CliContext
-from farm.cli.registry import (
+from farm.cli.context import (
+    CliContext,
     fail,
     load_farm_or_fail,
     open_registry,
@@ -33,12 +33,9 @@ from farm.cli.registry import (
 )
 from farm.cli.sync import configure_logging
 from farm.config import Farm, load_farm
-from farm.engine.distributed import (
-    DistributedUnavailable,
-    check_ready,
-    install_schema,
-    procrastinate_app,
-)
+from farm.engine.distributed.app import procrastinate_app
+from farm.engine.distributed.errors import DistributedUnavailable
+from farm.engine.distributed.queue import check_ready, install_schema
 from farm.registry import Registry, RegistryError, mask_url
 
 
@@ -145,7 +142,7 @@ async def _work(
     lease_ttl: float,
 ) -> None:
     from farm.engine.bus import EventBus
-    from farm.engine.distributed_worker import WorkerRuntime, WorkerSettings, run_worker
+    from farm.engine.distributed.worker import WorkerRuntime, WorkerSettings, run_worker
     from farm.engine.leases import LeasePolicy
     from farm.engine.wiring import client_provider
 

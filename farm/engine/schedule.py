@@ -36,7 +36,7 @@ import anyio
 from cronsim import CronSim
 
 from farm.config import Farm, TenantConfig, TenantKind
-from farm.config_schema import ESTABLISHMENT_TASKS, NETYPAREO_TASKS
+from farm.config.schema import ESTABLISHMENT_TASKS, NETYPAREO_TASKS
 from farm.ground import Ground
 from farm.registry import Registry
 from farm.registry.runs import TenantLastRun

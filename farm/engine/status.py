@@ -54,7 +54,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from farm.clock import iso, local_text
-from farm.config_schema import StatusThresholds
+from farm.config.schema import StatusThresholds
 from farm.engine.events import Phase
 from farm.ground import Ground
 from farm.registry import Registry, RunId, RunStatus, RunSummary

@@ -27,9 +27,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log
 
 from farm.config import TenantConfig
+from farm.config.selection import SelectionError
 from farm.engine.events import Event, EventKind
 from farm.registry import RegistryError
-from farm.selection import SelectionError
 from farm.tui.commands import Commander
 from farm.tui.detail import TenantScreen
 from farm.tui.dialogs import ConfirmScreen, HelpScreen, PlanScreen, TagScreen

@@ -18,13 +18,13 @@ from typing import Any
 import anyio
 
 from farm.config import Farm, TenantConfig
+from farm.config.selection import select_tenants
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator, RunResult, SyncRequest
 from farm.engine.events import Event, EventKind
 from farm.engine.leases import LeasePolicy
 from farm.engine.wiring import ClientProvider, Sources, client_provider
 from farm.registry import Registry, RunTrigger
-from farm.selection import select_tenants
 
 SourcesFactory = Callable[[Farm], Sources]
 

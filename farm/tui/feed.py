@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from farm.clock import zone
 from farm.config import Farm
-from farm.config_schema import StatusThresholds
+from farm.config.schema import StatusThresholds
 from farm.engine.events import Event
 from farm.engine.schedule import next_run, override_of, schedules, task_last_results
 from farm.engine.status import tenant_states

@@ -21,8 +21,9 @@ import procrastinate
 from farm.config import Farm
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator
-from farm.engine.distributed import install_schema, procrastinate_app
-from farm.engine.distributed_worker import WorkerRuntime, WorkerSettings, run_worker
+from farm.engine.distributed.app import procrastinate_app
+from farm.engine.distributed.queue import install_schema
+from farm.engine.distributed.worker import WorkerRuntime, WorkerSettings, run_worker
 from farm.engine.leases import LeasePolicy
 from farm.engine.wiring import Sources, client_provider
 from farm.registry import Registry

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from farm.cli import CliContext
+from farm.cli.context import CliContext
 from farm.cli.worker import worker
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 
 from farm.engine.coordinator import RunResult, SyncRequest
-from farm.engine.distributed_executor import DistributedExecutor
+from farm.engine.distributed.executor import DistributedExecutor
 from farm.engine.events import Phase
 from farm.engine.leases import LeasePolicy
 from farm.registry import RunStatus

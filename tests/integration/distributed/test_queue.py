@@ -9,13 +9,9 @@ import pytest
 
 from farm.config import Farm
 from farm.engine.coordinator import RunResult, SyncRequest
-from farm.engine.distributed import (
-    AlreadyQueued,
-    DistributedUnavailable,
-    conninfo_of,
-    defer_job,
-)
-from farm.engine.distributed_executor import DistributedExecutor
+from farm.engine.distributed.errors import DistributedUnavailable
+from farm.engine.distributed.executor import DistributedExecutor
+from farm.engine.distributed.queue import AlreadyQueued, conninfo_of, defer_job
 from farm.engine.events import Event, EventKind, Phase
 from farm.engine.jobspec import JobSpec
 from farm.engine.schedule import task_options

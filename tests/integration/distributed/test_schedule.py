@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import anyio
 import pytest
 
-from farm.engine import distributed_schedule
-from farm.engine.distributed import QUEUE, TICK_TASK, procrastinate_app
+from farm.engine.distributed import schedule as distributed_schedule
+from farm.engine.distributed.app import procrastinate_app
+from farm.engine.distributed.queue import QUEUE, TICK_TASK
 from farm.registry import RunStatus, RunTrigger
 from tests.fixtures.moodle import ServedSimulator
 from tests.integration.coordinator import farmkit

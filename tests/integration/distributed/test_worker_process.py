@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 
 from farm.engine.coordinator import SyncRequest
-from farm.engine.distributed_executor import DistributedExecutor
+from farm.engine.distributed.executor import DistributedExecutor
 from farm.engine.events import Phase
 from farm.registry import RunStatus
 from tests.fixtures.moodle import ServedSimulator

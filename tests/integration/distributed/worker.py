@@ -19,8 +19,8 @@ from pathlib import Path
 import anyio
 
 from farm.engine.bus import EventBus
-from farm.engine.distributed import procrastinate_app
-from farm.engine.distributed_worker import WorkerRuntime, run_worker
+from farm.engine.distributed.app import procrastinate_app
+from farm.engine.distributed.worker import WorkerRuntime, run_worker
 from farm.engine.leases import LeasePolicy
 from farm.engine.wiring import client_provider
 from farm.registry import Registry

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from farm.config import load_farm
+from farm.config.notify import EmailChannel, NotifySettings, WebhookChannel
 from farm.engine.status import tenant_states
 from farm.notify import digest, failed_deliveries, notify_changes, settings_of
-from farm.notify_settings import EmailChannel, NotifySettings, WebhookChannel
 from farm.registry import Registry, RunStatus, RunTrigger, TenantReport, TenantStatus
 from farm.secrets import SecretRef
 from tests.fixtures.smtp import SMTPServer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from farm.config_problems import KeyLines
+from farm.config.problems import KeyLines
 
 TEXT = """\
 [site]

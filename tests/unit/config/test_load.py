@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from farm.config import load_farm
-from farm.config_schema import DEFAULT_SCHEDULES, ESTABLISHMENT_TASKS, NETYPAREO_TASKS
+from farm.config.schema import DEFAULT_SCHEDULES, ESTABLISHMENT_TASKS, NETYPAREO_TASKS
 
 from .farmdir import SECRETS, write_farm
 

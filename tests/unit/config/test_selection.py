@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from farm.config import Farm, TenantConfig, load_farm
-from farm.selection import SelectionError, select_tenants
+from farm.config.selection import SelectionError, select_tenants
 
 from .farmdir import write_farm
 

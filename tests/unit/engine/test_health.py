@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from farm.config_schema import StatusThresholds
+from farm.config.schema import StatusThresholds
 from farm.engine.events import Phase
 from farm.engine.status import (
     Level,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from farm.config_schema import StatusThresholds
+from farm.config.schema import StatusThresholds
 from farm.engine.status import Level, level_of, prometheus, tenant_states
 from farm.registry import Registry, RunId, RunStatus, RunTrigger, TenantReport, TenantStatus
 from tests.integration.registry.farms import build_farm

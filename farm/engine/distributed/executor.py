@@ -28,7 +28,7 @@ import procrastinate
 import structlog
 from procrastinate import exceptions as procrastinate_errors
 
-from farm.engine.distributed import AlreadyQueued, check_ready, defer_job
+from farm.engine.distributed.queue import AlreadyQueued, check_ready, defer_job
 from farm.engine.events import Event, EventKind, Phase
 from farm.engine.executor import give_up
 from farm.engine.job import JobContext, JobOutcome, TenantOutcome

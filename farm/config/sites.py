@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from farm.config_files import FileSet, Loc, SiteView
-from farm.config_problems import Problem, did_you_mean, key_path
+from farm.config.files import FileSet, Loc, SiteView
+from farm.config.problems import Problem, did_you_mean, key_path
 from farm.site_rules import INTERNAL_AUTH_PLUGINS
 from farm.uai import is_uai
 

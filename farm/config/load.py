@@ -1,10 +1,6 @@
-"""The farm's configuration: ``farm.toml`` and one TOML file per Moodle site.
+"""The typed farm: :class:`Farm`, its sites and tenants, and :func:`load_farm`.
 
-:func:`load_farm` reads a farm folder and returns a :class:`Farm`, or raises
-:class:`FarmConfigError` listing every problem of every file at once. Nothing
-here resolves a secret unless asked (``resolve_secrets=True``, what
-``farm tenants check`` does): references are resolved when they are used.
-The TOML format is documented in ``docs/configuration.md``.
+The package docstring (:mod:`farm.config`) says what it reads and how it fails.
 """
 
 from __future__ import annotations
@@ -16,10 +12,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
-from farm.config_checks import check_files, resolve_registry_url
-from farm.config_files import FileSet
-from farm.config_problems import FarmConfigError, Problem
-from farm.config_schema import (
+from farm.config.checks import check_files, resolve_registry_url
+from farm.config.files import FileSet
+from farm.config.problems import FarmConfigError, Problem
+from farm.config.schema import (
     DEFAULT_SCHEDULES,
     ESTABLISHMENT_TASKS,
     NETYPAREO_TASKS,

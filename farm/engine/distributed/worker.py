@@ -38,7 +38,7 @@ from procrastinate.jobs import Status
 from procrastinate.worker import Worker
 
 from farm.config import Farm, FarmConfigError
-from farm.engine.distributed import QUEUE, RUNTIME_KEY, SYNC_TASK
+from farm.engine.distributed.queue import QUEUE, RUNTIME_KEY, SYNC_TASK
 from farm.engine.events import EventSink, Phase
 from farm.engine.executor import JobFunction, give_up, run_leased_job
 from farm.engine.job import JobContext, JobOutcome, run_job

@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from farm.config_files import FileSet, Loc, ParsedFile
-from farm.config_problems import Problem, annotation_fields
-from farm.config_schema import FarmFile, SiteFile
-from farm.config_sites import is_url, site_checks
+from farm.config.files import FileSet, Loc, ParsedFile
+from farm.config.problems import Problem, annotation_fields
+from farm.config.schema import FarmFile, SiteFile
+from farm.config.sites import is_url, site_checks
 from farm.secrets import SecretError, SecretRef
 
 

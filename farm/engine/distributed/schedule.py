@@ -32,21 +32,21 @@ import structlog
 
 from farm.config import Farm
 from farm.engine.coordinator import job_specs, run_status
-from farm.engine.distributed import (
+from farm.engine.distributed.executor import outcome_of_report
+from farm.engine.distributed.queue import (
     QUEUE,
     RUNTIME_KEY,
     TICK_TASK,
     AlreadyQueued,
     defer_job,
 )
-from farm.engine.distributed_executor import outcome_of_report
 from farm.engine.events import Event, EventKind, Phase
 from farm.engine.executor import give_up
 from farm.engine.schedule import due, schedules, task_options, wait_bound
 from farm.registry import LeaseHeld, RunId, RunStatus, RunTrigger, lease_holder
 
 if TYPE_CHECKING:
-    from farm.engine.distributed_worker import WorkerRuntime
+    from farm.engine.distributed.worker import WorkerRuntime
 
 FINISH_TASK: Final = "farm.finish_run"
 FINISH_EVERY: Final = 15

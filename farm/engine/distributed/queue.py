@@ -1,35 +1,24 @@
-"""Scale-out on procrastinate: the queue lives in the registry's PostgreSQL database.
+"""The job queue in the registry's PostgreSQL database: locks, deferring, schema.
 
-:func:`procrastinate_app` binds a procrastinate :class:`~procrastinate.App`
-to the registry's URL (a SQLAlchemy ``postgresql+psycopg://`` URL turned into
-a libpq conninfo) and registers the farm's tasks on it:
-
-- ``farm.sync_site`` runs one :class:`JobSpec` in a worker, through
-  :func:`farm.engine.executor.run_leased_job`, exactly as the local executor
-  would. It is deferred with ``lock="site:NAME"``, so procrastinate never
-  runs two jobs of one site at once, and with a ``queueing_lock`` naming its
-  tenants, so the same tenants are never waiting in the queue twice. The
-  registry's leases stay: they also keep out a ``farm sync`` running locally.
-- ``farm.schedule_tick`` is a periodic task, deferred once a minute for the
-  whole cluster, that starts the farm's scheduled tasks (see
-  :mod:`farm.engine.distributed_schedule`).
+A sync job is deferred as ``farm.sync_site`` (registered by
+:func:`farm.engine.distributed.app.procrastinate_app`) with
+``lock="site:NAME"``, so procrastinate never runs two jobs of one site at
+once, and with a ``queueing_lock`` naming its tenants and options, so the
+same work is never waiting in the queue twice. The registry's leases stay:
+they also keep out a ``farm sync`` running locally.
 
 procrastinate's tables share the registry's database (the registry keeps its
 own version table, ``farm_registry_version``); :func:`install_schema` creates
 them once. SQLite registries cannot host a queue: every entry point raises
-:class:`DistributedUnavailable` saying so.
+:class:`~farm.engine.distributed.errors.DistributedUnavailable` saying so.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final
 
-import anyio
-import anyio.to_thread
 import procrastinate
 import structlog
 from procrastinate import exceptions as procrastinate_errors
@@ -37,12 +26,9 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from farm.engine.distributed_errors import DistributedUnavailable as DistributedUnavailable
+from farm.engine.distributed.errors import DistributedUnavailable
 from farm.engine.jobspec import JobSpec
 from farm.registry import mask_url
-
-if TYPE_CHECKING:
-    from farm.engine.distributed_worker import WorkerRuntime
 
 SYNC_TASK: Final = "farm.sync_site"
 TICK_TASK: Final = "farm.schedule_tick"
@@ -88,24 +74,6 @@ def conninfo_of(url: str) -> str:
         params[name] = given if isinstance(given, str) else given[-1]
     params.setdefault("application_name", "farm")
     return make_conninfo("", **params)
-
-
-def procrastinate_app(url: str, *, pool_size: int = 4) -> procrastinate.App:
-    """A procrastinate App on the registry at ``url``, with the farm's tasks; not opened.
-
-    Open it with ``async with app.open_async():`` before deferring or working.
-    """
-    from procrastinate import PsycopgConnector
-
-    connector = PsycopgConnector(
-        conninfo=conninfo_of(url), min_size=1, max_size=max(2, pool_size), name="farm"
-    )
-    app = procrastinate.App(connector=connector)
-    app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True)(sync_site)
-    from farm.engine.distributed_schedule import register_schedule_tasks
-
-    register_schedule_tasks(app)
-    return app
 
 
 def site_lock(spec: JobSpec) -> str:
@@ -197,35 +165,3 @@ async def check_ready(app: procrastinate.App, url: str) -> None:
             f"the job queue's tables are missing in {mask_url(url)}: "
             "run 'farm worker --install-schema' once"
         )
-
-
-async def sync_site(
-    context: procrastinate.JobContext,
-    spec: Mapping[str, Any],
-    wait_leases: bool = False,
-    wait_timeout: float | None = None,
-) -> dict[str, str]:
-    """The ``farm.sync_site`` task: run one job in this worker, then say how its tenants ended.
-
-    An abort request (the run's operator pressed Ctrl-C) does not cancel the
-    job outright: the job finishes the batch in flight, records what Moodle
-    confirmed, gives its leases back, and only then is the job aborted.
-    """
-    runtime: WorkerRuntime = context.additional_context[RUNTIME_KEY]
-    stop = anyio.Event()
-    inner = asyncio.ensure_future(
-        runtime.sync(JobSpec.from_json(spec), stop, wait_leases, wait_timeout)
-    )
-    aborted = False
-    while True:
-        try:
-            phases = await asyncio.shield(inner)
-        except asyncio.CancelledError:
-            if inner.done():
-                raise
-            aborted = True
-            stop.set()
-            continue
-        if aborted:
-            raise procrastinate_errors.JobAborted("stopped by the operator after its batch")
-        return phases

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from farm.config_problems import KeyLines, Problem, key_path, problems_from_validation
-from farm.config_schema import (
+from farm.config.problems import KeyLines, Problem, key_path, problems_from_validation
+from farm.config.schema import (
     EstablishmentEntry,
     FarmFile,
     NetYpareoSiteEntry,

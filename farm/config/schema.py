@@ -17,8 +17,8 @@ from typing import Annotated, Final, Literal
 from cronsim import CronSim, CronSimError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from farm.config.notify import NotifySettings
 from farm.moodle.settings import MoodleLimits
-from farm.notify_settings import NotifySettings
 from farm.secrets import SecretReference
 from farm.site_rules import EmailConflicts, PasswordDelivery
 from farm.sources.netypareo.settings import NetYpareoSettings
