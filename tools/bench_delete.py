@@ -28,10 +28,11 @@ from pathlib import Path
 import anyio
 import httpx
 
+from farm.applied import Confirmation
 from farm.index import SiteIndex
 from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
 from farm.moodle import MoodleClient, MoodleLimits
-from farm.moodle.applier import Applier, Confirmation
+from farm.moodle.applier import Applier
 from farm.options import CohortRemovalPolicy, PlanOptions, RemovalPolicy
 from farm.plan import plan_site
 from farm.secrets import Secret

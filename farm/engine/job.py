@@ -43,18 +43,19 @@ from typing import Any
 import anyio
 import structlog
 
+from farm.applied import Confirmation
 from farm.config import Farm, SiteConfig
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.jobspec import JobSpec
 from farm.engine.report import TenantTally, tally, tenant_report
 from farm.engine.wiring import ClientProvider, SourceProvider
 from farm.index import SiteIndex
-from farm.model import Entity, IndexEntry, Kind, Person, Profile, TenantSnapshot
-from farm.moodle.applier import Applier, ApplyResult, Confirmation
+from farm.model import Entity, Kind, Person, Profile, TenantSnapshot
+from farm.moodle.applier import Applier
 from farm.moodle.errors import MoodleError
-from farm.moodle.journal import index_rows, journal_lines
 from farm.moodle.preflight import REQUIRED_FUNCTIONS
 from farm.moodle.probes import Found, probe_auth
+from farm.moodle.site_writer import ApplyResult
 from farm.operation import Action
 from farm.options import CohortRemovalPolicy, Mode, PlanOptions, RemovalPolicy
 from farm.passwords import CredentialsFile
@@ -341,21 +342,17 @@ class _Job:
         self.enter(Phase.PLANNING, tenants)
         started = time.monotonic()
         try:
-            rows = await self.registry(self.ctx.registry.index_entries, self.site.name)
+            index = await self.registry(self.ctx.registry.site_index, self.site.name)
         except RegistryError as error:
             self.fail(tenants, f"registry: {error}")
             return None, None
         chosen = [snapshots[t] for t in tenants]
 
-        def build() -> tuple[Plan, SiteIndex]:
-            index = SiteIndex(
-                IndexEntry.restore(r.entity, r.key, r.moodle_id, r.digest, r.values, r.tenants)
-                for r in rows
-            )
+        def build() -> Plan:
             snapshot = merge_site(chosen)
-            return plan_site(self.site.name, snapshot, index, options, self.site.rules()), index
+            return plan_site(self.site.name, snapshot, index, options, self.site.rules())
 
-        plan, index = await anyio.to_thread.run_sync(build)
+        plan = await anyio.to_thread.run_sync(build)
         seconds = time.monotonic() - started
         for tenant in tenants:
             self.durations[tenant]["plan"] = seconds
@@ -496,17 +493,10 @@ class _Job:
         return None
 
     async def record(self, confirmation: Confirmation) -> None:
-        def write() -> None:
-            # Rows are built in the worker thread too: the event loop keeps serving calls.
-            upserts, deletes = index_rows(confirmation.writes)
-            self.ctx.registry.apply_index_changes(
-                self.site.name,
-                upserts,
-                deletes,
-                run_id=self.run_id,
-                journal=journal_lines(confirmation),
-            )
-
+        # In a worker thread, rows built there too: the event loop keeps serving calls.
+        write = partial(
+            self.ctx.registry.record_confirmation, self.site.name, confirmation, run_id=self.run_id
+        )
         try:
             await anyio.to_thread.run_sync(write)
         except RegistryError:

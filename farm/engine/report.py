@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from farm.applied import Applied, Refused
 from farm.model import SourceWarning
-from farm.moodle.applier import Applied, Refused
 from farm.operation import Action, Operation
 from farm.registry.rows import RecordError, ReportWarning, TenantReport, TenantStatus
 from farm.site_rules import Refusal

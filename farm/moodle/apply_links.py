@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from farm.adoption import Outcome, adopt_by_idnumber
+from farm.applied import Applied
 from farm.model import Cohort, Group, Kind
 from farm.moodle import answers
-from farm.moodle.applier import Applied, Applier, Handler, linked, values_of
 from farm.moodle.records import (
     BatchResult,
     CohortMember,
@@ -26,20 +26,21 @@ from farm.moodle.records import (
     Unenrolment,
 )
 from farm.moodle.session import Operation as Call
+from farm.moodle.site_writer import Handler, SiteWriter, linked, values_of
 from farm.operation import Action, Operation
 
 T = TypeVar("T")
 
 
 def _confirmer(
-    applier: Applier, sent: Mapping[int, Operation]
+    writer: SiteWriter, sent: Mapping[int, Operation]
 ) -> Callable[[BatchResult[Any]], Awaitable[None]]:
     """An ``on_batch`` that refuses what Moodle refused and records what it confirmed."""
 
     async def on_batch(result: BatchResult[Any]) -> None:
         for failed in result.failed:
-            applier.refuse(sent[id(failed.item)], failed.reason)
-        await applier.confirm(
+            writer.refuse(sent[id(failed.item)], failed.reason)
+        await writer.confirm(
             [Applied(sent[id(c.item)], c.id, adopted=c.adopted) for c in result.confirmed]
         )
 
@@ -53,13 +54,13 @@ def _category(cohort: Cohort) -> int | None:
 # -- cohorts ----------------------------------------------------------------------
 
 
-async def create_cohorts(applier: Applier, ops: Sequence[Operation]) -> None:
-    client = applier.client
+async def create_cohorts(writer: SiteWriter, ops: Sequence[Operation]) -> None:
+    client = writer.client
     existing = {c.idnumber: c for c in await client.get_cohorts() if c.idnumber}
     decisions = adopt_by_idnumber(
         ops,
         {idnumber: c.id for idnumber, c in existing.items()},
-        linked(applier, Kind.COHORT),
+        linked(writer, Kind.COHORT),
     )
     sent: dict[int, Operation] = {}
     new: list[NewCohort] = []
@@ -69,7 +70,7 @@ async def create_cohorts(applier: Applier, ops: Sequence[Operation]) -> None:
         cohort = op.record
         assert isinstance(cohort, Cohort)
         if decision.outcome is Outcome.AMBIGUOUS:
-            applier.refuse(op, f"not created, ambiguous: {decision.reason}")
+            writer.refuse(op, f"not created, ambiguous: {decision.reason}")
         elif decision.outcome is Outcome.ADOPT:
             assert decision.moodle_id is not None
             found = existing[cohort.idnumber]
@@ -81,25 +82,25 @@ async def create_cohorts(applier: Applier, ops: Sequence[Operation]) -> None:
             item = NewCohort(cohort.idnumber, cohort.name, cohort.description, _category(cohort))
             new.append(item)
             sent[id(item)] = op
-    await applier.confirm(adopted)
+    await writer.confirm(adopted)
     if updates:
-        await _update_cohorts(applier, updates, adopting=True)
+        await _update_cohorts(writer, updates, adopting=True)
     if new:
-        await client.create_cohorts(new, on_batch=_confirmer(applier, sent))
+        await client.create_cohorts(new, on_batch=_confirmer(writer, sent))
 
 
-async def update_cohorts(applier: Applier, ops: Sequence[Operation]) -> None:
+async def update_cohorts(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     pairs: list[tuple[Operation, int]] = []
     for op in ops:
         if op.moodle_id is None:
-            applier.refuse(op, "the index holds no Moodle id for this cohort")
+            writer.refuse(op, "the index holds no Moodle id for this cohort")
         else:
             pairs.append((op, op.moodle_id))
-    await _update_cohorts(applier, pairs, adopting=False)
+    await _update_cohorts(writer, pairs, adopting=False)
 
 
 async def _update_cohorts(
-    applier: Applier, pairs: Sequence[tuple[Operation, int]], *, adopting: bool
+    writer: SiteWriter, pairs: Sequence[tuple[Operation, int]], *, adopting: bool
 ) -> None:
     """``core_cohort_update_cohorts`` (the client has no typed call for it)."""
     function = "core_cohort_update_cohorts"
@@ -118,8 +119,8 @@ async def _update_cohorts(
 
     async def on_batch(result: BatchResult[tuple[Cohort, int]]) -> None:
         for failed in result.failed:
-            applier.refuse(sent[id(failed.item)][0], failed.reason)
-        await applier.confirm(
+            writer.refuse(sent[id(failed.item)][0], failed.reason)
+        await writer.confirm(
             [
                 Applied(op, moodle_id, adopted=adopting)
                 for op, moodle_id in (sent[id(c.item)] for c in result.confirmed)
@@ -127,18 +128,18 @@ async def _update_cohorts(
         )
 
     call: Call[tuple[Cohort, int]] = Call(
-        function, "cohorts", params, answers.null(applier.client.name, function)
+        function, "cohorts", params, answers.null(writer.client.name, function)
     )
-    await applier.client.apply(call, items, on_batch=on_batch)
+    await writer.client.apply(call, items, on_batch=on_batch)
 
 
-async def delete_cohorts(applier: Applier, ops: Sequence[Operation]) -> None:
+async def delete_cohorts(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     """Deletions; a cohort already gone counts as deleted."""
     by_id = {op.moodle_id: op for op in ops if op.moodle_id is not None}
     for op in ops:
         if op.moodle_id is None:
-            applier.refuse(op, "the index holds no Moodle id for this cohort")
-    client = applier.client
+            writer.refuse(op, "the index holds no Moodle id for this cohort")
+    client = writer.client
 
     async def deleted(result: BatchResult[int]) -> None:
         gone: set[int] = set()
@@ -147,34 +148,34 @@ async def delete_cohorts(applier: Applier, ops: Sequence[Operation]) -> None:
             gone = {f.item for f in result.failed} - alive
         for failed in result.failed:
             if failed.item not in gone:
-                applier.refuse(by_id[failed.item], failed.reason)
+                writer.refuse(by_id[failed.item], failed.reason)
         confirmed = [c.item for c in result.confirmed] + sorted(gone)
-        await applier.confirm([Applied(by_id[i]) for i in confirmed])
+        await writer.confirm([Applied(by_id[i]) for i in confirmed])
 
     if by_id:
         await client.delete_cohorts(list(by_id), on_batch=deleted)
 
 
-async def cohort_members(applier: Applier, ops: Sequence[Operation]) -> None:
+async def cohort_members(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     sent: dict[int, Operation] = {}
     items: list[CohortMember] = []
     for op in ops:
         values = values_of(op)
-        cohort = applier.moodle_id(Kind.COHORT, str(values.get("cohort")))
-        user = applier.moodle_id(Kind.PERSON, str(values.get("person")))
+        cohort = writer.moodle_id(Kind.COHORT, str(values.get("cohort")))
+        user = writer.moodle_id(Kind.PERSON, str(values.get("person")))
         if cohort is None or user is None:
-            applier.refuse(op, _missing(cohort, user, "cohort"))
+            writer.refuse(op, _missing(cohort, user, "cohort"))
             continue
         item = CohortMember(cohort, user)
         items.append(item)
         sent[id(item)] = op
     if not items:
         return
-    on_batch = _confirmer(applier, sent)
+    on_batch = _confirmer(writer, sent)
     if ops[0].action is Action.REMOVE:
-        await applier.client.remove_cohort_members(items, on_batch=on_batch)
+        await writer.client.remove_cohort_members(items, on_batch=on_batch)
     else:
-        await applier.client.add_cohort_members(items, on_batch=on_batch)
+        await writer.client.add_cohort_members(items, on_batch=on_batch)
 
 
 def _missing(target: int | None, user: int | None, what: str) -> str:
@@ -186,25 +187,25 @@ def _missing(target: int | None, user: int | None, what: str) -> str:
 # -- enrolments and roles -----------------------------------------------------------
 
 
-def _role(applier: Applier, name: str) -> int | None:
-    return applier.rules.role_id(name)
+def _role(writer: SiteWriter, name: str) -> int | None:
+    return writer.rules.role_id(name)
 
 
-async def enrolments(applier: Applier, ops: Sequence[Operation]) -> None:
+async def enrolments(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     removing = ops[0].action is Action.UNENROL
     sent: dict[int, Operation] = {}
     items: list[Any] = []
     for op in ops:
         values = values_of(op)
-        course = await applier.course_id(str(values.get("course")))
-        user = applier.moodle_id(Kind.PERSON, str(values.get("person")))
-        role = _role(applier, str(values.get("role")))
+        course = await writer.course_id(str(values.get("course")))
+        user = writer.moodle_id(Kind.PERSON, str(values.get("person")))
+        role = _role(writer, str(values.get("role")))
         if course is None:
-            applier.refuse(op, f"no course with idnumber {values.get('course')!r} on the site")
+            writer.refuse(op, f"no course with idnumber {values.get('course')!r} on the site")
         elif user is None:
-            applier.refuse(op, "the person has no account on the site yet")
+            writer.refuse(op, "the person has no account on the site yet")
         elif role is None and not removing:
-            applier.refuse(op, f"unknown role {values.get('role')!r}")
+            writer.refuse(op, f"unknown role {values.get('role')!r}")
         else:
             item: Any = Unenrolment(course, user) if removing else Enrolment(course, user, role)  # type: ignore[arg-type]
             items.append(item)
@@ -212,36 +213,36 @@ async def enrolments(applier: Applier, ops: Sequence[Operation]) -> None:
     if not items:
         return
     if removing:
-        await applier.client.unenrol_users(items, on_batch=_confirmer(applier, sent))
+        await writer.client.unenrol_users(items, on_batch=_confirmer(writer, sent))
     else:
-        await applier.client.enrol_users(items, on_batch=_confirmer(applier, sent))
+        await writer.client.enrol_users(items, on_batch=_confirmer(writer, sent))
 
 
-async def role_assignments(applier: Applier, ops: Sequence[Operation]) -> None:
+async def role_assignments(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     sent: dict[int, Operation] = {}
     items: list[RoleAssignment] = []
     for op in ops:
         values = values_of(op)
-        user = applier.moodle_id(Kind.PERSON, str(values.get("person")))
-        role = _role(applier, str(values.get("role")))
+        user = writer.moodle_id(Kind.PERSON, str(values.get("person")))
+        role = _role(writer, str(values.get("role")))
         level = str(values.get("context_level") or "system")
         context = str(values.get("context") or "")
         instance: int | None = 0
         if level == "course":
-            instance = await applier.course_id(context)
+            instance = await writer.course_id(context)
         elif level == "coursecat":
             instance = int(context) if context.isdigit() else None
         elif level == "user":
             # A parent's role in the child's user context: the child's account.
-            instance = applier.moodle_id(Kind.PERSON, context)
+            instance = writer.moodle_id(Kind.PERSON, context)
         if user is None:
-            applier.refuse(op, "the person has no account on the site yet")
+            writer.refuse(op, "the person has no account on the site yet")
         elif role is None:
-            applier.refuse(op, f"unknown role {values.get('role')!r}")
+            writer.refuse(op, f"unknown role {values.get('role')!r}")
         elif instance is None and level == "user":
-            applier.refuse(op, f"{context} has no account on the site yet")
+            writer.refuse(op, f"{context} has no account on the site yet")
         elif instance is None:
-            applier.refuse(op, f"no {level} {context!r} on the site")
+            writer.refuse(op, f"no {level} {context!r} on the site")
         else:
             item = RoleAssignment(role, user, context_level=level, instance_id=instance)
             items.append(item)
@@ -249,27 +250,27 @@ async def role_assignments(applier: Applier, ops: Sequence[Operation]) -> None:
     if not items:
         return
     if ops[0].action is Action.UNASSIGN:
-        await applier.client.unassign_roles(items, on_batch=_confirmer(applier, sent))
+        await writer.client.unassign_roles(items, on_batch=_confirmer(writer, sent))
     else:
-        await applier.client.assign_roles(items, on_batch=_confirmer(applier, sent))
+        await writer.client.assign_roles(items, on_batch=_confirmer(writer, sent))
 
 
 # -- groups ---------------------------------------------------------------------------
 
 
-async def create_groups(applier: Applier, ops: Sequence[Operation]) -> None:
-    client = applier.client
+async def create_groups(writer: SiteWriter, ops: Sequence[Operation]) -> None:
+    client = writer.client
     found: dict[str, int] = {}
     courses: dict[str, int] = {}
     for course in sorted({op.record.course for op in ops if isinstance(op.record, Group)}):
-        course_id = await applier.course_id(course)
+        course_id = await writer.course_id(course)
         if course_id is None:
             continue
         courses[course] = course_id
         for group in await client.get_course_groups(course_id):
             if group.idnumber:
                 found[f"{course}|{group.idnumber}"] = group.id
-    decisions = adopt_by_idnumber(ops, found, linked(applier, Kind.GROUP))
+    decisions = adopt_by_idnumber(ops, found, linked(writer, Kind.GROUP))
     sent: dict[int, Operation] = {}
     new: list[NewGroup] = []
     adopted: list[Applied] = []
@@ -277,9 +278,9 @@ async def create_groups(applier: Applier, ops: Sequence[Operation]) -> None:
         wanted = op.record
         assert isinstance(wanted, Group)
         if wanted.course not in courses:
-            applier.refuse(op, f"no course with idnumber {wanted.course!r} on the site")
+            writer.refuse(op, f"no course with idnumber {wanted.course!r} on the site")
         elif decision.outcome is Outcome.AMBIGUOUS:
-            applier.refuse(op, f"not created, ambiguous: {decision.reason}")
+            writer.refuse(op, f"not created, ambiguous: {decision.reason}")
         elif decision.outcome is Outcome.ADOPT:
             adopted.append(Applied(op, decision.moodle_id, adopted=True))
         else:
@@ -288,29 +289,29 @@ async def create_groups(applier: Applier, ops: Sequence[Operation]) -> None:
             )
             new.append(item)
             sent[id(item)] = op
-    await applier.confirm(adopted)
+    await writer.confirm(adopted)
     if new:
-        await client.create_groups(new, on_batch=_confirmer(applier, sent))
+        await client.create_groups(new, on_batch=_confirmer(writer, sent))
 
 
-async def update_groups(applier: Applier, ops: Sequence[Operation]) -> None:
+async def update_groups(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     for op in ops:
-        applier.refuse(
+        writer.refuse(
             op,
             "the farm's web service has no function to rename a group "
             "(core_group_update_groups): change it in Moodle",
         )
 
 
-async def group_members(applier: Applier, ops: Sequence[Operation]) -> None:
+async def group_members(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     sent: dict[int, Operation] = {}
     items: list[GroupMember] = []
     for op in ops:
         values = values_of(op)
-        group = applier.moodle_id(Kind.GROUP, f"{values.get('course')}|{values.get('group')}")
-        user = applier.moodle_id(Kind.PERSON, str(values.get("person")))
+        group = writer.moodle_id(Kind.GROUP, f"{values.get('course')}|{values.get('group')}")
+        user = writer.moodle_id(Kind.PERSON, str(values.get("person")))
         if group is None or user is None:
-            applier.refuse(op, _missing(group, user, "group"))
+            writer.refuse(op, _missing(group, user, "group"))
             continue
         item = GroupMember(group, user)
         items.append(item)
@@ -318,9 +319,9 @@ async def group_members(applier: Applier, ops: Sequence[Operation]) -> None:
     if not items:
         return
     if ops[0].action is Action.REMOVE:
-        await applier.client.remove_group_members(items, on_batch=_confirmer(applier, sent))
+        await writer.client.remove_group_members(items, on_batch=_confirmer(writer, sent))
     else:
-        await applier.client.add_group_members(items, on_batch=_confirmer(applier, sent))
+        await writer.client.add_group_members(items, on_batch=_confirmer(writer, sent))
 
 
 LINK_HANDLERS: Mapping[tuple[Kind, Action], Handler] = {

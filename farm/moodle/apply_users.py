@@ -21,9 +21,10 @@ from typing import Any
 import anyio
 
 from farm.adoption import MoodleAccount, Outcome, adopt_people
+from farm.applied import Applied
 from farm.model import Kind, Person
-from farm.moodle.applier import Applied, Applier, Handler, Slicer, linked
 from farm.moodle.records import BatchResult, MoodleUser, NewUser, UserUpdate
+from farm.moodle.site_writer import Handler, SiteWriter, Slicer, linked
 from farm.operation import Action, Operation
 from farm.passwords import new_password
 from farm.secrets import Secret
@@ -66,8 +67,8 @@ def user_update(
     return UserUpdate(id=moodle_id, customfields=custom, **fields)
 
 
-async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
-    client = applier.client
+async def create_people(writer: SiteWriter, ops: Sequence[Operation]) -> None:
+    client = writer.client
     people = [op.record for op in ops if isinstance(op.record, Person)]
     idnumbers = sorted({p.idnumber for p in people if p.idnumber})
     usernames = sorted({p.username for p in people})
@@ -81,8 +82,8 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
         for field, values in (("idnumber", idnumbers), ("username", usernames), ("email", emails)):
             group.start_soon(look_up, field, values)
     found = [u for field in ("idnumber", "username", "email") for u in lookups[field]]
-    decisions = adopt_people(ops, [_account(u) for u in found], linked(applier, Kind.PERSON))
-    claims = applier.claimed.setdefault(Kind.PERSON, {})
+    decisions = adopt_people(ops, [_account(u) for u in found], linked(writer, Kind.PERSON))
+    claims = writer.claimed.setdefault(Kind.PERSON, {})
     for op, decision in zip(ops, decisions, strict=True):
         if decision.outcome is Outcome.ADOPT and decision.moodle_id is not None:
             claims[decision.moodle_id] = op.key
@@ -96,7 +97,7 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
         person = op.record
         assert isinstance(person, Person)
         if decision.outcome is Outcome.AMBIGUOUS:
-            applier.refuse(op, f"not created, ambiguous: {decision.reason}")
+            writer.refuse(op, f"not created, ambiguous: {decision.reason}")
         elif decision.outcome is Outcome.ADOPT:
             assert decision.moodle_id is not None
             account = accounts[decision.moodle_id]
@@ -109,9 +110,9 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
                 updates.append(update)
                 adopting[id(update)] = (op, account.id, before)
         else:
-            delivery = _password_delivery(applier, person)
+            delivery = _password_delivery(writer, person)
             if isinstance(delivery, str):
-                applier.refuse(op, delivery)
+                writer.refuse(op, delivery)
                 continue
             password, createpassword = delivery
             new = NewUser(
@@ -127,18 +128,18 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
             )
             to_create.append(new)
             creating[id(new)] = op
-    await applier.confirm(adopted_now)
+    await writer.confirm(adopted_now)
     # Written before Moodle sees them: a crash after the call never leaves an
     # account whose password nobody has.
-    await applier.keep_credentials(
+    await writer.keep_credentials(
         [(new.username, new.password) for new in to_create if new.password is not None]
     )
 
     async def adopted(result: BatchResult[UserUpdate]) -> None:
         for failed in result.failed:
             op, _, _ = adopting[id(failed.item)]
-            applier.refuse(op, f"adopting account id {failed.item.id}: {failed.reason}")
-        await applier.confirm(
+            writer.refuse(op, f"adopting account id {failed.item.id}: {failed.reason}")
+        await writer.confirm(
             [
                 Applied(op, moodle_id, adopted=True, found=before)
                 for op, moodle_id, before in (adopting[id(c.item)] for c in result.confirmed)
@@ -149,30 +150,30 @@ async def create_people(applier: Applier, ops: Sequence[Operation]) -> None:
 
     async def created(result: BatchResult[NewUser]) -> None:
         for failed in result.failed:
-            applier.refuse(creating[id(failed.item)], failed.reason)
+            writer.refuse(creating[id(failed.item)], failed.reason)
         # Who owns which account is read only when a retry adopted one: building it
         # for every batch would cost the whole index per batch.
-        owners = linked(applier, Kind.PERSON) if any(c.adopted for c in result.confirmed) else {}
+        owners = linked(writer, Kind.PERSON) if any(c.adopted for c in result.confirmed) else {}
         confirmed: list[Applied] = []
         for item in result.confirmed:
             op = creating[id(item.item)]
             owner = owners.get(item.id) if item.id is not None else None
             if item.adopted and owner is not None and owner != op.key:
                 # A retry found the account, but the index gives it to another person.
-                applier.refuse(op, f"not adopted: account {item.id} belongs to {owner}")
+                writer.refuse(op, f"not adopted: account {item.id} belongs to {owner}")
                 continue
             confirmed.append(Applied(op, item.id, adopted=item.adopted))
         # Accounts born suspended are suspended once the creations are done: this
         # callback runs inside the client's batch reporting, which cannot nest a call.
         born_suspended.extend(a for a in confirmed if _is_suspended(a))
-        await applier.confirm([a for a in confirmed if not _is_suspended(a)])
+        await writer.confirm([a for a in confirmed if not _is_suspended(a)])
 
     if updates:
         await client.update_users(updates, on_batch=adopted)
     if to_create:
         await client.create_users(to_create, on_batch=created)
     if born_suspended:
-        await applier.confirm(await _suspend_born_suspended(applier, born_suspended))
+        await writer.confirm(await _suspend_born_suspended(writer, born_suspended))
 
 
 def _is_suspended(applied: Applied) -> bool:
@@ -180,7 +181,7 @@ def _is_suspended(applied: Applied) -> bool:
     return isinstance(person, Person) and person.suspended
 
 
-async def _suspend_born_suspended(applier: Applier, created: list[Applied]) -> list[Applied]:
+async def _suspend_born_suspended(writer: SiteWriter, created: list[Applied]) -> list[Applied]:
     """Suspend the new accounts whose person is suspended; the creations to record.
 
     Moodle creates no account suspended (``core_user_create_users`` has no
@@ -189,18 +190,18 @@ async def _suspend_born_suspended(applier: Applier, created: list[Applied]) -> l
     (by idnumber) and suspends it.
     """
     pending = {item.moodle_id: item for item in created if item.moodle_id is not None}
-    result = await applier.client.update_users(
+    result = await writer.client.update_users(
         [UserUpdate(id=moodle_id, suspended=True) for moodle_id in pending]
     )
     for failed in result.failed:
-        applier.refuse(
+        writer.refuse(
             pending[failed.item.id].operation, f"created but not suspended: {failed.reason}"
         )
     refused = {failed.item.id for failed in result.failed}
     return [item for item in created if item.moodle_id not in refused]
 
 
-def _password_delivery(applier: Applier, person: Person) -> tuple[Secret | None, bool] | str:
+def _password_delivery(writer: SiteWriter, person: Person) -> tuple[Secret | None, bool] | str:
     """``(password, createpassword)`` for a new account, or why it cannot be created.
 
     Only accounts of an internal plugin (``manual``, also ``email``,
@@ -208,10 +209,10 @@ def _password_delivery(applier: Applier, person: Person) -> tuple[Secret | None,
     """
     if person.auth not in INTERNAL_AUTH_PLUGINS:
         return None, False
-    delivery = applier.rules.new_passwords
+    delivery = writer.rules.new_passwords
     if delivery is PasswordDelivery.EMAIL:
         return None, True
-    if delivery is PasswordDelivery.FILE and applier.has_credentials_file:
+    if delivery is PasswordDelivery.FILE and writer.has_credentials_file:
         return new_password(), False
     if delivery is PasswordDelivery.FILE:
         return "not created: new_passwords = 'file' but this run has no credentials file"
@@ -221,7 +222,7 @@ def _password_delivery(applier: Applier, person: Person) -> tuple[Secret | None,
     )
 
 
-async def update_people(applier: Applier, ops: Sequence[Operation]) -> None:
+async def update_people(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     """Updates and revivals: only the changed fields travel; a revival unsuspends."""
     updates: dict[int, Operation] = {}
     items: list[UserUpdate] = []
@@ -229,7 +230,7 @@ async def update_people(applier: Applier, ops: Sequence[Operation]) -> None:
     for op in ops:
         moodle_id = op.moodle_id
         if moodle_id is None:
-            applier.refuse(op, "the index holds no Moodle id for this account")
+            writer.refuse(op, "the index holds no Moodle id for this account")
             continue
         revive = False if op.action is Action.REVIVE else None
         update = user_update(moodle_id, op.changes, suspended=revive)
@@ -239,34 +240,34 @@ async def update_people(applier: Applier, ops: Sequence[Operation]) -> None:
             continue
         items.append(update)
         updates[id(update)] = op
-    await applier.confirm(silent)
+    await writer.confirm(silent)
     if items:
-        await applier.client.update_users(items, on_batch=_confirmer(applier, updates))
+        await writer.client.update_users(items, on_batch=_confirmer(writer, updates))
 
 
-async def suspend_people(applier: Applier, ops: Sequence[Operation]) -> None:
+async def suspend_people(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     updates: dict[int, Operation] = {}
     items: list[UserUpdate] = []
     for op in ops:
         if op.moodle_id is None:
-            applier.refuse(op, "the index holds no Moodle id for this account")
+            writer.refuse(op, "the index holds no Moodle id for this account")
             continue
         update = UserUpdate(id=op.moodle_id, suspended=True)
         items.append(update)
         updates[id(update)] = op
     if items:
-        await applier.client.update_users(items, on_batch=_confirmer(applier, updates))
+        await writer.client.update_users(items, on_batch=_confirmer(writer, updates))
 
 
-async def delete_people(applier: Applier, ops: Sequence[Operation]) -> None:
+async def delete_people(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     """Deletions; an account already gone (a crash lost the first answer) counts as deleted."""
     by_id: dict[int, Operation] = {}
     for op in ops:
         if op.moodle_id is None:
-            applier.refuse(op, "the index holds no Moodle id for this account")
+            writer.refuse(op, "the index holds no Moodle id for this account")
         else:
             by_id[op.moodle_id] = op
-    client = applier.client
+    client = writer.client
 
     async def deleted(result: BatchResult[int]) -> None:
         refused = list(result.failed)
@@ -276,21 +277,21 @@ async def delete_people(applier: Applier, ops: Sequence[Operation]) -> None:
             gone = {f.item for f in refused} - {u.id for u in alive}
         for failed in refused:
             if failed.item not in gone:
-                applier.refuse(by_id[failed.item], failed.reason)
+                writer.refuse(by_id[failed.item], failed.reason)
         confirmed = [c.item for c in result.confirmed] + sorted(gone)
-        await applier.confirm([Applied(by_id[i]) for i in confirmed])
+        await writer.confirm([Applied(by_id[i]) for i in confirmed])
 
     if by_id:
         await client.delete_users(list(by_id), on_batch=deleted)
 
 
 def _confirmer(
-    applier: Applier, updates: Mapping[int, Operation]
+    writer: SiteWriter, updates: Mapping[int, Operation]
 ) -> Callable[[BatchResult[UserUpdate]], Awaitable[None]]:
     async def on_batch(result: BatchResult[UserUpdate]) -> None:
         for failed in result.failed:
-            applier.refuse(updates[id(failed.item)], failed.reason)
-        await applier.confirm([Applied(updates[id(c.item)]) for c in result.confirmed])
+            writer.refuse(updates[id(failed.item)], failed.reason)
+        await writer.confirm([Applied(updates[id(c.item)]) for c in result.confirmed])
 
     return on_batch
 

@@ -4,7 +4,7 @@ The index holds, per site and per source record, what Moodle confirmed the
 farm wrote: Moodle's id, the record's digest, the field values last written
 (so a planner can send only the fields that changed) and which tenants of the
 site the record came from. It is only ever changed by
-:meth:`IndexStore.apply_index_changes`, one transaction per batch Moodle
+:meth:`IndexStore.record_confirmation`, one transaction per batch Moodle
 confirmed, together with that batch's journal lines: after a crash the index
 and the journal agree with each other and with what Moodle holds
 (invariant 4).
@@ -22,15 +22,12 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
+from farm.applied import Confirmation
+from farm.index import SiteIndex
+from farm.model import IndexEntry
 from farm.registry.database import Store
-from farm.registry.rows import (
-    IndexEntry,
-    IndexKey,
-    IndexWrite,
-    JournalEntry,
-    JournalWrite,
-    RunId,
-)
+from farm.registry.journal import IndexRow, JournalLine, index_changes, journal_lines
+from farm.registry.rows import JournalEntry, RunId, StoredEntry
 from farm.registry.tables import IndexEntryRow, JournalRow
 
 # Bound the parameters of one statement (SQLite allows 32766).
@@ -40,10 +37,21 @@ _T = TypeVar("_T")
 
 
 class IndexStore(Store):
-    """Index reads and confirmed-batch writes."""
+    """Index reads and confirmed-batch writes, in the core's own types."""
 
-    def index_entries(self, site: str, entity: str | None = None) -> list[IndexEntry]:
-        """Every index entry of ``site`` (of one ``entity`` if given), ordered by entity and key."""
+    def site_index(self, site: str) -> SiteIndex:
+        """The index of ``site`` as the planner and the applier read it."""
+        return SiteIndex(
+            IndexEntry.restore(r.entity, r.key, r.moodle_id, r.digest, r.values, r.tenants)
+            for r in self.index_entries(site)
+        )
+
+    def index_entries(self, site: str, entity: str | None = None) -> list[StoredEntry]:
+        """Every stored entry of ``site`` (of one ``entity`` if given), ordered by entity and key.
+
+        With when and by which run each was last written: what an operator
+        or a test inspects. A sync reads :meth:`site_index`.
+        """
         with self.reading() as session:
             # Columns, not ORM objects: a site's index is read whole before every plan.
             table = IndexEntryRow.__table__.c  # type: ignore[attr-defined]
@@ -62,7 +70,7 @@ class IndexStore(Store):
                 query = query.where(table.entity == entity)
             query = query.order_by(table.entity, table.key)
             return [
-                IndexEntry(
+                StoredEntry(
                     site=row[0],
                     entity=row[1],
                     key=row[2],
@@ -76,26 +84,24 @@ class IndexStore(Store):
                 for row in session.execute(query)
             ]
 
-    def apply_index_changes(
-        self,
-        site: str,
-        upserts: Sequence[IndexWrite] = (),
-        deletes: Sequence[IndexKey] = (),
-        *,
-        run_id: RunId | None = None,
-        journal: Sequence[JournalWrite] = (),
-    ) -> None:
-        """Record one batch Moodle confirmed: index upserts, deletions and journal lines.
+    def record_confirmation(self, site: str, confirmation: Confirmation, *, run_id: RunId) -> None:
+        """Record one batch Moodle confirmed: its index writes and its journal lines.
 
         All of it is one transaction: either the whole batch is recorded or
-        none of it. Journal lines need ``run_id``.
+        none of it.
         """
-        if journal and run_id is None:
-            raise ValueError("journal lines belong to a run: pass run_id")
+        upserts, deletes = index_changes(confirmation.writes)
+        self._write(site, upserts, deletes, journal_lines(confirmation), run_id)
+
+    def _write(
+        self,
+        site: str,
+        upserts: Sequence[IndexRow],
+        deletes: Sequence[tuple[str, str]],
+        journal: Sequence[JournalLine],
+        run_id: RunId,
+    ) -> None:
         # Rows are encoded before the transaction, which then holds the write lock briefly.
-        last: dict[tuple[str, str], IndexWrite] = {}
-        for w in upserts:
-            last[(w.entity, w.key)] = w  # one statement may not upsert a key twice
         texts = _Texts()
         index_rows = [
             (
@@ -107,12 +113,15 @@ class IndexStore(Store):
                 texts.of(w.values),
                 texts.of_tenants(w.tenants),
             )
-            for w in last.values()
+            for w in upserts
         ]
-        lines = _journal_rows(journal, texts)
+        lines = [
+            (e.entity, e.action, e.key, e.moodle_id, texts.of(e.old), texts.of(e.new))
+            for e in journal
+        ]
         by_entity: defaultdict[str, list[str]] = defaultdict(list)
-        for d in deletes:
-            by_entity[d.entity].append(d.key)
+        for entity, key in deletes:
+            by_entity[entity].append(key)
         with self.writing() as session:
             stamp = _timestamp(self.now(session), self.backend)
             _insert_rows(
@@ -128,7 +137,6 @@ class IndexStore(Store):
                         )
                     )
             if lines:
-                assert run_id is not None
                 _append_journal(session, self.backend, run_id, site, lines, stamp)
 
     def journal(self, run_id: RunId, site: str | None = None) -> list[JournalEntry]:
@@ -153,15 +161,6 @@ class IndexStore(Store):
                 )
                 for row in session.execute(query).scalars()
             ]
-
-
-def _journal_rows(
-    entries: Iterable[JournalWrite], texts: _Texts | None = None
-) -> list[tuple[Any, ...]]:
-    texts = texts or _Texts()
-    return [
-        (e.entity, e.action, e.key, e.moodle_id, texts.of(e.old), texts.of(e.new)) for e in entries
-    ]
 
 
 class _Texts:

@@ -116,28 +116,8 @@ class RunReport:
 
 
 @dataclass(frozen=True, slots=True)
-class IndexWrite:
-    """One record Moodle confirmed: what to remember about it in the site's index."""
-
-    entity: str
-    key: str
-    digest: str
-    moodle_id: int | None = None
-    values: Mapping[str, Any] = field(default_factory=dict)
-    tenants: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class IndexKey:
-    """Which index entry to forget: Moodle confirmed the record is gone."""
-
-    entity: str
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
-    """What the farm last wrote to a site for one record."""
+class StoredEntry:
+    """An index entry as stored: what the farm last wrote to a site for one record, and when."""
 
     site: str
     entity: str
@@ -148,18 +128,6 @@ class IndexEntry:
     tenants: tuple[str, ...]
     updated_at: datetime
     run_id: RunId | None
-
-
-@dataclass(frozen=True, slots=True)
-class JournalWrite:
-    """One confirmed write to a site, as the journal keeps it (``old``/``new`` field values)."""
-
-    entity: str
-    action: str
-    key: str
-    moodle_id: int | None = None
-    old: Mapping[str, Any] | None = None
-    new: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

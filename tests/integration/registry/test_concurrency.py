@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from farm.registry import IndexWrite, JournalWrite, NewEvent, Registry, RunId, RunTrigger, database
+from farm.index import SiteIndex
+from farm.registry import NewEvent, Registry, RunId, RunTrigger, database
+from tests.confirmations import created, person
 from tests.integration.registry.farms import build_farm
 
 WRITERS = 20
@@ -33,13 +35,8 @@ def test_concurrent_writers_all_succeed_and_lose_nothing(
         try:
             start.wait()
             for batch in range(BATCHES):
-                keys = [f"person:{batch}-{i}" for i in range(ROWS)]
-                shared.apply_index_changes(
-                    site,
-                    [IndexWrite("person", k, "d", 1, {"n": k}, ("t",)) for k in keys],
-                    run_id=RunId(run),
-                    journal=[JournalWrite("person", "create", k, 1, None, {"n": k}) for k in keys],
-                )
+                people = [person(f"sdet:{batch}-{i}") for i in range(ROWS)]
+                shared.record_confirmation(site, created(SiteIndex(), people), run_id=RunId(run))
                 shared.append_events(
                     [NewEvent("progress", {"done": i}, RunId(run), site) for i in range(5)]
                 )

@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from farm.registry import IndexKey, IndexWrite, JournalWrite, Registry, RunId, RunTrigger
+from farm.applied import Confirmation
+from farm.index import SiteIndex
+from farm.model import Cohort, Kind
+from farm.registry import Registry, RunId, RunTrigger
+from tests.confirmations import created, deleted, person, renamed
 from tests.integration.registry.farms import build_farm
 
 
@@ -21,61 +25,64 @@ def test_a_batch_upserts_and_deletes_entries_and_journals_them(
     registry: Registry, site: str
 ) -> None:
     run = registry.start_run(trigger=RunTrigger.BATCH)
-    registry.apply_index_changes(
-        site,
-        [
-            IndexWrite("users", "person:1", "d1", 101, {"firstname": "Ada"}, ("0750001A",)),
-            IndexWrite("users", "person:2", "d2", 102, {"firstname": "Alan"}, ("0750001A",)),
-            IndexWrite("cohorts", "cohort:2nde1", "c1", 7),
-        ],
-        run_id=run,
-        journal=[
-            JournalWrite("users", "create", "person:1", 101, None, {"firstname": "Ada"}),
-            JournalWrite("users", "create", "person:2", 102, None, {"firstname": "Alan"}),
-        ],
-    )
-    registry.apply_index_changes(
-        site,
-        [IndexWrite("users", "person:1", "d1b", 101, {"firstname": "Ada L."}, ("0750001A",))],
-        [IndexKey("users", "person:2")],
-        run_id=run,
-        journal=[JournalWrite("users", "update", "person:1", 101, {"firstname": "Ada"}, None)],
-    )
+    ada, alan = person("sdet:1", "Ada"), person("sdet:2", "Alan")
+    cohort = Cohort("farm:2nde1", "2nde 1")
+    registry.record_confirmation(site, created(SiteIndex(), [ada, alan, cohort]), run_id=run)
+    index = registry.site_index(site)
+    registry.record_confirmation(site, renamed(index, "sdet:1", "Ada L."), run_id=run)
+    registry.record_confirmation(site, deleted(registry.site_index(site), ["sdet:2"]), run_id=run)
 
-    users = registry.index_entries(site, "users")
-    assert [(e.key, e.moodle_id, e.digest, dict(e.values)) for e in users] == [
-        ("person:1", 101, "d1b", {"firstname": "Ada L."})
+    users = registry.index_entries(site, "person")
+    assert [(e.key, e.moodle_id, e.values["firstname"]) for e in users] == [
+        ("sdet:1", 101, "Ada L.")
     ]
     assert users[0].tenants == ("0750001A",)
     assert users[0].run_id == run
-    assert [e.key for e in registry.index_entries(site)] == ["cohort:2nde1", "person:1"]
+    assert [e.key for e in registry.index_entries(site)] == ["farm:2nde1", "sdet:1"]
     assert registry.index_entries("clg") == []
-    assert [(j.seq, j.action, j.key) for j in registry.journal(run, site)] == [
-        (1, "create", "person:1"),
-        (2, "create", "person:2"),
-        (3, "update", "person:1"),
+    # What the planner reads back is what was recorded, in the core's own types.
+    entry = registry.site_index(site).get(Kind.PERSON, "sdet:1")
+    assert entry is not None
+    assert (entry.moodle_id, entry.tenants) == (101, frozenset({"0750001A"}))
+    assert entry.digest == person("sdet:1", "Ada L.").digest()
+    lines = registry.journal(run, site)
+    assert [(j.seq, j.entity, j.action, j.key) for j in lines] == [
+        (1, "person", "create", "sdet:1"),
+        (2, "person", "create", "sdet:2"),
+        (3, "cohort", "create", "farm:2nde1"),
+        (4, "person", "update", "sdet:1"),
+        (5, "person", "delete", "sdet:2"),
     ]
+    assert (lines[3].old, lines[3].new) == ({"firstname": "Ada"}, {"firstname": "Ada L."})
+    assert lines[4].old is not None
+    assert lines[4].old["firstname"] == "Alan"
 
 
 def test_a_batch_that_fails_leaves_the_index_as_it_was(registry: Registry, site: str) -> None:
     run = registry.start_run(trigger=RunTrigger.BATCH)
-    registry.apply_index_changes(site, [IndexWrite("users", "person:1", "d1", 101)], run_id=run)
+    registry.record_confirmation(site, created(SiteIndex(), [person("sdet:1")]), run_id=run)
+    index = registry.site_index(site)
+    batch = renamed(index, "sdet:1", "CHANGED")
+    batch = Confirmation(
+        batch.applied + created(index, [person("sdet:3")], 103).applied,
+        batch.writes + created(index, [person("sdet:3")], 103).writes,
+    )
 
     with pytest.raises(IntegrityError):
-        registry.apply_index_changes(
-            site,
-            [IndexWrite("users", "person:1", "CHANGED", 101), IndexWrite("users", "p:3", "d3")],
-            [IndexKey("users", "person:1")],
-            run_id=RunId(run + 1000),  # no such run: the journal line is refused
-            journal=[JournalWrite("users", "create", "p:3", 103)],
-        )
+        # No such run: the journal lines are refused, and the index writes with them.
+        registry.record_confirmation(site, batch, run_id=RunId(run + 1000))
 
-    assert [(e.key, e.digest) for e in registry.index_entries(site)] == [("person:1", "d1")]
-    assert registry.journal(run) == []
+    assert [(e.key, e.values["firstname"]) for e in registry.index_entries(site)] == [
+        ("sdet:1", "Ada")
+    ]
+    assert len(registry.journal(run)) == 1
 
 
 def test_a_large_batch_is_recorded_whole(registry: Registry, site: str) -> None:
-    writes = [IndexWrite("users", f"person:{n:05d}", f"d{n}", n) for n in range(1200)]
-    registry.apply_index_changes(site, writes)
-    registry.apply_index_changes(site, deletes=[IndexKey("users", w.key) for w in writes[:1100]])
+    run = registry.start_run(trigger=RunTrigger.BATCH)
+    people = [person(f"sdet:{n:05d}") for n in range(1200)]
+    registry.record_confirmation(site, created(SiteIndex(), people, 0), run_id=run)
+    gone = [p.key for p in people[:1100]]
+    registry.record_confirmation(site, deleted(registry.site_index(site), gone), run_id=run)
     assert [e.moodle_id for e in registry.index_entries(site)] == list(range(1100, 1200))
+    assert len(registry.journal(run, site)) == 2300

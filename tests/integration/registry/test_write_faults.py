@@ -18,9 +18,10 @@ import pytest
 from sqlalchemy import create_engine, exc, text
 from sqlalchemy.engine import make_url
 
+from farm.index import SiteIndex
 from farm.registry import NewEvent, Registry, RegistryUnavailable, RunTrigger
 from farm.registry.database import RegistryUnwritable
-from farm.registry.rows import IndexWrite
+from tests.confirmations import created, person
 from tests.registry_faults import SqliteFaults, faulty_sqlite_registry
 
 TTL = timedelta(seconds=60)
@@ -68,9 +69,10 @@ def test_a_constraint_violation_is_not_the_registry_failing(
     sqlite: tuple[Registry, SqliteFaults],
 ) -> None:
     registry, _ = sqlite
-    write = IndexWrite(entity="person", key="sdet:x", digest="d" * 64)
+    run = registry.start_run(trigger=RunTrigger.BATCH)
+    batch = created(SiteIndex(), [person("sdet:x")])
     with pytest.raises(exc.IntegrityError):  # no such site: a bug, not the registry failing
-        registry.apply_index_changes("no-such-site", [write])
+        registry.record_confirmation("no-such-site", batch, run_id=run)
 
 
 @pytest.mark.postgres

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+from farm.applied import Applied, Refused
 from farm.engine.report import MAX_WARNINGS, tally
-from farm.index import SiteIndex, index_writes
 from farm.model import IndexEntry, Kind, Person, SourceWarning
-from farm.moodle.applier import Applied, Confirmation, Refused
 from farm.moodle.apply_users import user_update
-from farm.moodle.journal import index_rows, journal_line
 from farm.operation import Action, Category, Operation
 
 A, B = "0330001K", "0330002L"
@@ -88,43 +86,3 @@ def test_an_update_sends_only_moodle_fields_and_clears_dropped_profile_fields() 
     revive = user_update(42, {}, suspended=False)
     assert revive is not None
     assert revive.suspended is False
-
-
-def test_journal_lines_hold_changed_fields_and_adoptions_what_was_found() -> None:
-    person = teacher()
-    entry = IndexEntry(
-        Kind.PERSON, person.key, 7, "d", {**person.values(), "lastname": "X"}, frozenset({A})
-    )
-    update = Operation(
-        Kind.PERSON,
-        Action.UPDATE,
-        person.key,
-        Category.UPDATE,
-        person,
-        entry,
-        {"lastname": ("X", "DUPONT")},
-        frozenset({A}),
-    )
-    line = journal_line(Applied(update))
-    assert (line.action, line.moodle_id, line.old, line.new) == (
-        "update",
-        7,
-        {"lastname": "X"},
-        {"lastname": "DUPONT"},
-    )
-    adopted = journal_line(
-        Applied(create(person, frozenset({A})), 9, adopted=True, found={"firstname": "J."})
-    )
-    assert (adopted.action, adopted.moodle_id, adopted.old) == ("adopt", 9, {"firstname": "J."})
-    assert adopted.new == person.values()
-
-
-def test_index_rows_carry_ids_tenants_and_deletions() -> None:
-    person = teacher()
-    op = create(person, frozenset({B, A}))
-    writes = index_writes(SiteIndex(), op, 11)
-    upserts, deletes = index_rows(Confirmation((Applied(op, 11),), writes).writes)
-    (row,) = upserts
-    assert (row.entity, row.key, row.moodle_id, row.tenants) == ("person", person.key, 11, (A, B))
-    assert row.digest == person.digest()
-    assert deletes == []

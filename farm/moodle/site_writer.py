@@ -1,0 +1,167 @@
+"""What the applier's handlers write through: the site's client, its index, the results.
+
+A handler (:data:`Handler`: ``apply_users``, ``apply_links``) sends one
+slice of a step to Moodle and hands back what Moodle said:
+:meth:`SiteWriter.confirm` records the confirmed operations (through the
+:data:`farm.applied.Recorder` the engine gave) and then moves the writer's
+own index forward, :meth:`SiteWriter.refuse` reports one operation with its
+reason. The writer knows nothing of steps, slices or concurrency: that is
+:class:`farm.moodle.applier.Applier`, which owns a writer and the handler
+table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from farm.applied import Applied, Confirmation, Recorder, Refused
+from farm.index import IndexWrite, LiveIndex, SiteIndex, index_writes
+from farm.model import Kind
+from farm.moodle.client import MoodleClient
+from farm.moodle.errors import MoodleError, SiteError
+from farm.operation import Operation
+from farm.passwords import CredentialsFile
+from farm.secrets import Secret
+from farm.site_rules import SiteRules
+
+Handler = Callable[["SiteWriter", Sequence[Operation]], Awaitable[None]]
+"""Send one slice of a step to Moodle, confirming and refusing through the writer."""
+Slicer = Callable[[Sequence[Operation], int], tuple[list[list[Operation]], list[Operation]]]
+"""Cut a step into slices that may run at once, and the operations to run after them, alone."""
+
+
+@dataclass
+class ApplyResult:
+    """What one apply did.
+
+    ``stopped`` is true when ``stop`` was set before the plan ended;
+    ``error`` is the site-level failure that ended the run early, if any.
+    ``index`` is the index after everything recorded.
+    """
+
+    index: SiteIndex
+    applied: list[Applied] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+    stopped: bool = False
+    error: MoodleError | None = None
+    moodle_calls: int = 0
+
+    @property
+    def done(self) -> int:
+        return len(self.applied) + len(self.refused)
+
+
+class SiteWriter:
+    """One apply's writes to one site; see the module docstring.
+
+    ``record`` must write a :class:`~farm.applied.Confirmation` durably
+    before returning. ``rules`` are the site's (role ids, password
+    delivery); ``credentials`` is where new manual accounts' passwords go
+    when the site delivers them by file.
+    """
+
+    def __init__(
+        self,
+        client: MoodleClient,
+        index: SiteIndex,
+        record: Recorder,
+        *,
+        rules: SiteRules | None = None,
+        credentials: CredentialsFile | None = None,
+    ) -> None:
+        self.client = client
+        # What the site accepts: role ids, how new manual accounts get a password.
+        self.rules = rules or SiteRules(site=client.name)
+        self._credentials = credentials
+        # The writer's own copy, moved forward in place after each recorded batch.
+        self.index = LiveIndex(index)
+        self._record = record
+        self.result = ApplyResult(index)
+        # Course ids by course idnumber; None when Moodle has no such course.
+        self.courses: dict[str, int | None] = {}
+        # Moodle ids adoption decided to take this run, not recorded yet: key by id, per kind.
+        self.claimed: dict[Kind, dict[int, str]] = {}
+        self._done: set[int] = set()
+        self._confirming = anyio.Lock()
+
+    async def confirm(self, applied: Sequence[Applied]) -> None:
+        """Record operations Moodle confirmed, then move the index forward."""
+        if not applied:
+            return
+        # One confirmation at a time: each reads the index the previous one left.
+        async with self._confirming:
+            writes: list[IndexWrite] = []
+            dropped: set[tuple[Kind, str]] = set()
+            for item in applied:
+                for write in index_writes(self.index, item.operation, item.moodle_id):
+                    if write.entry is None:
+                        # Two deletions may cascade to one membership (its person and
+                        # its cohort): drop it once.
+                        if (write.kind, write.key) in dropped:
+                            continue
+                        dropped.add((write.kind, write.key))
+                    writes.append(write)
+            confirmation = Confirmation(tuple(applied), tuple(writes))
+            await self._record(confirmation)
+            self.index.write(writes)
+            self.result.applied.extend(applied)
+            self._done.update(id(item.operation) for item in applied)
+            for item in applied:
+                if item.adopted and item.moodle_id is not None:
+                    self.claimed.get(item.operation.kind, {}).pop(item.moodle_id, None)
+
+    def refuse(self, op: Operation, reason: str) -> None:
+        self.result.refused.append(Refused(op, reason))
+        self._done.add(id(op))
+
+    def settled(self, op: Operation) -> bool:
+        """Whether the operation was confirmed or refused already."""
+        return id(op) in self._done
+
+    @property
+    def has_credentials_file(self) -> bool:
+        return self._credentials is not None
+
+    async def keep_credentials(self, rows: Sequence[tuple[str, Secret]]) -> None:
+        """Append new accounts' passwords to the run's owner-only credentials file.
+
+        A file that cannot be written stops writing to the site (before the
+        accounts are sent): an account whose password nobody has is lost.
+        """
+        if not rows or self._credentials is None:
+            return
+        try:
+            await anyio.to_thread.run_sync(self._credentials.append, rows)
+        except OSError as error:
+            raise SiteError(
+                f"cannot write the credentials file {self._credentials.path}: {error}; "
+                "the accounts it was for were not created",
+                site=self.client.name,
+            ) from None
+
+    def moodle_id(self, kind: Kind, key: str) -> int | None:
+        entry = self.index.get(kind, key)
+        return None if entry is None else entry.moodle_id
+
+    async def course_id(self, idnumber: str) -> int | None:
+        """The Moodle id of the course with this idnumber, looked up once per run."""
+        if idnumber not in self.courses:
+            found = await self.client.get_courses_by_field("idnumber", idnumber)
+            self.courses[idnumber] = found[0].id if found else None
+        return self.courses[idnumber]
+
+
+def linked(writer: SiteWriter, kind: Kind) -> dict[int, str]:
+    """Moodle ids the index holds for ``kind``, and those adoption claimed this run."""
+    return {**writer.index.linked_accounts(kind), **writer.claimed.get(kind, {})}
+
+
+def values_of(op: Operation) -> Mapping[str, Any]:
+    """The record's values, or for a removal those the index kept of it."""
+    if op.record is not None:
+        return op.record.values()
+    return op.previous.values if op.previous is not None else {}
