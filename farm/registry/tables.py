@@ -204,3 +204,47 @@ class BookmarkRow(SQLModel, table=True):
     tenant: str = Field(primary_key=True)
     value: str
     updated_at: datetime = _timestamp()
+
+
+class PronoteLinkRow(SQLModel, table=True):
+    """One person's Pronote identifier in one tenant and population (farm.pronote)."""
+
+    __tablename__ = "pronote_link"
+    # A Pronote identifier names one person of a tenant's population at most.
+    __table_args__ = (
+        Index(
+            "ix_pronote_link_tenant_population_id",
+            "tenant",
+            "population",
+            "pronote_id",
+            unique=True,
+        ),
+    )
+
+    tenant: str = Field(primary_key=True)
+    source_key: str = Field(primary_key=True)
+    population: str = Field(primary_key=True)
+    pronote_id: str
+    method: str
+    file: str
+    mode: str  # full, partial or manual
+    imported_at: datetime = _timestamp()
+
+
+class PronoteImportRow(SQLModel, table=True):
+    """One applied Pronote import for one tenant: its summary and its match report."""
+
+    __tablename__ = "pronote_import"
+    __table_args__ = (Index("ix_pronote_import_tenant_id", "tenant", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str
+    imported_at: datetime = _timestamp()
+    mode: str
+    file: str
+    file_kind: str
+    count: int  # the tenant's links once the import was applied
+    added: int
+    updated: int
+    removed: int
+    report: dict[str, Any] = _json()

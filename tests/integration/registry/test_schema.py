@@ -35,6 +35,8 @@ TABLES = {
     "event",
     "bookmark",
     "tenant_notice",
+    "pronote_link",
+    "pronote_import",
     VERSION_TABLE,
 }
 
