@@ -52,7 +52,8 @@ from farm.config import FARM_FILE, Farm
 from farm.config.files import FileSet
 from farm.config.notify import EmailChannel, NotifySettings, WebhookChannel
 from farm.config.schema import StatusThresholds
-from farm.engine.status import Level, TenantState, tenant_states
+from farm.engine.health import Level
+from farm.engine.status import TenantState, tenant_states
 from farm.registry import Registry
 from farm.registry.runs import Notice
 from farm.secrets import MASK, Secret, SecretError, SecretRef

@@ -4,7 +4,7 @@ Tables are for people; ``--json`` and ``--csv`` are for scripts and
 spreadsheets and carry the same facts. Times are in the farm's zone (farm.toml's
 ``[farm] timezone``), named in the table's header; ISO 8601 with the offset in
 JSON and CSV. A run's tenants are counted by state with
-:mod:`farm.engine.status`'s vocabulary (succeeded, partial, failed,
+:mod:`farm.engine.health`'s vocabulary (succeeded, partial, failed,
 interrupted, skipped), and ``--status not-ok`` lists the runs that ended
 failed, partial or interrupted. The CSV of a report has one row per tenant
 (``kind`` = ``tenant``, with its status and reason), per tenant x entity x
@@ -29,7 +29,7 @@ from rich.text import Text
 
 from farm.cli.context import CliContext, fail, open_registry, registry_option, resolve_registry_url
 from farm.clock import iso, label, local_text, zone_of
-from farm.engine.status import NOT_OK, PROBLEMS, counts_text, state_counts
+from farm.engine.health import NOT_OK, PROBLEMS, counts_text, state_counts
 from farm.registry import RegistryError, RunId, RunReport, RunStatus, RunSummary, TenantReport
 
 CSV_COLUMNS = (

@@ -34,20 +34,9 @@ from farm.config.schema import StatusThresholds
 from farm.config.selection import SelectionError, select_tenants
 from farm.engine.bus import follow
 from farm.engine.events import Event, EventKind
-from farm.engine.status import (
-    Level,
-    State,
-    TenantState,
-    age_text,
-    counts_text,
-    exit_code,
-    outcome_state,
-    prometheus,
-    state_counts,
-    summary,
-    tenant_states,
-    worst_first,
-)
+from farm.engine.health import Level, State, age_text, counts_text, outcome_state, state_counts
+from farm.engine.prometheus import prometheus
+from farm.engine.status import TenantState, exit_code, summary, tenant_states, worst_first
 from farm.logs import configure_logs
 from farm.notify import digest, failed_deliveries, notify_changes
 from farm.registry import Registry, RegistryError, RunId, RunStatus
@@ -288,7 +277,7 @@ async def _watch(
 def line(event: Event, zone_: ZoneInfo | None = None) -> str:
     """An event as one line of text, its time in ``zone_`` (the farm's; the default zone if None).
 
-    A final phase is named by its state (:func:`farm.engine.status.outcome_state`): a
+    A final phase is named by its state (:func:`farm.engine.health.outcome_state`): a
     tenant that succeeded with refused records says ``partial``, as every view does.
     """
     where = " ".join(p for p in (event.site, event.tenant) if p)

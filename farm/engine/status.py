@@ -1,27 +1,11 @@
-"""One truth about every tenant: its states, its health levels, and why.
+"""One truth about every tenant: its state, its health level, and why.
 
 This module is the only place that decides what a tenant's state and level
-are; ``farm status``, ``farm runs``, ``farm report``, ``farm sync``'s lines
-and ``--json``, ``farm watch``, the dashboard and the Prometheus output all
-ask it.
-
-**States** (:class:`State`), of a tenant in one run and of a tenant overall:
-
-- ``succeeded``: it ran and Moodle took everything;
-- ``partial``: it ran, but some records were refused (by Moodle or by the
-  site's rules before any call): the report names them;
-- ``failed``: it did not run to the end: a site check, a source, a safety
-  stop, an error;
-- ``interrupted``: its run was stopped (an operator, a signal, a killed
-  process) before it ended;
-- ``skipped``: it did not run at all (its site was held too long);
-- ``never``: no real run ever succeeded for it (a simulation writes nothing).
-
-``failed``, ``interrupted`` and ``partial`` are the **problem states**
-(:data:`PROBLEMS`, ``not-ok`` in filters). A run's own report of a tenant
-says ``succeeded`` even when records were refused only inside the job's
-outcome; :func:`outcome_state` is the one translation (succeeded with
-refused records is ``partial``).
+are, in the words of :mod:`farm.engine.health` (the states, the levels and
+the one translation of a job's outcome); ``farm status``, ``farm runs``,
+``farm report``, ``farm sync``'s lines and ``--json``, ``farm watch``, the
+dashboard and the Prometheus output (:mod:`farm.engine.prometheus`) all ask
+it.
 
 **A tenant's state is its worst open problem**, not its last run (invariant
 7). A problem is the newest decisive report (succeeded, partial, failed,
@@ -33,12 +17,9 @@ problem. A problem that a newer, wider problem covers is folded into it.
 With no open problem, the state is the last real run's (``succeeded``, or
 ``skipped`` after a success), or ``never``.
 
-**Levels** (:class:`Level`), ``ok`` < ``warning`` < ``critical``, the worst of:
-
-- the state: ``failed`` and ``never`` are critical, ``partial`` and
-  ``interrupted`` are warnings;
-- the age of the last real success of any ground, against farm.toml's
-  ``[status]`` ``warning_after`` and ``critical_after``.
+**A tenant's level** is the worst of its state's level and the level of the
+age of its last real success of any ground, against farm.toml's
+``[status]`` ``warning_after`` and ``critical_after``.
 
 :func:`exit_code` turns the worst level into the Nagios convention:
 0 ok, 1 warning, 2 critical.
@@ -49,104 +30,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from farm.clock import iso, local_text
 from farm.config.schema import StatusThresholds
-from farm.engine.events import Phase
+from farm.engine.health import (
+    LEVEL_VALUE,
+    PROBLEMS,
+    SEVERITY,
+    STATE_LEVEL,
+    Level,
+    State,
+    age_text,
+    level_of,
+    worst,
+)
+
+# farm.cli.sync still names the outcome translation by its old home; it lives in health.
+from farm.engine.health import outcome_state as outcome_state
 from farm.ground import Ground
 from farm.registry import Registry, RunId, RunStatus, RunSummary
 from farm.registry.runs import GroundRecord, TenantLastRun
-
-
-class State(StrEnum):
-    """How a tenant fared: in one run, or overall (its worst open problem)."""
-
-    SUCCEEDED = "succeeded"
-    PARTIAL = "partial"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-    SKIPPED = "skipped"
-    NEVER = "never"
-
-
-class Level(StrEnum):
-    OK = "ok"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-
-_LEVEL_VALUE = {Level.OK: 0, Level.WARNING: 1, Level.CRITICAL: 2}
-
-#: The problem states, worst first: what ``not-ok`` means in every filter.
-PROBLEMS: tuple[State, ...] = (State.FAILED, State.INTERRUPTED, State.PARTIAL)
-#: The filter word for "any problem state", in ``farm runs --status`` and the dashboard.
-NOT_OK = "not-ok"
-
-_STATE_LEVEL = {
-    State.FAILED: Level.CRITICAL,
-    State.NEVER: Level.CRITICAL,
-    State.INTERRUPTED: Level.WARNING,
-    State.PARTIAL: Level.WARNING,
-    State.SUCCEEDED: Level.OK,
-    State.SKIPPED: Level.OK,
-}
-
-#: Order for "worst first" sorts.
-SEVERITY: Mapping[State, int] = {
-    State.FAILED: 0,
-    State.NEVER: 1,
-    State.INTERRUPTED: 2,
-    State.PARTIAL: 3,
-    State.SKIPPED: 4,
-    State.SUCCEEDED: 5,
-}
-
-_FROM_PHASE = {
-    Phase.SUCCEEDED: State.SUCCEEDED,
-    Phase.FAILED: State.FAILED,
-    Phase.INTERRUPTED: State.INTERRUPTED,
-    Phase.SKIPPED: State.SKIPPED,
-}
-
-
-def outcome_state(phase: Phase, counts: Mapping[str, int] | None = None) -> State | None:
-    """A tenant's state from a job's final phase and counts; None for a phase not final.
-
-    A tenant whose job succeeded with refused records (``counts["errors"]``)
-    is ``partial``: what the report records and every view shows.
-    """
-    state = _FROM_PHASE.get(phase)
-    if state is State.SUCCEEDED and counts and counts.get("errors"):
-        return State.PARTIAL
-    return state
-
-
-def state_matches(state: str, wanted: str) -> bool:
-    """Whether ``state`` is what a filter word asks: a state, or ``not-ok`` (any problem)."""
-    if wanted == NOT_OK:
-        return state in {s.value for s in PROBLEMS}
-    return state == wanted
-
-
-def level_of(age: timedelta | None, thresholds: StatusThresholds) -> Level:
-    """The level of a last success ``age`` old (None: never, which is critical)."""
-    if age is None or age >= thresholds.critical_after:
-        return Level.CRITICAL
-    if age >= thresholds.warning_after:
-        return Level.WARNING
-    return Level.OK
-
-
-def worst(levels: Iterable[Level]) -> Level:
-    return max(levels, key=lambda level: _LEVEL_VALUE[level], default=Level.OK)
-
-
-def exit_code(states: Iterable[TenantState]) -> int:
-    """0 when every tenant is ok, 1 when the worst is a warning, 2 when one is critical."""
-    return _LEVEL_VALUE[worst(s.level for s in states)]
 
 
 class _Tenant(Protocol):
@@ -336,7 +241,7 @@ def state_of(
         )
         state = State.SKIPPED if skipped else State.SUCCEEDED
     age_level = level_of(age, thresholds)
-    level = worst((_STATE_LEVEL[state], age_level))
+    level = worst((STATE_LEVEL[state], age_level))
     if live is not None and (report is None or live.id > report.run_id):
         last_run, last_at, result, reason = live.id, live.started_at, "running", None
     elif report is not None:
@@ -372,7 +277,7 @@ def _running(registry: Registry) -> dict[str, RunSummary]:
 
 def worst_first(states: Iterable[TenantState]) -> list[TenantState]:
     """Critical first, then warnings, then ok; by state severity, then tenant id."""
-    return sorted(states, key=lambda s: (-_LEVEL_VALUE[s.level], SEVERITY[s.state], s.tenant))
+    return sorted(states, key=lambda s: (-LEVEL_VALUE[s.level], SEVERITY[s.state], s.tenant))
 
 
 def summary(states: Iterable[TenantState]) -> Mapping[Level, int]:
@@ -383,76 +288,6 @@ def summary(states: Iterable[TenantState]) -> Mapping[Level, int]:
     return counts
 
 
-def state_counts(states: Iterable[str]) -> dict[State, int]:
-    """How many of ``states`` (values) are in each state, every state listed."""
-    counts = dict.fromkeys(State, 0)
-    for value in states:
-        counts[State(value)] += 1
-    return counts
-
-
-def counts_text(counts: Mapping[State, int]) -> str:
-    """``3 succeeded, 1 partial, 1 failed``: the non-zero counts in the states' order."""
-    return ", ".join(f"{n} {state.value}" for state, n in counts.items() if n) or "none"
-
-
-def age_text(age: timedelta | None) -> str:
-    if age is None:
-        return "-"
-    hours, rest = divmod(int(age.total_seconds()), 3600)
-    return f"{hours // 24}d{hours % 24:02d}h" if hours >= 24 else f"{hours}h{rest // 60:02d}m"
-
-
-def prometheus(states: Sequence[TenantState], farm_name: str) -> str:
-    """The states in the Prometheus text exposition format (one gauge family per fact)."""
-    families: list[tuple[str, str, list[tuple[TenantState, str, float]]]] = [
-        (
-            "farm_tenant_last_success_timestamp_seconds",
-            "Unix time of the tenant's last successful sync.",
-            [(s, "", s.last_success_at.timestamp()) for s in states if s.last_success_at],
-        ),
-        (
-            "farm_tenant_last_success_age_seconds",
-            "Seconds since the tenant's last successful sync.",
-            [(s, "", s.age.total_seconds()) for s in states if s.age is not None],
-        ),
-        (
-            "farm_tenant_last_run_succeeded",
-            "1 if the tenant succeeded in the last run that included it, else 0.",
-            [(s, "", 1.0 if s.result == "succeeded" else 0.0) for s in states if s.result],
-        ),
-        (
-            "farm_tenant_open_problems",
-            "Problems (failed, interrupted, partial) no covering run has cleared yet.",
-            [(s, "", float(len(s.problems))) for s in states],
-        ),
-        (
-            "farm_tenant_state",
-            "1 for the tenant's state (its worst open problem, else its last result).",
-            [(s, f',state="{s.state.value}"', 1.0) for s in states],
-        ),
-        (
-            "farm_tenant_status_level",
-            "0 ok, 1 warning, 2 critical (failed and never synced are critical).",
-            [(s, "", float(_LEVEL_VALUE[s.level])) for s in states],
-        ),
-    ]
-    lines: list[str] = []
-    for name, help_text, samples in families:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} gauge")
-        for state, extra, value in samples:
-            labels = (
-                f'farm="{_label(farm_name)}",site="{_label(state.site)}",'
-                f'tenant="{_label(state.tenant)}"{extra}'
-            )
-            lines.append(f"{name}{{{labels}}} {_number(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def exit_code(states: Iterable[TenantState]) -> int:
+    """0 when every tenant is ok, 1 when the worst is a warning, 2 when one is critical."""
+    return LEVEL_VALUE[worst(s.level for s in states)]

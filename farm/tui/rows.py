@@ -22,14 +22,14 @@ from zoneinfo import ZoneInfo
 
 from farm.clock import clock_text, zone
 from farm.engine.events import Event, EventKind, Phase
-from farm.engine.status import NOT_OK, PROBLEMS, SEVERITY, outcome_state, state_matches
-from farm.engine.status import State as Health
+from farm.engine.health import NOT_OK, PROBLEMS, SEVERITY, outcome_state, state_matches
+from farm.engine.health import State as Health
 
 
 class State(StrEnum):
     """What the state column says about a tenant.
 
-    The final states are :class:`farm.engine.status.State`'s, with the same
+    The final states are :class:`farm.engine.health.State`'s, with the same
     values and meaning; queued, waiting and running are what a run is doing.
     """
 

@@ -20,15 +20,8 @@ import pytest
 
 from farm.config.schema import StatusThresholds
 from farm.engine.events import Phase
-from farm.engine.status import (
-    Level,
-    State,
-    exit_code,
-    outcome_state,
-    state_matches,
-    tenant_states,
-    worst_first,
-)
+from farm.engine.health import Level, State, outcome_state, state_matches
+from farm.engine.status import exit_code, tenant_states, worst_first
 from farm.ground import Ground
 from farm.registry import (
     RecordError,

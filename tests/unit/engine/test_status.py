@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from farm.config.schema import StatusThresholds
-from farm.engine.status import Level, level_of, prometheus, tenant_states
+from farm.engine.health import Level, level_of
+from farm.engine.prometheus import prometheus
+from farm.engine.status import tenant_states
 from farm.registry import Registry, RunId, RunStatus, RunTrigger, TenantReport, TenantStatus
 from tests.integration.registry.farms import build_farm
 
