@@ -2,8 +2,11 @@
 
 Public surface: :class:`MoodleClient` (one per site), the records it sends and
 reads, :class:`BatchResult` with its :class:`Confirmed` and :class:`Failed`
-items, the error hierarchy, and the pre-flight check. Everything else in this
-package is private.
+items, the error hierarchy, the pre-flight check, the probes of site facts no
+function lists (:func:`probe_auth`), and the plan applier (:class:`Applier`,
+which returns an :class:`ApplyResult`). Everything else in this package is
+private: other layers import from here, never from a module of the package
+(``tests/unit/architecture/test_faces.py``).
 """
 
 from typing import TYPE_CHECKING
@@ -11,134 +14,94 @@ from typing import TYPE_CHECKING
 from farm.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
-    from farm.moodle.client import (
-        DEFAULT_ROLE_IDS,
-        MoodleClient,
-    )
-    from farm.moodle.errors import (
-        AnswerMismatch,
-        FunctionNotAvailable,
-        InvalidToken,
-        MoodleError,
-        RecordError,
-        SiteError,
-        TransientError,
-        UnknownError,
-    )
-    from farm.moodle.preflight import (
-        REQUIRED_FUNCTIONS,
-        SiteCheck,
-        SiteTarget,
-        check_site,
-        check_sites,
-    )
-    from farm.moodle.records import (
-        BatchResult,
-        CohortMember,
-        Confirmed,
-        EnrolledUser,
-        Enrolment,
-        Failed,
-        GroupMember,
-        MoodleCohort,
-        MoodleCourse,
-        MoodleGroup,
-        MoodleUser,
-        NewCohort,
-        NewCourse,
-        NewGroup,
-        NewUser,
-        RoleAssignment,
-        SiteInfo,
-        Unenrolment,
-        UserUpdate,
-    )
-    from farm.moodle.session import (
-        OnBatch,
-    )
-    from farm.moodle.settings import (
-        MoodleLimits,
-    )
+    from farm.moodle.applier import Applier as Applier
+    from farm.moodle.client import DEFAULT_ROLE_IDS as DEFAULT_ROLE_IDS
+    from farm.moodle.client import MoodleClient as MoodleClient
+    from farm.moodle.errors import AnswerMismatch as AnswerMismatch
+    from farm.moodle.errors import FunctionNotAvailable as FunctionNotAvailable
+    from farm.moodle.errors import InvalidToken as InvalidToken
+    from farm.moodle.errors import MoodleError as MoodleError
+    from farm.moodle.errors import RecordError as RecordError
+    from farm.moodle.errors import SiteError as SiteError
+    from farm.moodle.errors import TransientError as TransientError
+    from farm.moodle.errors import UnknownError as UnknownError
+    from farm.moodle.preflight import REQUIRED_FUNCTIONS as REQUIRED_FUNCTIONS
+    from farm.moodle.preflight import SiteCheck as SiteCheck
+    from farm.moodle.preflight import SiteTarget as SiteTarget
+    from farm.moodle.preflight import check_site as check_site
+    from farm.moodle.preflight import check_sites as check_sites
+    from farm.moodle.probes import Found as Found
+    from farm.moodle.probes import ProbeResult as ProbeResult
+    from farm.moodle.probes import probe_auth as probe_auth
+    from farm.moodle.records import BatchResult as BatchResult
+    from farm.moodle.records import CohortMember as CohortMember
+    from farm.moodle.records import Confirmed as Confirmed
+    from farm.moodle.records import EnrolledUser as EnrolledUser
+    from farm.moodle.records import Enrolment as Enrolment
+    from farm.moodle.records import Failed as Failed
+    from farm.moodle.records import GroupMember as GroupMember
+    from farm.moodle.records import MoodleCohort as MoodleCohort
+    from farm.moodle.records import MoodleCourse as MoodleCourse
+    from farm.moodle.records import MoodleGroup as MoodleGroup
+    from farm.moodle.records import MoodleUser as MoodleUser
+    from farm.moodle.records import NewCohort as NewCohort
+    from farm.moodle.records import NewCourse as NewCourse
+    from farm.moodle.records import NewGroup as NewGroup
+    from farm.moodle.records import NewUser as NewUser
+    from farm.moodle.records import RoleAssignment as RoleAssignment
+    from farm.moodle.records import SiteInfo as SiteInfo
+    from farm.moodle.records import Unenrolment as Unenrolment
+    from farm.moodle.records import UserUpdate as UserUpdate
+    from farm.moodle.session import OnBatch as OnBatch
+    from farm.moodle.settings import MoodleLimits as MoodleLimits
+    from farm.moodle.site_writer import ApplyResult as ApplyResult
 
 # Imported on first use: the configuration imports farm.moodle.settings, and
 # must not load httpx and the whole client for that.
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "AnswerMismatch": "farm.moodle.errors",
-        "BatchResult": "farm.moodle.records",
-        "CohortMember": "farm.moodle.records",
-        "Confirmed": "farm.moodle.records",
-        "DEFAULT_ROLE_IDS": "farm.moodle.client",
-        "EnrolledUser": "farm.moodle.records",
-        "Enrolment": "farm.moodle.records",
-        "Failed": "farm.moodle.records",
-        "FunctionNotAvailable": "farm.moodle.errors",
-        "GroupMember": "farm.moodle.records",
-        "InvalidToken": "farm.moodle.errors",
-        "MoodleClient": "farm.moodle.client",
-        "MoodleCohort": "farm.moodle.records",
-        "MoodleCourse": "farm.moodle.records",
-        "MoodleError": "farm.moodle.errors",
-        "MoodleGroup": "farm.moodle.records",
-        "MoodleLimits": "farm.moodle.settings",
-        "MoodleUser": "farm.moodle.records",
-        "NewCohort": "farm.moodle.records",
-        "NewCourse": "farm.moodle.records",
-        "NewGroup": "farm.moodle.records",
-        "NewUser": "farm.moodle.records",
-        "OnBatch": "farm.moodle.session",
-        "REQUIRED_FUNCTIONS": "farm.moodle.preflight",
-        "RecordError": "farm.moodle.errors",
-        "RoleAssignment": "farm.moodle.records",
-        "SiteCheck": "farm.moodle.preflight",
-        "SiteError": "farm.moodle.errors",
-        "SiteInfo": "farm.moodle.records",
-        "SiteTarget": "farm.moodle.preflight",
-        "TransientError": "farm.moodle.errors",
-        "Unenrolment": "farm.moodle.records",
-        "UnknownError": "farm.moodle.errors",
-        "UserUpdate": "farm.moodle.records",
-        "check_site": "farm.moodle.preflight",
-        "check_sites": "farm.moodle.preflight",
-    },
-)
-
-__all__ = [
-    "DEFAULT_ROLE_IDS",
-    "REQUIRED_FUNCTIONS",
-    "AnswerMismatch",
-    "BatchResult",
-    "CohortMember",
-    "Confirmed",
-    "EnrolledUser",
-    "Enrolment",
-    "Failed",
-    "FunctionNotAvailable",
-    "GroupMember",
-    "InvalidToken",
-    "MoodleClient",
-    "MoodleCohort",
-    "MoodleCourse",
-    "MoodleError",
-    "MoodleGroup",
-    "MoodleLimits",
-    "MoodleUser",
-    "NewCohort",
-    "NewCourse",
-    "NewGroup",
-    "NewUser",
-    "OnBatch",
-    "RecordError",
-    "RoleAssignment",
-    "SiteCheck",
-    "SiteError",
-    "SiteInfo",
-    "SiteTarget",
-    "TransientError",
-    "Unenrolment",
-    "UnknownError",
-    "UserUpdate",
-    "check_site",
-    "check_sites",
-]
+_EXPORTS = {
+    "farm.moodle.applier": ("Applier",),
+    "farm.moodle.client": ("DEFAULT_ROLE_IDS", "MoodleClient"),
+    "farm.moodle.errors": (
+        "AnswerMismatch",
+        "FunctionNotAvailable",
+        "InvalidToken",
+        "MoodleError",
+        "RecordError",
+        "SiteError",
+        "TransientError",
+        "UnknownError",
+    ),
+    "farm.moodle.preflight": (
+        "REQUIRED_FUNCTIONS",
+        "SiteCheck",
+        "SiteTarget",
+        "check_site",
+        "check_sites",
+    ),
+    "farm.moodle.probes": ("Found", "ProbeResult", "probe_auth"),
+    "farm.moodle.records": (
+        "BatchResult",
+        "CohortMember",
+        "Confirmed",
+        "EnrolledUser",
+        "Enrolment",
+        "Failed",
+        "GroupMember",
+        "MoodleCohort",
+        "MoodleCourse",
+        "MoodleGroup",
+        "MoodleUser",
+        "NewCohort",
+        "NewCourse",
+        "NewGroup",
+        "NewUser",
+        "RoleAssignment",
+        "SiteInfo",
+        "Unenrolment",
+        "UserUpdate",
+    ),
+    "farm.moodle.session": ("OnBatch",),
+    "farm.moodle.settings": ("MoodleLimits",),
+    "farm.moodle.site_writer": ("ApplyResult",),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -12,28 +12,16 @@ from typing import TYPE_CHECKING
 from farm.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
-    from farm.sources.sdet.mapping import CohortKind, CohortRules, FieldRule, MappingRules
-    from farm.sources.sdet.settings import DirectorySettings
-    from farm.sources.sdet.source import SdetSource
+    from farm.sources.sdet.mapping import CohortKind as CohortKind
+    from farm.sources.sdet.mapping import CohortRules as CohortRules
+    from farm.sources.sdet.mapping import FieldRule as FieldRule
+    from farm.sources.sdet.mapping import MappingRules as MappingRules
+    from farm.sources.sdet.settings import DirectorySettings as DirectorySettings
+    from farm.sources.sdet.source import SdetSource as SdetSource
 
-_MAPPING = "farm.sources.sdet.mapping"
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "CohortKind": _MAPPING,
-        "CohortRules": _MAPPING,
-        "FieldRule": _MAPPING,
-        "MappingRules": _MAPPING,
-        "DirectorySettings": "farm.sources.sdet.settings",
-        "SdetSource": "farm.sources.sdet.source",
-    },
-)
-
-__all__ = [
-    "CohortKind",
-    "CohortRules",
-    "DirectorySettings",
-    "FieldRule",
-    "MappingRules",
-    "SdetSource",
-]
+_EXPORTS = {
+    "farm.sources.sdet.mapping": ("CohortKind", "CohortRules", "FieldRule", "MappingRules"),
+    "farm.sources.sdet.settings": ("DirectorySettings",),
+    "farm.sources.sdet.source": ("SdetSource",),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
