@@ -1,7 +1,7 @@
 """The farm dashboard: a Textual app on the registry.
 
 It follows the registry on a steady tick (events since the last one, folded
-into a :class:`~farm.tui.rows.FarmView`) and redraws only then, never per
+into a :class:`~farm.tui.view.FarmView`) and redraws only then, never per
 event, so a batch of a thousand tenants costs one small redraw per tick.
 Its actions go through a :class:`~farm.tui.commands.Commander`, which runs
 the real coordinator under the same leases as ``farm sync``; without one the
@@ -34,8 +34,10 @@ from farm.tui.commands import Commander
 from farm.tui.detail import TenantScreen
 from farm.tui.dialogs import ConfirmScreen, HelpScreen, PlanScreen, TagScreen
 from farm.tui.feed import RegistryFeed
-from farm.tui.rows import SORT_KEYS, FarmView, Filter, LastReport, TenantHealth, TenantInfo
+from farm.tui.filter import SORT_KEYS, Filter
+from farm.tui.rows import LastReport, TenantHealth, TenantInfo
 from farm.tui.table import COLUMNS, SummaryBar, TenantTable
+from farm.tui.view import FarmView
 
 Clock = Callable[[], datetime]
 

@@ -16,14 +16,8 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Sparkline, Static
 from textual.widgets.data_table import ColumnKey
 
-from farm.tui.rows import (
-    FarmView,
-    State,
-    Summary,
-    TenantRow,
-    age_text,
-    progress_text,
-)
+from farm.tui.rows import State, TenantRow, age_text, progress_text
+from farm.tui.view import FarmView, Summary
 
 #: Column keys, headers and widths, in order. Widths are fixed: cells change on every
 #: tick and a column that resized itself would make the whole table jump.

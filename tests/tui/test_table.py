@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from textual.app import App, ComposeResult
 
-from farm.tui.rows import FarmView, TenantInfo
+from farm.tui.rows import TenantInfo
 from farm.tui.table import TenantTable
+from farm.tui.view import FarmView
 
 TENANTS = [
     TenantInfo("0340041K", "Lycée Clemenceau", "cite-clemenceau"),

@@ -33,7 +33,8 @@ from farm.registry import (
     TenantStatus,
 )
 from farm.tui.feed import RegistryFeed
-from farm.tui.rows import FarmView, Filter
+from farm.tui.filter import Filter
+from farm.tui.view import FarmView
 
 SHIPPED = Path(__file__).resolve().parents[3] / "tenants"
 EXPECTED = {

@@ -5,16 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from farm.engine.events import Event, EventKind, Phase
-from farm.tui.rows import (
-    FarmView,
-    Filter,
-    LastReport,
-    State,
-    TenantInfo,
-    age_text,
-    flat_counts,
-    progress_text,
-)
+from farm.tui.filter import Filter
+from farm.tui.rows import LastReport, State, TenantInfo, age_text, flat_counts, progress_text
+from farm.tui.view import FarmView
 
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 TENANTS = (
