@@ -12,7 +12,7 @@ import pytest
 import farm.simulators.moodle
 from farm.moodle import REQUIRED_FUNCTIONS, MoodleLimits, SiteTarget, check_site
 from farm.simulators.moodle import FARM_FUNCTIONS, CostModel
-from tests.fixtures.moodle import MoodleTarget
+from tests.fixtures.moodle import MoodleTarget, simulator_target
 
 
 def target(moodle: MoodleTarget, **extra: object) -> SiteTarget:
@@ -36,6 +36,24 @@ async def test_site_info_lists_the_functions_the_token_may_call(moodle: MoodleTa
         assert not check.ok
         assert "missing functions: core_role_assign_roles, core_group_create_groups" in check.line()
     assert len(REQUIRED_FUNCTIONS) == 25
+
+
+@pytest.mark.parametrize("function", REQUIRED_FUNCTIONS)
+async def test_a_service_without_any_one_function_is_refused_naming_it(function: str) -> None:
+    """The same line, one function at a time: whichever the token's service lacks, the check
+    names it (site info itself missing, the check cannot read the list and says so)."""
+    _, moodle = simulator_target()
+    assert moodle.site is not None
+    moodle.site.tokens[moodle.token.reveal()] -= {function}
+    check = await check_site(target(moodle), transport=moodle.transport)
+    assert not check.ok
+    assert function in check.line()
+    if function == "core_webservice_get_site_info":
+        assert check.error is not None
+        assert "accessexception" in check.error
+    else:
+        assert check.error is None
+        assert check.missing_functions == (function,)
 
 
 def test_the_simulator_keeps_its_own_list_of_the_farm_functions() -> None:
