@@ -3,9 +3,10 @@
 It follows the registry on a steady tick (events since the last one, folded
 into a :class:`~farm.tui.view.FarmView`) and redraws only then, never per
 event, so a batch of a thousand tenants costs one small redraw per tick.
-Its actions go through a :class:`~farm.tui.commands.Commander`, which runs
-the real coordinator under the same leases as ``farm sync``; without one the
-dashboard only watches.
+Its actions on runs (:class:`~farm.tui.run_actions.RunActions`) go through
+a :class:`~farm.tui.commands.Commander`, which runs the real coordinator
+under the same leases as ``farm sync``; without one the dashboard only
+watches. This module keeps the layout, the tick, the keys and navigation.
 """
 
 from __future__ import annotations
@@ -13,29 +14,26 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import ClassVar
 
 import anyio
 import anyio.to_thread
-from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log
 
-from farm.config import TenantConfig
-from farm.config.selection import SelectionError
 from farm.engine.events import Event, EventKind
 from farm.registry import RegistryError
 from farm.tui.commands import Commander
 from farm.tui.detail import TenantScreen
-from farm.tui.dialogs import ConfirmScreen, HelpScreen, PlanScreen, TagScreen
+from farm.tui.dialogs import HelpScreen
 from farm.tui.feed import RegistryFeed
 from farm.tui.filter import SORT_KEYS, Filter
 from farm.tui.rows import LastReport, TenantHealth, TenantInfo
+from farm.tui.run_actions import RunActions
 from farm.tui.table import COLUMNS, SummaryBar, TenantTable
 from farm.tui.view import FarmView
 
@@ -63,7 +61,7 @@ QUIT_GRACE = 20.0
 AGES_EVERY = 10.0
 
 
-class FarmDashboard(App[None]):
+class FarmDashboard(RunActions):
     """See the module docstring."""
 
     TITLE = "farm dashboard"
@@ -285,135 +283,6 @@ class FarmDashboard(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    # -- actions -------------------------------------------------------------------------
-
-    def targets(self) -> list[str]:
-        """The marked tenants that are shown, or the one under the cursor."""
-        table = self.table
-        shown = [t for t in table.order if t in self.marked]
-        if shown:
-            return shown
-        current = table.current()
-        return [current] if current else []
-
-    def _commander(self) -> Commander | None:
-        if self.commander is None:
-            self.notify(
-                "watch-only: the farm configuration is not loaded, actions are off",
-                severity="warning",
-            )
-        return self.commander
-
-    def action_resync(self) -> None:
-        commander = self._commander()
-        ids = self.targets()
-        if commander is None or not ids:
-            return
-        chosen = commander.tenants(ids)
-        if len(chosen) > 1:
-            self._confirm(f"Re-sync {len(chosen)} marked tenants?", chosen, _names(chosen))
-        else:
-            self.launch(chosen)
-
-    def action_simulate(self) -> None:
-        commander = self._commander()
-        ids = self.targets()
-        if commander is None or not ids:
-            return
-        self.simulate(commander.tenants(ids))
-
-    def action_sync_all(self) -> None:
-        commander = self._commander()
-        if commander is None:
-            return
-        chosen = commander.tenants()
-        sites = len({t.site for t in chosen})
-        self._confirm(
-            f"Sync the whole farm: {len(chosen)} tenants on {sites} Moodle sites?", chosen, ""
-        )
-
-    def action_sync_tag(self) -> None:
-        commander = self._commander()
-        if commander is None:
-            return
-        counts = Counter(tag for t in commander.farm.tenants.values() for tag in t.tags)
-
-        def chosen_tag(tag: str | None) -> None:
-            if tag is None:
-                return
-            try:
-                chosen = commander.tenants(tag=tag)
-            except SelectionError as error:
-                self.notify(str(error), severity="error")
-                return
-            self._confirm(
-                f"Sync the {len(chosen)} tenants tagged {tag}?", chosen, _names(chosen), tag=tag
-            )
-
-        self.push_screen(TagScreen(sorted(counts.items())), chosen_tag)
-
-    def action_cancel(self) -> None:
-        ids = self.targets()
-        runs = self.view.running_runs(ids)
-        if not runs:
-            self.notify("nothing running for these tenants", severity="warning")
-            return
-        for run_id in sorted(runs):
-            if self.commander is not None and self.commander.cancel(run_id):
-                self.notify(f"run {run_id}: stopping after the current batches")
-            else:
-                self.notify(
-                    f"run {run_id} was started elsewhere: stop it there (Ctrl-C or SIGTERM)",
-                    severity="warning",
-                )
-
-    def _confirm(
-        self, question: str, chosen: Sequence[TenantConfig], detail: str, *, tag: str | None = None
-    ) -> None:
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.launch(chosen, tag=tag)
-
-        self.push_screen(ConfirmScreen(question, detail), answered)
-
-    def launch(self, chosen: Sequence[TenantConfig], *, tag: str | None = None) -> None:
-        """Start a sync of ``chosen`` in the background."""
-        if not chosen or self.commander is None:
-            return
-        self.marked.difference_update(t.id for t in chosen)
-        self.view.dirty.update(t.id for t in chosen)
-        self._sync(list(chosen), tag)
-
-    @work(group="runs")
-    async def _sync(self, chosen: list[TenantConfig], tag: str | None) -> None:
-        assert self.commander is not None
-        selection = {"tags": [tag]} if tag else {}
-        self.notify(f"syncing {len(chosen)} tenant(s)", timeout=2)
-        try:
-            result = await self.commander.sync(chosen, selection=selection)
-        except (ValueError, RegistryError) as error:
-            self.notify(f"not started: {error}", severity="error", timeout=8)
-            return
-        reason = f": {result.reason}" if result.reason else ""
-        self.notify(
-            f"run {result.run_id} {result.status.value}{reason}",
-            severity="information" if result.succeeded else "warning",
-        )
-
-    @work(group="runs")
-    async def simulate(self, chosen: Sequence[TenantConfig]) -> None:
-        """Simulate, show the plan, and apply it if the operator says so."""
-        assert self.commander is not None
-        self.notify(f"simulating {len(chosen)} tenant(s)", timeout=2)
-        try:
-            result = await self.commander.sync(chosen, simulate=True)
-            report = await anyio.to_thread.run_sync(self.feed.registry.get_report, result.run_id)
-        except (ValueError, RegistryError) as error:
-            self.notify(f"not simulated: {error}", severity="error", timeout=8)
-            return
-        if await self.push_screen_wait(PlanScreen(report)):
-            self.launch(chosen)
-
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for title, help_text, action in (
@@ -462,11 +331,6 @@ class FarmDashboard(App[None]):
 
 def _runner(app: FarmDashboard, action: str) -> Callable[[], object]:
     return lambda: app.run_action(action)
-
-
-def _names(chosen: Sequence[TenantConfig]) -> str:
-    shown = ", ".join(t.id for t in chosen[:12])
-    return shown + (f" and {len(chosen) - 12} more" if len(chosen) > 12 else "")
 
 
 __all__ = ["SORT_KEYS", "FarmDashboard"]
