@@ -80,7 +80,7 @@ def told(state: TenantState, threshold: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class NoticeChange:
     """A tenant whose told state changed: ``previous`` to ``now`` (``ok`` or a state)."""
 
     tenant: str
@@ -112,7 +112,7 @@ def changes(
     settings: NotifySettings,
     thresholds: StatusThresholds,
     where: ZoneInfo,
-) -> list[Change]:
+) -> list[NoticeChange]:
     """The tenants whose told state differs from what was last sent (pure)."""
     out = []
     for state in states:
@@ -120,7 +120,9 @@ def changes(
         previous = notices[state.tenant].notified if state.tenant in notices else OK
         if now != previous:
             why = tuple(state.why(thresholds, where)) if now != OK else ()
-            out.append(Change(state.tenant, state.site, previous, now, state.level.value, why))
+            out.append(
+                NoticeChange(state.tenant, state.site, previous, now, state.level.value, why)
+            )
     return out
 
 
@@ -131,7 +133,9 @@ class Message:
     payload: Mapping[str, Any]
 
 
-def message(farm_name: str, items: Sequence[Change], where: ZoneInfo, *, title: str) -> Message:
+def message(
+    farm_name: str, items: Sequence[NoticeChange], where: ZoneInfo, *, title: str
+) -> Message:
     """The message about ``items`` (not ok first, then recovered)."""
     bad = [c for c in items if not c.recovered]
     good = [c for c in items if c.recovered]
@@ -341,7 +345,7 @@ def digest(
         return None
     where = zone(farm.settings.timezone)
     bad = [
-        Change(
+        NoticeChange(
             s.tenant,
             s.site,
             s.state.value,

@@ -74,7 +74,7 @@ from farm.simulators.moodle import (
     ConnectionDropped,
     MoodleSimulator,
     Site,
-    User,
+    UserRow,
 )
 from farm.simulators.netypareo import NetYpareoSimulator
 from farm.simulators.netypareo import generate as generate_netypareo
@@ -339,11 +339,11 @@ class Cells:
             self.notes[invariant].append(text)
 
 
-def live(site: Site) -> list[User]:
+def live(site: Site) -> list[UserRow]:
     return [u for u in list(site.users.values()) if not u.deleted and u.id > 2]
 
 
-def _claims(user: User, people: Mapping[str, Person]) -> set[str]:
+def _claims(user: UserRow, people: Mapping[str, Person]) -> set[str]:
     """The source people an account looks like: by idnumber, and by a username only one has."""
     claims = {k for k, p in people.items() if user.idnumber and p.idnumber == user.idnumber}
     by_name = [k for k, p in people.items() if p.username.lower() == user.username.lower()]
@@ -1122,7 +1122,7 @@ def case_foreign_account(world: World, seed: int) -> None:
     name, people = next(iter(world.truth.people.items()))
     person = sorted(people.values(), key=lambda p: p.source_key)[0]
     site = world.sites[name]
-    foreign = User(
+    foreign = UserRow(
         site.new_id(),
         person.username,
         "Étranger",

@@ -123,7 +123,7 @@ def _ascii(text: str) -> str:
 
 
 @dataclass
-class _Builder:
+class _DirectoryBuilder:
     rng: random.Random
     suffix: str
     entries: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
@@ -260,7 +260,9 @@ class _Truth:
         )
 
 
-def _students(b: _Builder, e: GeneratedEstablishment, count: int, broken: bool) -> list[_Truth]:
+def _students(
+    b: _DirectoryBuilder, e: GeneratedEstablishment, count: int, broken: bool
+) -> list[_Truth]:
     out: list[_Truth] = []
     for k in range(count):
         roll = b.rng.random()
@@ -302,7 +304,7 @@ def _students(b: _Builder, e: GeneratedEstablishment, count: int, broken: bool) 
     return out
 
 
-def _teacher(b: _Builder, etabs: list[GeneratedEstablishment]) -> _Truth:
+def _teacher(b: _DirectoryBuilder, etabs: list[GeneratedEstablishment]) -> _Truth:
     roll = b.rng.random()
     profiles = (
         ["National_ENS"]
@@ -336,7 +338,7 @@ def _teacher(b: _Builder, etabs: list[GeneratedEstablishment]) -> _Truth:
     return truth
 
 
-def _staff(b: _Builder, e: GeneratedEstablishment, k: int) -> _Truth:
+def _staff(b: _DirectoryBuilder, e: GeneratedEstablishment, k: int) -> _Truth:
     function, label, profile = STAFF_FUNCTIONS[k % len(STAFF_FUNCTIONS)]
     attrs = b.person("S", ["ENTAuxNonEnsEtab"], [profile])
     attrs["ENTPersonStructRattach"] = [b.variant(e.dn)]
@@ -344,7 +346,7 @@ def _staff(b: _Builder, e: GeneratedEstablishment, k: int) -> _Truth:
     return _Truth(attrs, {"staff"}, {e.uai})
 
 
-def _link_parent(b: _Builder, parent: _Truth, children: list[_Truth]) -> None:
+def _link_parent(b: _DirectoryBuilder, parent: _Truth, children: list[_Truth]) -> None:
     parent.attrs["ENTAuxPersRelEleveEleve"] = [b.dn(c.attrs) for c in children]
     for child in children:
         parent.children.append(child.attrs["uid"][0])
@@ -362,7 +364,7 @@ def generate(
     """A directory of ``establishments`` schools and about ``people`` people, same for a seed."""
     if establishments < 1:
         raise ValueError("at least one establishment")
-    b = _Builder(random.Random(seed), suffix)
+    b = _DirectoryBuilder(random.Random(seed), suffix)
     budget = max(40, people // establishments)
     etabs = _establishments(establishments, suffix, budget)
     by_uai = {e.uai: e for e in etabs}

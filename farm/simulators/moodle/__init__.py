@@ -13,7 +13,10 @@ It behaves like a stock Moodle 5.0.6+ with debugging off: exception classes
 namespaced (``core\\exception\\invalid_parameter_exception``), an unknown
 function answered like an unknown record, no ``cas`` auth, no ``parent`` role.
 It keeps its own list of the farm's functions (:data:`FARM_FUNCTIONS`) and
-imports nothing from the client.
+imports nothing from the client. What a site holds are rows of Moodle's own
+tables (:class:`UserRow`, :class:`CohortRow`, :class:`CourseRow`,
+:class:`EnrolmentRow`, :class:`GroupRow`), named apart from the farm's records
+(``farm.model.Cohort``) and the client's (``farm.moodle.MoodleCohort``).
 
 Site settings
 -------------
@@ -93,7 +96,7 @@ A request with an unknown key or a bad value is refused whole (400) before
 anything changes. So a campaign can fault a site a ``farm sync`` subprocess
 is talking to at the very call it wants (``tools/fault_campaign.py``).
 
-What a test can read on a simulated :class:`User`: ``password`` (the plain
+What a test can read on a simulated user (:class:`UserRow`): ``password`` (the plain
 password of a manual account, :data:`PASSWORD_NOT_CACHED` for an external
 auth, None when Moodle generated one) and ``password_emailed`` (True when the
 create had ``createpassword=1``: Moodle would have e-mailed the person).
@@ -105,17 +108,17 @@ from farm.simulators.moodle.state import (
     FARM_FUNCTIONS,
     PASSWORD_NOT_CACHED,
     STOCK_AUTH_PLUGINS,
-    Cohort,
+    CohortRow,
     CostModel,
-    Course,
-    Enrolment,
+    CourseRow,
+    EnrolmentRow,
     Faults,
-    Group,
+    GroupRow,
     PasswordPolicy,
     Role,
     Site,
     TargetedFault,
-    User,
+    UserRow,
 )
 
 __all__ = [
@@ -123,17 +126,17 @@ __all__ = [
     "FUNCTIONS",
     "PASSWORD_NOT_CACHED",
     "STOCK_AUTH_PLUGINS",
-    "Cohort",
+    "CohortRow",
     "ConnectionDropped",
     "CostModel",
-    "Course",
-    "Enrolment",
+    "CourseRow",
+    "EnrolmentRow",
     "Faults",
-    "Group",
+    "GroupRow",
     "MoodleSimulator",
     "PasswordPolicy",
     "Role",
     "Site",
     "TargetedFault",
-    "User",
+    "UserRow",
 ]

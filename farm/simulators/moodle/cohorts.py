@@ -7,7 +7,7 @@ from typing import Any
 from farm.simulators.moodle.catalogue import function
 from farm.simulators.moodle.encoding import Multiple, Single, Value
 from farm.simulators.moodle.errors import invalid_parameter, missing_record, unknown_user
-from farm.simulators.moodle.state import SYSTEM_CONTEXT, Cohort, Site
+from farm.simulators.moodle.state import SYSTEM_CONTEXT, CohortRow, Site
 
 _CATEGORYTYPE = Single({"type": Value("text"), "value": Value("text")})
 
@@ -39,7 +39,7 @@ def _context(site: Site, categorytype: dict[str, str]) -> int:
     raise invalid_parameter(f"category not found: {kind}={value}")
 
 
-def cohort_details(cohort: Cohort) -> dict[str, Any]:
+def cohort_details(cohort: CohortRow) -> dict[str, Any]:
     return {
         "id": cohort.id,
         "name": cohort.name,
@@ -60,7 +60,7 @@ def create_cohorts(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
             raise invalid_parameter(f"record already exists: idnumber={item['idnumber']}")
         taken.add(item["idnumber"])
         pending.append(
-            Cohort(
+            CohortRow(
                 id=0,
                 contextid=_context(site, item["categorytype"]),
                 name=item["name"],

@@ -12,7 +12,7 @@ from farm.simulators.moodle.errors import (
     moodle_error,
     unknown_user,
 )
-from farm.simulators.moodle.state import USER_LEVEL, Course, Enrolment, Site
+from farm.simulators.moodle.state import USER_LEVEL, CourseRow, EnrolmentRow, Site
 
 CREATE = Single(
     {
@@ -57,7 +57,7 @@ def create_courses(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
         shortnames.add(item["shortname"])
         idnumbers.add(idnumber)
         pending.append(
-            Course(0, 0, item["shortname"], item["fullname"], item["categoryid"], idnumber)
+            CourseRow(0, 0, item["shortname"], item["fullname"], item["categoryid"], idnumber)
         )
     for course in pending:
         course.id = site.new_id()
@@ -66,7 +66,7 @@ def create_courses(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"id": c.id, "shortname": c.shortname} for c in pending]
 
 
-def course_details(course: Course) -> dict[str, Any]:
+def course_details(course: CourseRow) -> dict[str, Any]:
     return {
         "id": course.id,
         "fullname": course.fullname,
@@ -104,7 +104,7 @@ def get_courses_by_field(site: Site, params: dict[str, Any]) -> dict[str, Any]:
     return {"courses": [course_details(c) for c in courses], "warnings": []}
 
 
-def _course(site: Site, courseid: int) -> Course:
+def _course(site: Site, courseid: int) -> CourseRow:
     course = site.courses.get(courseid)
     if course is None:
         raise invalid_parameter("Context does not exist")
@@ -148,7 +148,7 @@ def enrol_users(site: Site, params: dict[str, Any]) -> None:
         _live_user(site, item["userid"])
     for item in params["enrolments"]:
         course = site.courses[item["courseid"]]
-        enrolment = site.enrolments.setdefault((course.id, item["userid"]), Enrolment())
+        enrolment = site.enrolments.setdefault((course.id, item["userid"]), EnrolmentRow())
         # Enrolling again sets all three: a key left out clears it (active, no dates).
         enrolment.suspended = bool(item.get("suspend", False))
         enrolment.timestart = item.get("timestart", 0)

@@ -13,7 +13,7 @@ from farm.simulators.moodle.errors import (
     moodle_error,
     unknown_user,
 )
-from farm.simulators.moodle.state import Group, Site
+from farm.simulators.moodle.state import GroupRow, Site
 from farm.simulators.moodle.users import user_details
 
 CREATE = Single(
@@ -36,7 +36,7 @@ CREATE = Single(
 )
 
 
-def group_details(group: Group) -> dict[str, Any]:
+def group_details(group: GroupRow) -> dict[str, Any]:
     return {
         "id": group.id,
         "courseid": group.courseid,
@@ -52,7 +52,7 @@ def group_details(group: Group) -> dict[str, Any]:
 
 @function("core_group_create_groups", CREATE, counts="groups")
 def create_groups(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
-    pending: list[Group] = []
+    pending: list[GroupRow] = []
     for item in params["groups"]:
         if item["name"].strip() == "":
             raise invalid_parameter("Invalid group name")
@@ -64,7 +64,7 @@ def create_groups(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
         idnumber = item.get("idnumber") or ""
         if idnumber and any(g.idnumber == idnumber for g in siblings):
             raise moodle_error("idnumbertaken", "ID number is already used for another group")
-        pending.append(Group(0, item["courseid"], item["name"], item["description"], idnumber))
+        pending.append(GroupRow(0, item["courseid"], item["name"], item["description"], idnumber))
     for group in pending:
         group.id = site.new_id()
         site.groups[group.id] = group
@@ -87,7 +87,7 @@ def get_course_groups(site: Site, params: dict[str, Any]) -> list[dict[str, Any]
     return [group_details(g) for g in site.groups.values() if g.courseid == params["courseid"]]
 
 
-def _group(site: Site, groupid: int) -> Group:
+def _group(site: Site, groupid: int) -> GroupRow:
     group = site.groups.get(groupid)
     if group is None:
         raise missing_record("groups")

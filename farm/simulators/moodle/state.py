@@ -235,7 +235,9 @@ DEFAULT_ROLES: tuple[Role, ...] = (
 
 
 @dataclass
-class User:
+class UserRow:
+    """A row of the site's ``user`` table."""
+
     id: int
     username: str
     firstname: str
@@ -256,7 +258,9 @@ class User:
 
 
 @dataclass
-class Cohort:
+class CohortRow:
+    """A row of the site's ``cohort`` table, with its members (``cohort_members``)."""
+
     id: int
     contextid: int
     name: str
@@ -267,7 +271,9 @@ class Cohort:
 
 
 @dataclass
-class Course:
+class CourseRow:
+    """A row of the site's ``course`` table."""
+
     id: int
     contextid: int
     shortname: str
@@ -278,14 +284,18 @@ class Course:
 
 
 @dataclass
-class Enrolment:
+class EnrolmentRow:
+    """A manual enrolment (``user_enrolments``), keyed by course and user on the site."""
+
     suspended: bool = False
     timestart: int = 0
     timeend: int = 0
 
 
 @dataclass
-class Group:
+class GroupRow:
+    """A row of the site's ``groups`` table, with its members (``groups_members``)."""
+
     id: int
     courseid: int
     name: str
@@ -317,13 +327,13 @@ class Site:
     version: str = "2025041406.02"
     seed: int = 0
     roles: dict[int, Role] = field(default_factory=lambda: {r.id: r for r in DEFAULT_ROLES})
-    users: dict[int, User] = field(default_factory=dict)
-    cohorts: dict[int, Cohort] = field(default_factory=dict)
+    users: dict[int, UserRow] = field(default_factory=dict)
+    cohorts: dict[int, CohortRow] = field(default_factory=dict)
     categories: dict[int, int] = field(default_factory=lambda: {1: 2})
-    courses: dict[int, Course] = field(default_factory=dict)
-    enrolments: dict[tuple[int, int], Enrolment] = field(default_factory=dict)
+    courses: dict[int, CourseRow] = field(default_factory=dict)
+    enrolments: dict[tuple[int, int], EnrolmentRow] = field(default_factory=dict)
     role_assignments: set[tuple[int, int, int]] = field(default_factory=set)
-    groups: dict[int, Group] = field(default_factory=dict)
+    groups: dict[int, GroupRow] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     dropped_fields: list[int] = field(default_factory=list)
     in_flight: int = 0
@@ -345,8 +355,8 @@ class Site:
     _random: random.Random | None = None
 
     def __post_init__(self) -> None:
-        self.users.setdefault(1, User(1, "guest", "Guest user", " ", "root@localhost"))
-        self.users.setdefault(2, User(2, "admin", "Admin", "User", "admin@example.invalid"))
+        self.users.setdefault(1, UserRow(1, "guest", "Guest user", " ", "root@localhost"))
+        self.users.setdefault(2, UserRow(2, "admin", "Admin", "User", "admin@example.invalid"))
         self.ws_user = 2
 
     def new_id(self) -> int:
@@ -420,16 +430,16 @@ class Site:
         }
 
     # Inspection helpers for tests and the demo.
-    def live_users(self) -> list[User]:
+    def live_users(self) -> list[UserRow]:
         return [u for u in self.users.values() if not u.deleted and u.id > 2]
 
-    def user_by_username(self, username: str) -> User | None:
+    def user_by_username(self, username: str) -> UserRow | None:
         return next((u for u in self.users.values() if u.username == username), None)
 
-    def cohort_by_idnumber(self, idnumber: str) -> Cohort | None:
+    def cohort_by_idnumber(self, idnumber: str) -> CohortRow | None:
         return next((c for c in self.cohorts.values() if c.idnumber == idnumber), None)
 
-    def course_by_shortname(self, shortname: str) -> Course | None:
+    def course_by_shortname(self, shortname: str) -> CourseRow | None:
         return next((c for c in self.courses.values() if c.shortname == shortname), None)
 
     def can_enrol_with(self, roleid: int) -> bool:

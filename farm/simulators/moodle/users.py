@@ -24,7 +24,7 @@ from farm.simulators.moodle.errors import (
     moodle_error,
     unknown_user,
 )
-from farm.simulators.moodle.state import PASSWORD_NOT_CACHED, USER_LEVEL, Site, User
+from farm.simulators.moodle.state import PASSWORD_NOT_CACHED, USER_LEVEL, Site, UserRow
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CUSTOMFIELDS = Multiple(
@@ -96,7 +96,7 @@ def _check_password_policy(site: Site, password: str) -> None:
         raise moodle_error(html, f"error/{html}")
 
 
-def _apply_customfields(site: Site, user: User, fields: list[dict[str, str]]) -> None:
+def _apply_customfields(site: Site, user: UserRow, fields: list[dict[str, str]]) -> None:
     for item in fields:
         # An unknown shortname is ignored without a word, as Moodle does.
         if item["type"] not in site.profile_fields:
@@ -120,7 +120,7 @@ def _email_taken(site: Site, email: str, except_id: int | None = None) -> bool:
 
 @function("core_user_create_users", CREATE, counts="users")
 def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
-    pending: list[User] = []
+    pending: list[UserRow] = []
     taken_usernames = {u.username for u in site.users.values()}
     taken_emails = {u.email.lower() for u in site.users.values() if not u.deleted}
     # Checked in Moodle's order, record after record: the first offender is named.
@@ -154,7 +154,7 @@ def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
             stored: str | None = PASSWORD_NOT_CACHED
         else:
             stored = None if createpassword else password
-        user = User(
+        user = UserRow(
             id=0,
             username=username,
             firstname=item["firstname"],
@@ -205,7 +205,7 @@ UPDATE = Single(
 def update_users(site: Site, params: dict[str, Any]) -> dict[str, Any]:
     warnings: list[dict[str, Any]] = []
     # One transaction: a failure of any item (policy, column size) undoes the others.
-    before: dict[int, User] = {}
+    before: dict[int, UserRow] = {}
 
     def warn(userid: int, code: str, message: str) -> None:
         warnings.append({"item": "user", "itemid": userid, "warningcode": code, "message": message})
@@ -224,7 +224,7 @@ def _update_one(
     site: Site,
     item: dict[str, Any],
     warn: Callable[[int, str, str], None],
-    before: dict[int, User],
+    before: dict[int, UserRow],
 ) -> None:
     user = site.users.get(item["id"])
     if user is None:
@@ -273,7 +273,7 @@ def _update_one(
     _apply_customfields(site, user, item.get("customfields", []))
 
 
-def user_details(site: Site, user: User) -> dict[str, Any]:
+def user_details(site: Site, user: UserRow) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "id": user.id,
         "username": user.username,
@@ -377,7 +377,7 @@ def get_users(site: Site, params: dict[str, Any]) -> dict[str, Any]:
             value = clean_username(value)
         criteria.append((key, value))
 
-    def matches(user: User) -> bool:
+    def matches(user: UserRow) -> bool:
         for key, value in criteria:
             actual = str(getattr(user, key))
             if key in _LIKE_KEYS:
@@ -413,7 +413,7 @@ def delete_users(site: Site, params: dict[str, Any]) -> None:
         _delete(site, user)
 
 
-def _delete(site: Site, user: User) -> None:
+def _delete(site: Site, user: UserRow) -> None:
     user.deleted = True
     # Moodle frees the username, email and idnumber at once (user_delete_user()).
     taken = {u.username for u in site.users.values()}

@@ -35,7 +35,7 @@ _BAD_GATEWAY = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</b
 
 
 @dataclass(slots=True)
-class Faults:
+class NetYpareoFaults:
     """Fault injection; tests and the demo change it while the server runs."""
 
     fail_next: int = 0
@@ -57,7 +57,7 @@ class Faults:
             setattr(self, key, value)
 
     def reset(self) -> None:
-        self.update(dataclasses.asdict(Faults()))
+        self.update(dataclasses.asdict(NetYpareoFaults()))
 
 
 @dataclass(slots=True)
@@ -80,7 +80,7 @@ class NetYpareoSimulator:
     def __init__(self, data: Dataset, *, token: str | None = None) -> None:
         self.data = data
         self.token = token
-        self.faults = Faults()
+        self.faults = NetYpareoFaults()
         self.stats = Stats()
         self.app = Starlette(
             routes=[

@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from farm.engine.events import Phase
-from farm.model import Cohort as SourceCohort
-from farm.model import CohortMembership, Person, TenantSnapshot
-from farm.simulators.moodle.state import Cohort
+from farm.model import Cohort, CohortMembership, Person, TenantSnapshot
+from farm.simulators.moodle import CohortRow
 from tests.integration.engine.conftest import COLLEGE, LYCEE, Scenario, person
 
 COHORT = f"farm:{LYCEE}:student"
@@ -29,7 +28,7 @@ def without_cohorts(people: list[Person]) -> TenantSnapshot:
     return TenantSnapshot(tenant=LYCEE, people=tuple(people))
 
 
-def cohort(scenario: Scenario) -> Cohort | None:
+def cohort(scenario: Scenario) -> CohortRow | None:
     return scenario.site.cohort_by_idnumber(COHORT)
 
 
@@ -150,7 +149,7 @@ async def test_a_cohort_of_both_schools_stays_whole_when_one_school_drops_it(
         return TenantSnapshot(
             tenant=tenant,
             people=(teacher,),
-            cohorts=(SourceCohort(shared, "Enseignants"),) if listed else (),
+            cohorts=(Cohort(shared, "Enseignants"),) if listed else (),
             cohort_members=(CohortMembership(shared, teacher.source_key),) if listed else (),
         )
 

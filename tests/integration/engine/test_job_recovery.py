@@ -97,12 +97,12 @@ async def test_existing_accounts_are_adopted_and_ambiguous_ones_reported(
     scenario: Scenario,
 ) -> None:
     site = scenario.site
-    from farm.simulators.moodle import User
+    from farm.simulators.moodle import UserRow
 
-    site.users[500] = User(500, "l0001", "Old", "Name", "l0001@example.org", idnumber="L0001")
-    site.users[501] = User(501, "someone", "X", "Y", "other@example.org", idnumber="L0002")
-    site.users[502] = User(502, "someone2", "X", "Y", "other2@example.org", idnumber="L0002")
-    site.users[503] = User(503, "l0003", "Z", "W", "L0003@example.org")
+    site.users[500] = UserRow(500, "l0001", "Old", "Name", "l0001@example.org", idnumber="L0001")
+    site.users[501] = UserRow(501, "someone", "X", "Y", "other@example.org", idnumber="L0002")
+    site.users[502] = UserRow(502, "someone2", "X", "Y", "other2@example.org", idnumber="L0002")
+    site.users[503] = UserRow(503, "l0003", "Z", "W", "L0003@example.org")
     scenario.set_people(LYCEE, people(4))
 
     outcome = await scenario.sync([LYCEE])
