@@ -1,0 +1,41 @@
+"""Staff CSV files: teachers and staff the directory does not carry (seed 004), as records.
+
+Establishments add people from CSV files: contract CPE and nurses,
+substitutes the directory brings late, people of two establishments. The
+package follows the seed's steps and is pure (no network, no database):
+
+1. **load** (:mod:`~farm.staff.encoding`, :mod:`~farm.staff.table`): the
+   encoding found, binary files refused, the separator and the header,
+   rows read one at a time;
+2. **map** (:mod:`~farm.staff.fields`, :mod:`~farm.staff.columns`,
+   :mod:`~farm.staff.column_profiles`): headers matched to fields by their
+   synonyms, a mapping given or saved in the farm folder;
+3. **check** (:mod:`~farm.staff.values`, :mod:`~farm.staff.rows`,
+   :mod:`~farm.staff.inspection`): every row, every problem at once, with
+   the seed's function codes (:mod:`~farm.staff.functions`) and sync keys
+   (:mod:`~farm.staff.sync_keys`);
+4. **records** (:mod:`~farm.staff.records`): people, cohorts and roles per
+   tenant, as a source gives them;
+5. **report** (:mod:`~farm.staff.report`): the owner-only file of sync keys,
+   logins and passwords.
+
+A caller checks a file with :func:`check_staff_file`, then turns the
+accepted rows into snapshots with :func:`staff_records`, and writes the
+report with :func:`write_report` once the accounts exist.
+"""
+
+from farm.staff.fields import StaffField, StaffKind
+from farm.staff.inspection import StaffCheck, check_staff_file
+from farm.staff.problems import RowProblem, Severity, StaffFileError
+from farm.staff.rows import StaffRow
+
+__all__ = [
+    "RowProblem",
+    "Severity",
+    "StaffCheck",
+    "StaffField",
+    "StaffFileError",
+    "StaffKind",
+    "StaffRow",
+    "check_staff_file",
+]
