@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from farm.model import Entity
+from farm.options import RunOptions
 
 ALL_ENTITIES: Final = frozenset(e.value for e in Entity)
 COMPLETE: Final = "complete"
@@ -77,6 +78,11 @@ class Ground:
             mode=str(options.get("mode") or "all"),
             refresh_only=bool(options.get("refresh_only")),
         )
+
+    @classmethod
+    def of_run(cls, options: RunOptions) -> Ground:
+        """The ground of a run with these options."""
+        return cls.of_options(options.to_json())
 
     @classmethod
     def parse(cls, text: str | None) -> Ground:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from farm.model import Entity, Kind, Profile
 from farm.operation import Category
@@ -51,6 +54,10 @@ _MODE_CATEGORY = {
 }
 
 
+#: A mass removal stops a run only past this many people, whatever the share.
+_FLOOR = 5
+
+
 @dataclass(frozen=True, slots=True)
 class PlanOptions:
     """Everything an operator can say about one run's plan.
@@ -95,7 +102,7 @@ class PlanOptions:
     removal: RemovalPolicy = RemovalPolicy.SUSPEND
     cohort_removal: CohortRemovalPolicy = CohortRemovalPolicy.KEEP
     mass_removal_threshold: float = 0.10
-    mass_removal_floor: int = 5
+    mass_removal_floor: int = _FLOOR
     allow_mass_removal: bool = False
     adopt_cohorts: bool = False
     cohort_prefix: str = ""
@@ -132,3 +139,166 @@ class PlanOptions:
     def filters_people(self) -> bool:
         """True when only some people are in scope (a profile or person selection)."""
         return bool(self.profiles) or self.person is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDefaults:
+    """What a site and its farm say when a run's options say nothing (farm.toml, the site file)."""
+
+    removal: RemovalPolicy = RemovalPolicy.SUSPEND
+    cohort_removal: CohortRemovalPolicy = CohortRemovalPolicy.KEEP
+    mass_removal_threshold: float = 0.10
+    cohort_prefix: str = ""
+
+
+_FLAGS = ("simulate", "force", "refresh_only", "verbose", "allow_mass_removal", "adopt_cohorts")
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What an operator asked of one run, typed once where it enters the farm.
+
+    The CLI, the dashboard and the scheduler build one; it travels as is in
+    :class:`farm.engine.coordinator.SyncRequest` and
+    :class:`farm.engine.jobspec.JobSpec`, and becomes JSON only where a value
+    must leave the process (the procrastinate queue, the run's row in the
+    registry) through :meth:`to_json` and back through :meth:`from_mapping`.
+
+    The plan's fields mean what :class:`PlanOptions` says; a field left None
+    takes the site's default (:meth:`resolve`). Three more steer the read, not
+    the plan: ``delta`` reads only what changed since the tenants' bookmarks,
+    ``run_date`` is the day a source computes ages and majority on,
+    ``cohort_year`` the school year of the SDET cohorts' idnumbers.
+    """
+
+    simulate: bool = False
+    force: bool = False
+    refresh_only: bool = False
+    verbose: bool = False
+    allow_mass_removal: bool = False
+    adopt_cohorts: bool = False
+    entities: frozenset[Entity] | None = None
+    profiles: frozenset[Profile] = frozenset()
+    person: str | None = None
+    mode: Mode = Mode.ALL
+    removal: RemovalPolicy | None = None
+    cohort_removal: CohortRemovalPolicy | None = None
+    mass_removal_threshold: float | None = None
+    mass_removal_floor: int | None = None
+    delta: bool = False
+    run_date: date | None = None
+    cohort_year: str | None = None
+
+    def resolve(self, defaults: PlanDefaults) -> PlanOptions:
+        """The plan options of this run on a site with these ``defaults``.
+
+        Raises :class:`ValueError` when the options contradict each other
+        (``refresh_only`` with ``create-only``, a threshold out of range...).
+        """
+        threshold = self.mass_removal_threshold
+        if threshold is None:
+            threshold = defaults.mass_removal_threshold
+        floor = self.mass_removal_floor
+        return PlanOptions(
+            force=self.force,
+            refresh_only=self.refresh_only,
+            simulate=self.simulate,
+            verbose=self.verbose,
+            entities=frozenset(Entity) if self.entities is None else self.entities,
+            profiles=self.profiles,
+            person=self.person,
+            mode=self.mode,
+            removal=self.removal or defaults.removal,
+            cohort_removal=self.cohort_removal or defaults.cohort_removal,
+            mass_removal_threshold=defaults.mass_removal_threshold
+            if threshold is None
+            else threshold,
+            mass_removal_floor=_FLOOR if floor is None else floor,
+            allow_mass_removal=self.allow_mass_removal,
+            adopt_cohorts=self.adopt_cohorts,
+            cohort_prefix=defaults.cohort_prefix,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The options an operator gave, by name, as JSON values; defaults are left out."""
+        data: dict[str, Any] = {name: True for name in (*_FLAGS, "delta") if getattr(self, name)}
+        if self.entities is not None:
+            data["entities"] = sorted(self.entities)
+        if self.profiles:
+            data["profiles"] = sorted(self.profiles)
+        if self.mode is not Mode.ALL:
+            data["mode"] = self.mode.value
+        for name in ("person", "cohort_year", "mass_removal_threshold"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        if self.run_date is not None:
+            data["run_date"] = self.run_date.isoformat()
+        if self.mass_removal_floor is not None:
+            data["mass_removal_floor"] = self.mass_removal_floor
+        for name in ("removal", "cohort_removal"):
+            policy = getattr(self, name)
+            if policy is not None:
+                data[name] = policy.value
+        return data
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any]) -> RunOptions:
+        """Options by name (a task's TOML table, a queued job's JSON), checked.
+
+        ``entities`` and ``profiles`` are lists or comma-separated strings.
+        Raises :class:`ValueError` naming the bad option and what it takes.
+        """
+        known = {field.name for field in fields(cls)}
+        for name in options:
+            if name not in known:
+                raise ValueError(f"unknown option {name!r} (known: {', '.join(sorted(known))})")
+        values: dict[str, Any] = {}
+        for name in (*_FLAGS, "delta"):
+            if name in options:
+                if not isinstance(options[name], bool):
+                    raise ValueError(
+                        f"option {name!r} must be true or false, got {options[name]!r}"
+                    )
+                values[name] = options[name]
+        try:
+            if options.get("entities") is not None:
+                values["entities"] = frozenset(Entity(e) for e in _names(options["entities"]))
+            if options.get("profiles") is not None:
+                values["profiles"] = frozenset(Profile(p) for p in _names(options["profiles"]))
+            if options.get("mode") is not None:
+                values["mode"] = Mode(options["mode"])
+            if options.get("removal") is not None:
+                values["removal"] = RemovalPolicy(options["removal"])
+            if options.get("cohort_removal") is not None:
+                values["cohort_removal"] = CohortRemovalPolicy(options["cohort_removal"])
+        except ValueError as error:
+            raise ValueError(f"bad option value: {error}") from None
+        for name in ("person", "cohort_year"):
+            if options.get(name) is not None:
+                values[name] = str(options[name])
+        if options.get("run_date") is not None:
+            values["run_date"] = _day(options["run_date"])
+        for name, kind in (("mass_removal_threshold", float), ("mass_removal_floor", int)):
+            if options.get(name) is not None:
+                value = options[name]
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ValueError(f"option {name!r} must be a number, got {value!r}")
+                values[name] = kind(value)
+        return cls(**values)
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"option 'run_date' must be a YYYY-MM-DD date, got {value!r}") from None
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple | set | frozenset):
+        return [str(part) for part in value]
+    raise ValueError(f"expected a list or a comma-separated string, got {value!r}")

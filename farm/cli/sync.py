@@ -67,6 +67,7 @@ from farm.engine.wiring import Sources, client_provider
 from farm.logs import configure_logs
 from farm.model import Entity, Profile
 from farm.notify import notify_after_run
+from farm.options import RunOptions
 from farm.registry import RegistryError, RunStatus, RunTrigger
 
 
@@ -194,7 +195,7 @@ def sync(
         chosen = select_tenants(farm, tags=tags, sites=sites, tenants=tenants)
     except SelectionError as error:
         raise click.UsageError(str(error)) from None
-    options: dict[str, Any] = {}
+    given: dict[str, Any] = {}
     for name, flag in (
         ("simulate", simulate),
         ("force", force),
@@ -205,17 +206,22 @@ def sync(
         ("verbose", verbose),
     ):
         if flag:
-            options[name] = True
+            given[name] = True
     if entities:
-        options["entities"] = _csv(entities)
+        given["entities"] = _csv(entities)
     if profiles:
-        options["profiles"] = _csv(profiles)
+        given["profiles"] = _csv(profiles)
     if mode:
-        options["mode"] = mode
+        given["mode"] = mode
     if cohort_removal:
-        options["cohort_removal"] = cohort_removal
+        given["cohort_removal"] = cohort_removal
     if user:
-        options["person"] = user
+        given["person"] = user
+    try:
+        # Typed once, here: the coordinator, the jobs and the queue carry RunOptions.
+        options = RunOptions.from_mapping(given)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
     selection = {"tags": list(tags), "sites": list(sites), "tenants_asked": list(tenants)}
     if user:
         selection["user"] = [user]
@@ -412,7 +418,7 @@ async def _run(
     if result is None:
         # Cancelled hard by a second signal: the coordinator marked the run interrupted.
         raise SystemExit(EXIT_INTERRUPTED)
-    if not request.options.get("simulate") and result.registry_error is None:
+    if not request.options.simulate and result.registry_error is None:
         await notify_after_run(farm, registry, list(result.tenants))
     return result
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
+from farm.cohorts import DEFAULT_PREFIX
 from farm.config.checks import check_files, resolve_registry_url
 from farm.config.files import FileSet
 from farm.config.problems import FarmConfigError, Problem
@@ -27,6 +28,13 @@ from farm.config.schema import (
     StatusThresholds,
 )
 from farm.moodle.settings import MoodleLimits
+from farm.options import (
+    CohortRemovalPolicy,
+    PlanDefaults,
+    PlanOptions,
+    RemovalPolicy,
+    RunOptions,
+)
 from farm.secrets import SecretRef
 from farm.site_rules import STOCK_ROLE_IDS, EmailConflicts, PasswordDelivery, SiteRules
 from farm.sources.netypareo.settings import NetYpareoSettings
@@ -69,7 +77,7 @@ class FarmSettings:
     schedules: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType(dict(DEFAULT_SCHEDULES)), hash=False
     )
-    cohort_prefix: str = "farm:"
+    cohort_prefix: str = DEFAULT_PREFIX
     timezone: str = "Europe/Paris"
     status: StatusThresholds = field(default_factory=StatusThresholds)
 
@@ -165,6 +173,20 @@ class Farm:
         """The site a tenant (or tenant id) belongs to."""
         tenant_id = tenant if isinstance(tenant, str) else tenant.id
         return self.sites[self.tenants[tenant_id].site]
+
+    def plan_defaults(self, site: SiteConfig | str) -> PlanDefaults:
+        """What a run's plan on ``site`` takes where its options say nothing."""
+        config = self.sites[site] if isinstance(site, str) else site
+        return PlanDefaults(
+            removal=RemovalPolicy(config.removal),
+            cohort_removal=CohortRemovalPolicy(config.cohort_removal),
+            mass_removal_threshold=config.mass_removal_threshold,
+            cohort_prefix=self.settings.cohort_prefix,
+        )
+
+    def plan_options(self, site: SiteConfig | str, options: RunOptions) -> PlanOptions:
+        """The plan options of a run on ``site``; :class:`ValueError` when they contradict."""
+        return options.resolve(self.plan_defaults(site))
 
     def auths_of(self, site: SiteConfig | str) -> tuple[str, ...]:
         """The auth plugins of a site's accounts: the site's own, or those its sources name."""

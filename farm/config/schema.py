@@ -17,6 +17,7 @@ from typing import Annotated, Final, Literal
 from cronsim import CronSim, CronSimError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from farm.cohorts import DEFAULT_PREFIX
 from farm.config.notify import NotifySettings
 from farm.moodle.settings import MoodleLimits
 from farm.secrets import SecretReference
@@ -185,7 +186,9 @@ class FarmSection(_Strict):
     mass_removal_threshold: float = Field(
         0.10, gt=0, le=1, description="share of a site's people a run may remove before it stops"
     )
-    cohort_prefix: str = Field("farm:", description="prefix of the idnumber of managed cohorts")
+    cohort_prefix: str = Field(
+        DEFAULT_PREFIX, description="prefix of the idnumber of managed cohorts"
+    )
     timezone: Annotated[str, AfterValidator(_timezone)] = Field(
         "Europe/Paris", description="time zone schedules are read in"
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from farm.cohorts import DEFAULT_PREFIX
 from farm.demo.farmdir import DemoSite
 from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
 from farm.simulators.directory import GeneratedDirectory
@@ -165,7 +166,9 @@ _PROFILES = {
 }
 
 
-def snapshots_of(directory: GeneratedDirectory, prefix: str = "farm:") -> list[TenantSnapshot]:
+def snapshots_of(
+    directory: GeneratedDirectory, prefix: str = DEFAULT_PREFIX
+) -> list[TenantSnapshot]:
     """What a correct directory reader finds, per establishment: people, class cohorts, members."""
     out: list[TenantSnapshot] = []
     for etab in directory.establishments:

@@ -41,12 +41,13 @@ import structlog
 from farm.config import Farm, TenantConfig
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.executor import Executor, JobFunction, LocalExecutor
-from farm.engine.job import JobContext, JobOutcome, TenantOutcome, plan_options_from, run_job
+from farm.engine.job import JobContext, JobOutcome, TenantOutcome, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.leases import LeasePolicy
 from farm.engine.run_end import RunEnd, end_run
 from farm.engine.unfinished import settle_unfinished
 from farm.engine.wiring import ClientProvider, SourceProvider
+from farm.options import RunOptions
 from farm.registry import Registry, RunId, RunStatus, RunTrigger
 
 log = structlog.get_logger("farm.coordinator")
@@ -58,14 +59,14 @@ class InvalidOptions(ValueError):
 
 @dataclass(frozen=True)
 class SyncRequest:
-    """What to sync and how: tenants already selected, options by name, what asked for it.
+    """What to sync and how: tenants already selected, typed options, what asked for it.
 
     ``selection`` is how the operator chose (tags, sites, tenants, user,
     task...), kept with the run for ``farm runs`` and the scheduler.
     """
 
     tenants: tuple[TenantConfig, ...]
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: RunOptions = field(default_factory=RunOptions)
     trigger: RunTrigger = RunTrigger.BATCH
     selection: Mapping[str, Any] = field(default_factory=dict)
 
@@ -96,7 +97,7 @@ class RunResult:
 def job_specs(
     run_id: int,
     tenants: Iterable[TenantConfig],
-    options: Mapping[str, Any],
+    options: RunOptions,
     trigger: RunTrigger = RunTrigger.BATCH,
 ) -> list[JobSpec]:
     """One spec per site with its selected tenants, sites and tenants in the order given."""
@@ -108,7 +109,7 @@ def job_specs(
             run_id=run_id,
             site=site,
             tenants=tuple(ids),
-            options=dict(options),
+            options=options,
             trigger=RunTrigger(trigger).value,
         )
         for site, ids in by_site.items()
@@ -128,12 +129,12 @@ def run_status(outcomes: Mapping[str, TenantOutcome], *, stopped: bool) -> RunSt
     return RunStatus.FAILED if not ran else RunStatus.PARTIAL
 
 
-def check_options(farm: Farm, tenants: Sequence[TenantConfig], options: Mapping[str, Any]) -> None:
+def check_options(farm: Farm, tenants: Sequence[TenantConfig], options: RunOptions) -> None:
     """Raise :class:`InvalidOptions` if ``options`` do not make a plan for one of the sites."""
     for site in {t.site for t in tenants}:
         try:
-            plan_options_from(options, farm.sites[site], farm)
-        except (ValueError, TypeError, KeyError) as error:
+            farm.plan_options(site, options)
+        except ValueError as error:
             raise InvalidOptions(f"invalid options: {error}") from None
 
 
@@ -192,8 +193,8 @@ class Coordinator:
             lambda: self.registry.start_run(
                 trigger=request.trigger,
                 selection=selection,
-                options=dict(request.options),
-                simulated=bool(request.options.get("simulate")),
+                options=request.options.to_json(),
+                simulated=request.options.simulate,
             )
         )
         specs = job_specs(run_id, request.tenants, request.options, request.trigger)

@@ -137,7 +137,7 @@ async def give_up(
         Phase.SKIPPED: TenantStatus.SKIPPED,
         Phase.INTERRUPTED: TenantStatus.INTERRUPTED,
     }.get(phase, TenantStatus.FAILED)
-    simulated = bool(spec.options.get("simulate"))
+    simulated = spec.options.simulate
     unrecorded: dict[str, TenantReport] = {}
     failure: str | None = None  # the registry's refusal of a report: skip the others
     with anyio.CancelScope(shield=True):

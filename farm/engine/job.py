@@ -50,14 +50,14 @@ from farm.engine.jobspec import JobSpec
 from farm.engine.report import TenantTally, tally, tenant_report
 from farm.engine.wiring import ClientProvider, SourceProvider
 from farm.index import SiteIndex
-from farm.model import Entity, Kind, Person, Profile, TenantSnapshot
+from farm.model import Kind, Person, TenantSnapshot
 from farm.moodle.applier import Applier
 from farm.moodle.errors import MoodleError
 from farm.moodle.preflight import REQUIRED_FUNCTIONS
 from farm.moodle.probes import Found, probe_auth
 from farm.moodle.site_writer import ApplyResult
 from farm.operation import Action
-from farm.options import CohortRemovalPolicy, Mode, PlanOptions, RemovalPolicy
+from farm.options import PlanOptions
 from farm.passwords import CredentialsFile
 from farm.plan import Plan, plan_site
 from farm.registry import Registry, RegistryError
@@ -69,11 +69,9 @@ from farm.snapshot import merge_site
 from farm.sources import ReadRequest, SourceError
 
 __all__ = [
-    "JOB_OPTIONS",
     "JobContext",
     "JobOutcome",
     "TenantOutcome",
-    "plan_options_from",
     "run_job",
 ]
 
@@ -117,67 +115,6 @@ class JobOutcome:
     registry_error: str | None = None
     unrecorded: tuple[str, ...] = ()
     unrecorded_reports: Mapping[str, TenantReport] = field(default_factory=dict)
-
-
-#: Options a job takes besides PlanOptions' fields: they steer the read, not the plan.
-JOB_OPTIONS = frozenset({"delta", "run_date", "cohort_year"})
-_FLAGS = ("force", "refresh_only", "simulate", "verbose", "allow_mass_removal", "adopt_cohorts")
-
-
-def plan_options_from(options: Mapping[str, Any], site: SiteConfig, farm: Farm) -> PlanOptions:
-    """The PlanOptions of a JobSpec's options, with the site's and farm's defaults.
-
-    ``entities`` and ``profiles`` are lists or comma-separated strings.
-    Raises :class:`ValueError` naming the bad option.
-    """
-    known = {*_FLAGS, "entities", "profiles", "person", "mode", "removal", "cohort_removal"}
-    known |= {"mass_removal_threshold", "mass_removal_floor", "cohort_prefix", *JOB_OPTIONS}
-    for name in options:
-        if name not in known:
-            raise ValueError(f"unknown option {name!r} (known: {', '.join(sorted(known))})")
-    values: dict[str, Any] = {
-        "removal": RemovalPolicy(site.removal),
-        "cohort_removal": CohortRemovalPolicy(site.cohort_removal),
-        "mass_removal_threshold": site.mass_removal_threshold,
-        "cohort_prefix": farm.settings.cohort_prefix,
-    }
-    for name in _FLAGS:
-        if name in options:
-            if not isinstance(options[name], bool):
-                raise ValueError(f"option {name!r} must be true or false, got {options[name]!r}")
-            values[name] = options[name]
-    try:
-        if "entities" in options:
-            values["entities"] = frozenset(Entity(e) for e in _names(options["entities"]))
-        if "profiles" in options:
-            values["profiles"] = frozenset(Profile(p) for p in _names(options["profiles"]))
-        if options.get("mode") is not None:
-            values["mode"] = Mode(options["mode"])
-        if options.get("removal") is not None:
-            values["removal"] = RemovalPolicy(options["removal"])
-        if options.get("cohort_removal") is not None:
-            values["cohort_removal"] = CohortRemovalPolicy(options["cohort_removal"])
-    except ValueError as error:
-        raise ValueError(f"bad option value: {error}") from None
-    if options.get("person") is not None:
-        values["person"] = str(options["person"])
-    if options.get("cohort_prefix") is not None:
-        values["cohort_prefix"] = str(options["cohort_prefix"])
-    for name, kind in (("mass_removal_threshold", float), ("mass_removal_floor", int)):
-        if options.get(name) is not None:
-            value = options[name]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"option {name!r} must be a number, got {value!r}")
-            values[name] = kind(value)
-    return PlanOptions(**values)
-
-
-def _names(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, list | tuple | set | frozenset):
-        return [str(part) for part in value]
-    raise ValueError(f"expected a list or a comma-separated string, got {value!r}")
 
 
 _STATUS = {
@@ -236,7 +173,7 @@ class _Job:
     async def run(self) -> JobOutcome:
         started = time.monotonic()
         try:
-            options = plan_options_from(self.spec.options, self.site, self.ctx.farm)
+            options = self.ctx.farm.plan_options(self.site, self.spec.options)
         except ValueError as error:
             self.fail(self.tenants, f"bad option: {error}")
             return await self.finish(started)
@@ -292,7 +229,12 @@ class _Job:
             try:
                 since = await self.since(name, tenants)
                 request = ReadRequest(
-                    tuple(tenants), since=since, person=person, options=self.source_options()
+                    tuple(tenants),
+                    since=since,
+                    person=person,
+                    cohort_prefix=self.ctx.farm.settings.cohort_prefix,
+                    cohort_year=self.spec.options.cohort_year,
+                    run_date=self.spec.options.run_date,
                 )
                 result = await self.ctx.sources(name).read(request)
             except SourceError as error:
@@ -317,16 +259,9 @@ class _Job:
                 group.start_soon(read_group, name, tenants)
         return snapshots, bookmarks
 
-    def source_options(self) -> dict[str, str]:
-        options = {"cohort_prefix": self.ctx.farm.settings.cohort_prefix}
-        for name in ("run_date", "cohort_year"):
-            if self.spec.options.get(name) is not None:
-                options[name] = str(self.spec.options[name])
-        return options
-
     async def since(self, source: str, tenants: Sequence[str]) -> datetime | None:
         """The delta's starting point: the oldest bookmark, None if any tenant has none."""
-        if not self.spec.options.get("delta"):
+        if not self.spec.options.delta:
             return None
         marks = [await self.registry(self.ctx.registry.get_bookmark, source, t) for t in tenants]
         if any(mark is None for mark in marks):
@@ -334,7 +269,7 @@ class _Job:
         return min(datetime.fromisoformat(mark) for mark in marks)
 
     async def plan(
-        self, snapshots: Mapping[str, TenantSnapshot], options: Any
+        self, snapshots: Mapping[str, TenantSnapshot], options: PlanOptions
     ) -> tuple[Plan | None, SiteIndex | None]:
         tenants = self.alive()
         if not tenants:

@@ -12,21 +12,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from farm.options import RunOptions
+
 
 @dataclass(frozen=True, slots=True)
 class JobSpec:
     """Sync ``tenants`` of ``site`` within run ``run_id``.
 
-    ``options`` holds the operator's plan options by name (see
-    :func:`farm.engine.job.plan_options_from`), e.g. ``{"simulate": True,
-    "entities": ["users", "cohorts"], "person": "F1700ivg"}``. ``trigger`` is
-    ``batch``, ``targeted`` or ``schedule``.
+    ``options`` are the run's, as the operator gave them
+    (:class:`farm.options.RunOptions`); each site's defaults apply in the job.
+    ``trigger`` is ``batch``, ``targeted`` or ``schedule``. :meth:`to_json`
+    and :meth:`from_json` carry it through the procrastinate queue.
     """
 
     run_id: int
     site: str
     tenants: tuple[str, ...]
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: RunOptions = field(default_factory=RunOptions)
     trigger: str = "batch"
 
     def to_json(self) -> dict[str, Any]:
@@ -34,16 +36,17 @@ class JobSpec:
             "run_id": self.run_id,
             "site": self.site,
             "tenants": list(self.tenants),
-            "options": dict(self.options),
+            "options": self.options.to_json(),
             "trigger": self.trigger,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JobSpec:
+        """The spec :meth:`to_json` wrote; :class:`ValueError` names a bad option."""
         return cls(
             run_id=int(data["run_id"]),
             site=str(data["site"]),
             tenants=tuple(str(t) for t in data["tenants"]),
-            options=dict(data.get("options") or {}),
+            options=RunOptions.from_mapping(data.get("options") or {}),
             trigger=str(data.get("trigger", "batch")),
         )

@@ -38,6 +38,8 @@ from cronsim import CronSim
 from farm.config import Farm, TenantConfig, TenantKind
 from farm.config.schema import ESTABLISHMENT_TASKS, NETYPAREO_TASKS
 from farm.ground import Ground
+from farm.model import Entity, Profile
+from farm.options import RunOptions
 from farm.registry import Registry
 from farm.registry.runs import TenantLastRun
 
@@ -56,25 +58,26 @@ TASKS: Final[Mapping[TenantKind, tuple[str, ...]]] = {
     "netypareo": NETYPAREO_TASKS,
 }
 
-# The plan options each task runs with; every task is a narrower sync ("sync" is all of it).
-_TASK_OPTIONS: Final[Mapping[str, Mapping[str, Any]]] = {
-    "sync": {},
-    "delta": {"delta": True},
-    "users": {"entities": ["users"]},
-    "cohorts": {"entities": ["cohorts"]},
-    "roles": {"entities": ["roles"]},
-    "groups": {"entities": ["groups"]},
-    "sites": {"entities": ["cohorts"]},
-    "pdgroups": {"entities": ["groups"]},
-    "students": {"entities": ["users", "cohorts", "groups"], "profiles": ["student"]},
-    "teachers": {"entities": ["users", "cohorts", "groups"], "profiles": ["teacher"]},
-    "tutors": {"entities": ["users", "cohorts", "groups"], "profiles": ["tutor"]},
-    "caches": {"refresh_only": True},
+# The options each task runs with; every task is a narrower sync ("sync" is all of it).
+_PEOPLE = frozenset({Entity.USERS, Entity.COHORTS, Entity.GROUPS})
+_TASK_OPTIONS: Final[Mapping[str, RunOptions]] = {
+    "sync": RunOptions(),
+    "delta": RunOptions(delta=True),
+    "users": RunOptions(entities=frozenset({Entity.USERS})),
+    "cohorts": RunOptions(entities=frozenset({Entity.COHORTS})),
+    "roles": RunOptions(entities=frozenset({Entity.ROLES})),
+    "groups": RunOptions(entities=frozenset({Entity.GROUPS})),
+    "sites": RunOptions(entities=frozenset({Entity.COHORTS})),
+    "pdgroups": RunOptions(entities=frozenset({Entity.GROUPS})),
+    "students": RunOptions(entities=_PEOPLE, profiles=frozenset({Profile.STUDENT})),
+    "teachers": RunOptions(entities=_PEOPLE, profiles=frozenset({Profile.TEACHER})),
+    "tutors": RunOptions(entities=_PEOPLE, profiles=frozenset({Profile.TUTOR})),
+    "caches": RunOptions(refresh_only=True),
 }
 
 
-def task_options(task: str) -> Mapping[str, Any]:
-    """The plan options (by name, as in a JobSpec) a scheduled ``task`` runs with."""
+def task_options(task: str) -> RunOptions:
+    """The options a scheduled ``task`` runs with."""
     return _TASK_OPTIONS[task]
 
 
@@ -300,7 +303,7 @@ def task_last_results(
     for (tenant, task), found in by_task.items():
         if task is not None:
             offer(tenant, task, found)
-    grounds = {task: Ground.of_options(options) for task, options in _TASK_OPTIONS.items()}
+    grounds = {task: Ground.of_run(options) for task, options in _TASK_OPTIONS.items()}
     for record in registry.tenant_grounds(tenants):
         ground = Ground.parse(record.last.ground)
         for task, wanted in grounds.items():

@@ -7,10 +7,11 @@ protocol; it never imports ldap3 or zeep itself.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Protocol
 
+from farm.cohorts import DEFAULT_PREFIX
 from farm.model import TenantSnapshot
 
 
@@ -30,12 +31,20 @@ class ReadRequest:
     that this source serves. ``since`` asks for a delta read (entries changed
     since then); ``person`` asks for one person only (uid, login or source
     key). Either makes the resulting snapshots incomplete.
+
+    ``cohort_prefix`` is the farm's (``[farm] cohort_prefix``): a source
+    builds its cohorts' idnumbers on it and never replaces it
+    (:mod:`farm.cohorts`). ``cohort_year`` overrides the school year of the
+    SDET cohorts for this read; ``run_date`` is the day ages and majority
+    are computed on (today when None).
     """
 
     tenants: tuple[str, ...]
     since: datetime | None = None
     person: str | None = None
-    options: Mapping[str, str] = field(default_factory=dict)
+    cohort_prefix: str = DEFAULT_PREFIX
+    cohort_year: str | None = None
+    run_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

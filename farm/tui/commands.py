@@ -24,6 +24,7 @@ from farm.engine.coordinator import Coordinator, RunResult, SyncRequest
 from farm.engine.events import Event, EventKind
 from farm.engine.leases import LeasePolicy
 from farm.engine.wiring import ClientProvider, Sources, client_provider
+from farm.options import RunOptions
 from farm.registry import Registry, RunTrigger
 
 SourcesFactory = Callable[[Farm], Sources]
@@ -100,7 +101,7 @@ class Commander:
             self._idle = anyio.Event()
         self._started.append(started)
         sources = self.sources(self.farm)
-        options: dict[str, Any] = {"simulate": True} if simulate else {}
+        options = RunOptions(simulate=simulate)
         coordinator = Coordinator(
             farm=self.farm,
             registry=self.registry,

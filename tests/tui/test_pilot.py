@@ -16,6 +16,7 @@ from textual.widgets import Input, Static
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator, SyncRequest
 from farm.engine.wiring import client_provider
+from farm.options import RunOptions
 from farm.registry import Registry, RunStatus, RunTrigger, TenantReport, TenantStatus
 from farm.simulators.moodle import CostModel
 from farm.tui.app import FarmDashboard
@@ -296,7 +297,9 @@ async def test_a_later_narrower_success_does_not_turn_a_failed_tenant_green(
                 clients=client_provider(transport=dash_farm.sim.transport()),
             )
             tenants = tuple(dash_farm.farm.tenants.values())
-            result = await coordinator.run(SyncRequest(tenants=tenants, options={"delta": True}))
+            result = await coordinator.run(
+                SyncRequest(tenants=tenants, options=RunOptions(delta=True))
+            )
         assert result.tenants["0310024H"].phase.value == "succeeded"
         others = [app.view.rows["0340041K"], app.view.rows["0341921D"]]
         await until(pilot, lambda: all(r.state is State.SUCCEEDED for r in others))

@@ -91,7 +91,7 @@ def tenants_lock(spec: JobSpec) -> str:
     when short, a digest of the sorted ids otherwise.
     """
     ids = ",".join(sorted(set(spec.tenants)))
-    work = json.dumps(dict(spec.options), sort_keys=True, default=str)
+    work = json.dumps(spec.options.to_json(), sort_keys=True, default=str)
     task = hashlib.sha256(work.encode()).hexdigest()[:12]
     text = f"tenants:{ids}|{task}"
     if len(text) <= _LOCK_TEXT_MAX:

@@ -99,12 +99,12 @@ async def _start(
     timestamp: int,
 ) -> RunId:
     registry, events = runtime.registry, runtime.events
-    options = dict(task_options(task))
+    options = task_options(task)
     run_id = await anyio.to_thread.run_sync(
         lambda: registry.start_run(
             trigger=RunTrigger.SCHEDULE,
             selection={"task": task, "tenants": tenants, "tick": timestamp},
-            options=options,
+            options=options.to_json(),
         )
     )
     specs = job_specs(run_id, [farm.tenants[t] for t in tenants], options, RunTrigger.SCHEDULE)

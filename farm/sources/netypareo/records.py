@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
 
+from farm.cohorts import DEFAULT_PREFIX
+from farm.cohorts import cohort_idnumber as farm_cohort_idnumber
 from farm.model import (
     Cohort,
     CohortMembership,
@@ -59,8 +61,9 @@ def source_key(endpoint: str, kind: str, code: str) -> str:
 
 
 def cohort_idnumber(prefix: str, tenant: str, continuing: bool, code: str) -> str:
+    """The idnumber of a group's cohort, on the farm's ``prefix`` (:mod:`farm.cohorts`)."""
     family = "pdgroup" if continuing else "group"
-    return f"{prefix}netypareo:{tenant}:{family}:{code}"
+    return farm_cohort_idnumber(prefix, "netypareo", tenant, family, code)
 
 
 def age_on(birthdate: date, day: date) -> int:
@@ -141,6 +144,7 @@ class TenantRecords:
     statuses: Mapping[str, str]
     programs: Mapping[str, str]
     site_name: str = ""
+    cohort_prefix: str = DEFAULT_PREFIX
     groups: dict[str, GroupInfo] = field(default_factory=dict)
     people: dict[str, Person] = field(default_factory=dict)
     learner_keys: dict[str, str] = field(default_factory=dict)
@@ -167,7 +171,7 @@ class TenantRecords:
             program=text(row, f.group_program),
             step=text(row, f.group_step),
             continuing=continuing,
-            cohort=cohort_idnumber(self.settings.cohort_prefix, self.tenant.id, continuing, code),
+            cohort=cohort_idnumber(self.cohort_prefix, self.tenant.id, continuing, code),
         )
         self.groups[code] = info
         family = "continuing-education group" if continuing else "group"

@@ -21,9 +21,9 @@ the names that differ on their customer's instance, e.g.::
 from __future__ import annotations
 
 from string import Formatter
-from typing import Final
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from farm.secrets import SecretReference
 
@@ -148,7 +148,6 @@ class NetYpareoSettings(BaseModel):
     email_fallback: str | None = Field(
         None, description="e-mail template for people without one; none keeps it empty"
     )
-    cohort_prefix: str = Field("farm:", description="prefix of the farm's cohort idnumbers")
     program_courses: dict[str, str] = Field(
         default_factory=dict, description="program code -> course idnumber to enrol in"
     )
@@ -157,6 +156,16 @@ class NetYpareoSettings(BaseModel):
     )
     student_role: str = Field("student", description="role of learners in mapped courses")
     teacher_role: str = Field("editingteacher", description="role of trainers in mapped courses")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _prefix_is_the_farms(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "cohort_prefix" in data:
+            raise ValueError(
+                "the cohort prefix is the farm's: set cohort_prefix in farm.toml's [farm] "
+                "table (NetYpareo cohorts extend it with netypareo:<tenant>:...)"
+            )
+        return data
 
     @field_validator("username", "username_fallback", "idnumber", "email_fallback")
     @classmethod

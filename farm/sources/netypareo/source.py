@@ -16,8 +16,8 @@ trainers and its tutors. Any call that still fails after its retries fails
 the whole read with a ``SourceError``: no partial snapshot ever leaves, so a
 NetYpareo outage suspends no one.
 
-``ReadRequest.options["run_date"]`` (ISO date) sets the day majority is
-computed for; it defaults to today in Europe/Paris. NetYpareo has no change
+``ReadRequest.run_date`` sets the day majority is computed for; it
+defaults to today in Europe/Paris. NetYpareo has no change
 dates, so ``since`` is ignored and every read is complete; ``person`` (a
 source key, username or NetYpareo code) keeps one person's records only.
 """
@@ -25,7 +25,7 @@ source key, username or NetYpareo code) keeps one person's records only.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -96,17 +96,6 @@ class NetYpareoSource:
             return cached[1], cached[2]
         return await self.refresh_reference(tenant=tenant)
 
-    def _run_date(self, options: Mapping[str, str]) -> date:
-        raw = options.get("run_date")
-        if raw is None:
-            return self._today()
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise SourceError(
-                f"NetYpareo endpoint {self.name}: option run_date={raw!r} is not a YYYY-MM-DD date"
-            ) from None
-
     async def read(self, request: ReadRequest) -> ReadResult:
         unknown = [t for t in request.tenants if t not in self.tenants]
         if unknown:
@@ -115,7 +104,7 @@ class NetYpareoSource:
             )
         if not request.tenants:
             return ReadResult(snapshots={})
-        run_date = self._run_date(request.options)
+        run_date = request.run_date or self._today()
         first = request.tenants[0]
         statuses, programs = await self._reference_tables(first)
         sites = await self.sites(tenant=first)
@@ -136,6 +125,7 @@ class NetYpareoSource:
                 statuses=statuses,
                 programs=programs,
                 site_name=sites[tenant.site_code],
+                cohort_prefix=request.cohort_prefix,
             )
             await self._read_tenant(tenant, records)
             snapshots[tenant.id] = records.snapshot(person=request.person)

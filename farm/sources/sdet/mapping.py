@@ -14,7 +14,7 @@ import string
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -215,14 +215,14 @@ PROFILE_LABELS: dict[Profile, str] = {
 class CohortRules(BaseModel):
     """The cohort scheme.
 
-    A cohort's idnumber is ``prefix`` + (``year`` + ``":"`` when a year is
-    set) + the kind's template, e.g. ``farm:2026:0999901Z:2NDE1``. The yearly
-    part lets the sync release last year's cohorts instead of deleting them.
+    A cohort's idnumber is the farm's prefix (``[farm] cohort_prefix``, see
+    :mod:`farm.cohorts`) + (``year`` + ``":"`` when a year is set) + the
+    kind's template, e.g. ``farm:2026:0999901Z:2NDE1``. The yearly part lets
+    the sync release last year's cohorts instead of deleting them.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    prefix: str = "farm:"
     year: str | None = None
     kinds: frozenset[CohortKind] = frozenset(
         {
@@ -237,6 +237,16 @@ class CohortRules(BaseModel):
     names: dict[CohortKind, str] = Field(default_factory=lambda: dict(DEFAULT_COHORT_NAMES))
     context: str = "system"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _prefix_is_the_farms(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "prefix" in data:
+            raise ValueError(
+                "the cohort prefix is the farm's: set cohort_prefix in farm.toml's [farm] "
+                "table (a source extends it with year and templates, never replaces it)"
+            )
+        return data
+
     @field_validator("idnumbers", "names")
     @classmethod
     def _complete_templates(cls, value: dict[CohortKind, str]) -> dict[CohortKind, str]:
@@ -249,11 +259,6 @@ class CohortRules(BaseModel):
 
     def name_template(self, kind: CohortKind) -> str:
         return self.names.get(kind, DEFAULT_COHORT_NAMES[kind])
-
-    @property
-    def full_prefix(self) -> str:
-        """The idnumber prefix of this year's cohorts (``farm:`` or ``farm:2026:``)."""
-        return f"{self.prefix}{self.year}:" if self.year else self.prefix
 
 
 DEFAULT_PROFILE_CODES: dict[str, Profile] = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from farm.cohorts import DEFAULT_PREFIX, cohort_idnumber
 from farm.model import (
     Cohort,
     CohortMembership,
@@ -39,8 +40,9 @@ class _TenantParts:
 class _CohortMaker:
     """Cohorts and memberships; each cohort's idnumber and record is made once per read."""
 
-    def __init__(self, rules: MappingRules, structures: StructureMap) -> None:
+    def __init__(self, rules: MappingRules, structures: StructureMap, prefix: str) -> None:
         self.rules = rules.cohorts
+        self.prefix = prefix
         self.kinds = rules.cohorts.kinds
         self.structures = structures
         self._made: dict[tuple[CohortKind, str, str], Cohort] = {}
@@ -50,7 +52,9 @@ class _CohortMaker:
         etab = structure.short_name if structure else uai
         label = PROFILE_LABELS[Profile(code)] if kind is CohortKind.PROFILE else code
         names = {"uai": uai, "code": code, "etab": etab, "profile": code, "label": label}
-        idnumber = self.rules.full_prefix + self.rules.idnumber_template(kind).format_map(names)
+        idnumber = cohort_idnumber(
+            self.prefix, self.rules.year or "", self.rules.idnumber_template(kind).format_map(names)
+        )
         cohort = Cohort(
             idnumber=idnumber,
             name=self.rules.name_template(kind).format_map(names),
@@ -80,10 +84,14 @@ def build_snapshots(
     tenants: Sequence[str],
     rules: MappingRules,
     *,
+    cohort_prefix: str = DEFAULT_PREFIX,
     complete: bool,
     orphan_notes: bool = False,
 ) -> dict[str, TenantSnapshot]:
     """One snapshot per tenant in ``tenants`` from the facts of one read.
+
+    Cohort idnumbers start with the farm's ``cohort_prefix``
+    (:mod:`farm.cohorts`), then the mapping's year and templates.
 
     ``orphan_notes`` attaches notes of entries linked to no requested tenant
     to every tenant (used for single-person reads, where the operator asked
@@ -91,7 +99,7 @@ def build_snapshots(
     """
     wanted = set(tenants)
     parts = {tenant: _TenantParts() for tenant in tenants}
-    maker = _CohortMaker(rules, structures)
+    maker = _CohortMaker(rules, structures, cohort_prefix)
     by_key = {f.key: f for f in facts}
     for tenant in tenants:
         _warn(

@@ -111,14 +111,10 @@ class SdetSource:
 
     def _rules(self, request: ReadRequest) -> MappingRules:
         rules = self.settings.mapping
-        update: dict[str, str | None] = {}
-        if "cohort_prefix" in request.options:
-            update["prefix"] = request.options["cohort_prefix"]
-        if "cohort_year" in request.options:
-            update["year"] = request.options["cohort_year"] or None
-        if not update:
+        if request.cohort_year is None:
             return rules
-        return rules.model_copy(update={"cohorts": rules.cohorts.model_copy(update=update)})
+        year = request.cohort_year or None
+        return rules.model_copy(update={"cohorts": rules.cohorts.model_copy(update={"year": year})})
 
     async def read(self, request: ReadRequest) -> ReadResult:
         """Snapshots of ``request.tenants``; :class:`SourceError` when the directory fails."""
@@ -179,6 +175,7 @@ class SdetSource:
                 structures,
                 wanted,
                 rules,
+                cohort_prefix=request.cohort_prefix,
                 complete=request.person is None and request.since is None,
                 orphan_notes=request.person is not None,
             )

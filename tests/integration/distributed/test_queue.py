@@ -114,9 +114,9 @@ async def test_two_tasks_of_the_same_tenants_queue_one_behind_the_other(
         # No worker runs: every job stays in the queue.
         run_id = registry.start_run(trigger=RunTrigger.SCHEDULE)
         for task in ("users", "cohorts"):
-            spec = JobSpec(run_id, "site-00", tenants, dict(task_options(task)), "schedule")
+            spec = JobSpec(run_id, "site-00", tenants, task_options(task), "schedule")
             await defer_job(app, spec)
-        again = JobSpec(run_id, "site-00", tenants, dict(task_options("users")), "schedule")
+        again = JobSpec(run_id, "site-00", tenants, task_options("users"), "schedule")
         with pytest.raises(AlreadyQueued, match="already queued"):
             await defer_job(app, again)
     registry.close()

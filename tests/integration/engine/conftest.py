@@ -26,6 +26,7 @@ from farm.engine.jobspec import JobSpec
 from farm.engine.wiring import Sources, client_provider
 from farm.model import Person, Profile
 from farm.moodle.settings import MoodleLimits
+from farm.options import RunOptions
 from farm.registry import Registry
 from farm.registry.rows import RunId, RunTrigger
 from farm.secrets import SecretRef
@@ -161,7 +162,7 @@ class Scenario:
             )
         )
         self.runs.append(run_id)
-        spec = JobSpec(run_id, SITE, tuple(tenants), options)
+        spec = JobSpec(run_id, SITE, tuple(tenants), RunOptions.from_mapping(options))
         return await run_job(spec, self.context(stop))
 
     def index(self, entity: str = "person") -> Mapping[str, Any]:

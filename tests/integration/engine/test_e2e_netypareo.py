@@ -13,6 +13,7 @@ from farm.engine.job import JobContext, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.wiring import Sources, client_provider
 from farm.model import CohortMembership, Kind, SiteSnapshot
+from farm.options import RunOptions
 from farm.registry.rows import RunTrigger
 from farm.simulators.moodle import MoodleSimulator
 from farm.snapshot import merge_site
@@ -20,7 +21,9 @@ from farm.sources import ReadRequest
 from tests.fixtures.netypareo import NETYPAREO_REFERENCE_DATE, ServedNetYpareo
 from tests.integration.engine.conftest import TOKEN, Events, build_farm, open_registry
 
-OPTIONS = {"run_date": NETYPAREO_REFERENCE_DATE.isoformat()}
+OPTIONS = RunOptions(run_date=NETYPAREO_REFERENCE_DATE)
+# Not the default: the farm's prefix, and only it, must reach the NetYpareo cohorts.
+PREFIX = "ac-occ:"
 
 
 async def test_netypareo_sites_sync_end_to_end_into_one_moodle_site(
@@ -46,6 +49,7 @@ async def test_netypareo_sites_sync_end_to_end_into_one_moodle_site(
     )
     farm = replace(
         base,
+        settings=replace(base.settings, cohort_prefix=PREFIX),
         netypareo={"occ": netypareo.settings()},
         sites={"cfa": replace(template, name="cfa", tenants=tenants)},
         tenants={t.id: t for t in tenants},
@@ -66,7 +70,8 @@ async def test_netypareo_sites_sync_end_to_end_into_one_moodle_site(
     assert await sync() == dict.fromkeys(ids, Phase.SUCCEEDED)
 
     # What the source says, merged the way the job merges it, is what Moodle now holds.
-    read = await sources("occ").read(ReadRequest(ids, options=OPTIONS))
+    request = ReadRequest(ids, run_date=NETYPAREO_REFERENCE_DATE, cohort_prefix=PREFIX)
+    read = await sources("occ").read(request)
     truth = merge_site(list(read.snapshots.values()))
     accounts = {u.username: u for u in moodle.live_users()}
     assert set(accounts) == {p.username for p in truth.people.values()}
@@ -91,6 +96,8 @@ async def test_netypareo_sites_sync_end_to_end_into_one_moodle_site(
     for idnumber, keys in members.items():
         assert {by_id[m] for m in cohorts[idnumber].members} == {usernames[k] for k in keys}
     assert set(cohorts) == set(truth.of(Kind.COHORT))
+    assert cohorts
+    assert all(idnumber.startswith(f"{PREFIX}netypareo:") for idnumber in cohorts)
 
     before = dict(moodle.calls)
     assert await sync() == dict.fromkeys(ids, Phase.SUCCEEDED)

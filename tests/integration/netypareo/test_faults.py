@@ -39,7 +39,7 @@ async def make_source(netypareo: ServedNetYpareo) -> AsyncIterator[SourceFactory
 async def read(source: NetYpareoSource) -> dict[str, TenantSnapshot]:
     request = ReadRequest(
         tenants=tuple(t.id for t in TENANTS),
-        options={"run_date": NETYPAREO_REFERENCE_DATE.isoformat()},
+        run_date=NETYPAREO_REFERENCE_DATE,
     )
     return dict((await source.read(request)).snapshots)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,12 @@ async def make_source(netypareo: ServedNetYpareo) -> AsyncIterator[SourceFactory
         await source.aclose()
 
 
-async def read_all(source: NetYpareoSource, **options: str) -> dict[str, TenantSnapshot]:
-    run_date = options.pop("run_date", NETYPAREO_REFERENCE_DATE.isoformat())
-    request = ReadRequest(tenants=tuple(source.tenants), options={"run_date": run_date, **options})
+async def read_all(
+    source: NetYpareoSource, run_date: date = NETYPAREO_REFERENCE_DATE, cohort_prefix: str = "farm:"
+) -> dict[str, TenantSnapshot]:
+    request = ReadRequest(
+        tenants=tuple(source.tenants), run_date=run_date, cohort_prefix=cohort_prefix
+    )
     return dict((await source.read(request)).snapshots)
 
 
@@ -100,7 +103,7 @@ async def test_groups_and_pdgroups_become_cohorts_with_their_learners(
     netypareo: ServedNetYpareo, make_source: SourceFactory
 ) -> None:
     data = netypareo.data
-    snapshots = await read_all(make_source(cohort_prefix="cfa:"))
+    snapshots = await read_all(make_source(), cohort_prefix="cfa:")
     snap = snapshots["cfa-31"]
     cohorts = {c.idnumber: c for c in snap.cohorts}
     members = {(m.cohort, m.person) for m in snap.cohort_members}
@@ -130,7 +133,7 @@ async def test_majority_flips_exactly_on_the_eighteenth_birthday(
     source = make_source()
     seen = {}
     for day in (birthday - timedelta(days=1), birthday, birthday + timedelta(days=1)):
-        snapshots = await read_all(source, run_date=day.isoformat())
+        snapshots = await read_all(source, run_date=day)
         person = next(p for p in snapshots[f"cfa-{site}"].people if p.source_key == key)
         seen[day] = person.profile_fields["netypareo_ouverage"]
     assert list(seen.values()) == ["minor", "major", "major"]

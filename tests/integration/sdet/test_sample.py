@@ -63,9 +63,7 @@ async def test_cohorts_are_qualified_by_uai(sample_source: SdetSource) -> None:
 async def test_yearly_prefix_and_farm_prefix_come_from_the_request(
     sample_source: SdetSource,
 ) -> None:
-    request = ReadRequest(
-        tenants=(LYCEE,), options={"cohort_prefix": "demo:", "cohort_year": "2026"}
-    )
+    request = ReadRequest(tenants=(LYCEE,), cohort_prefix="demo:", cohort_year="2026")
     result = await sample_source.read(request)
 
     idnumbers = {c.idnumber for c in result.snapshots[LYCEE].cohorts}

@@ -10,12 +10,16 @@ from click.testing import CliRunner
 
 from farm.cli import main
 from farm.cli import sync as sync_command
-from farm.config import FarmConfigError, load_farm
+from farm.config import Farm, FarmConfigError, SiteConfig, load_farm
 from farm.engine.coordinator import InvalidOptions
-from farm.engine.job import plan_options_from
-from farm.options import CohortRemovalPolicy
+from farm.options import CohortRemovalPolicy, PlanOptions, RunOptions
 
 from .farmdir import FARM_TOML, LYCEE_TOML, write_farm
+
+
+def plan_options_from(options: dict[str, Any], site: SiteConfig, farm: Farm) -> PlanOptions:
+    """What a job does with its options: typed once, then the site's defaults applied."""
+    return farm.plan_options(site, RunOptions.from_mapping(options))
 
 
 def with_setting(text: str, table: str, line: str) -> str:
@@ -82,8 +86,8 @@ def test_farm_sync_passes_cohort_removal_to_the_run(
 ) -> None:
     seen: list[dict[str, Any]] = []
 
-    def check_options(farm: object, tenants: object, options: dict[str, Any]) -> None:
-        seen.append(dict(options))
+    def check_options(farm: object, tenants: object, options: RunOptions) -> None:
+        seen.append(options.to_json())
         raise InvalidOptions("stop here: seen")
 
     monkeypatch.setattr(sync_command, "check_options", check_options)

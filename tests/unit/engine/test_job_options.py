@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from farm.config import Farm, FarmSettings, SiteConfig
-from farm.engine.job import plan_options_from
 from farm.model import Entity, Profile
 from farm.moodle.settings import MoodleLimits
-from farm.options import Mode, RemovalPolicy
+from farm.options import Mode, PlanOptions, RemovalPolicy, RunOptions
 from farm.secrets import SecretRef
+
+
+def plan_options_from(options: dict[str, Any], site: SiteConfig, farm: Farm) -> PlanOptions:
+    """What a job does with its options: typed once, then the site's defaults applied."""
+    return farm.plan_options(site, RunOptions.from_mapping(options))
 
 
 def farm_and_site(removal: str = "delete", threshold: float = 0.3) -> tuple[Farm, SiteConfig]:

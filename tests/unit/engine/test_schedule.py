@@ -24,6 +24,7 @@ from farm.engine.schedule import (
     tasks_of,
     wait_bound,
 )
+from farm.model import Profile
 from tests.unit.config.farmdir import write_farm
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -129,8 +130,8 @@ def test_task_names_follow_moodle_scheduled_tasks() -> None:
     assert tasks_of("establishment") == ("users", "cohorts", "roles", "groups", "delta")
     assert "pdgroups" in tasks_of("netypareo")
     assert "caches" in tasks_of("netypareo")
-    assert task_options("students")["profiles"] == ["student"]
-    assert task_options("delta") == {"delta": True}
+    assert task_options("students").profiles == {Profile.STUDENT}
+    assert task_options("delta").to_json() == {"delta": True}
 
 
 class FakeClock:

@@ -26,9 +26,10 @@ from farm.sources.netypareo.records import (
 RUN = date(2026, 9, 1)
 
 
-def records(**overrides: Any) -> TenantRecords:
+def records(cohort_prefix: str = "farm:", **overrides: Any) -> TenantRecords:
     settings = NetYpareoSettings.model_validate({"wsdl": "netypareo.wsdl", **overrides})
     return TenantRecords(
+        cohort_prefix=cohort_prefix,
         endpoint="occ",
         tenant=NetYpareoTenant("cfa-occ-toulouse", "31", 1),
         settings=settings,

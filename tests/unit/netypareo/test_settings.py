@@ -82,3 +82,8 @@ def test_the_simulated_data_is_the_same_for_a_seed_and_mixes_minors_and_majors()
     assert ages == {True, False}
     assert {p.status for p in learners} == set(first.statuses)
     assert all(first.tutors[s.code] for s in first.sites)
+
+
+def test_the_cohort_prefix_is_the_farms_not_the_endpoints() -> None:
+    with pytest.raises(ValidationError, match="the cohort prefix is the farm's"):
+        NetYpareoSettings.model_validate({"wsdl": "netypareo.wsdl", "cohort_prefix": "cfa:"})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
+from datetime import date
 
 import pytest
 
@@ -18,7 +21,7 @@ from farm.model import (
     TenantSnapshot,
 )
 from farm.operation import Action
-from farm.options import Mode, PlanOptions
+from farm.options import Mode, PlanDefaults, PlanOptions, RemovalPolicy, RunOptions
 from farm.plan import Plan
 
 from .factory import PREFIX, actions, apply, options, person, plan, synced, tenant
@@ -204,3 +207,53 @@ def test_the_plan_applies_to_the_index_then_plans_nothing_in_every_mode() -> Non
         result = plan(index, snapshot, mode=mode)
         assert plan(apply(index, result), snapshot, mode=mode).operations == (), mode
     assert options().cohort_prefix == PREFIX
+
+
+def test_run_options_travel_as_json_and_come_back_the_same() -> None:
+    given = RunOptions(
+        simulate=True,
+        entities=frozenset({Entity.USERS, Entity.COHORTS}),
+        profiles=frozenset({Profile.TEACHER}),
+        person="F1700ivg",
+        mode=Mode.UPDATE_ONLY,
+        removal=RemovalPolicy.KEEP,
+        mass_removal_floor=3,
+        delta=True,
+        run_date=date(2026, 9, 1),
+    )
+    sent = given.to_json()
+    assert sent["entities"] == ["cohorts", "users"]
+    assert sent["run_date"] == "2026-09-01"
+    assert "cohort_removal" not in sent  # left to the site
+    assert RunOptions.from_mapping(json.loads(json.dumps(sent))) == given
+
+
+def test_a_site_default_applies_only_where_the_run_says_nothing() -> None:
+    defaults = PlanDefaults(
+        removal=RemovalPolicy.DELETE, mass_removal_threshold=0.3, cohort_prefix="ac:"
+    )
+    plain = RunOptions().resolve(defaults)
+    assert (plain.removal, plain.mass_removal_threshold, plain.cohort_prefix) == (
+        RemovalPolicy.DELETE,
+        0.3,
+        "ac:",
+    )
+    assert plain.entities == frozenset(Entity)
+    chosen = RunOptions(removal=RemovalPolicy.KEEP, mass_removal_threshold=0.5).resolve(defaults)
+    assert (chosen.removal, chosen.mass_removal_threshold) == (RemovalPolicy.KEEP, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"simulat": True}, "unknown option 'simulat'"),
+        ({"cohort_prefix": "x:"}, "unknown option 'cohort_prefix'"),
+        ({"simulate": "yes"}, "option 'simulate' must be true or false"),
+        ({"entities": "users,people"}, "bad option value: 'people'"),
+        ({"run_date": "01/09/2026"}, "option 'run_date' must be a YYYY-MM-DD date"),
+        ({"mass_removal_floor": "3"}, "option 'mass_removal_floor' must be a number"),
+    ],
+)
+def test_a_bad_run_option_is_named(given: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        RunOptions.from_mapping(given)

@@ -19,7 +19,7 @@ def test_defaults_fit_plain_sdet() -> None:
     assert rules.username.apply(["F1700ivg"], NAMES) == "f1700ivg"
     assert rules.idnumber.apply(["AC-RENNES$128407"], NAMES) == "AC-RENNES$128407"
     assert rules.email.apply([], {**NAMES, "username": "f1700ivg"}) == "f1700ivg@noreply.invalid"
-    assert rules.cohorts.full_prefix == "farm:"
+    assert rules.cohorts.year is None
     assert rules.attributes() == {"uid", "ENTPersonJointure", "givenName", "sn", "mail"}
 
 
@@ -118,7 +118,7 @@ def test_a_directory_table_of_farm_toml() -> None:
 
     assert settings.verify_certificates
     assert settings.mapping.idnumber.apply(["AC-RENNES$1"], NAMES) == "1"
-    assert settings.mapping.cohorts.full_prefix == "farm:2026:"
+    assert settings.mapping.cohorts.year == "2026"
     assert settings.mapping.cohorts.kinds == {
         CohortKind.CLASS,
         CohortKind.PROFILE,
@@ -143,3 +143,8 @@ def test_bad_directory_settings_name_the_problem(change: dict[str, object], mess
 
     with pytest.raises(ValidationError, match=message):
         DirectorySettings.model_validate(table)
+
+
+def test_the_cohort_prefix_is_the_farms_not_the_mappings() -> None:
+    with pytest.raises(ValidationError, match=r"set cohort_prefix in farm\.toml"):
+        MappingRules.model_validate({"cohorts": {"prefix": "ent:", "year": "2026"}})
