@@ -20,6 +20,10 @@ A statement becomes an edge between two *modules* of the package
 - imports of anything outside ``farm`` are kept apart, by top-level name
   (``httpx``, ``textual``), in :attr:`ImportGraph.external`.
 
+Imports by name at run time (``importlib.import_module``) are not read:
+the CLI's command table and the lazy faces are the only ones, and each
+loads only its own package's modules.
+
 The rules (layers, allowlists) live in ``test_layers.py``; the command
 ``python -m tests.unit.architecture`` prints what the rules find.
 """
