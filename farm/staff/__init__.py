@@ -27,15 +27,22 @@ report with :func:`write_report` once the accounts exist.
 from farm.staff.fields import StaffField, StaffKind
 from farm.staff.inspection import StaffCheck, check_staff_file
 from farm.staff.problems import RowProblem, Severity, StaffFileError
+from farm.staff.records import RecordOptions, ReportRow, StaffRecords, staff_records
+from farm.staff.report import write_report
 from farm.staff.rows import StaffRow
 
 __all__ = [
+    "RecordOptions",
+    "ReportRow",
     "RowProblem",
     "Severity",
     "StaffCheck",
     "StaffField",
     "StaffFileError",
     "StaffKind",
+    "StaffRecords",
     "StaffRow",
     "check_staff_file",
+    "staff_records",
+    "write_report",
 ]
