@@ -60,8 +60,8 @@ from farm.engine.coordinator import (
 from farm.engine.distributed.errors import DistributedUnavailable
 from farm.engine.events import Event, EventKind
 from farm.engine.executor import Executor
-from farm.engine.job import TenantOutcome
 from farm.engine.leases import LeasePolicy
+from farm.engine.outcome import TenantOutcome
 from farm.engine.status import outcome_state
 from farm.engine.wiring import Sources, client_provider
 from farm.logs import configure_logs

@@ -41,9 +41,10 @@ import structlog
 from farm.config import Farm, TenantConfig
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.executor import Executor, JobFunction, LocalExecutor
-from farm.engine.job import JobContext, JobOutcome, TenantOutcome, run_job
+from farm.engine.job import JobContext, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.leases import LeasePolicy
+from farm.engine.outcome import JobOutcome, TenantOutcome
 from farm.engine.run_end import RunEnd, end_run
 from farm.engine.unfinished import settle_unfinished
 from farm.engine.wiring import ClientProvider, SourceProvider

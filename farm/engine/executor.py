@@ -24,9 +24,10 @@ import anyio.to_thread
 import structlog
 
 from farm.engine.events import Event, EventKind, EventSink, Phase
-from farm.engine.job import JobContext, JobOutcome, TenantOutcome, run_job
+from farm.engine.job import JobContext, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.leases import LeasePolicy, LeaseRefused, describe_holder, hold_leases, lease_order
+from farm.engine.outcome import JobOutcome, TenantOutcome
 from farm.registry import LeaseHeld, Registry, RegistryError, RunId, TenantReport, TenantStatus
 
 log = structlog.get_logger("farm.executor")

@@ -34,11 +34,10 @@ thread; merging and planning too, since they are CPU-bound.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import anyio
 import structlog
@@ -47,16 +46,14 @@ from farm.applied import Confirmation
 from farm.config import Farm, SiteConfig
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.jobspec import JobSpec
+from farm.engine.outcome import JobOutcome, TenantOutcome
+from farm.engine.reading import read_sources, save_bookmarks
 from farm.engine.report import TenantTally, tally, tenant_report
+from farm.engine.site_check import simulation_notes, site_problem
 from farm.engine.wiring import ClientProvider, SourceProvider
 from farm.index import SiteIndex
-from farm.model import Kind, Person, TenantSnapshot
-from farm.moodle.applier import Applier
-from farm.moodle.errors import MoodleError
-from farm.moodle.preflight import REQUIRED_FUNCTIONS
-from farm.moodle.probes import Found, probe_auth
-from farm.moodle.site_writer import ApplyResult
-from farm.operation import Action
+from farm.model import TenantSnapshot
+from farm.moodle import Applier, ApplyResult, MoodleError
 from farm.options import PlanOptions
 from farm.passwords import CredentialsFile
 from farm.plan import Plan, plan_site
@@ -64,16 +61,13 @@ from farm.registry import Registry, RegistryError
 from farm.registry.rows import RunId, TenantReport, TenantStatus
 from farm.safety import SafetyStop
 from farm.secrets import SecretError
-from farm.site_rules import STOCK_AUTH_PLUGINS, PasswordDelivery
+from farm.site_rules import PasswordDelivery
 from farm.snapshot import merge_site
-from farm.sources import ReadRequest, SourceError
 
-__all__ = [
-    "JobContext",
-    "JobOutcome",
-    "TenantOutcome",
-    "run_job",
-]
+__all__ = ["JobContext", "run_job"]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 log = structlog.get_logger("farm.job")
 
@@ -88,33 +82,6 @@ class JobContext:
     sources: SourceProvider
     clients: ClientProvider
     stop: anyio.Event
-
-
-@dataclass(frozen=True)
-class TenantOutcome:
-    """How one tenant fared: a final phase, the reason when not plainly done, the counts."""
-
-    tenant: str
-    phase: Phase
-    reason: str
-    counts: Mapping[str, int]
-
-
-@dataclass(frozen=True)
-class JobOutcome:
-    """How a job ended; with what the registry failed to take, when it failed.
-
-    ``registry_error`` is the registry's failure that ended the job's apply
-    or its reports, ``unrecorded`` says in words what Moodle confirmed that
-    the index does not hold, ``unrecorded_reports`` the tenant reports the
-    registry refused, by tenant.
-    """
-
-    site: str
-    tenants: Mapping[str, TenantOutcome]
-    registry_error: str | None = None
-    unrecorded: tuple[str, ...] = ()
-    unrecorded_reports: Mapping[str, TenantReport] = field(default_factory=dict)
 
 
 _STATUS = {
@@ -165,7 +132,8 @@ class _Job:
     def alive(self) -> list[str]:
         return [t for t in self.tenants if t not in self.final]
 
-    async def registry(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    async def registry(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """``fn(*args, **kwargs)`` in a worker thread: registry calls block."""
         return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
 
     # -- the job -----------------------------------------------------------------------
@@ -180,8 +148,19 @@ class _Job:
         self.simulated = options.simulate
         unknown = [t for t in self.tenants if self.ctx.farm.tenants.get(t) is None]
         self.fail(unknown, f"not a tenant of the farm's configuration (site {self.site.name})")
-        snapshots, bookmarks = await self.read(options.person)
-        plan, index = await self.plan(snapshots, options)
+        groups: dict[str, list[str]] = {}
+        for tenant in self.alive():
+            groups.setdefault(self.ctx.farm.tenants[tenant].source, []).append(tenant)
+        self.enter(Phase.READING, self.alive())
+        prefix = self.ctx.farm.settings.cohort_prefix
+        reads = await read_sources(
+            groups, self.ctx.sources, self.ctx.registry, self.spec.options, prefix
+        )
+        for tenant, reason in reads.failures.items():
+            self.fail([tenant], reason)
+        for tenant, seconds in reads.seconds.items():
+            self.durations[tenant]["read"] = seconds
+        plan, index = await self.plan(reads.snapshots, options)
         if plan is not None and index is not None:
             if self.ctx.stop.is_set():
                 self.fail(self.alive(), "stopped before applying", Phase.INTERRUPTED)
@@ -198,7 +177,9 @@ class _Job:
                 self.tallies = self.spread(plan, planned=plan.operations)
             else:
                 await self.apply(plan, index)
-        await self.save_bookmarks(bookmarks, options.person)
+        # A simulation wrote nothing and a one-person read saw little: neither moves a bookmark.
+        if not self.simulated and options.person is None:
+            await save_bookmarks(self.ctx.registry, reads.bookmarks, self.alive())
         return await self.finish(started)
 
     def safety_stop(self, stop: SafetyStop) -> None:
@@ -212,61 +193,6 @@ class _Job:
                     f"held back: the site's plan stopped because of {stop.tenant}, "
                     f"another tenant of {self.site.name} ({stop.reason})",
                 )
-
-    async def read(
-        self, person: str | None
-    ) -> tuple[dict[str, TenantSnapshot], dict[str, tuple[str, datetime]]]:
-        """Read every source once; return the snapshots and the bookmarks to save on success."""
-        groups: dict[str, list[str]] = {}
-        for tenant in self.alive():
-            groups.setdefault(self.ctx.farm.tenants[tenant].source, []).append(tenant)
-        self.enter(Phase.READING, self.alive())
-        snapshots: dict[str, TenantSnapshot] = {}
-        bookmarks: dict[str, tuple[str, datetime]] = {}
-
-        async def read_group(name: str, tenants: list[str]) -> None:
-            started = time.monotonic()
-            try:
-                since = await self.since(name, tenants)
-                request = ReadRequest(
-                    tuple(tenants),
-                    since=since,
-                    person=person,
-                    cohort_prefix=self.ctx.farm.settings.cohort_prefix,
-                    cohort_year=self.spec.options.cohort_year,
-                    run_date=self.spec.options.run_date,
-                )
-                result = await self.ctx.sources(name).read(request)
-            except SourceError as error:
-                self.fail(tenants, f"source {name}: {error}")
-                return
-            except RegistryError as error:
-                self.fail(tenants, f"registry: {error}")
-                return
-            seconds = time.monotonic() - started
-            for tenant in tenants:
-                self.durations[tenant]["read"] = seconds
-                snapshot = result.snapshots.get(tenant)
-                if snapshot is None:
-                    self.fail([tenant], f"source {name} returned nothing for {tenant}")
-                    continue
-                snapshots[tenant] = snapshot
-                if result.bookmark is not None:
-                    bookmarks[tenant] = (name, result.bookmark)
-
-        async with anyio.create_task_group() as group:
-            for name, tenants in groups.items():
-                group.start_soon(read_group, name, tenants)
-        return snapshots, bookmarks
-
-    async def since(self, source: str, tenants: Sequence[str]) -> datetime | None:
-        """The delta's starting point: the oldest bookmark, None if any tenant has none."""
-        if not self.spec.options.delta:
-            return None
-        marks = [await self.registry(self.ctx.registry.get_bookmark, source, t) for t in tenants]
-        if any(mark is None for mark in marks):
-            return None
-        return min(datetime.fromisoformat(mark) for mark in marks)
 
     async def plan(
         self, snapshots: Mapping[str, TenantSnapshot], options: PlanOptions
@@ -299,29 +225,10 @@ class _Job:
             self.alive(),
             rejections=plan.refusals,
             source_warnings=plan.warnings,
-            notes=[*plan.notes, *self.blocked_notes(plan), *self.simulation_notes(plan)],
+            notes=[*plan.notes, *self.blocked_notes(plan), *simulation_notes(plan, self.site)],
             verbose=plan.options.verbose,
             **work,
         )
-
-    def simulation_notes(self, plan: Plan) -> list[str]:
-        """What a simulation could not check without writing: say it rather than imply it."""
-        if not plan.simulate:
-            return []
-        unprobed = sorted(
-            {
-                op.record.auth
-                for op in plan.operations
-                if op.action is Action.CREATE
-                and isinstance(op.record, Person)
-                and op.record.auth not in STOCK_AUTH_PLUGINS
-            }
-        )
-        return [
-            f"auth plugin {auth!r} is not part of Moodle 5.0 and a simulation writes nothing "
-            f"to probe it: `farm sites check {self.site.name}` proves the site has it"
-            for auth in unprobed
-        ]
 
     def blocked_notes(self, plan: Plan) -> list[str]:
         if plan.blocked is None:
@@ -345,7 +252,7 @@ class _Job:
         applier: Applier | None = None
         try:
             async with self.ctx.clients(self.site) as client:
-                missing = await self.check_site(client, plan)
+                missing = await site_problem(client, self.site, plan)
                 if missing:
                     self.fail(tenants, missing)
                     return
@@ -393,40 +300,6 @@ class _Job:
         folder = self.ctx.farm.root / "var" / "credentials"
         return CredentialsFile(folder / f"{self.site.name}-{self.run_id}.csv")
 
-    async def check_site(self, client: Any, plan: Plan) -> str | None:
-        """Why the site cannot take this plan (bad token, missing functions), or None.
-
-        It runs even when the plan writes nothing: a run with nothing to do
-        must still find out that the site is down or its token revoked, or
-        it would report the tenants ``succeeded`` and hide the failure.
-        """
-        info = await client.site_info()
-        missing = [f for f in REQUIRED_FUNCTIONS if f not in info.functions]
-        if missing:
-            return (
-                f"the token of site {self.site.name} cannot call {', '.join(missing)}: "
-                "add them to the farm's web service"
-            )
-        # An auth plugin the site lacks would have every creation refused, opaquely.
-        auths = sorted(
-            {
-                op.record.auth
-                for op in plan.operations
-                if op.kind is Kind.PERSON
-                and op.action is Action.CREATE
-                and isinstance(op.record, Person)
-            }
-        )
-        for auth in auths:
-            probe = await probe_auth(client, auth)
-            if probe.found is Found.MISSING:
-                return (
-                    f"auth plugin {auth!r} is not installed on site {self.site.name} (a probe "
-                    f"account was refused for its auth alone): install it on the site, or set "
-                    f"[site] auth in {self.site.file.name}"
-                )
-        return None
-
     async def record(self, confirmation: Confirmation) -> None:
         # In a worker thread, rows built there too: the event loop keeps serving calls.
         write = partial(
@@ -452,22 +325,6 @@ class _Job:
         batches = "the last batch" if n == 1 else f"the last {n} batches"
         site = self.site.name
         return f"{batches} Moodle confirmed on site {site} ({what}), which the next run adopts"
-
-    async def save_bookmarks(
-        self, bookmarks: Mapping[str, tuple[str, datetime]], person: str | None
-    ) -> None:
-        # A simulation wrote nothing and a one-person read saw little: neither moves a bookmark.
-        if self.simulated or person is not None:
-            return
-        for tenant, (source, moment) in bookmarks.items():
-            if tenant in self.final:
-                continue
-            try:
-                await self.registry(
-                    self.ctx.registry.set_bookmark, source, tenant, moment.isoformat()
-                )
-            except RegistryError as error:
-                log.warning("bookmark not saved", tenant=tenant, source=source, error=str(error))
 
     async def finish(self, started: float) -> JobOutcome:
         outcomes: dict[str, TenantOutcome] = {}

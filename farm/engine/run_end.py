@@ -26,8 +26,8 @@ import anyio
 import anyio.to_thread
 import structlog
 
-from farm.engine.job import JobOutcome
 from farm.engine.leases import owed_leases, release_owed
+from farm.engine.outcome import JobOutcome
 from farm.engine.unfinished import UnfinishedRun, write_note
 from farm.registry import Registry, RegistryError, RunId, RunStatus, TenantReport
 

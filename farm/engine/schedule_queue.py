@@ -37,9 +37,10 @@ import structlog
 from farm.engine.coordinator import Coordinator, RunResult, SyncRequest
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.executor import JobFunction, give_up, run_leased_job
-from farm.engine.job import JobContext, JobOutcome, TenantOutcome, run_job
+from farm.engine.job import JobContext, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.leases import LeasePolicy, describe_holder, lease_order, site_key
+from farm.engine.outcome import JobOutcome, TenantOutcome
 from farm.engine.schedule import TaskSchedule, WaitBound, task_options, wait_bound
 from farm.registry import LeaseHeld, Registry, ReportWarning, RunId, RunTrigger
 from farm.registry.leases import HolderProcess

@@ -31,9 +31,10 @@ from procrastinate import exceptions as procrastinate_errors
 from farm.engine.distributed.queue import AlreadyQueued, check_ready, defer_job
 from farm.engine.events import Event, EventKind, Phase
 from farm.engine.executor import give_up
-from farm.engine.job import JobContext, JobOutcome, TenantOutcome
+from farm.engine.job import JobContext
 from farm.engine.jobspec import JobSpec
 from farm.engine.leases import LeasePolicy
+from farm.engine.outcome import JobOutcome, TenantOutcome
 from farm.registry import RegistryError, RunId, TenantReport, TenantStatus, mask_url
 
 log = structlog.get_logger("farm.distributed")

@@ -41,9 +41,10 @@ from farm.config import Farm, FarmConfigError
 from farm.engine.distributed.queue import QUEUE, RUNTIME_KEY, SYNC_TASK
 from farm.engine.events import EventSink, Phase
 from farm.engine.executor import JobFunction, give_up, run_leased_job
-from farm.engine.job import JobContext, JobOutcome, run_job
+from farm.engine.job import JobContext, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.leases import LeasePolicy
+from farm.engine.outcome import JobOutcome
 from farm.engine.wiring import ClientProvider, Sources
 from farm.registry import Registry
 from farm.sources import Source

@@ -21,8 +21,9 @@ import pytest
 
 from farm.config import Farm
 from farm.engine.events import Event
-from farm.engine.job import JobContext, JobOutcome, run_job
+from farm.engine.job import JobContext, run_job
 from farm.engine.jobspec import JobSpec
+from farm.engine.outcome import JobOutcome
 from farm.engine.wiring import Sources, client_provider
 from farm.model import Person, Profile
 from farm.moodle.settings import MoodleLimits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from farm.engine.coordinator import run_status
 from farm.engine.events import Phase
-from farm.engine.job import TenantOutcome
+from farm.engine.outcome import TenantOutcome
 from farm.registry import RunStatus
 
 
