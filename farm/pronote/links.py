@@ -28,6 +28,16 @@ from farm.pronote.matching import MatchResult
 from farm.pronote.records import ImportMode, Population, PronoteLink
 
 
+class LinksChanged(Exception):
+    """The tenants' links changed between the preview and the write: nothing was written."""
+
+    def __init__(self, tenants: Sequence[str]) -> None:
+        super().__init__(
+            f"the Pronote links of {', '.join(tenants)} changed since this import was "
+            "previewed (another import or link ran meanwhile): nothing was written; run it again"
+        )
+
+
 class Change(StrEnum):
     ADD = "add"
     UPDATE = "update"

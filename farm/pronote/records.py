@@ -10,9 +10,11 @@ already gave them (:attr:`PronotePerson.directory_id`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from farm.model import Profile
 
@@ -180,3 +182,32 @@ class PronoteFile:
 
     def of(self, population: Population) -> tuple[PronotePerson, ...]:
         return tuple(p for p in self.people if p.population is population)
+
+
+@dataclass(frozen=True, slots=True)
+class PronoteImport:
+    """One applied import as a tenant's history keeps it.
+
+    ``count`` is how many links the tenant had once it was applied;
+    ``report`` the match report (:mod:`farm.pronote.report`), when asked for.
+    """
+
+    tenant: str
+    at: datetime
+    mode: ImportMode
+    file: str
+    file_kind: FileKind
+    count: int
+    added: int
+    updated: int
+    removed: int
+    report: Mapping[str, Any] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PronoteTally:
+    """A tenant's Pronote identifiers: how many links now, and its last import (None: never)."""
+
+    tenant: str
+    links: int
+    last: PronoteImport | None = None

@@ -19,6 +19,7 @@ from farm.registry.errors import (
 )
 from farm.registry.farm_load import FarmChanges, SiteChange, TenantChange
 from farm.registry.leases import lease_holder
+from farm.registry.pronote import PronoteStore
 from farm.registry.registry import Registry
 from farm.registry.rows import (
     Event,
@@ -49,6 +50,7 @@ __all__ = [
     "Lease",
     "LeaseHeld",
     "NewEvent",
+    "PronoteStore",
     "RecordError",
     "RegisteredSite",
     "RegisteredTenant",
