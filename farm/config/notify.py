@@ -27,16 +27,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from farm.config.table import Table
 from farm.secrets import SecretReference
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EmailChannel(_Strict):
+class EmailChannel(Table):
     """``[notify.email]``: an SMTP server and who gets the messages."""
 
     host: str = Field(description="the SMTP server")
@@ -50,14 +47,14 @@ class EmailChannel(_Strict):
     to: tuple[str, ...] = Field(min_length=1, description="the recipients")
 
 
-class WebhookChannel(_Strict):
+class WebhookChannel(Table):
     """``[notify.webhook]``: a JSON POST (Mattermost, Slack-compatible, or your own receiver)."""
 
     url: str = Field(description="the endpoint, or env:/file: when the URL holds a secret")
     token: SecretReference | None = Field(None, description="sent as Authorization: Bearer")
 
 
-class NotifySettings(_Strict):
+class NotifySettings(Table):
     """``[notify]``: nothing is sent unless a channel is configured."""
 
     level: Literal["critical", "warning"] = Field(

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from typing import Annotated, Final, Literal
 
 from cronsim import CronSim, CronSimError
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from farm.cohorts import DEFAULT_PREFIX
 from farm.config.notify import NotifySettings
+from farm.config.table import Table
 from farm.moodle.settings import MoodleLimits
 from farm.secrets import SecretReference
 from farm.site_rules import EmailConflicts, PasswordDelivery
@@ -136,11 +137,7 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Uai = Annotated[str, AfterValidator(normalize_uai)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Schedules(_Strict):
+class Schedules(Table):
     """A ``[schedules]`` table: when each task runs, as cron or ``"disabled"``.
 
     A task left out keeps the schedule of the level above (farm, site,
@@ -167,7 +164,7 @@ class Schedules(_Strict):
 SCHEDULE_TASKS: Final = tuple(Schedules.model_fields)
 
 
-class FarmSection(_Strict):
+class FarmSection(Table):
     """The ``[farm]`` table of farm.toml."""
 
     name: str = Field("farm", min_length=1, description="the farm's name, shown in reports")
@@ -200,14 +197,14 @@ class FarmSection(_Strict):
     )
 
 
-class StatusThresholds(_Strict):
+class StatusThresholds(Table):
     """The ``[status]`` table: how old a tenant's last good run may be."""
 
     warning_after: Duration = Field(timedelta(hours=26), description="age shown as a warning")
     critical_after: Duration = Field(timedelta(hours=50), description="age shown as critical")
 
 
-class FarmFile(_Strict):
+class FarmFile(Table):
     """Everything farm.toml may hold."""
 
     farm: FarmSection = Field(default_factory=FarmSection, description="farm-wide settings")
@@ -228,7 +225,7 @@ class FarmFile(_Strict):
     )
 
 
-class SiteSection(_Strict):
+class SiteSection(Table):
     """The ``[site]`` table of a site file."""
 
     url: str = Field(description="the Moodle site's base URL, http(s)://host/path")
@@ -277,7 +274,7 @@ class SiteSection(_Strict):
     )
 
 
-class EstablishmentEntry(_Strict):
+class EstablishmentEntry(Table):
     """One ``[[establishments]]`` entry: a tenant read from an LDAP directory."""
 
     uai: Uai = Field(description="7 digits and the check letter, e.g. 0290009C")
@@ -287,7 +284,7 @@ class EstablishmentEntry(_Strict):
     schedules: Schedules = Field(default_factory=Schedules, description="schedule overrides")
 
 
-class NetYpareoSiteEntry(_Strict):
+class NetYpareoSiteEntry(Table):
     """One ``[[netypareo_sites]]`` entry: a tenant read from a NetYpareo endpoint."""
 
     id: Name = Field(description="tenant id, unique in the farm, e.g. cfa-occ-montpellier")
@@ -301,7 +298,7 @@ class NetYpareoSiteEntry(_Strict):
     schedules: Schedules = Field(default_factory=Schedules, description="schedule overrides")
 
 
-class SiteFile(_Strict):
+class SiteFile(Table):
     """Everything a site file may hold."""
 
     site: SiteSection

@@ -45,6 +45,11 @@ KNOWN_DUPLICATES: dict[str, tuple[tuple[str, ...], str]] = {
         "Moodle's refusal of one record (an exception) vs the line a report keeps of it; "
         "farm/registry/rows.py is the lead's",
     ),
+    "Outcome": (
+        ("farm.adoption", "farm.pronote.matching"),
+        "an account adoption's decision (used by the lead's farm/moodle/apply_users.py and "
+        "apply_links.py) vs a Pronote match's (another session's farm/pronote/matching.py)",
+    ),
     "Problem": (
         ("farm.config.problems", "farm.engine.status"),
         "a configuration problem (file, line, key) vs a tenant's open problem; "
@@ -58,11 +63,6 @@ KNOWN_DUPLICATES: dict[str, tuple[tuple[str, ...], str]] = {
     "TenantRow": (
         ("farm.registry.tables", "farm.tui.rows"),
         "the registry's table vs a dashboard line; farm/tui/rows.py is another helper's",
-    ),
-    "_Strict": (
-        ("farm.config.notify", "farm.config.schema"),
-        "one thing (a pydantic table refusing unknown keys, frozen) written twice: one base "
-        "once farm/config/schema.py, which the lead is editing, has landed",
     ),
 }
 

@@ -39,19 +39,7 @@ ADAPTERS: tuple[str, ...] = ("farm.moodle", "farm.sources")
 CLIENTS: tuple[str, ...] = ("farm.engine", "farm.cli", "farm.tui", "farm.demo", "farm.notify")
 
 #: (importer, private module) -> why it still goes around the face. Only shrinks.
-KNOWN_BYPASSES: dict[Edge, str] = {
-    ("farm.engine.job", "farm.moodle.applier"): "the lead's file: Applier is on the face now",
-    ("farm.engine.job", "farm.moodle.errors"): "the lead's file: MoodleError is on the face",
-    ("farm.engine.job", "farm.moodle.preflight"): (
-        "the lead's file: REQUIRED_FUNCTIONS is on the face"
-    ),
-    ("farm.engine.job", "farm.moodle.probes"): (
-        "the lead's file: Found and probe_auth are on the face now"
-    ),
-    ("farm.engine.job", "farm.moodle.site_writer"): (
-        "the lead's file: ApplyResult is on the face now"
-    ),
-}
+KNOWN_BYPASSES: dict[Edge, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
