@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any, ClassVar, Self, cast
 
 from farm.digest import canonical, list_digest
@@ -377,44 +376,3 @@ class IndexEntry:
         kind = Kind(kind)
         suspended = kind is Kind.PERSON and not held and values.get("suspended") is True
         return cls(kind, key, moodle_id, digest, values, held, suspended)
-
-
-@dataclass(frozen=True, slots=True)
-class SiteSnapshot:
-    """What the sources said about the tenants of one site that a run read, merged.
-
-    ``records`` maps each kind to its records by key; ``origins`` gives, for
-    the same keys, the tenants whose snapshots held the record (a person of
-    two establishments of a cité scolaire has both). ``tenants`` are the
-    tenants read; ``complete`` those whose read was complete, the only ones
-    whose absences count. ``people_read`` is how many people each tenant's
-    source returned, before merging (the safety checks look at it). ``held``
-    are the people some source saw but could not read: never removed. Build
-    it with :func:`farm.snapshot.merge_site`.
-    """
-
-    tenants: frozenset[str]
-    complete: frozenset[str]
-    records: Mapping[Kind, Mapping[str, Record]]
-    origins: Mapping[Kind, Mapping[str, frozenset[str]]]
-    people_read: Mapping[str, int] = field(default_factory=dict)
-    warnings: tuple[SourceWarning, ...] = ()
-    held: frozenset[str] = frozenset()
-
-    def of(self, kind: Kind) -> Mapping[str, Record]:
-        """The records of one kind by key (empty when the sources gave none)."""
-        return self.records.get(kind, _EMPTY)
-
-    def origins_of(self, kind: Kind) -> Mapping[str, frozenset[str]]:
-        return self.origins.get(kind, _EMPTY_ORIGINS)
-
-    @property
-    def people(self) -> Mapping[str, Person]:
-        return cast("Mapping[str, Person]", self.of(Kind.PERSON))
-
-    def __len__(self) -> int:
-        return sum(len(records) for records in self.records.values())
-
-
-_EMPTY: Mapping[str, Record] = MappingProxyType({})
-_EMPTY_ORIGINS: Mapping[str, frozenset[str]] = MappingProxyType({})

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from farm.index import SiteIndex
-from farm.model import Kind, SiteSnapshot, SourceWarning
+from farm.model import Kind, SourceWarning
 from farm.operation import Action, Batch, Category, Operation
 from farm.options import CohortRemovalPolicy, PlanOptions, RemovalPolicy
 from farm.plan_links import plan_links
@@ -41,6 +41,7 @@ from farm.plan_objects import plan_objects, plan_people
 from farm.planner import Planner
 from farm.safety import SafetyStop, check_safety
 from farm.site_rules import Refusal, SiteRules, check_site_rules
+from farm.snapshot import SiteSnapshot
 
 
 @dataclass(frozen=True, slots=True)

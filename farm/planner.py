@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from farm.index import SiteIndex
-from farm.model import IndexEntry, Kind, Record, SiteSnapshot
+from farm.model import IndexEntry, Kind, Record
 from farm.operation import RANK, Action, Category, Operation
 from farm.options import PlanOptions
+from farm.snapshot import SiteSnapshot
 
 #: The changes of an operation that changes no field.
 NO_CHANGES: Mapping[str, tuple[Any, Any]] = {}

@@ -33,9 +33,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from farm.index import SiteIndex
-from farm.model import Kind, SiteSnapshot
+from farm.model import Kind
 from farm.operation import Action, Category, Operation
 from farm.options import PlanOptions
+from farm.snapshot import SiteSnapshot
 
 #: A read of a multiple of this many people, at least this many, looks truncated.
 SIZE_LIMIT_STEP = 500

@@ -33,7 +33,8 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from farm.index import SiteIndex
-from farm.model import Kind, Person, Record, SiteSnapshot, SourceWarning
+from farm.model import Kind, Person, Record, SourceWarning
+from farm.snapshot import SiteSnapshot
 
 STOCK_ROLE_IDS: Mapping[str, int] = MappingProxyType(
     {

@@ -1,4 +1,4 @@
-"""Merging tenant snapshots into the snapshot of one site.
+"""The snapshot of one site (:class:`SiteSnapshot`), merged from its tenants' snapshots.
 
 In a cité scolaire several establishments share one Moodle site and a person
 of two of them is one account. Merging keys people by source key, unions
@@ -9,17 +9,60 @@ holds. The result does not depend on the order of the snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import cast
 
 from farm.model import (
     Kind,
     Person,
     Record,
-    SiteSnapshot,
     SourceWarning,
     TenantSnapshot,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSnapshot:
+    """What the sources said about the tenants of one site that a run read, merged.
+
+    ``records`` maps each kind to its records by key; ``origins`` gives, for
+    the same keys, the tenants whose snapshots held the record (a person of
+    two establishments of a cité scolaire has both). ``tenants`` are the
+    tenants read; ``complete`` those whose read was complete, the only ones
+    whose absences count. ``people_read`` is how many people each tenant's
+    source returned, before merging (the safety checks look at it). ``held``
+    are the people some source saw but could not read: never removed. Build
+    it with :func:`farm.snapshot.merge_site`.
+    """
+
+    tenants: frozenset[str]
+    complete: frozenset[str]
+    records: Mapping[Kind, Mapping[str, Record]]
+    origins: Mapping[Kind, Mapping[str, frozenset[str]]]
+    people_read: Mapping[str, int] = field(default_factory=dict)
+    warnings: tuple[SourceWarning, ...] = ()
+    held: frozenset[str] = frozenset()
+
+    def of(self, kind: Kind) -> Mapping[str, Record]:
+        """The records of one kind by key (empty when the sources gave none)."""
+        return self.records.get(kind, _EMPTY)
+
+    def origins_of(self, kind: Kind) -> Mapping[str, frozenset[str]]:
+        return self.origins.get(kind, _EMPTY_ORIGINS)
+
+    @property
+    def people(self) -> Mapping[str, Person]:
+        return cast("Mapping[str, Person]", self.of(Kind.PERSON))
+
+    def __len__(self) -> int:
+        return sum(len(records) for records in self.records.values())
+
+
+_EMPTY: Mapping[str, Record] = MappingProxyType({})
+_EMPTY_ORIGINS: Mapping[str, frozenset[str]] = MappingProxyType({})
+
 
 _IDENTITY_FIELDS = ("username", "idnumber", "firstname", "lastname", "email", "auth")
 

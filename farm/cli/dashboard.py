@@ -41,13 +41,13 @@ def dashboard(obj: CliContext, watch_only: bool, tick: float, registry_url: str 
       farm --farm-dir /etc/farm dashboard --registry postgresql+psycopg://farm@db/farm
       farm dashboard --watch-only
     """
-    from farm.cli.sync import configure_logging
+    from farm.logs import configure_logs
     from farm.tui.app import FarmDashboard
     from farm.tui.commands import Commander
     from farm.tui.feed import RegistryFeed
 
     # Log lines on stderr would tear the screen: only errors, and the log pane shows events.
-    configure_logging(as_json=True, level=logging.CRITICAL)
+    configure_logs(as_json=True, level=logging.CRITICAL)
     farm: Farm | None = None
     try:
         farm = load_farm(obj.farm_dir)

@@ -69,14 +69,14 @@ def demo(
       farm demo --headless --establishments 40
       farm demo --keep --workdir /tmp/farm-demo
     """
-    from farm.cli.sync import configure_logging
     from farm.demo import Demo, DemoOptions
     from farm.demo import dashboard as open_dashboard
     from farm.demo import headless as run_headless
     from farm.engine.events import Phase
+    from farm.logs import configure_logs
     from farm.registry import RunStatus
 
-    configure_logging(as_json=True, level=logging.CRITICAL)
+    configure_logs(as_json=True, level=logging.CRITICAL)
     options = DemoOptions(
         workdir=workdir,
         establishments=establishments,

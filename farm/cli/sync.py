@@ -18,10 +18,9 @@ seconds; what it still refuses is settled by the next run.
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -29,17 +28,8 @@ from typing import Any
 import anyio
 import click
 import structlog
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from farm.cli.context import (
-    EXIT_FAILED,
     EXIT_INTERRUPTED,
     CliContext,
     fail,
@@ -47,7 +37,9 @@ from farm.cli.context import (
     open_registry,
     registry_option,
 )
-from farm.config import Farm, TenantConfig
+from farm.cli.progress import ProgressView
+from farm.cli.run_summary import exit_code, print_summary, registry_failure_line, result_json
+from farm.config import Farm
 from farm.config.selection import SelectionError, select_tenants
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import (
@@ -58,23 +50,15 @@ from farm.engine.coordinator import (
     check_options,
 )
 from farm.engine.distributed.errors import DistributedUnavailable
-from farm.engine.events import Event, EventKind
+from farm.engine.events import Event
 from farm.engine.executor import Executor
 from farm.engine.leases import LeasePolicy
-from farm.engine.outcome import TenantOutcome
-from farm.engine.status import outcome_state
 from farm.engine.wiring import Sources, client_provider
 from farm.logs import configure_logs
 from farm.model import Entity, Profile
 from farm.notify import notify_after_run
 from farm.options import RunOptions
-from farm.registry import RegistryError, RunStatus, RunTrigger
-
-
-def configure_logging(*, as_json: bool, level: int = logging.INFO) -> None:
-    """Kept for the commands that still call it: :func:`farm.logs.configure_logs`."""
-    configure_logs(as_json=as_json, level=level)
-
+from farm.registry import RegistryError, RunTrigger
 
 #: Executors ``farm sync`` can run jobs on, by name.
 EXECUTORS: tuple[str, ...] = ("local", "distributed")
@@ -252,89 +236,10 @@ def sync(
         summary = result_json(result, simulated=simulate)
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     elif not quiet:
-        _print_summary(result, chosen)
+        print_summary(result, chosen)
     if result.registry_error is not None:
         click.echo(registry_failure_line(result), err=True)
     raise SystemExit(exit_code(result))
-
-
-def registry_failure_line(result: RunResult) -> str:
-    """The one line ``farm sync`` prints when the registry failed during the run."""
-    left = "; ".join(result.unrecorded) if result.unrecorded else "nothing"
-    return (
-        f"farm sync: the registry failed during run {result.run_id}: {result.registry_error}. "
-        f"Left unrecorded: {left}."
-    )
-
-
-def exit_code(result: RunResult) -> int:
-    if result.status is RunStatus.SUCCEEDED:
-        return 0
-    if result.status is RunStatus.INTERRUPTED:
-        return EXIT_INTERRUPTED
-    return EXIT_FAILED
-
-
-def result_json(result: RunResult, *, simulated: bool = False) -> dict[str, Any]:
-    """The run as ``farm sync --json`` prints it.
-
-    ``writes`` counts the operations Moodle confirmed, per tenant and summed
-    over tenants (an account shared by two tenants of a cité scolaire counts
-    once, for the first); a simulated run writes nothing and its counts are
-    what it would have done. ``state`` is the tenant's state as every view
-    names it (``partial`` when records were not written); ``phase`` is the
-    job's final phase.
-    """
-    tenants = {
-        tenant: {
-            "state": _state(o),
-            "phase": o.phase.value,
-            "reason": o.reason or None,
-            "counts": dict(o.counts),
-            "writes": 0 if simulated else _writes(o.counts),
-        }
-        for tenant, o in sorted(result.tenants.items())
-    }
-    summary: dict[str, Any] = {
-        "run": result.run_id,
-        "status": result.status.value,
-        "reason": result.reason,
-        "simulated": simulated,
-        "writes": sum(t["writes"] for t in tenants.values()),
-        "tenants": tenants,
-    }
-    if result.registry_error is not None:
-        summary["registry"] = {
-            "error": result.registry_error,
-            "unrecorded": list(result.unrecorded),
-        }
-    if result.notes:
-        summary["notes"] = list(result.notes)
-    return summary
-
-
-def _state(outcome: TenantOutcome) -> str:
-    """The tenant's state in the farm's one vocabulary (:mod:`farm.engine.status`)."""
-    state = outcome_state(outcome.phase, outcome.counts)
-    return state.value if state is not None else outcome.phase.value
-
-
-def _writes(counts: Mapping[str, int]) -> int:
-    return sum(n for name, n in counts.items() if name != "errors")
-
-
-def _print_summary(result: RunResult, chosen: tuple[TenantConfig, ...]) -> None:
-    for note in result.notes:
-        click.echo(note)
-    for tenant in chosen:
-        outcome = result.tenants.get(tenant.id)
-        if outcome is None:
-            continue
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()) if v)
-        detail = "; ".join(part for part in (counts, outcome.reason) if part)
-        click.echo(f"{tenant.id:<22} {tenant.site:<30} {_state(outcome):<11} {detail}")
-    tail = f" ({result.reason})" if result.reason else ""
-    click.echo(f"run {result.run_id}: {result.status.value}{tail}")
 
 
 @asynccontextmanager
@@ -445,45 +350,3 @@ async def _signals(stop: anyio.Event, scope: anyio.CancelScope) -> None:
             else:
                 scope.cancel()
                 return
-
-
-class ProgressView:
-    """A line per tenant and an overall bar, drawn from the event stream (for terminals)."""
-
-    def __init__(self, tenants: tuple[TenantConfig, ...]) -> None:
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[phase]}"),
-        )
-        self.overall = self.progress.add_task("all tenants", total=len(tenants), phase="")
-        self.rows: dict[str, TaskID] = {
-            t.id: self.progress.add_task(f"  {t.id} {t.site}", total=None, phase="queued")
-            for t in tenants
-        }
-        self.finished: set[str] = set()
-
-    def start(self) -> None:
-        self.progress.start()
-
-    def stop(self) -> None:
-        self.progress.stop()
-
-    def update(self, event: Event) -> None:
-        row = self.rows.get(event.tenant or "")
-        if row is None:
-            return
-        if event.kind is EventKind.PROGRESS and event.total:
-            self.progress.update(row, completed=event.done or 0, total=event.total)
-        elif event.kind is EventKind.PHASE and event.phase is not None:
-            text = event.phase.value
-            if event.phase.final or event.phase.value == "waiting":
-                text += f": {event.message}" if event.message else ""
-            self.progress.update(row, phase=text)
-            if event.phase.final and event.tenant not in self.finished:
-                self.finished.add(event.tenant or "")
-                total = self.progress.tasks[row].total or 1
-                self.progress.update(row, total=total, completed=total)
-                self.progress.advance(self.overall)

@@ -31,11 +31,11 @@ from farm.cli.context import (
     registry_option,
     resolve_registry_url,
 )
-from farm.cli.sync import configure_logging
 from farm.config import Farm, load_farm
 from farm.engine.distributed.app import procrastinate_app
 from farm.engine.distributed.errors import DistributedUnavailable
 from farm.engine.distributed.queue import check_ready, install_schema
+from farm.logs import configure_logs
 from farm.registry import Registry, RegistryError, mask_url
 
 
@@ -94,7 +94,7 @@ def worker(
       farm worker --concurrency 8
       farm --farm-dir /etc/farm worker --registry postgresql+psycopg://farm@db/farm --log-json
     """
-    configure_logging(as_json=log_json or not sys.stderr.isatty(), level=logging.INFO)
+    configure_logs(as_json=log_json or not sys.stderr.isatty(), level=logging.INFO)
     url = resolve_registry_url(obj, registry_url)
     try:
         app = procrastinate_app(url)

@@ -46,9 +46,6 @@ from farm.engine.health import (
     level_of,
     worst,
 )
-
-# farm.cli.sync still names the outcome translation by its old home; it lives in health.
-from farm.engine.health import outcome_state as outcome_state
 from farm.ground import Ground
 from farm.registry import Registry, RunId, RunStatus, RunSummary
 from farm.registry.runs import GroundRecord, TenantLastRun

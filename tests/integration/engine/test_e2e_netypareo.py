@@ -12,11 +12,11 @@ from farm.engine.events import Phase
 from farm.engine.job import JobContext, run_job
 from farm.engine.jobspec import JobSpec
 from farm.engine.wiring import Sources, client_provider
-from farm.model import CohortMembership, Kind, SiteSnapshot
+from farm.model import CohortMembership, Kind
 from farm.options import RunOptions
 from farm.registry.rows import RunTrigger
 from farm.simulators.moodle import MoodleSimulator
-from farm.snapshot import merge_site
+from farm.snapshot import SiteSnapshot, merge_site
 from farm.sources import ReadRequest
 from tests.fixtures.netypareo import NETYPAREO_REFERENCE_DATE, ServedNetYpareo
 from tests.integration.engine.conftest import TOKEN, Events, build_farm, open_registry
