@@ -45,6 +45,11 @@ KNOWN_DUPLICATES: dict[str, tuple[tuple[str, ...], str]] = {
         "Moodle's refusal of one record (an exception) vs the line a report keeps of it; "
         "farm/registry/rows.py is the lead's",
     ),
+    "Entry": (
+        ("farm.pronote.partner_index", "farm.sources.sdet.entries"),
+        "a person of a PARTENAIRE_INDEX document vs an LDAP entry; the Pronote one is another "
+        "session's, just landed: a PartnerEntry there",
+    ),
     "Outcome": (
         ("farm.adoption", "farm.pronote.matching"),
         "an account adoption's decision (used by the lead's farm/moodle/apply_users.py and "
