@@ -37,16 +37,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import anyio
 import structlog
 
-from farm.applied import Confirmation
+from farm.applied import Applied, Confirmation, Refused
 from farm.config import Farm, SiteConfig
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.jobspec import JobSpec
-from farm.engine.outcome import JobOutcome, TenantOutcome
+from farm.engine.outcome import JobOutcome, TenantOutcome, unrecorded_words
 from farm.engine.reading import read_sources, save_bookmarks
 from farm.engine.report import TenantTally, tally, tenant_report
 from farm.engine.site_check import simulation_notes, site_problem
@@ -54,6 +54,7 @@ from farm.engine.wiring import ClientProvider, SourceProvider
 from farm.index import SiteIndex
 from farm.model import TenantSnapshot
 from farm.moodle import Applier, ApplyResult, MoodleError
+from farm.operation import Operation
 from farm.options import PlanOptions
 from farm.passwords import CredentialsFile
 from farm.plan import Plan, plan_site
@@ -116,10 +117,29 @@ class _Job:
 
     # -- events and registry ---------------------------------------------------------
 
-    def publish(self, kind: EventKind, tenant: str | None = None, **fields: Any) -> None:
-        self.ctx.events.publish(
-            Event(self.run_id, kind, site=self.site.name, tenant=tenant, **fields)
+    def publish(
+        self,
+        kind: EventKind,
+        tenant: str | None = None,
+        *,
+        phase: Phase | None = None,
+        done: int | None = None,
+        total: int | None = None,
+        counts: Mapping[str, int] | None = None,
+        message: str = "",
+    ) -> None:
+        event = Event(
+            self.run_id,
+            kind,
+            site=self.site.name,
+            tenant=tenant,
+            phase=phase,
+            done=done,
+            total=total,
+            counts=counts or {},
+            message=message,
         )
+        self.ctx.events.publish(event)
 
     def enter(self, phase: Phase, tenants: Sequence[str]) -> None:
         for tenant in tenants:
@@ -220,14 +240,24 @@ class _Job:
         self.tallies = self.spread(plan)
         return plan, index
 
-    def spread(self, plan: Plan, **work: Any) -> dict[str, TenantTally]:
+    def spread(
+        self,
+        plan: Plan,
+        *,
+        planned: Sequence[Operation] = (),
+        applied: Sequence[Applied] = (),
+        refused: Sequence[Refused] = (),
+    ) -> dict[str, TenantTally]:
+        """The tenants' tallies of ``plan``: what was planned (a simulation) or done."""
         return tally(
             self.alive(),
+            planned=planned,
+            applied=applied,
+            refused=refused,
             rejections=plan.refusals,
             source_warnings=plan.warnings,
             notes=[*plan.notes, *self.blocked_notes(plan), *simulation_notes(plan, self.site)],
             verbose=plan.options.verbose,
-            **work,
         )
 
     def blocked_notes(self, plan: Plan) -> list[str]:
@@ -276,7 +306,8 @@ class _Job:
                 done = applier.result
                 self.tallies = self.spread(plan, applied=done.applied, refused=done.refused)
             self.registry_error = str(error)
-            self.fail(tenants, f"registry: {error}; unrecorded: {self.unrecorded_words()}")
+            left = unrecorded_words(self.site.name, self.unrecorded)
+            self.fail(tenants, f"registry: {error}; unrecorded: {left}")
         finally:
             seconds = time.monotonic() - started
             for tenant in tenants:
@@ -310,21 +341,6 @@ class _Job:
         except RegistryError:
             self.unrecorded.append(confirmation)
             raise
-
-    def unrecorded_words(self) -> str:
-        """What Moodle confirmed that the registry did not take, as reports say it."""
-        if not self.unrecorded:
-            return "nothing Moodle confirmed"
-        counts: dict[str, int] = {}
-        for confirmation in self.unrecorded:
-            for item in confirmation.applied:
-                name = f"{item.operation.kind}.{item.operation.action}"
-                counts[name] = counts.get(name, 0) + 1
-        what = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
-        n = len(self.unrecorded)
-        batches = "the last batch" if n == 1 else f"the last {n} batches"
-        site = self.site.name
-        return f"{batches} Moodle confirmed on site {site} ({what}), which the next run adopts"
 
     async def finish(self, started: float) -> JobOutcome:
         outcomes: dict[str, TenantOutcome] = {}
@@ -372,6 +388,8 @@ class _Job:
             self.site.name,
             outcomes,
             registry_error=self.registry_error,
-            unrecorded=(self.unrecorded_words(),) if self.unrecorded else (),
+            unrecorded=(unrecorded_words(self.site.name, self.unrecorded),)
+            if self.unrecorded
+            else (),
             unrecorded_reports=unrecorded_reports,
         )

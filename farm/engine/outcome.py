@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from farm.applied import Confirmation
 from farm.engine.events import Phase
 from farm.registry import TenantReport
 
@@ -34,3 +35,18 @@ class JobOutcome:
     registry_error: str | None = None
     unrecorded: tuple[str, ...] = ()
     unrecorded_reports: Mapping[str, TenantReport] = field(default_factory=dict)
+
+
+def unrecorded_words(site: str, unrecorded: Sequence[Confirmation]) -> str:
+    """What Moodle confirmed that the registry did not take, as reports say it."""
+    if not unrecorded:
+        return "nothing Moodle confirmed"
+    counts: dict[str, int] = {}
+    for confirmation in unrecorded:
+        for item in confirmation.applied:
+            name = f"{item.operation.kind}.{item.operation.action}"
+            counts[name] = counts.get(name, 0) + 1
+    what = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+    n = len(unrecorded)
+    batches = "the last batch" if n == 1 else f"the last {n} batches"
+    return f"{batches} Moodle confirmed on site {site} ({what}), which the next run adopts"
