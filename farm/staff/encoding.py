@@ -26,6 +26,7 @@ from __future__ import annotations
 import codecs
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -53,6 +54,14 @@ _SIGNATURES: Final = (
 )
 _SAVE_AS_CSV: Final = "save it from the spreadsheet as CSV (separator ';'), UTF-8 or Windows-1252"
 _CONTROL_BYTES: Final = frozenset(range(0x09)) | frozenset(range(0x0E, 0x20)) | {0x7F}
+
+
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    """Why a line is not in the file's encoding; ``offset`` is where, in the line as given."""
+
+    reason: str
+    offset: int
 
 
 def sniff(path: Path, head: bytes) -> str:
@@ -120,7 +129,8 @@ class TextLines:
     """The decoded lines of one file, line ends kept, as ``csv.reader`` wants them.
 
     ``line`` is the number of the last line given (1-based). ``bad_lines``
-    maps the number of each line that is not in the file's encoding to why;
+    maps the number of each line that is not in the file's encoding to why
+    and where (:class:`BadLine`);
     such a line is still given, decoded as well as can be, so that the row
     it belongs to can be reported. ``encoding`` is the encoding found so
     far: ``"ASCII"`` until a non-ASCII line decides.
@@ -133,7 +143,7 @@ class TextLines:
         binary.seek(0)
         self.encoding = sniff(path, head)
         self.line = 0
-        self.bad_lines: dict[int, str] = {}
+        self.bad_lines: dict[int, BadLine] = {}
         self._utf16: io.TextIOWrapper | None = None
         if self.encoding == UTF16:
             self._utf16 = io.TextIOWrapper(binary, encoding="utf-16", newline="", errors="strict")
@@ -217,8 +227,11 @@ class TextLines:
         except UnicodeDecodeError:
             pass
         else:
-            self.bad_lines[self.line] = (
-                "UTF-8 text in a file that is Windows-1252 up to here: the file mixes encodings"
+            offset = next(i for i, c in enumerate(text) if not c.isascii())
+            self.bad_lines[self.line] = BadLine(
+                f"UTF-8 text in a file that is Windows-1252 up to here (at character "
+                f"{offset + 1}): the file mixes encodings",
+                offset,
             )
             return text
         try:
@@ -229,9 +242,11 @@ class TextLines:
     def _bad(self, raw: bytes, exc: UnicodeDecodeError, what: str) -> str:
         byte = raw[exc.start]
         shown = raw[: exc.start].decode("utf-8", errors="replace")
-        self.bad_lines[self.line] = (
+        self.bad_lines[self.line] = BadLine(
             f"{what} (byte 0x{byte:02X} at character {len(shown) + 1}): "
-            "the file mixes encodings; save it again in one encoding"
+            "the file mixes encodings; save it again in one encoding",
+            # The line is given decoded one character per byte: the byte's place is the offset.
+            exc.start,
         )
         return raw.decode("cp1252", errors="replace")
 

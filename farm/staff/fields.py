@@ -237,6 +237,8 @@ _LIGATURES: Final = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae
 
 def fold(text: str) -> str:
     """``text`` without accents, case folded, with ligatures spelled out (``Œ`` -> ``oe``)."""
+    if text.isascii():
+        return text.lower()  # most names: the same result, ten times faster
     decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 

@@ -33,7 +33,7 @@ from farm.staff.columns import ColumnMap
 from farm.staff.fields import MANDATORY, StaffField, StaffKind
 from farm.staff.functions import function_code
 from farm.staff.problems import HIDDEN, RowProblem, Severity
-from farm.staff.sync_keys import fold_name, source_key, sync_key
+from farm.staff.sync_keys import key_and_names, source_key
 from farm.staff.table import RawRow, other_separator, separator_name
 from farm.uai import UaiError, normalize_uai
 
@@ -78,13 +78,8 @@ class StaffRow:
         return tuple(dict.fromkeys(tenant for tenant, _ in self.assignments))
 
 
-@dataclass(slots=True)
-class _Seen:
-    """What the checker remembers of a sync key when it does not keep rows."""
-
-    line: int
-    name: str
-    assignments: set[Assignment]
+_Seen = tuple[int, tuple[Assignment, ...]]
+"""What the checker keeps of a sync key when it keeps no rows: the first line, the assignments."""
 
 
 _TEXT_FIELDS = {
@@ -135,6 +130,8 @@ class RowChecker:
         self.per_tenant: Counter[str] = Counter()
         self.function_codes_seen = 0
         self._seen: dict[str, StaffRow | _Seen] = {}
+        # One string per distinct subject or function, not one per row.
+        self._codes: dict[str, str] = {}
         self._logins: dict[str, tuple[str, int]] = {}
         self._index = {f: c.index for f, c in columns.columns.items()}
 
@@ -190,8 +187,13 @@ class RowChecker:
 
     def _whole_row(self, raw: RawRow, found: list[RowProblem]) -> bool:
         """Problems that make the row's cells meaningless: encoding, separators, width."""
-        if raw.bad_encoding is not None:
-            self._problem(found, raw.line, None, None, raw.bad_encoding)
+        bad = raw.bad_encoding
+        if bad is not None:
+            # Where the byte is: the cell it falls in (quotes aside, which is near enough).
+            index = raw.text[: bad.offset].count(self.separator)
+            value = raw.cells[index] if index < len(raw.cells) else None
+            header = self.columns.header_of(index)
+            found.append(RowProblem(raw.line, index + 1, header, value, bad.reason))
             return True
         width = self.columns.width
         cells = raw.cells
@@ -220,23 +222,20 @@ class RowChecker:
             return True
         return False
 
-    def _cell(self, cells: list[str], staff_field: StaffField) -> str:
-        index = self._index.get(staff_field)
-        if index is None or index >= len(cells):
-            return ""
-        return cells[index]
-
     def _fields(self, line: int, cells: list[str], found: list[RowProblem]) -> StaffRow | None:
         kind = self.kind
-        for staff_field in self._index:
-            text = self._cell(cells, staff_field)
-            why = values.control_character(text)
-            if why is not None:
-                self._problem(found, line, staff_field, text, why)
-        if found:
-            return None
+        width = len(cells)
+        got = {f: cells[i] for f, i in self._index.items() if i < width}
+        if values.control_character("".join(cells)) is not None:
+            for staff_field in self._index:
+                text = got.get(staff_field, "")
+                why = values.control_character(text)
+                if why is not None:
+                    self._problem(found, line, staff_field, text, why)
+            if found:
+                return None
         for staff_field in MANDATORY[kind]:
-            if not self._cell(cells, staff_field).strip():
+            if not got.get(staff_field, "").strip():
                 self._problem(found, line, staff_field, "", f"empty: mandatory in a {kind} file")
         parsed: dict[StaffField, str] = {}
         for staff_field, reader in (
@@ -248,7 +247,7 @@ class RowChecker:
             (StaffField.LOGIN, values.login),
             (StaffField.PASSWORD, values.password),
         ):
-            text = self._cell(cells, staff_field)
+            text = got.get(staff_field, "")
             if not text.strip():
                 continue
             try:
@@ -256,27 +255,33 @@ class RowChecker:
             except ValueError as exc:
                 self._problem(found, line, staff_field, text, str(exc))
         for staff_field, limit in _TEXT_FIELDS.items():
-            text = self._cell(cells, staff_field)
+            text = got.get(staff_field, "")
+            if not text:
+                continue
             if staff_field in (StaffField.PHONE, StaffField.MOBILE):
                 text = values.excel_text(text)
             try:
                 parsed[staff_field] = values.name(text, limit=limit)
             except ValueError as exc:
                 self._problem(found, line, staff_field, text, str(exc))
-        birthdate = self._birthdate(line, cells, found)
-        postcode = self._postcode(line, cells, found)
-        code = self._code(line, cells, parsed, found)
-        establishment = self._establishment(line, cells, found)
+        birthdate = self._birthdate(line, got, found)
+        postcode = self._postcode(line, got, found)
+        code = self._code(line, got, parsed, found)
+        establishment = self._establishment(line, got, found)
         first, last = parsed.get(StaffField.FIRSTNAME, ""), parsed.get(StaffField.LASTNAME, "")
-        for staff_field, text in ((StaffField.FIRSTNAME, first), (StaffField.LASTNAME, last)):
-            if text and not fold_name(text):
+        key, first_folded, last_folded = key_and_names(first, last)
+        for staff_field, text, plain in (
+            (StaffField.FIRSTNAME, first, first_folded),
+            (StaffField.LASTNAME, last, last_folded),
+        ):
+            if text and not plain:
                 self._problem(found, line, staff_field, text, "no letter or digit in the name")
         if any(p.severity is not Severity.WARNING for p in found):
             return None
         password = parsed.get(StaffField.PASSWORD)
         return StaffRow(
             line=line,
-            sync_key=sync_key(first, last),
+            sync_key=key,
             civility=parsed.get(StaffField.CIVILITY, ""),
             lastname=last,
             firstname=first,
@@ -294,8 +299,10 @@ class RowChecker:
             lines=[line],
         )
 
-    def _birthdate(self, line: int, cells: list[str], found: list[RowProblem]) -> date | None:
-        text = self._cell(cells, StaffField.BIRTHDATE)
+    def _birthdate(
+        self, line: int, got: dict[StaffField, str], found: list[RowProblem]
+    ) -> date | None:
+        text = got.get(StaffField.BIRTHDATE, "")
         if not text.strip():
             return None
         try:
@@ -304,8 +311,8 @@ class RowChecker:
             self._problem(found, line, StaffField.BIRTHDATE, text, str(exc))
             return None
 
-    def _postcode(self, line: int, cells: list[str], found: list[RowProblem]) -> str:
-        text = self._cell(cells, StaffField.POSTCODE)
+    def _postcode(self, line: int, got: dict[StaffField, str], found: list[RowProblem]) -> str:
+        text = got.get(StaffField.POSTCODE, "")
         if not text.strip():
             return ""
         value = values.postcode(text)
@@ -315,12 +322,16 @@ class RowChecker:
         return value
 
     def _code(
-        self, line: int, cells: list[str], parsed: dict[StaffField, str], found: list[RowProblem]
+        self,
+        line: int,
+        got: dict[StaffField, str],
+        parsed: dict[StaffField, str],
+        found: list[RowProblem],
     ) -> str | None:
         """The row's subject (teachers) or function code (staff)."""
         if self.kind is StaffKind.TEACHERS:
             return parsed.get(StaffField.SUBJECT)
-        text = self._cell(cells, StaffField.FUNCTION)
+        text = got.get(StaffField.FUNCTION, "")
         if not text.strip():
             return None
         function = function_code(text)
@@ -353,8 +364,10 @@ class RowChecker:
             )
         return function.code
 
-    def _establishment(self, line: int, cells: list[str], found: list[RowProblem]) -> str | None:
-        text = self._cell(cells, StaffField.UAI).strip()
+    def _establishment(
+        self, line: int, got: dict[StaffField, str], found: list[RowProblem]
+    ) -> str | None:
+        text = got.get(StaffField.UAI, "").strip()
         if not text:
             if self.tenant is None:
                 self._problem(
@@ -410,39 +423,35 @@ class RowChecker:
             )
 
     def _merge_or_add(self, row: StaffRow, found: list[RowProblem]) -> None:
+        tenant, code = row.assignments[0]
+        code = self._codes.setdefault(code, code)
+        assignment = row.assignments[0] = (tenant, code)
         first = self._seen.get(row.sync_key)
-        assignment = row.assignments[0]
         if first is None:
-            self._seen[row.sync_key] = (
-                row
-                if self.keep_rows
-                else _Seen(row.line, f"{row.firstname} {row.lastname}", {assignment})
-            )
             if self.keep_rows:
-                self.rows[row.sync_key] = row
+                self._seen[row.sync_key] = self.rows[row.sync_key] = row
+            else:
+                self._seen[row.sync_key] = (row.line, (assignment,))
             if row.login:
                 self._logins[row.login] = (row.sync_key, row.line)
             self.accepted += 1
-            self.per_tenant[assignment[0]] += 1
+            self.per_tenant[tenant] += 1
             return
-        if isinstance(first, StaffRow):
-            name, known = f"{first.firstname} {first.lastname}", set(first.assignments)
-        else:
-            name, known = first.name, first.assignments
+        line, known = (first.line, first.assignments) if isinstance(first, StaffRow) else first
+        name = f"{row.firstname} {row.lastname}"
         if assignment in known:
-            reason = f"repeats line {first.line} ({name}, same sync key): left out"
+            reason = f"repeats line {line} ({name}, same sync key): left out"
         else:
-            tenant, code = assignment
             what = "subject" if self.kind is StaffKind.TEACHERS else "function"
             reason = (
-                f"same sync key as line {first.line} ({name}): establishment {tenant} and "
-                f"{what} {code} added to line {first.line}, the rest of this line ignored"
+                f"same sync key as line {line} ({name}): establishment {tenant} and "
+                f"{what} {code} added to line {line}, the rest of this line ignored"
             )
-            if tenant not in {t for t, _ in known}:
+            if all(t != tenant for t, _ in known):
                 self.per_tenant[tenant] += 1
             if isinstance(first, StaffRow):
                 first.assignments.append(assignment)
                 first.lines.append(row.line)
             else:
-                first.assignments.add(assignment)
+                self._seen[row.sync_key] = (line, (*known, assignment))
         found.append(RowProblem(row.line, None, "", None, reason, Severity.MERGED))

@@ -30,6 +30,7 @@ spelling must then be kept for good.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Final
 
@@ -39,15 +40,26 @@ SYNC_KEY_PREFIX: Final = "PERSON.m-mme"
 SOURCE_KEY_PREFIX: Final = "csv:"
 """Source keys of imported people: ``csv:PERSON.m-mmemartindupont``."""
 
+_NOT_ALNUM: Final = re.compile(r"[^a-z0-9]+")
+
 
 def fold_name(text: str) -> str:
     """A name as it goes into a key: folded, letters and digits only."""
-    return "".join(c for c in fold(text) if c.isalnum() and not unicodedata.combining(c))
+    folded = fold(text)
+    if folded.isascii():
+        return _NOT_ALNUM.sub("", folded)
+    return "".join(c for c in folded if c.isalnum() and not unicodedata.combining(c))
 
 
 def sync_key(firstname: str, lastname: str) -> str:
     """``PERSON.m-mme`` + first name + last name, folded (see the module's rule)."""
-    return f"{SYNC_KEY_PREFIX}{fold_name(firstname)}{fold_name(lastname)}"
+    return key_and_names(firstname, lastname)[0]
+
+
+def key_and_names(firstname: str, lastname: str) -> tuple[str, str, str]:
+    """The sync key, and the first and last names as folded into it (empty: no letter)."""
+    first, last = fold_name(firstname), fold_name(lastname)
+    return f"{SYNC_KEY_PREFIX}{first}{last}", first, last
 
 
 def source_key(key: str) -> str:

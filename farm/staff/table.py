@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Final
 
-from farm.staff.encoding import TextLines, open_lines
+from farm.staff.encoding import BadLine, TextLines, open_lines
 from farm.staff.problems import StaffFileError
 
 DEFAULT_SEPARATOR: Final = ";"
@@ -54,7 +54,8 @@ class RawRow:
     line: int
     cells: list[str]
     text: str
-    bad_encoding: str | None = None
+    bad_encoding: BadLine | None = None
+    """Why a line of the row is not in the file's encoding; its offset is in ``text``."""
 
     def is_blank(self) -> bool:
         return all(not cell.strip() for cell in self.cells)
@@ -159,11 +160,15 @@ class StaffTable:
                 ) from None
             first = lines.line - len(feed.pending) + 1
             text = "".join(feed.pending)
-            feed.pending.clear()
             bad = None
             if lines.bad_lines:
-                for number in range(first, lines.line + 1):
-                    bad = lines.bad_lines.pop(number, None) or bad
+                before = 0
+                for number, line in enumerate(feed.pending, start=first):
+                    found = lines.bad_lines.pop(number, None)
+                    if found is not None and bad is None:
+                        bad = BadLine(found.reason, before + found.offset)
+                    before += len(line)
+            feed.pending.clear()
             row = RawRow(first, cells, text, bad)
             if not row.is_blank() or bad is not None:
                 return row

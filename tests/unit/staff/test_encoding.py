@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from farm.staff.encoding import CP1252, MAX_LINE_BYTES, UTF8, UTF8_BOM, UTF16, open_lines
+from farm.staff.encoding import CP1252, MAX_LINE_BYTES, UTF8, UTF8_BOM, UTF16, BadLine, open_lines
 from farm.staff.problems import StaffFileError
 
 TEXT = "Civilité;Nom;Prénom\r\nMadame;CŒUR;Hélène\r\n"
 
 
-def read(path: Path) -> tuple[list[str], str, dict[int, str]]:
+def read(path: Path) -> tuple[list[str], str, dict[int, BadLine]]:
     binary, lines = open_lines(path)
     with binary:
         got = list(lines)
@@ -61,7 +61,8 @@ def test_a_windows_1252_line_in_a_utf8_file_is_a_bad_line_named_by_number(tmp_pa
 
     assert detected == UTF8
     assert list(bad) == [3]
-    assert "not UTF-8 like the rest of the file (byte 0xE9 at character 3)" in bad[3]
+    assert "not UTF-8 like the rest of the file (byte 0xE9 at character 3)" in bad[3].reason
+    assert bad[3].offset == 2
     assert len(lines) == 4
 
 
@@ -73,7 +74,11 @@ def test_a_utf8_line_in_a_windows_1252_file_is_a_bad_line(tmp_path: Path) -> Non
 
     assert detected == CP1252
     assert bad == {
-        2: "UTF-8 text in a file that is Windows-1252 up to here: the file mixes encodings"
+        2: BadLine(
+            "UTF-8 text in a file that is Windows-1252 up to here (at character 2): the file "
+            "mixes encodings",
+            1,
+        )
     }
 
 

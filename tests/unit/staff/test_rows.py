@@ -149,7 +149,7 @@ def test_a_row_repeated_as_it_is_is_left_out_as_merged(tmp_path: Path) -> None:
     path = teachers(tmp_path, TEACHERS[0], ("M.", "Platon", "FRANCIS", "Philosophie"))
 
     assert problems(path, tenant=LYCEE) == [
-        "line 3: repeats line 2 (Francis PLATON, same sync key): left out (merged)"
+        "line 3: repeats line 2 (FRANCIS Platon, same sync key): left out (merged)"
     ]
 
 
