@@ -5,7 +5,7 @@ the farm's prefix, ``[farm] cohort_prefix`` of farm.toml (:data:`DEFAULT_PREFIX`
 when unset). Nothing else sets that prefix: a source extends it with its own
 parts (the SDET source with the school year and its templates, NetYpareo with
 ``netypareo:<tenant>:<family>:<code>``) through :func:`cohort_idnumber`, and
-the planner (:meth:`farm.plan.Planner.owned`) leaves alone every cohort
+the planner (``farm.plan_objects``) leaves alone every cohort
 without it unless ``--adopt-cohorts`` says otherwise. Where a cohort is
 decided, end to end, is walked in ``docs/architecture.md``.
 """
@@ -27,5 +27,5 @@ def cohort_idnumber(prefix: str, *parts: str) -> str:
 
 
 def owns(prefix: str, idnumber: str) -> bool:
-    """Whether a cohort or group with this idnumber is the farm's."""
-    return bool(prefix) and idnumber.startswith(prefix)
+    """Whether a cohort or group with this idnumber is the farm's (every one, for ``""``)."""
+    return idnumber.startswith(prefix)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from farm.cohorts import owns
 from farm.model import Kind, Record
 from farm.operation import Action, Category, Operation
 from farm.options import CohortRemovalPolicy, RemovalPolicy
@@ -37,7 +38,7 @@ def plan_objects(planner: Planner, kind: Kind) -> None:
 def _owned(planner: Planner, record: Record) -> bool:
     """Whether the farm may create the record: its idnumber has the farm's prefix."""
     idnumber: str = getattr(record, "idnumber", "")
-    return planner.options.adopt_cohorts or idnumber.startswith(planner.options.cohort_prefix)
+    return planner.options.adopt_cohorts or owns(planner.options.cohort_prefix, idnumber)
 
 
 def _plan_present(planner: Planner, kind: Kind, scope: Callable[[str], bool] | None) -> None:

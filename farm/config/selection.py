@@ -29,10 +29,6 @@ class Selection:
     tenants: tuple[str, ...] = ()
     kinds: tuple[TenantKind, ...] = ()
 
-    @property
-    def is_everything(self) -> bool:
-        return not (self.tags or self.sites or self.tenants or self.kinds)
-
 
 def select_tenants(
     farm: Farm,

@@ -14,7 +14,7 @@ moments, which is all the scheduler needs to run each job exactly once.
 :func:`run_scheduler` is the scheduler's loop: it sleeps until the next
 firing on a :class:`Clock` (the wall clock in production, a fake one in
 tests), then launches every task due since its last look, one launch per
-task with all its due tenants. :func:`last_runs` says when each tenant's
+task with all its due tenants. :func:`task_last_results` says how each tenant's
 task last ran, from the registry, for ``farm schedule list``.
 
 :func:`wait_bound` says how long one firing of a task may wait for a site
@@ -44,8 +44,6 @@ from farm.registry import Registry
 from farm.registry.runs import TenantLastRun
 
 DISABLED: Final = "disabled"
-#: The task of a run that ran every task (a plain ``farm sync``), in :func:`last_runs`.
-ALL_TASKS: Final = "*"
 #: The longest the scheduler sleeps at once, so a wall clock that jumped is noticed soon.
 MAX_SLEEP: Final = timedelta(seconds=60)
 #: How long a scheduled job waits for its site when its task has no next firing to wait for.
@@ -315,20 +313,6 @@ def task_last_results(
 def override_of(farm: Farm, tenant: TenantConfig, task: str) -> str:
     """``""`` when the task runs on the farm's schedule, else ``override`` (site or tenant)."""
     return "override" if task in tenant.schedules else ""
-
-
-def last_runs(
-    registry: Registry, tenants: Collection[str] | None = None
-) -> Mapping[tuple[str, str], datetime]:
-    """When each ``(tenant, task)`` last started, from the reports (blocking, one query).
-
-    A run without a task (a plain ``farm sync``) ran every task: it is keyed
-    :data:`ALL_TASKS`.
-    """
-    return {
-        (tenant, task or ALL_TASKS): found.started_at
-        for (tenant, task), found in registry.last_tenant_runs_by_task(tenants).items()
-    }
 
 
 # -- how long a firing may wait for its site ---------------------------------------------------

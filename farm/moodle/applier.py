@@ -127,7 +127,6 @@ class Applier:
         if plan.simulate:
             raise ValueError(f"plan of {plan.site} is a simulation: it must not be applied")
         self._total = len(plan.operations)
-        calls_before = self.client.calls
         try:
             for batch in plan.batches():
                 if self._halted():
@@ -135,7 +134,6 @@ class Applier:
                 await self._run_step(batch.kind, batch.action, batch.operations)
         finally:
             self.result.index = self.writer.index.frozen()
-            self.result.moodle_calls = self.client.calls - calls_before
         if self._failure is not None:
             raise self._failure
         return self.result

@@ -48,7 +48,6 @@ class ApplyResult:
     refused: list[Refused] = field(default_factory=list)
     stopped: bool = False
     error: MoodleError | None = None
-    moodle_calls: int = 0
 
     @property
     def done(self) -> int:
