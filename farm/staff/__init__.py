@@ -24,14 +24,28 @@ accepted rows into snapshots with :func:`staff_records`, and writes the
 report with :func:`write_report` once the accounts exist.
 """
 
+from farm.staff.column_profiles import (
+    ColumnProfile,
+    ColumnProfileError,
+    is_profile_name,
+    load_profile,
+    save_profile,
+)
+from farm.staff.columns import ColumnMap, ColumnRef, parse_columns
 from farm.staff.fields import StaffField, StaffKind
 from farm.staff.inspection import StaffCheck, check_staff_file
 from farm.staff.problems import RowProblem, Severity, StaffFileError
 from farm.staff.records import RecordOptions, ReportRow, StaffRecords, staff_records
 from farm.staff.report import write_report
 from farm.staff.rows import StaffRow
+from farm.staff.table import DEFAULT_SEPARATOR, parse_separator, separator_name
 
 __all__ = [
+    "DEFAULT_SEPARATOR",
+    "ColumnMap",
+    "ColumnProfile",
+    "ColumnProfileError",
+    "ColumnRef",
     "RecordOptions",
     "ReportRow",
     "RowProblem",
@@ -43,6 +57,12 @@ __all__ = [
     "StaffRecords",
     "StaffRow",
     "check_staff_file",
+    "is_profile_name",
+    "load_profile",
+    "parse_columns",
+    "parse_separator",
+    "save_profile",
+    "separator_name",
     "staff_records",
     "write_report",
 ]

@@ -161,9 +161,12 @@ def map_columns(
         index = _index_of(path, ref, header, header_line) if ref is not None else None
         before = found.pop(staff_field, None)
         if before is not None and before.index != index:
-            ignored[before.index] = IgnoredColumn(
-                before.index, before.header, f"--columns gave {staff_field} another column"
+            reason = (
+                f"--columns leaves {staff_field} out"
+                if index is None
+                else f"--columns gave {staff_field} another column"
             )
+            ignored[before.index] = IgnoredColumn(before.index, before.header, reason)
         if index is None:
             continue
         for other, column in list(found.items()):

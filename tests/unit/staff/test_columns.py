@@ -100,7 +100,7 @@ def test_a_given_mapping_overrides_the_header_field_by_field() -> None:
     assert columns.given_form()[F.LASTNAME] == "Nom"
     assert [(c.number, c.reason) for c in columns.ignored] == [
         (2, "--columns gave lastname another column"),
-        (6, "--columns gave mobile another column"),
+        (6, "--columns leaves mobile out"),
     ]
 
 
