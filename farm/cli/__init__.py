@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("farm.cli.runs:report", "Show a run's report per tenant (table, JSON or CSV)."),
     "sync": ("farm.cli.sync:sync", "Sync tenants into their Moodle sites."),
     "staff": ("farm.cli.staff:staff", "Check staff CSV files (teachers and staff) before import."),
+    "pronote": ("farm.cli.pronote:pronote", "Import, report, link and export Pronote identifiers."),
     "status": ("farm.cli.status:status", "One line per tenant: last run, result and age."),
     "watch": ("farm.cli.status:watch", "Follow runs live, wherever they were started."),
     "schedule": ("farm.cli.schedule:schedule", "List schedules, or run the scheduler."),
