@@ -25,7 +25,7 @@ from farm.moodle.records import (
     RoleAssignment,
     Unenrolment,
 )
-from farm.moodle.session import Operation as Call
+from farm.moodle.session import BatchCall
 from farm.moodle.site_writer import Handler, SiteWriter, linked, values_of
 from farm.operation import Action, Operation
 
@@ -127,7 +127,7 @@ async def _update_cohorts(
             ]
         )
 
-    call: Call[tuple[Cohort, int]] = Call(
+    call: BatchCall[tuple[Cohort, int]] = BatchCall(
         function, "cohorts", params, answers.null(writer.client.name, function)
     )
     await writer.client.apply(call, items, on_batch=on_batch)

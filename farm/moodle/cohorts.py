@@ -8,7 +8,7 @@ from typing import Any
 
 from farm.moodle import answers
 from farm.moodle.records import BatchResult, CohortMember, MoodleCohort, NewCohort
-from farm.moodle.session import OnBatch, Operation, Session
+from farm.moodle.session import BatchCall, OnBatch, Session
 
 SEARCH_PAGE = 100
 
@@ -28,16 +28,14 @@ class CohortCalls(Session):
             ids = {c.idnumber: c.id for c in await self.get_cohorts()}
             return {i: ids[c.idnumber] for i, c in enumerate(batch) if c.idnumber in ids}
 
-        operation: Operation[NewCohort] = Operation(
+        call: BatchCall[NewCohort] = BatchCall(
             function,
             "cohorts",
             NewCohort.params,
             answers.created(self.name, function, lambda c: c.idnumber, "idnumber"),
             adopt=adopt,
         )
-        return await self.apply(
-            operation, cohorts, adopt_existing=adopt_existing, on_batch=on_batch
-        )
+        return await self.apply(call, cohorts, adopt_existing=adopt_existing, on_batch=on_batch)
 
     async def get_cohorts(self, cohort_ids: Sequence[int] = ()) -> list[MoodleCohort]:
         """Cohorts by id; no ids means every cohort of the site. Unknown ids are left out."""
@@ -72,7 +70,7 @@ class CohortCalls(Session):
         def blame(warning: Mapping[str, Any], batch: Sequence[CohortMember]) -> list[int] | None:
             return _blame(warning, [m.cohort_id for m in batch], [m.user_id for m in batch])
 
-        operation: Operation[CohortMember] = Operation(
+        call: BatchCall[CohortMember] = BatchCall(
             function,
             "members",
             lambda m: {
@@ -81,20 +79,20 @@ class CohortCalls(Session):
             },
             answers.warned(self.name, function, blame, ok_codes=frozenset({"3"})),
         )
-        return await self.apply(operation, members, on_batch=on_batch)
+        return await self.apply(call, members, on_batch=on_batch)
 
     async def remove_cohort_members(
         self, members: Sequence[CohortMember], *, on_batch: OnBatch[CohortMember] | None = None
     ) -> BatchResult[CohortMember]:
         """Remove members; non-members pass silently, an unknown cohort or user is refused."""
         function = "core_cohort_delete_cohort_members"
-        operation: Operation[CohortMember] = Operation(
+        call: BatchCall[CohortMember] = BatchCall(
             function,
             "members",
             lambda m: {"cohortid": m.cohort_id, "userid": m.user_id},
             answers.null(self.name, function),
         )
-        return await self.apply(operation, members, on_batch=on_batch)
+        return await self.apply(call, members, on_batch=on_batch)
 
     async def get_cohort_members(self, cohort_ids: Sequence[int]) -> dict[int, list[int]]:
         if not cohort_ids:
@@ -106,10 +104,10 @@ class CohortCalls(Session):
         self, cohort_ids: Sequence[int], *, on_batch: OnBatch[int] | None = None
     ) -> BatchResult[int]:
         function = "core_cohort_delete_cohorts"
-        operation: Operation[int] = Operation(
+        call: BatchCall[int] = BatchCall(
             function, "cohortids", lambda i: i, answers.null(self.name, function)
         )
-        return await self.apply(operation, cohort_ids, on_batch=on_batch)
+        return await self.apply(call, cohort_ids, on_batch=on_batch)
 
 
 def _blame(

@@ -17,7 +17,7 @@ from farm.moodle.records import (
     RoleAssignment,
     Unenrolment,
 )
-from farm.moodle.session import OnBatch, Operation, Session
+from farm.moodle.session import BatchCall, OnBatch, Session
 
 COURSE_FIELDS = ("", "id", "ids", "shortname", "idnumber", "category")
 
@@ -48,39 +48,37 @@ class CourseCalls(Session):
                     found[i] = match[0].id
             return found
 
-        operation: Operation[NewCourse] = Operation(
+        call: BatchCall[NewCourse] = BatchCall(
             function,
             "courses",
             NewCourse.params,
             answers.created(self.name, function, lambda c: c.shortname, "shortname"),
             adopt=adopt,
         )
-        return await self.apply(
-            operation, courses, adopt_existing=adopt_existing, on_batch=on_batch
-        )
+        return await self.apply(call, courses, adopt_existing=adopt_existing, on_batch=on_batch)
 
     async def enrol_users(
         self, enrolments: Sequence[Enrolment], *, on_batch: OnBatch[Enrolment] | None = None
     ) -> BatchResult[Enrolment]:
         """Manual enrolments: idempotent, all-or-nothing per call, split on refusal."""
         function = "enrol_manual_enrol_users"
-        operation: Operation[Enrolment] = Operation(
+        call: BatchCall[Enrolment] = BatchCall(
             function, "enrolments", Enrolment.params, answers.null(self.name, function)
         )
-        return await self.apply(operation, enrolments, on_batch=on_batch)
+        return await self.apply(call, enrolments, on_batch=on_batch)
 
     async def unenrol_users(
         self, unenrolments: Sequence[Unenrolment], *, on_batch: OnBatch[Unenrolment] | None = None
     ) -> BatchResult[Unenrolment]:
         """Remove manual enrolments; a non-member passes silently."""
         function = "enrol_manual_unenrol_users"
-        operation: Operation[Unenrolment] = Operation(
+        call: BatchCall[Unenrolment] = BatchCall(
             function,
             "enrolments",
             lambda u: {"userid": u.user_id, "courseid": u.course_id},
             answers.null(self.name, function),
         )
-        return await self.apply(operation, unenrolments, on_batch=on_batch)
+        return await self.apply(call, unenrolments, on_batch=on_batch)
 
     async def assign_roles(
         self,
@@ -89,10 +87,10 @@ class CourseCalls(Session):
         on_batch: OnBatch[RoleAssignment] | None = None,
     ) -> BatchResult[RoleAssignment]:
         function = "core_role_assign_roles"
-        operation: Operation[RoleAssignment] = Operation(
+        call: BatchCall[RoleAssignment] = BatchCall(
             function, "assignments", RoleAssignment.params, answers.null(self.name, function)
         )
-        return await self.apply(operation, assignments, on_batch=on_batch)
+        return await self.apply(call, assignments, on_batch=on_batch)
 
     async def unassign_roles(
         self,
@@ -102,10 +100,10 @@ class CourseCalls(Session):
     ) -> BatchResult[RoleAssignment]:
         function = "core_role_unassign_roles"
         # Moodle names the list ``unassignments`` here (``assignments`` is refused).
-        operation: Operation[RoleAssignment] = Operation(
+        call: BatchCall[RoleAssignment] = BatchCall(
             function, "unassignments", RoleAssignment.params, answers.null(self.name, function)
         )
-        return await self.apply(operation, assignments, on_batch=on_batch)
+        return await self.apply(call, assignments, on_batch=on_batch)
 
     async def create_groups(
         self,
@@ -125,14 +123,14 @@ class CourseCalls(Session):
                         found[i] = existing[group.name]
             return found
 
-        operation: Operation[NewGroup] = Operation(
+        call: BatchCall[NewGroup] = BatchCall(
             function,
             "groups",
             NewGroup.params,
             answers.created(self.name, function, lambda g: g.name, "name"),
             adopt=adopt,
         )
-        return await self.apply(operation, groups, adopt_existing=adopt_existing, on_batch=on_batch)
+        return await self.apply(call, groups, adopt_existing=adopt_existing, on_batch=on_batch)
 
     async def get_course_groups(self, course_id: int) -> list[MoodleGroup]:
         answer = await self.call("core_group_get_course_groups", {"courseid": course_id})
@@ -155,13 +153,13 @@ class CourseCalls(Session):
         members: Sequence[GroupMember],
         on_batch: OnBatch[GroupMember] | None,
     ) -> BatchResult[GroupMember]:
-        operation: Operation[GroupMember] = Operation(
+        call: BatchCall[GroupMember] = BatchCall(
             function,
             "members",
             lambda m: {"groupid": m.group_id, "userid": m.user_id},
             answers.null(self.name, function),
         )
-        return await self.apply(operation, members, on_batch=on_batch)
+        return await self.apply(call, members, on_batch=on_batch)
 
     async def get_enrolled_users(
         self, course_id: int, *, only_active: bool = False

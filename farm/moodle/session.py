@@ -11,7 +11,7 @@ removes the waits in tests.
 
 Batches: :meth:`Session.apply` cuts items into batches of at most
 ``records_per_batch`` records and ``form_fields_per_request`` form fields,
-sends them concurrently, and reads each answer with an :class:`Operation`'s
+sends them concurrently, and reads each answer with a :class:`BatchCall`'s
 ``read`` function, which checks it names the records sent, in order. A batch
 Moodle refuses as a whole is split in halves until each refused record stands
 alone with its reason; the good ones still go in. When a create was retried
@@ -71,8 +71,8 @@ class Reply:
 
 
 @dataclass(frozen=True)
-class Operation(Generic[T]):
-    """How to send a list of items with one function and read Moodle's answer."""
+class BatchCall(Generic[T]):
+    """How to send a list of items with one function, in batches, and read Moodle's answer."""
 
     function: str
     key: str
@@ -84,7 +84,7 @@ class Operation(Generic[T]):
 
 @dataclass
 class _Run(Generic[T]):
-    operation: Operation[T]
+    call: BatchCall[T]
     adopt_existing: bool
     on_batch: OnBatch[T] | None
     total: BatchResult[T] = field(default_factory=BatchResult)
@@ -94,7 +94,7 @@ class _Run(Generic[T]):
 
     def item_params(self, item: T) -> Any:
         found = self.params.get(id(item), _MISSING)
-        return self.operation.item_params(item) if found is _MISSING else found
+        return self.call.item_params(item) if found is _MISSING else found
 
 
 @cache
@@ -281,18 +281,18 @@ class Session:
     # Batches.
 
     def batches(
-        self, operation: Operation[T], items: Sequence[T], params: dict[int, Any] | None = None
+        self, call: BatchCall[T], items: Sequence[T], params: dict[int, Any] | None = None
     ) -> list[list[T]]:
         """Cut items into batches under both the record and the form-field limits.
 
         ``params``, when given, keeps each item's parameters (by id of the item).
         """
-        budget = self.limits.form_fields_per_request - HEADER_FIELDS - field_count(operation.extra)
+        budget = self.limits.form_fields_per_request - HEADER_FIELDS - field_count(call.extra)
         batches: list[list[T]] = []
         current: list[T] = []
         used = 0
         for item in items:
-            item_params = operation.item_params(item)
+            item_params = call.item_params(item)
             if params is not None:
                 params[id(item)] = item_params
             cost = field_count(item_params)
@@ -307,7 +307,7 @@ class Session:
 
     async def apply(
         self,
-        operation: Operation[T],
+        call: BatchCall[T],
         items: Sequence[T],
         *,
         adopt_existing: bool = False,
@@ -316,14 +316,14 @@ class Session:
         """Send all items; return what Moodle confirmed and refused, merged.
 
         Site-level, transient (after retries) and unknown errors stop the
-        operation: batches in flight finish and are reported, no new batch
+        whole call: batches in flight finish and are reported, no new batch
         starts, and the first such error is raised.
         """
-        run = _Run(operation, adopt_existing, on_batch)
-        # Batches wait here, not inside the call, so that none starts once the operation stops.
+        run = _Run(call, adopt_existing, on_batch)
+        # Batches wait here, not inside the request, so that none starts once the call stops.
         gate = anyio.CapacityLimiter(self.limits.calls_in_flight)
         async with anyio.create_task_group() as group:
-            for batch in self.batches(operation, items, run.params):
+            for batch in self.batches(call, items, run.params):
                 group.start_soon(self._send_batch, run, batch, gate)
         if run.fatal is not None:
             raise run.fatal
@@ -354,23 +354,23 @@ class Session:
                 await run.on_batch(result)
 
     async def _isolate(self, run: _Run[T], batch: list[T], may_adopt: bool) -> BatchResult[T]:
-        operation = run.operation
-        params = {**operation.extra, operation.key: [run.item_params(i) for i in batch]}
+        call = run.call
+        params = {**call.extra, call.key: [run.item_params(i) for i in batch]}
         try:
-            reply = await self.call_reply(operation.function, params)
+            reply = await self.call_reply(call.function, params)
         except RecordError as exc:
-            if operation.adopt is not None and (may_adopt or exc.after_retry):
-                return await self._adopt(run, batch, exc, operation.adopt)
+            if call.adopt is not None and (may_adopt or exc.after_retry):
+                return await self._adopt(run, batch, exc, call.adopt)
             if len(batch) == 1:
                 log.info(
                     "moodle refused a record",
                     site=self.name,
-                    function=operation.function,
+                    function=call.function,
                     reason=exc.reason,
                 )
                 return BatchResult(failed=[Failed(batch[0], exc)])
             return await self._split(run, batch, may_adopt=False)
-        return operation.read(batch, reply.answer)
+        return call.read(batch, reply.answer)
 
     async def _adopt(
         self,

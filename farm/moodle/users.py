@@ -11,7 +11,7 @@ import structlog
 from farm.moodle import answers
 from farm.moodle.errors import RecordError
 from farm.moodle.records import BatchResult, MoodleUser, NewUser, UserUpdate
-from farm.moodle.session import OnBatch, Operation, Session
+from farm.moodle.session import BatchCall, OnBatch, Session
 
 log = structlog.get_logger("farm.moodle")
 
@@ -46,14 +46,14 @@ class UserCalls(Session):
                 if u.username in accounts and _is_record_sent(accounts[u.username], u)
             }
 
-        operation: Operation[NewUser] = Operation(
+        call: BatchCall[NewUser] = BatchCall(
             function,
             "users",
             NewUser.params,
             answers.created(self.name, function, lambda u: u.username, "username"),
             adopt=adopt,
         )
-        return await self.apply(operation, users, adopt_existing=adopt_existing, on_batch=on_batch)
+        return await self.apply(call, users, adopt_existing=adopt_existing, on_batch=on_batch)
 
     async def update_users(
         self, updates: Sequence[UserUpdate], *, on_batch: OnBatch[UserUpdate] | None = None
@@ -66,13 +66,13 @@ class UserCalls(Session):
             positions = [i for i, u in enumerate(batch) if str(u.id) == str(itemid)]
             return positions or None
 
-        operation: Operation[UserUpdate] = Operation(
+        call: BatchCall[UserUpdate] = BatchCall(
             function,
             "users",
             UserUpdate.params,
             answers.warned(self.name, function, blame, item_id=lambda u: u.id),
         )
-        return await self.apply(operation, updates, on_batch=on_batch)
+        return await self.apply(call, updates, on_batch=on_batch)
 
     async def suspend_users(
         self, user_ids: Sequence[int], *, on_batch: OnBatch[UserUpdate] | None = None
@@ -102,14 +102,14 @@ class UserCalls(Session):
             alive = {u.id for u in await self.get_users_by_field("id", [str(i) for i in batch])}
             return {i: user_id for i, user_id in enumerate(batch) if user_id not in alive}
 
-        operation: Operation[int] = Operation(
+        call: BatchCall[int] = BatchCall(
             function,
             "userids",
             lambda user_id: user_id,
             answers.null(self.name, function),
             adopt=gone,
         )
-        return await self.apply(operation, user_ids, on_batch=on_batch)
+        return await self.apply(call, user_ids, on_batch=on_batch)
 
     async def get_users_by_field(self, field: str, values: Sequence[str]) -> list[MoodleUser]:
         """Users whose ``field`` (id, idnumber, username, email) is one of ``values``.

@@ -30,11 +30,6 @@ KNOWN_DUPLICATES: dict[str, tuple[tuple[str, ...], str]] = {
         "as Enrolment: the client's record of core_role_assign_roles, built in the lead's "
         "farm/moodle/apply_links.py",
     ),
-    "Operation": (
-        ("farm.moodle.session", "farm.operation"),
-        "the session's description of a batched call (a BatchCall) vs a plan's operation; the "
-        "lead's farm/moodle/apply_links.py imports it (as Call): rename it with that file",
-    ),
     "Event": (
         ("farm.engine.events", "farm.registry.rows"),
         "a run's live event vs an event as the registry stores it (id, payload); "
