@@ -24,9 +24,7 @@ from farm.engine.wiring import Sources
 from farm.model import Person, SourceWarning
 from farm.pronote.settings import PronoteSettings
 from farm.sources import ReadRequest, Source, SourceError
-from farm.sources.sdet import SdetSource
-from farm.sources.sdet.mapping import FieldRule
-from farm.sources.sdet.settings import DirectorySettings
+from farm.sources.sdet import DirectorySettings, FieldRule, SdetSource
 
 #: The role the read gives parents when the mapping has none: only guardian links use it.
 GUARDIAN_ROLE = "pronote-guardian"
