@@ -33,13 +33,14 @@ if TYPE_CHECKING:
     from farm.moodle.probes import Found as Found
     from farm.moodle.probes import ProbeResult as ProbeResult
     from farm.moodle.probes import probe_auth as probe_auth
+    from farm.moodle.records import AssignedRole as AssignedRole
     from farm.moodle.records import BatchResult as BatchResult
     from farm.moodle.records import CohortMember as CohortMember
     from farm.moodle.records import Confirmed as Confirmed
     from farm.moodle.records import EnrolledUser as EnrolledUser
-    from farm.moodle.records import Enrolment as Enrolment
     from farm.moodle.records import Failed as Failed
     from farm.moodle.records import GroupMember as GroupMember
+    from farm.moodle.records import ManualEnrolment as ManualEnrolment
     from farm.moodle.records import MoodleCohort as MoodleCohort
     from farm.moodle.records import MoodleCourse as MoodleCourse
     from farm.moodle.records import MoodleGroup as MoodleGroup
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
     from farm.moodle.records import NewCourse as NewCourse
     from farm.moodle.records import NewGroup as NewGroup
     from farm.moodle.records import NewUser as NewUser
-    from farm.moodle.records import RoleAssignment as RoleAssignment
     from farm.moodle.records import SiteInfo as SiteInfo
     from farm.moodle.records import Unenrolment as Unenrolment
     from farm.moodle.records import UserUpdate as UserUpdate
@@ -80,13 +80,14 @@ _EXPORTS = {
     ),
     "farm.moodle.probes": ("Found", "ProbeResult", "probe_auth"),
     "farm.moodle.records": (
+        "AssignedRole",
         "BatchResult",
         "CohortMember",
         "Confirmed",
         "EnrolledUser",
-        "Enrolment",
         "Failed",
         "GroupMember",
+        "ManualEnrolment",
         "MoodleCohort",
         "MoodleCourse",
         "MoodleGroup",
@@ -95,7 +96,6 @@ _EXPORTS = {
         "NewCourse",
         "NewGroup",
         "NewUser",
-        "RoleAssignment",
         "SiteInfo",
         "Unenrolment",
         "UserUpdate",

@@ -16,13 +16,13 @@ from farm.applied import Applied
 from farm.model import Cohort, Group, Kind
 from farm.moodle import answers
 from farm.moodle.records import (
+    AssignedRole,
     BatchResult,
     CohortMember,
-    Enrolment,
     GroupMember,
+    ManualEnrolment,
     NewCohort,
     NewGroup,
-    RoleAssignment,
     Unenrolment,
 )
 from farm.moodle.session import BatchCall
@@ -207,7 +207,12 @@ async def enrolments(writer: SiteWriter, ops: Sequence[Operation]) -> None:
         elif role is None and not removing:
             writer.refuse(op, f"unknown role {values.get('role')!r}")
         else:
-            item: Any = Unenrolment(course, user) if removing else Enrolment(course, user, role)  # type: ignore[arg-type]
+            # Past the checks above, ``role`` is None only when removing.
+            item: Any = (
+                Unenrolment(course, user)
+                if removing or role is None
+                else ManualEnrolment(course, user, role)
+            )
             items.append(item)
             sent[id(item)] = op
     if not items:
@@ -220,7 +225,7 @@ async def enrolments(writer: SiteWriter, ops: Sequence[Operation]) -> None:
 
 async def role_assignments(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     sent: dict[int, Operation] = {}
-    items: list[RoleAssignment] = []
+    items: list[AssignedRole] = []
     for op in ops:
         values = values_of(op)
         user = writer.moodle_id(Kind.PERSON, str(values.get("person")))
@@ -244,7 +249,7 @@ async def role_assignments(writer: SiteWriter, ops: Sequence[Operation]) -> None
         elif instance is None:
             writer.refuse(op, f"no {level} {context!r} on the site")
         else:
-            item = RoleAssignment(role, user, context_level=level, instance_id=instance)
+            item = AssignedRole(role, user, context_level=level, instance_id=instance)
             items.append(item)
             sent[id(item)] = op
     if not items:

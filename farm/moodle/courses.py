@@ -6,15 +6,15 @@ from collections.abc import Sequence
 
 from farm.moodle import answers
 from farm.moodle.records import (
+    AssignedRole,
     BatchResult,
     EnrolledUser,
-    Enrolment,
     GroupMember,
+    ManualEnrolment,
     MoodleCourse,
     MoodleGroup,
     NewCourse,
     NewGroup,
-    RoleAssignment,
     Unenrolment,
 )
 from farm.moodle.session import BatchCall, OnBatch, Session
@@ -58,12 +58,15 @@ class CourseCalls(Session):
         return await self.apply(call, courses, adopt_existing=adopt_existing, on_batch=on_batch)
 
     async def enrol_users(
-        self, enrolments: Sequence[Enrolment], *, on_batch: OnBatch[Enrolment] | None = None
-    ) -> BatchResult[Enrolment]:
+        self,
+        enrolments: Sequence[ManualEnrolment],
+        *,
+        on_batch: OnBatch[ManualEnrolment] | None = None,
+    ) -> BatchResult[ManualEnrolment]:
         """Manual enrolments: idempotent, all-or-nothing per call, split on refusal."""
         function = "enrol_manual_enrol_users"
-        call: BatchCall[Enrolment] = BatchCall(
-            function, "enrolments", Enrolment.params, answers.null(self.name, function)
+        call: BatchCall[ManualEnrolment] = BatchCall(
+            function, "enrolments", ManualEnrolment.params, answers.null(self.name, function)
         )
         return await self.apply(call, enrolments, on_batch=on_batch)
 
@@ -82,26 +85,26 @@ class CourseCalls(Session):
 
     async def assign_roles(
         self,
-        assignments: Sequence[RoleAssignment],
+        assignments: Sequence[AssignedRole],
         *,
-        on_batch: OnBatch[RoleAssignment] | None = None,
-    ) -> BatchResult[RoleAssignment]:
+        on_batch: OnBatch[AssignedRole] | None = None,
+    ) -> BatchResult[AssignedRole]:
         function = "core_role_assign_roles"
-        call: BatchCall[RoleAssignment] = BatchCall(
-            function, "assignments", RoleAssignment.params, answers.null(self.name, function)
+        call: BatchCall[AssignedRole] = BatchCall(
+            function, "assignments", AssignedRole.params, answers.null(self.name, function)
         )
         return await self.apply(call, assignments, on_batch=on_batch)
 
     async def unassign_roles(
         self,
-        assignments: Sequence[RoleAssignment],
+        assignments: Sequence[AssignedRole],
         *,
-        on_batch: OnBatch[RoleAssignment] | None = None,
-    ) -> BatchResult[RoleAssignment]:
+        on_batch: OnBatch[AssignedRole] | None = None,
+    ) -> BatchResult[AssignedRole]:
         function = "core_role_unassign_roles"
         # Moodle names the list ``unassignments`` here (``assignments`` is refused).
-        call: BatchCall[RoleAssignment] = BatchCall(
-            function, "unassignments", RoleAssignment.params, answers.null(self.name, function)
+        call: BatchCall[AssignedRole] = BatchCall(
+            function, "unassignments", AssignedRole.params, answers.null(self.name, function)
         )
         return await self.apply(call, assignments, on_batch=on_batch)
 

@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError, RecordError
-from farm.moodle.records import NewUser, RoleAssignment
+from farm.moodle.records import AssignedRole, NewUser
 from farm.site_rules import STOCK_AUTH_PLUGINS
 
 PROBE_PREFIX = "farm-probe-"
@@ -100,7 +100,7 @@ async def probe_role(
     """Whether ``role_id`` is a role the token can assign in a user or the system context."""
     label = f"{shortname} (id {role_id})"
     for level, instance in (("user", userid), ("system", 0)):
-        item = RoleAssignment(role_id, userid, context_level=level, instance_id=instance)
+        item = AssignedRole(role_id, userid, context_level=level, instance_id=instance)
         result = await client.unassign_roles([item])
         if result.confirmed:
             return ProbeResult(label, Found.PRESENT)

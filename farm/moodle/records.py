@@ -208,8 +208,14 @@ class MoodleCourse:
 
 
 @dataclass(frozen=True, slots=True)
-class Enrolment:
-    """A manual enrolment. ``suspend``/``timestart``/``timeend`` set or clear; None keeps."""
+class ManualEnrolment:
+    """An item of ``enrol_manual_enrol_users``: a person in a course, with a role.
+
+    The one call both enrols and changes an enrolment Moodle already has, so
+    this is not a ``New...`` record: ``suspend``/``timestart``/``timeend`` set
+    or clear; None keeps. (``farm.model.Enrolment`` is the source's fact, by
+    source keys; this is Moodle's, by Moodle ids.)
+    """
 
     course_id: int
     user_id: int
@@ -236,8 +242,14 @@ class Unenrolment:
 
 
 @dataclass(frozen=True, slots=True)
-class RoleAssignment:
-    """A role in a context, named by ``context_id`` or by level name + instance id."""
+class AssignedRole:
+    """A person's role in a context, named by ``context_id`` or by level name + instance id.
+
+    The item of both ``core_role_assign_roles`` and ``core_role_unassign_roles``
+    (the same fields): the role assigned, or the one to take away, hence not a
+    ``New...`` record. ``farm.model.RoleAssignment`` is the source's fact, by
+    source keys; this is Moodle's, by Moodle ids.
+    """
 
     role_id: int
     user_id: int

@@ -6,12 +6,12 @@ from typing import Any
 
 from farm.moodle import (
     DEFAULT_ROLE_IDS,
-    Enrolment,
+    AssignedRole,
     GroupMember,
+    ManualEnrolment,
     NewCourse,
     NewGroup,
     RecordError,
-    RoleAssignment,
 )
 from farm.simulators.moodle import Role
 from tests.fixtures.moodle import MoodleTarget
@@ -103,11 +103,13 @@ async def test_enrol_is_all_or_nothing_idempotent_sets_dates_and_adds_a_second_r
         assert enrolled[first].role_ids == {STUDENT, TEACHER}
         active = {e.user.id for e in await client.get_enrolled_users(course_id, only_active=True)}
         assert active == {first}
-        await client.enrol_users([Enrolment(course_id, second, STUDENT, suspend=False, timeend=0)])
+        await client.enrol_users(
+            [ManualEnrolment(course_id, second, STUDENT, suspend=False, timeend=0)]
+        )
         active = {e.user.id for e in await client.get_enrolled_users(course_id, only_active=True)}
         assert active == {first, second}
         # Enrolling again without the keys clears them: active, no dates.
-        await client.enrol_users([Enrolment(course_id, second, STUDENT, suspend=True)])
+        await client.enrol_users([ManualEnrolment(course_id, second, STUDENT, suspend=True)])
         await moodle.call("enrol_manual_enrol_users", {"enrolments": [enrol(second)]})
         active = {e.user.id for e in await client.get_enrolled_users(course_id, only_active=True)}
     assert active == {first, second}
@@ -161,7 +163,10 @@ async def test_a_role_the_token_cannot_give_is_wsusercannotassign(moodle: Moodle
     assert answer["exception"] == "core\\exception\\moodle_exception"
     async with moodle.client() as client:
         result = await client.enrol_users(
-            [Enrolment(course_id, user_id, STUDENT), Enrolment(course_id, user_id, MANAGER)]
+            [
+                ManualEnrolment(course_id, user_id, STUDENT),
+                ManualEnrolment(course_id, user_id, MANAGER),
+            ]
         )
     assert [c.item.role_id for c in result.confirmed] == [STUDENT]
     assert result.failed[0].error.errorcode == "wsusercannotassign"
@@ -212,8 +217,8 @@ async def test_role_assign_by_contextid_or_level_idempotent_no_student_at_system
     async with moodle.client() as client:
         result = await client.assign_roles(
             [
-                RoleAssignment(MANAGER, user_id, context_level="system"),
-                RoleAssignment(STUDENT, user_id, context_id=1),
+                AssignedRole(MANAGER, user_id, context_level="system"),
+                AssignedRole(STUDENT, user_id, context_id=1),
             ]
         )
         assert [f.item.role_id for f in result.failed] == [STUDENT]
@@ -243,11 +248,11 @@ async def test_unassign_roles_takes_unassignments_and_is_silent_for_a_role_not_h
     if moodle.site is not None:
         assert moodle.site.user_roles_in(1, user_id) == set()
     async with moodle.client() as client:
-        await client.assign_roles([RoleAssignment(MANAGER, user_id, context_level="system")])
+        await client.assign_roles([AssignedRole(MANAGER, user_id, context_level="system")])
         result = await client.unassign_roles(
             [
-                RoleAssignment(MANAGER, user_id, context_level="system"),
-                RoleAssignment(MANAGER, user_id, context_level="system"),
+                AssignedRole(MANAGER, user_id, context_level="system"),
+                AssignedRole(MANAGER, user_id, context_level="system"),
             ]
         )
     assert len(result.confirmed) == 2
@@ -334,7 +339,7 @@ async def test_group_members_must_be_enrolled_adding_twice_or_removing_non_membe
     course_id = await course(moodle, "gm")
     enrolled, outsider = await users(moodle, "gm1", "gm2")
     async with moodle.client() as client:
-        await client.enrol_users([Enrolment(course_id, enrolled, STUDENT)])
+        await client.enrol_users([ManualEnrolment(course_id, enrolled, STUDENT)])
         groups = await client.create_groups(
             [NewGroup(course_id, "G1", idnumber=f"{moodle.prefix}-g1")]
         )
@@ -361,7 +366,7 @@ async def test_enrolled_users_carry_customfields_groups_and_roles(moodle: Moodle
         created = await client.create_users([moodle.new_user("eu", customfields=fields)])
         user_id = created.confirmed[0].id
         assert user_id is not None
-        await client.enrol_users([Enrolment(course_id, user_id, STUDENT)])
+        await client.enrol_users([ManualEnrolment(course_id, user_id, STUDENT)])
         group = await client.create_groups([NewGroup(course_id, "Groupe")])
         group_id = group.confirmed[0].id
         assert group_id is not None
@@ -370,7 +375,7 @@ async def test_enrolled_users_carry_customfields_groups_and_roles(moodle: Moodle
         assert entry.role_ids == {STUDENT}
         assert entry.group_ids == {group_id}
         assert dict(entry.user.customfields) == fields
-        await client.enrol_users([Enrolment(course_id, user_id, STUDENT, suspend=True)])
+        await client.enrol_users([ManualEnrolment(course_id, user_id, STUDENT, suspend=True)])
         assert await client.get_enrolled_users(course_id, only_active=True) == []
 
 

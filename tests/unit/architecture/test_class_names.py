@@ -20,16 +20,6 @@ from tests.unit.architecture.graph import ROOT, module_name
 
 #: Class name -> (the modules defining it, why it is not renamed yet). Only shrinks.
 KNOWN_DUPLICATES: dict[str, tuple[tuple[str, ...], str]] = {
-    "Enrolment": (
-        ("farm.model", "farm.moodle.records"),
-        "the client's wire record (enrol_manual_enrol_users) vs the source's fact; the lead's "
-        "farm/moodle/apply_links.py builds the client's: rename it with that file",
-    ),
-    "RoleAssignment": (
-        ("farm.model", "farm.moodle.records"),
-        "as Enrolment: the client's record of core_role_assign_roles, built in the lead's "
-        "farm/moodle/apply_links.py",
-    ),
     "Event": (
         ("farm.engine.events", "farm.registry.rows"),
         "a run's live event vs an event as the registry stores it (id, payload); "
