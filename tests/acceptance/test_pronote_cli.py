@@ -250,3 +250,53 @@ def test_an_export_without_partner_id_writes_nothing(pronote_farm: Farm, tmp_pat
     assert done.returncode == 1
     assert "--partner" in done.stderr
     assert not out.exists()
+
+
+def test_an_encrypted_export_validates_and_opens_with_the_private_key(
+    pronote_farm: Farm, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from farm.pronote.container import open_container
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "index-education.pem"
+    pem.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    uais = cite_of(pronote_farm)
+    out = tmp_path / "sealed.xml"
+    args = ["--partner", "ENT-DEMO", "-o", str(out), "--public-key", str(pem)]
+    done = ok(pronote_farm.run("pronote", "export", *tenant_args(uais), *args))
+    assert "ImportChiffre container" in done.stdout
+    sealed = out.read_bytes()
+    assert schema_errors("ConteneurImportChiffre", sealed) == []
+    assert schema_errors("RapprochementSSO", open_container(sealed, private)) == []
+
+
+def test_our_own_export_imports_back_with_everyone_matched_by_identifier(
+    world: World, tmp_path: Path
+) -> None:
+    farm = world.farm("pronote-round-trip")
+    ok(farm.run("registry", "upgrade"))
+    uais = cite_of(farm)
+    out = tmp_path / "cite.xml"
+    exported = as_json(
+        ok(
+            farm.run(
+                "pronote", "export", *tenant_args(uais), "--partner", "E", "-o", str(out), "--json"
+            )
+        )
+    )
+    done = ok(
+        farm.run("pronote", "import", str(out), *tenant_args(uais), "--mode", "full", "--json")
+    )
+    report = as_json(done)
+    assert report["kind"] == "partenaire_index"
+    for population, part in report["populations"].items():
+        assert part["counts"]["matched"] == exported["counts"][population]
+        assert part["counts"]["unmatched_file"] == part["counts"]["ambiguous"] == 0
+        assert {e["method"] for e in part["matched"]} <= {"directory-id"}
