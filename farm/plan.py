@@ -30,7 +30,8 @@ groups first (:mod:`farm.plan_objects`), then their links
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from farm.index import SiteIndex
 from farm.model import Kind, SourceWarning
@@ -54,6 +55,10 @@ class Plan:
     planner left alone and why; ``warnings`` come from the sources and the
     merge. ``refusals`` are the records the site's rules refused before any
     call (:mod:`farm.site_rules`): reported like Moodle's refusals.
+    ``complete`` and ``people_read`` are what the safety checks looked at
+    (the tenants read completely, the people each source returned): a stored
+    plan keeps them to be checked again when it is applied
+    (:mod:`farm.stored_plan`).
     """
 
     site: str
@@ -66,6 +71,8 @@ class Plan:
     refusals: tuple[Refusal, ...] = ()
     #: With ``options.person``: how many people (read or indexed) it matched.
     people_matched: int | None = None
+    complete: frozenset[str] = frozenset()
+    people_read: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def simulate(self) -> bool:
@@ -146,11 +153,15 @@ def plan_site(
     notes = (*planner.notes_text(withheld=stop is not None), *checked.notes)
     refusals = checked.refusals
     matched = planner.people_matched()
+    complete, read = snapshot.complete, dict(snapshot.people_read)
+    warnings = snapshot.warnings
     if stop is not None:
         return Plan(
-            site, options, (), stop, operations, notes, snapshot.warnings, refusals, matched
+            site, options, (), stop, operations, notes, warnings, refusals, matched, complete, read
         )
-    return Plan(site, options, operations, None, (), notes, snapshot.warnings, refusals, matched)
+    return Plan(
+        site, options, operations, None, (), notes, warnings, refusals, matched, complete, read
+    )
 
 
 __all__ = [

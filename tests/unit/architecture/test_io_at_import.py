@@ -65,9 +65,21 @@ def loaded_after(code: str) -> list[str]:
         "import farm.applied",
         "import farm.safety",
         "import farm.ground",
+        "import farm.plan_codec",
         HELP,
     ],
-    ids=["model", "plan", "snapshot", "options", "index", "applied", "safety", "ground", "help"],
+    ids=[
+        "model",
+        "plan",
+        "snapshot",
+        "options",
+        "index",
+        "applied",
+        "safety",
+        "ground",
+        "plan_codec",
+        "help",
+    ],
 )
 def test_no_io_library_is_loaded(code: str) -> None:
     assert loaded_after(code) == []

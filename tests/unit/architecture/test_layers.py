@@ -91,6 +91,9 @@ LAYERS: tuple[Layer, ...] = (
             "farm.ground",
             "farm.applied",
             "farm.cohorts",
+            "farm.drift",
+            "farm.stored_plan",
+            "farm.plan_codec",
         ),
     ),
     Layer(
@@ -135,19 +138,8 @@ ISOLATED: tuple[Isolated, ...] = (
     Isolated("farm.simulators", may_import=("farm.uai",), imported_by=("farm.demo",)),
 )
 
-_PRONOTE_GENERATOR = (
-    "farm/simulators/pronote.py (another session's IdPN file generator) computes its truth "
-    "with the client's knowledge: its name folding, populations, inferred IdPN format and "
-    "date parser. A stand-in must keep its own, or a bug shared by both passes every test"
-)
-
 #: (importer, imported) -> why the edge is still there. Only shrinks.
-KNOWN_VIOLATIONS: dict[Edge, str] = {
-    ("farm.simulators.pronote", "farm.pronote.identity"): _PRONOTE_GENERATOR,
-    ("farm.simulators.pronote", "farm.pronote.records"): _PRONOTE_GENERATOR,
-    ("farm.simulators.pronote", "farm.pronote.settings"): _PRONOTE_GENERATOR,
-    ("farm.simulators.pronote", "farm.sources.sdet.mapping"): _PRONOTE_GENERATOR,
-}
+KNOWN_VIOLATIONS: dict[Edge, str] = {}
 
 
 def layer_of(module: str) -> int | None:
