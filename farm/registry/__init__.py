@@ -19,6 +19,7 @@ from farm.registry.errors import (
 )
 from farm.registry.farm_load import FarmChanges, SiteChange, TenantChange
 from farm.registry.leases import lease_holder
+from farm.registry.plans import PlanStore, UnknownStoredPlan
 from farm.registry.pronote import PronoteStore
 from farm.registry.registry import Registry
 from farm.registry.rows import (
@@ -50,6 +51,7 @@ __all__ = [
     "Lease",
     "LeaseHeld",
     "NewEvent",
+    "PlanStore",
     "PronoteStore",
     "RecordError",
     "RegisteredSite",
@@ -76,6 +78,7 @@ __all__ = [
     "TenantReport",
     "TenantStatus",
     "UnknownRun",
+    "UnknownStoredPlan",
     "UnknownTenantReport",
     "lease_holder",
     "mask_url",

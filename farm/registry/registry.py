@@ -34,6 +34,7 @@ from farm.registry.events import EventStore
 from farm.registry.farm_load import FarmLoader
 from farm.registry.index import IndexStore
 from farm.registry.leases import LeaseStore
+from farm.registry.plans import PlanStore
 from farm.registry.pronote import PronoteStore
 from farm.registry.runs import RunStore
 from farm.registry.schema import (
@@ -46,7 +47,16 @@ from farm.registry.schema import (
 from farm.registry.tenants import TenantStore
 
 
-class Registry(FarmLoader, TenantStore, RunStore, IndexStore, LeaseStore, EventStore, PronoteStore):
+class Registry(
+    FarmLoader,
+    TenantStore,
+    RunStore,
+    IndexStore,
+    LeaseStore,
+    EventStore,
+    PronoteStore,
+    PlanStore,
+):
     """The farm's registry on SQLite or PostgreSQL; see the module docstring."""
 
     @classmethod

@@ -169,6 +169,25 @@ class JournalRow(SQLModel, table=True):
     at: datetime = _timestamp()
 
 
+class StoredPlanRow(SQLModel, table=True):
+    """One site's plan of a simulated run (farm.stored_plan), kept to be shown and applied once."""
+
+    __tablename__ = "stored_plan"
+
+    run_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("run.id"), primary_key=True, nullable=False)
+    )
+    site: str = Field(primary_key=True)
+    tenants: list[str] = _json()
+    operations: int  # the plan's operations (withheld ones included): listed without reading it
+    plan: dict[str, Any] = _json()  # farm.plan_codec's document
+    created_at: datetime = _timestamp()
+    applied_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("run.id"), nullable=True)
+    )
+    applied_at: datetime | None = _timestamp(nullable=True)
+
+
 class LeaseRow(SQLModel, table=True):
     """Who may write to a site (``site:NAME``) or sync a tenant (``tenant:ID``), until when."""
 

@@ -37,6 +37,7 @@ TABLES = {
     "tenant_notice",
     "pronote_link",
     "pronote_import",
+    "stored_plan",
     VERSION_TABLE,
 }
 
