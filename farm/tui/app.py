@@ -29,7 +29,7 @@ from farm.engine.events import Event, EventKind
 from farm.registry import RegistryError
 from farm.tui.commands import Commander
 from farm.tui.detail import TenantScreen
-from farm.tui.dialogs import HelpScreen
+from farm.tui.dialogs import ConfirmScreen, HelpScreen
 from farm.tui.feed import RegistryFeed
 from farm.tui.filter import SORT_KEYS, Filter
 from farm.tui.rows import LastReport, TenantHealth, TenantInfo
@@ -303,7 +303,23 @@ class FarmDashboard(RunActions):
             yield SystemCommand(title, help_text, _runner(self, action))
 
     async def action_quit(self) -> None:
-        """Quit; runs started here stop cleanly first (current batches recorded, leases freed)."""
+        """Quit; with runs started here going, ask first and say what will stop."""
+        asked = self.quit_question()
+        if asked is None:
+            await self.quit_now()
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return  # already asking (q pressed twice)
+        question, detail = asked
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await self.quit_now()
+
+        self.push_screen(ConfirmScreen(question, detail, danger=True), answered)
+
+    async def quit_now(self) -> None:
+        """Quit without asking; runs started here stop cleanly first (batches recorded)."""
         commander = self.commander
         if commander is not None and commander.busy:
             commander.stop_all()
@@ -313,10 +329,10 @@ class FarmDashboard(RunActions):
         self.exit()
 
     def run_with_signals(self) -> None:
-        """:meth:`run`, with SIGTERM quitting as ``q`` does (runs started here stop cleanly)."""
+        """:meth:`run`, with SIGTERM quitting at once (runs started here stop cleanly)."""
 
         def terminate(signum: int, frame: object) -> None:
-            asyncio.get_running_loop().create_task(self.action_quit())
+            asyncio.get_running_loop().create_task(self.quit_now())
 
         previous = signal.signal(signal.SIGTERM, terminate)
         try:

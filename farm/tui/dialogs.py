@@ -27,28 +27,43 @@ _DIALOG_CSS = """
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Ask before a mass action: ``y`` or Enter goes ahead, ``n`` or Esc does not."""
+    """Ask before an action: ``y`` goes ahead, ``n`` or Esc does not.
+
+    Enter goes ahead too, unless ``danger`` (a key that stops work): then
+    only ``y`` does, so that a stray Enter never stops a run.
+    """
 
     DEFAULT_CSS = _DIALOG_CSS.format(name="ConfirmScreen")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("y", "answer(True)", "Yes"),
+        Binding("enter", "enter", "Yes", show=False),
         Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, question: str, detail: str = "") -> None:
+    def __init__(self, question: str, detail: str = "", *, danger: bool = False) -> None:
         super().__init__()
         self.question = question
         self.detail = detail
+        self.danger = danger
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.question, classes="title")
             if self.detail:
-                yield Static(self.detail)
-            yield Static("y / Enter: go ahead    n / Esc: cancel", classes="keys")
+                yield Static(self.detail, markup=False)
+            keys = (
+                "y: go ahead    n / Esc: no"
+                if self.danger
+                else ("y / Enter: go ahead    n / Esc: cancel")
+            )
+            yield Static(keys, classes="keys")
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+    def action_enter(self) -> None:
+        if not self.danger:
+            self.dismiss(True)
 
 
 class TagScreen(ModalScreen[str | None]):
@@ -126,13 +141,14 @@ HELP = """\
   space           mark / unmark     Esc     back
   r               re-sync the marked tenants, or the one under the cursor
   s               simulate first, show the plan, then apply it with y
-  c               cancel the run of the marked tenants, or of the one under the cursor
+  c               stop the marked tenants, or the one under the cursor (asks first): their
+                  Moodle site's job stops after its batch, the rest of the run goes on
   t               sync every tenant with a tag (asks to confirm)
   a               sync the whole farm (asks to confirm)
   /               filter          o / O   sort by the next column / reverse the order
   l               show or hide the log pane
   ctrl+p          command palette: every action by name
-  q               quit (runs this dashboard started are stopped cleanly)
+  q               quit; with runs started here going it asks, then stops them cleanly
 
 [b]Filter[/b]
   words match the id, name, site and tags;  tag:academie:montpellier  keeps a tag;
@@ -144,7 +160,8 @@ HELP = """\
 [b]Watch mode[/b]
   The dashboard follows the registry: a batch started by cron, another terminal or
   another machine on the same registry shows live. Its own runs take the same leases
-  as `farm sync`: a tenant another run holds is refused, naming the holder.
+  as `farm sync`: a tenant another run holds is left out, naming the holder (host,
+  process, run, since when).
 """
 
 
