@@ -17,11 +17,17 @@ population: ``matched``, ``unmatched_file``, ``ambiguous`` and
 simple rules of the docs (a person whose folded names, and birth date for
 pupils, are shared by another person of the same population is ambiguous
 unless the file carries their ENT identifier), not by the farm's matcher.
+
+Like every simulator it keeps its own knowledge and imports nothing of the
+client: the element names are those docs/pronote.md gives, the names are
+folded with its own rule, and birth dates are read the two ways the
+generated directory writes them.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -30,18 +36,44 @@ from datetime import date, datetime
 
 from lxml import etree
 
-from farm.pronote.identity import fold_name
-from farm.pronote.records import Population
-from farm.pronote.settings import IdpnFormat
 from farm.simulators.directory import GeneratedDirectory, GeneratedPerson
 from farm.simulators.lexicon import FIRST_NAMES, LAST_NAMES
-from farm.sources.sdet.mapping import parse_date
+
+#: Pronote's four populations, by the names docs/pronote.md reports them under.
+PUPILS, TEACHERS, STAFF, GUARDIANS = "pupils", "teachers", "staff", "guardians"
+POPULATIONS = (PUPILS, TEACHERS, STAFF, GUARDIANS)
+#: Where each population sits in an IdPN file, and its people's element (docs/pronote.md).
+_ELEMENTS = {
+    PUPILS: ("Eleves", "Eleve"),
+    TEACHERS: ("Professeurs", "Professeur"),
+    STAFF: ("Personnels", "Personnel"),
+    GUARDIANS: ("Responsables", "Responsable"),
+}
+_NOT_LETTERS = re.compile(r"[^0-9a-z]+")
+
+
+def _fold(text: str) -> str:
+    """A name as docs/pronote.md compares them: no case, no accents, separators as one space."""
+    plain = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "oe"))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return _NOT_LETTERS.sub(" ", plain.casefold()).strip()
+
+
+def _day(text: str) -> date | None:
+    """A directory birth date, ``dd/mm/yyyy`` or ``yyyy-mm-dd`` (the generator writes both)."""
+    try:
+        if text[2:3] == "/":
+            return date(int(text[6:10]), int(text[3:5]), int(text[:2]))
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
 
 _KIND = {
-    Population.PUPILS: "student",
-    Population.TEACHERS: "teacher",
-    Population.STAFF: "staff",
-    Population.GUARDIANS: "parent",
+    PUPILS: "student",
+    TEACHERS: "teacher",
+    STAFF: "staff",
+    GUARDIANS: "parent",
 }
 #: Names no generated directory has: the people no one matches.
 _STRANGERS = ("INCONNU", "ABSENT-DE-L'ENT", "NOUVEAU", "ÉTRANGER")
@@ -65,7 +97,7 @@ class PronoteShares:
 
 @dataclass(frozen=True, slots=True)
 class _Listed:
-    population: Population
+    population: str
     pronote_id: str
     lastname: str
     firstname: str
@@ -91,7 +123,7 @@ def birth_dates(directory: GeneratedDirectory) -> dict[str, date]:
         values = attributes.get("ENTPersonDateNaissance")
         uid = attributes.get("uid")
         if values and uid:
-            parsed = parse_date(values[0])
+            parsed = _day(values[0])
             if parsed is not None:
                 out[uid[0]] = parsed
     return out
@@ -109,9 +141,9 @@ def _as_pronote_writes(text: str, rng: random.Random, *, surname: bool) -> str:
     return text
 
 
-def _key(person: GeneratedPerson, population: Population, born: date | None) -> tuple[object, ...]:
-    names = (fold_name(person.lastname), fold_name(person.firstname))
-    return (*names, born) if population is Population.PUPILS else names
+def _key(person: GeneratedPerson, population: str, born: date | None) -> tuple[object, ...]:
+    names = (_fold(person.lastname), _fold(person.firstname))
+    return (*names, born) if population == PUPILS else names
 
 
 def generate_idpn(
@@ -122,12 +154,10 @@ def generate_idpn(
     shares: PronoteShares | None = None,
     partner: str = "KOSMOS",
     exported_at: datetime | None = None,
-    names: IdpnFormat | None = None,
     namespace: str = "",
 ) -> GeneratedIdpn:
     """The full and partial exports of ``uais``' Pronote base; see the module docstring."""
     shares = shares or PronoteShares()
-    names = names or IdpnFormat()
     rng = random.Random(seed)
     wanted = set(uais)
     births = birth_dates(directory)
@@ -145,7 +175,7 @@ def generate_idpn(
     partial: list[_Listed] = []
     truth: dict[str, dict[str, dict[str, int]]] = {"full": {}, "partial": {}}
     newcomers: list[str] = []
-    for population in Population:
+    for population in POPULATIONS:
         pool = [p for p in people if _KIND[population] in p.kinds]
         keys = Counter(_key(p, population, births.get(p.uid)) for p in pool)
         full_counts = Counter[str]()
@@ -166,7 +196,7 @@ def generate_idpn(
                 person.uid if carries_id else None,
             )
             unique = keys[_key(person, population, born)] == 1
-            undated = population is Population.PUPILS and born is None
+            undated = population == PUPILS and born is None
             matches = carries_id or (unique and not undated)
             (partial if omitted else full).append(listed)
             counts, matched = (
@@ -215,7 +245,7 @@ def generate_idpn(
         for counts, matched in ((full_counts, matched_full), (partial_counts, matched_partial)):
             counts["unmatched_farm"] = len(pool) - len(matched)
         for name, counts in (("full", full_counts), ("partial", partial_counts)):
-            truth[name][population.value] = {
+            truth[name][population] = {
                 key: counts.get(key, 0)
                 for key in ("matched", "unmatched_file", "ambiguous", "unmatched_farm")
             }
@@ -224,8 +254,8 @@ def generate_idpn(
     when = exported_at or datetime(2026, 9, 1, 8, 39)
     return GeneratedIdpn(
         uais=tuple(uais),
-        full=write_idpn(full, named, names, partner, when, "full", namespace),
-        partial=write_idpn(partial, named, names, partner, when, "partial", namespace),
+        full=write_idpn(full, named, partner, when, "full", namespace),
+        partial=write_idpn(partial, named, partner, when, "partial", namespace),
         truth=truth,
         newcomers=tuple(newcomers),
     )
@@ -234,42 +264,37 @@ def generate_idpn(
 def write_idpn(
     people: Sequence[_Listed],
     establishments: Sequence[tuple[str, str]],
-    names: IdpnFormat,
     partner: str,
     exported_at: datetime,
     mode: str,
     namespace: str = "",
 ) -> bytes:
-    """An IdPN document in ``names``' first names, values as attributes."""
+    """An IdPN document with the element names of docs/pronote.md, values as attributes."""
 
     def tag(local: str) -> str:
         return f"{{{namespace}}}{local}" if namespace else local
 
     nsmap: dict[str | None, str] | None = {None: namespace} if namespace else None
-    root = etree.Element(tag(names.roots[0]), nsmap=nsmap)  # type: ignore[arg-type]  # None: default
-    root.set(names.partner[0], partner)
-    root.set(names.date[0], exported_at.isoformat(timespec="seconds"))
-    root.set(names.mode[0], names.full_values[0] if mode == "full" else names.partial_values[0])
-    container = etree.SubElement(root, tag(names.establishments.container[0]))
+    root = etree.Element(tag("PRONOTE_INDEX"), nsmap=nsmap)  # type: ignore[arg-type]  # None: default
+    root.set("Partenaire", partner)
+    root.set("Date", exported_at.isoformat(timespec="seconds"))
+    root.set("Mode", "Complet" if mode == "full" else "Partiel")
+    container = etree.SubElement(root, tag("Etablissements"))
     for uai, label in establishments:
-        etree.SubElement(
-            container,
-            tag(names.establishments.person[0]),
-            {names.establishment_uai[0]: uai, names.establishment_name[0]: label},
-        )
-    for population in Population:
-        mine = [p for p in people if p.population is population]
+        etree.SubElement(container, tag("Etablissement"), {"Numero": uai, "Nom": label})
+    for population in POPULATIONS:
+        mine = [p for p in people if p.population == population]
         if not mine:
             continue
-        where = names.population(population)
-        container = etree.SubElement(root, tag(where.container[0]))
+        group, one = _ELEMENTS[population]
+        container = etree.SubElement(root, tag(group))
         for person in mine:
-            element = etree.SubElement(container, tag(where.person[0]))
-            element.set(names.pronote_id[0], person.pronote_id)
-            element.set(names.lastname[0], person.lastname)
-            element.set(names.firstname[0], person.firstname)
-            if person.birth_date is not None and population is Population.PUPILS:
-                element.set(names.birth_date[0], person.birth_date.isoformat())
+            element = etree.SubElement(container, tag(one))
+            element.set("IdPN", person.pronote_id)
+            element.set("Nom", person.lastname)
+            element.set("Prenom", person.firstname)
+            if person.birth_date is not None and population == PUPILS:
+                element.set("DateNaissance", person.birth_date.isoformat())
             if person.directory_id:
-                element.set(names.directory_id[0], person.directory_id)
+                element.set("IdentifiantENT", person.directory_id)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
