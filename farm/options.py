@@ -152,6 +152,8 @@ class PlanDefaults:
 
 
 _FLAGS = ("simulate", "force", "refresh_only", "verbose", "allow_mass_removal", "adopt_cohorts")
+#: Flags of the run, not of its plan.
+_RUN_FLAGS = ("delta", "force_stale", "replan_drifted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +171,12 @@ class RunOptions:
     the plan: ``delta`` reads only what changed since the tenants' bookmarks,
     ``run_date`` is the day a source computes ages and majority on,
     ``cohort_year`` the school year of the SDET cohorts' idnumbers.
+
+    ``apply_plan_of`` makes the run apply the plan that simulated run stored
+    (``farm apply RUN``, :mod:`farm.engine.stored_apply`) instead of reading
+    and planning; ``force_stale`` applies it however old it is;
+    ``replan_drifted`` makes a simulation that plans again the records that
+    drifted since and stores the result as a plan of its own.
     """
 
     simulate: bool = False
@@ -188,6 +196,9 @@ class RunOptions:
     delta: bool = False
     run_date: date | None = None
     cohort_year: str | None = None
+    apply_plan_of: int | None = None
+    force_stale: bool = False
+    replan_drifted: bool = False
 
     def resolve(self, defaults: PlanDefaults) -> PlanOptions:
         """The plan options of this run on a site with these ``defaults``.
@@ -221,7 +232,9 @@ class RunOptions:
 
     def to_json(self) -> dict[str, Any]:
         """The options an operator gave, by name, as JSON values; defaults are left out."""
-        data: dict[str, Any] = {name: True for name in (*_FLAGS, "delta") if getattr(self, name)}
+        data: dict[str, Any] = {
+            name: True for name in (*_FLAGS, *_RUN_FLAGS) if getattr(self, name)
+        }
         if self.entities is not None:
             data["entities"] = sorted(self.entities)
         if self.profiles:
@@ -233,8 +246,9 @@ class RunOptions:
                 data[name] = getattr(self, name)
         if self.run_date is not None:
             data["run_date"] = self.run_date.isoformat()
-        if self.mass_removal_floor is not None:
-            data["mass_removal_floor"] = self.mass_removal_floor
+        for name in ("mass_removal_floor", "apply_plan_of"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         for name in ("removal", "cohort_removal"):
             policy = getattr(self, name)
             if policy is not None:
@@ -253,7 +267,7 @@ class RunOptions:
             if name not in known:
                 raise ValueError(f"unknown option {name!r} (known: {', '.join(sorted(known))})")
         values: dict[str, Any] = {}
-        for name in (*_FLAGS, "delta"):
+        for name in (*_FLAGS, *_RUN_FLAGS):
             if name in options:
                 if not isinstance(options[name], bool):
                     raise ValueError(
@@ -278,6 +292,11 @@ class RunOptions:
                 values[name] = str(options[name])
         if options.get("run_date") is not None:
             values["run_date"] = _day(options["run_date"])
+        if options.get("apply_plan_of") is not None:
+            run = options["apply_plan_of"]
+            if isinstance(run, bool) or not isinstance(run, int) or run < 1:
+                raise ValueError(f"option 'apply_plan_of' must be a run id, got {run!r}")
+            values["apply_plan_of"] = run
         for name, kind in (("mass_removal_threshold", float), ("mass_removal_floor", int)):
             if options.get(name) is not None:
                 value = options[name]

@@ -228,6 +228,19 @@ def test_run_options_travel_as_json_and_come_back_the_same() -> None:
     assert RunOptions.from_mapping(json.loads(json.dumps(sent))) == given
 
 
+def test_the_apply_of_a_stored_plan_travels_as_json_too() -> None:
+    given = RunOptions(apply_plan_of=42, force_stale=True, replan_drifted=True, verbose=True)
+    sent = given.to_json()
+    assert sent == {
+        "apply_plan_of": 42,
+        "force_stale": True,
+        "replan_drifted": True,
+        "verbose": True,
+    }
+    assert RunOptions.from_mapping(json.loads(json.dumps(sent))) == given
+    assert "apply_plan_of" not in RunOptions().to_json()
+
+
 def test_a_site_default_applies_only_where_the_run_says_nothing() -> None:
     defaults = PlanDefaults(
         removal=RemovalPolicy.DELETE, mass_removal_threshold=0.3, cohort_prefix="ac:"
@@ -252,6 +265,9 @@ def test_a_site_default_applies_only_where_the_run_says_nothing() -> None:
         ({"entities": "users,people"}, "bad option value: 'people'"),
         ({"run_date": "01/09/2026"}, "option 'run_date' must be a YYYY-MM-DD date"),
         ({"mass_removal_floor": "3"}, "option 'mass_removal_floor' must be a number"),
+        ({"apply_plan_of": "12"}, "option 'apply_plan_of' must be a run id, got '12'"),
+        ({"apply_plan_of": 0}, "option 'apply_plan_of' must be a run id"),
+        ({"force_stale": 1}, "option 'force_stale' must be true or false"),
     ],
 )
 def test_a_bad_run_option_is_named(given: dict[str, object], message: str) -> None:
