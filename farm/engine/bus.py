@@ -19,8 +19,7 @@ import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from farm.engine.events import Event
-from farm.registry import Event as RegistryEvent
-from farm.registry import NewEvent, Registry, RegistryError, RunId
+from farm.registry import NewEvent, Registry, RegistryError, RunId, StoredEvent
 
 log = structlog.get_logger("farm.bus")
 
@@ -189,5 +188,5 @@ async def follow(
             await anyio.sleep(interval)
 
 
-def _events_since(registry: Registry, last: int, run_id: int | None) -> list[RegistryEvent]:
+def _events_since(registry: Registry, last: int, run_id: int | None) -> list[StoredEvent]:
     return registry.events_since(last, run_id=None if run_id is None else RunId(run_id), limit=1000)

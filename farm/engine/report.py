@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from farm.applied import Applied, Refused
 from farm.model import SourceWarning
 from farm.operation import Action, Operation
-from farm.registry.rows import RecordError, ReportWarning, TenantReport, TenantStatus
+from farm.registry.rows import RefusedRecord, ReportWarning, TenantReport, TenantStatus
 from farm.site_rules import Refusal
 
 #: At most this many warnings are kept per tenant report; a last line says how many more.
@@ -55,7 +55,7 @@ class TenantTally:
     """What one tenant's report accumulates."""
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    errors: list[RecordError] = field(default_factory=list)
+    errors: list[RefusedRecord] = field(default_factory=list)
     warnings: list[ReportWarning] = field(default_factory=list)
     operations: list[str] = field(default_factory=list)
 
@@ -108,12 +108,12 @@ def tally(
     for refusal in refused:
         op = refusal.operation
         for tenant in owners(op, mine):
-            out[tenant].errors.append(RecordError(op.key, refusal.reason, op.kind.value))
+            out[tenant].errors.append(RefusedRecord(op.key, refusal.reason, op.kind.value))
     for rejected in rejections:
         where = f" [{rejected.field}]" if rejected.field else ""
         for tenant in (rejected.tenants & mine) or mine:
             out[tenant].errors.append(
-                RecordError(rejected.key, f"{rejected.reason}{where}", rejected.kind.value)
+                RefusedRecord(rejected.key, f"{rejected.reason}{where}", rejected.kind.value)
             )
     for warning in source_warnings:
         if warning.tenant in out:

@@ -34,7 +34,7 @@ from typing import Any
 import structlog
 
 from farm.registry import (
-    RecordError,
+    RefusedRecord,
     Registry,
     ReportWarning,
     RunId,
@@ -202,7 +202,7 @@ def _report_of(data: Mapping[str, Any]) -> TenantReport:
         reason=data.get("reason"),
         counts={str(e): {str(k): int(n) for k, n in a.items()} for e, a in data["counts"].items()},
         errors=tuple(
-            RecordError(key=e["key"], reason=e["reason"], entity=e.get("entity"))
+            RefusedRecord(key=e["key"], reason=e["reason"], entity=e.get("entity"))
             for e in data.get("errors", ())
         ),
         warnings=tuple(

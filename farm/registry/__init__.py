@@ -23,12 +23,11 @@ from farm.registry.plans import PlanStore, UnknownStoredPlan
 from farm.registry.pronote import PronoteStore
 from farm.registry.registry import Registry
 from farm.registry.rows import (
-    Event,
     JournalEntry,
     Lease,
     LeaseHeld,
     NewEvent,
-    RecordError,
+    RefusedRecord,
     ReportWarning,
     RunId,
     RunReport,
@@ -36,6 +35,7 @@ from farm.registry.rows import (
     RunSummary,
     RunTrigger,
     StoredEntry,
+    StoredEvent,
     TenantReport,
     TenantStatus,
 )
@@ -44,7 +44,6 @@ from farm.registry.schema import SchemaState, SchemaStateKind
 from farm.registry.tenants import RegisteredSite, RegisteredTenant, TenantHistoryEntry
 
 __all__ = [
-    "Event",
     "FarmChanges",
     "InconsistentFarm",
     "JournalEntry",
@@ -53,7 +52,7 @@ __all__ = [
     "NewEvent",
     "PlanStore",
     "PronoteStore",
-    "RecordError",
+    "RefusedRecord",
     "RegisteredSite",
     "RegisteredTenant",
     "Registry",
@@ -72,6 +71,7 @@ __all__ = [
     "SchemaStateKind",
     "SiteChange",
     "StoredEntry",
+    "StoredEvent",
     "TenantChange",
     "TenantHistoryEntry",
     "TenantLastRun",

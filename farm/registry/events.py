@@ -19,7 +19,7 @@ from sqlalchemy import insert, select, text
 from sqlmodel import col
 
 from farm.registry.database import Store
-from farm.registry.rows import Event, NewEvent, RunId
+from farm.registry.rows import NewEvent, RunId, StoredEvent
 from farm.registry.tables import BookmarkRow, EventRow
 
 # An arbitrary constant naming the advisory lock of event appends.
@@ -54,7 +54,7 @@ class EventStore(Store):
 
     def events_since(
         self, last_id: int = 0, *, run_id: RunId | None = None, limit: int = 1000
-    ) -> list[Event]:
+    ) -> list[StoredEvent]:
         """Events with an id above ``last_id``, oldest first, at most ``limit``."""
         with self.reading() as session:
             query = select(EventRow).where(col(EventRow.id) > last_id)
@@ -62,7 +62,7 @@ class EventStore(Store):
                 query = query.where(col(EventRow.run_id) == run_id)
             query = query.order_by(col(EventRow.id)).limit(limit)
             return [
-                Event(
+                StoredEvent(
                     id=row.id,
                     at=row.at,
                     kind=row.kind,

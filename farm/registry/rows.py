@@ -69,8 +69,11 @@ class RunSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordError:
-    """A record Moodle refused, with Moodle's reason."""
+class RefusedRecord:
+    """The line a tenant report keeps of a record Moodle refused, with Moodle's reason.
+
+    Moodle's refusal itself, as the client raises it, is ``farm.moodle.RecordError``.
+    """
 
     key: str
     reason: str
@@ -100,7 +103,7 @@ class TenantReport:
     status: TenantStatus
     reason: str | None = None
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    errors: tuple[RecordError, ...] = ()
+    errors: tuple[RefusedRecord, ...] = ()
     warnings: tuple[ReportWarning, ...] = ()
     durations: Mapping[str, float] = field(default_factory=dict)
     simulated: bool = False
@@ -178,7 +181,7 @@ class NewEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
+class StoredEvent:
     """An event as stored; ids grow, so ``events_since(last.id)`` follows the stream."""
 
     id: int

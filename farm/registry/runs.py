@@ -23,7 +23,7 @@ from farm.ground import Ground
 from farm.registry.database import Store
 from farm.registry.errors import UnknownRun, UnknownTenantReport
 from farm.registry.rows import (
-    RecordError,
+    RefusedRecord,
     ReportWarning,
     RunId,
     RunReport,
@@ -392,7 +392,7 @@ def _report(row: TenantReportRow) -> TenantReport:
         reason=row.reason,
         counts={e: dict(a) for e, a in row.counts.items()},
         errors=tuple(
-            RecordError(key=e["key"], reason=e["reason"], entity=e.get("entity"))
+            RefusedRecord(key=e["key"], reason=e["reason"], entity=e.get("entity"))
             for e in row.errors
         ),
         warnings=tuple(ReportWarning(message=w["message"], key=w.get("key")) for w in row.warnings),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from farm.registry import (
-    RecordError,
+    RefusedRecord,
     Registry,
     ReportWarning,
     RunStatus,
@@ -194,7 +194,9 @@ def _fill(url: str) -> int:
                 status=TenantStatus.PARTIAL,
                 reason="1 record refused",
                 counts={"users": {"create": 10}},
-                errors=(RecordError("person:7", "[[invalidusername]] Invalid username", "users"),),
+                errors=(
+                    RefusedRecord("person:7", "[[invalidusername]] Invalid username", "users"),
+                ),
             ),
         )
         registry.finish_run(run, RunStatus.PARTIAL)

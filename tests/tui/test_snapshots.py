@@ -17,7 +17,7 @@ import anyio
 import pytest
 from textual.pilot import Pilot
 
-from farm.registry import RecordError, ReportWarning, RunStatus, RunTrigger, TenantReport
+from farm.registry import RefusedRecord, ReportWarning, RunStatus, RunTrigger, TenantReport
 from farm.registry import TenantStatus as S
 from farm.tui.app import FarmDashboard
 from farm.tui.detail import TenantScreen
@@ -55,7 +55,7 @@ def write_history(farm: DashFarm) -> None:
                 reason="Moodle refused 1 record(s); see the errors",
                 counts={"person": {"create": 3, "update": 1, "suspend": 2}},
                 errors=(
-                    RecordError(
+                    RefusedRecord(
                         "sdet:0340041K9", "Invalid parameter value detected (email)", "person"
                     ),
                 ),

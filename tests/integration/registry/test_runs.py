@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from farm.registry import (
-    RecordError,
+    RefusedRecord,
     Registry,
     ReportWarning,
     RunStatus,
@@ -55,7 +55,7 @@ def test_reports_round_trip_and_count_tenants_ok_and_failed(registry: Registry) 
         site="lyc-a",
         status=TenantStatus.FAILED,
         reason="source answered empty",
-        errors=(RecordError(key="person:99", reason="Invalid username", entity="users"),),
+        errors=(RefusedRecord(key="person:99", reason="Invalid username", entity="users"),),
     )
     registry.record_tenant_report(run, failed)
     registry.record_tenant_report(run, ok)

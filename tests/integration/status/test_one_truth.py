@@ -24,7 +24,7 @@ from farm.cli.status import line
 from farm.config import load_farm
 from farm.engine.events import Event, EventKind, Phase
 from farm.registry import (
-    RecordError,
+    RefusedRecord,
     Registry,
     RunId,
     RunStatus,
@@ -64,7 +64,7 @@ def fill(registry: Registry, farm_sites: dict[str, str]) -> RunId:
                 site=farm_sites[tenant],
                 status=status,
                 reason=None if status is TenantStatus.SUCCEEDED else f"{status.value}: why",
-                errors=tuple(RecordError(f"sdet:{i}", "Invalid e-mail") for i in range(errors)),
+                errors=tuple(RefusedRecord(f"sdet:{i}", "Invalid e-mail") for i in range(errors)),
             ),
         )
 

@@ -20,16 +20,6 @@ from tests.unit.architecture.graph import ROOT, module_name
 
 #: Class name -> (the modules defining it, why it is not renamed yet). Only shrinks.
 KNOWN_DUPLICATES: dict[str, tuple[tuple[str, ...], str]] = {
-    "Event": (
-        ("farm.engine.events", "farm.registry.rows"),
-        "a run's live event vs an event as the registry stores it (id, payload); "
-        "farm/registry/rows.py is the lead's: a StoredEvent there",
-    ),
-    "RecordError": (
-        ("farm.moodle.errors", "farm.registry.rows"),
-        "Moodle's refusal of one record (an exception) vs the line a report keeps of it; "
-        "farm/registry/rows.py is the lead's",
-    ),
     "Entry": (
         ("farm.pronote.partner_index", "farm.sources.sdet.entries"),
         "a person of a PARTENAIRE_INDEX document vs an LDAP entry; the Pronote one is another "

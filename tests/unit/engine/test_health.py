@@ -24,7 +24,7 @@ from farm.engine.health import Level, State, outcome_state, state_matches
 from farm.engine.status import exit_code, tenant_states, worst_first
 from farm.ground import Ground
 from farm.registry import (
-    RecordError,
+    RefusedRecord,
     Registry,
     RunStatus,
     RunTrigger,
@@ -73,7 +73,7 @@ def run(
                 site="lycee",
                 status=status,
                 reason=None if status is TenantStatus.SUCCEEDED else f"{status.value} here",
-                errors=tuple(RecordError(f"k{i}", "refused") for i in range(errors)),
+                errors=tuple(RefusedRecord(f"k{i}", "refused") for i in range(errors)),
                 simulated=simulated,
             ),
         )

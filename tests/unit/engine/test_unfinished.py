@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from farm.engine.unfinished import NOTES, UnfinishedRun, note_path, pending_notes, write_note
-from farm.registry import RecordError, ReportWarning, RunId, RunStatus, TenantReport, TenantStatus
+from farm.registry import RefusedRecord, ReportWarning, RunId, RunStatus, TenantReport, TenantStatus
 
 REGISTRY = "postgresql+psycopg://farm:***@db.example.org:5432/farm"
 
@@ -17,7 +17,7 @@ def report(tenant: str) -> TenantReport:
         status=TenantStatus.FAILED,
         reason="registry: cannot reach the registry",
         counts={"person": {"create": 20}},
-        errors=(RecordError(key="sdet:x", reason="refused", entity="person"),),
+        errors=(RefusedRecord(key="sdet:x", reason="refused", entity="person"),),
         warnings=(ReportWarning(message="look", key="sdet:y"),),
         durations={"read": 1.5},
         operations=("create sdet:z",),
