@@ -8,6 +8,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal
@@ -80,6 +81,8 @@ class FarmSettings:
     cohort_prefix: str = DEFAULT_PREFIX
     timezone: str = "Europe/Paris"
     status: StatusThresholds = field(default_factory=StatusThresholds)
+    #: How old a stored plan may be when ``farm apply`` applies it (``[farm] plan_max_age``).
+    plan_max_age: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -279,6 +282,7 @@ def _build(farm_dir: Path, farm_file: FarmFile, site_files: Mapping[str, Any]) -
         cohort_prefix=section.cohort_prefix,
         timezone=section.timezone,
         status=farm_file.status,
+        plan_max_age=section.plan_max_age,
     )
     sites: dict[str, SiteConfig] = {}
     tenants: dict[str, TenantConfig] = {}

@@ -189,6 +189,10 @@ class FarmSection(Table):
     timezone: Annotated[str, AfterValidator(_timezone)] = Field(
         "Europe/Paris", description="time zone schedules are read in"
     )
+    plan_max_age: Duration = Field(
+        timedelta(hours=24),
+        description="how old a simulation's stored plan may be when farm apply applies it",
+    )
     secrets_dir: str | None = Field(
         None,
         min_length=1,
