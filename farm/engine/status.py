@@ -60,7 +60,7 @@ class _Tenant(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class OpenProblem:
     """One open problem of a tenant: a ground whose newest decisive run did not succeed."""
 
     state: State
@@ -97,7 +97,7 @@ class TenantState:
     site: str
     state: State
     level: Level
-    problems: tuple[Problem, ...]
+    problems: tuple[OpenProblem, ...]
     last_run: RunId | None
     last_run_at: datetime | None
     result: str | None  # the tenant's status in its last run (simulated too), or "running"
@@ -152,12 +152,12 @@ class TenantState:
         }
 
 
-def open_problems(records: Sequence[GroundRecord]) -> tuple[Problem, ...]:
+def open_problems(records: Sequence[GroundRecord]) -> tuple[OpenProblem, ...]:
     """A tenant's open problems from its grounds' newest decisive reports, worst first."""
     successes = [
         (Ground.parse(r.last.ground), r.success_run) for r in records if r.success_run is not None
     ]
-    found: list[Problem] = []
+    found: list[OpenProblem] = []
     for record in records:
         last = record.last
         state = State(last.status.value)
@@ -166,7 +166,7 @@ def open_problems(records: Sequence[GroundRecord]) -> tuple[Problem, ...]:
         ground = Ground.parse(last.ground)
         if any(run > last.run_id and won.covers(ground) for won, run in successes):
             continue
-        found.append(Problem(state, ground, last.run_id, last.at, last.reason, last.task))
+        found.append(OpenProblem(state, ground, last.run_id, last.at, last.reason, last.task))
     kept = [
         p
         for p in found

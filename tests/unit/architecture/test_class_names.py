@@ -30,11 +30,6 @@ KNOWN_DUPLICATES: dict[str, tuple[tuple[str, ...], str]] = {
         "an account adoption's decision (used by the lead's farm/moodle/apply_users.py and "
         "apply_links.py) vs a Pronote match's (another session's farm/pronote/matching.py)",
     ),
-    "Problem": (
-        ("farm.config.problems", "farm.engine.status"),
-        "a configuration problem (file, line, key) vs a tenant's open problem; "
-        "farm/engine/status.py is another helper's (being split): an OpenProblem there",
-    ),
     "State": (
         ("farm.engine.health", "farm.tui.rows"),
         "a tenant's state (succeeded, failed...) vs the dashboard's; both files are another "
