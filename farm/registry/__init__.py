@@ -18,6 +18,7 @@ from farm.registry.errors import (
     UnknownTenantReport,
 )
 from farm.registry.farm_load import FarmChanges, SiteChange, TenantChange
+from farm.registry.journal_store import RunJournalLines
 from farm.registry.leases import lease_holder
 from farm.registry.plans import PlanStore, UnknownStoredPlan
 from farm.registry.pronote import PronoteStore
@@ -63,6 +64,7 @@ __all__ = [
     "RegistryUnavailable",
     "ReportWarning",
     "RunId",
+    "RunJournalLines",
     "RunReport",
     "RunStatus",
     "RunSummary",

@@ -116,7 +116,16 @@ class IndexStore(Store):
             for w in upserts
         ]
         lines = [
-            (e.entity, e.action, e.key, e.moodle_id, texts.of(e.old), texts.of(e.new))
+            (
+                e.entity,
+                e.action,
+                e.key,
+                e.moodle_id,
+                texts.of(e.old),
+                texts.of(e.new),
+                texts.of_tenants(e.tenants),
+                e.person,
+            )
             for e in journal
         ]
         by_entity: defaultdict[str, list[str]] = defaultdict(list)
@@ -158,6 +167,8 @@ class IndexStore(Store):
                     old=row.old,
                     new=row.new,
                     at=row.at,
+                    tenants=tuple(row.tenants),
+                    person=row.person,
                 )
                 for row in session.execute(query).scalars()
             ]
@@ -220,13 +231,13 @@ _UPSERT = (
     "run_id = excluded.run_id, updated_at = excluded.updated_at"
 )
 _JOURNAL = (
-    'INSERT INTO journal (run_id, site, seq, entity, action, "key", moodle_id, old, new, at) '
-    "VALUES {}"
+    'INSERT INTO journal (run_id, site, seq, entity, action, "key", moodle_id, old, new, '
+    "tenants, person, at) VALUES {}"
 )
 _LAST_SEQ_SQLITE = "SELECT max(seq) FROM journal WHERE run_id = ? AND site = ?"
 _LAST_SEQ_POSTGRES = "SELECT max(seq) FROM journal WHERE run_id = %s AND site = %s"
 # Which columns of each statement hold JSON (cast to jsonb on PostgreSQL).
-_JSON_COLUMNS = {_UPSERT: (5, 6), _JOURNAL: (7, 8)}
+_JSON_COLUMNS = {_UPSERT: (5, 6), _JOURNAL: (7, 8, 9)}
 
 
 def _insert_rows(session: Session, backend: str, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -8,6 +8,18 @@ and after: only the changed fields for an update, the whole record for a
 creation, the values the index held for a removal. An adopted account or
 cohort is journalled as ``adopt``, with what the farm found and changed.
 Values are record values, which never hold a secret.
+
+Each line also names what it is about, so that the journal can be read by
+tenant and by person: its ``tenants`` are the operation's tenants together
+with the ones the index entry held before (a removal has no tenants left, a
+person moving between two establishments of a cité scolaire concerns both),
+and its ``person`` is the source key of the person it changed: the account
+itself, or the member of a cohort, group, enrolment or role assignment
+(None for a cohort or a group).
+
+:func:`masked` is what every view of the journal reads it through: should a
+key naming a secret ever reach a record's values (a ``password`` profile
+field, say), its value is shown as ``***``.
 """
 
 from __future__ import annotations
@@ -18,7 +30,9 @@ from typing import Any
 
 from farm.applied import Applied, Confirmation
 from farm.index import IndexWrite
-from farm.operation import Action
+from farm.logs import MASK, SECRET_WORDS
+from farm.model import Kind
+from farm.operation import Action, Operation
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +49,7 @@ class IndexRow:
 
 @dataclass(frozen=True, slots=True)
 class JournalLine:
-    """One journal line to append (``old``/``new`` field values)."""
+    """One journal line to append (``old``/``new`` field values), with what it is about."""
 
     entity: str
     action: str
@@ -43,6 +57,8 @@ class JournalLine:
     moodle_id: int | None
     old: Mapping[str, Any] | None
     new: Mapping[str, Any] | None
+    tenants: tuple[str, ...] = ()
+    person: str | None = None
 
 
 def index_changes(
@@ -107,4 +123,43 @@ def _line(applied: Applied, written: Mapping[tuple[str, str], Mapping[str, Any]]
     else:
         old = dict(op.previous.values) if op.previous is not None else None
         new = None
-    return JournalLine(op.kind.value, action, op.key, moodle_id, old, new)
+    return JournalLine(
+        op.kind.value, action, op.key, moodle_id, old, new, _tenants(op), _person(op)
+    )
+
+
+def _tenants(op: Operation) -> tuple[str, ...]:
+    before = op.previous.tenants if op.previous is not None else frozenset()
+    return tuple(sorted(op.tenants | before))
+
+
+def _person(op: Operation) -> str | None:
+    if op.kind is Kind.PERSON:
+        return op.key
+    # A link names its person; a cohort or a group names none.
+    person = getattr(op.record, "person", None)
+    if person is None and op.previous is not None:
+        person = op.previous.values.get("person")
+    return person if isinstance(person, str) else None
+
+
+def masked(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``values`` with the value of every key naming a secret replaced by ``***``, at any depth."""
+    return None if values is None else _masked_mapping(values)
+
+
+def _masked_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: MASK if _secret(name) else _masked_value(value) for name, value in values.items()}
+
+
+def _masked_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return _masked_mapping(value)
+    if isinstance(value, list):
+        return [_masked_value(item) for item in value]
+    return value
+
+
+def _secret(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_WORDS)

@@ -33,6 +33,7 @@ from farm.registry.errors import (
 from farm.registry.events import EventStore
 from farm.registry.farm_load import FarmLoader
 from farm.registry.index import IndexStore
+from farm.registry.journal_store import JournalStore
 from farm.registry.leases import LeaseStore
 from farm.registry.plans import PlanStore
 from farm.registry.pronote import PronoteStore
@@ -52,6 +53,7 @@ class Registry(
     TenantStore,
     RunStore,
     IndexStore,
+    JournalStore,
     LeaseStore,
     EventStore,
     PronoteStore,

@@ -135,7 +135,13 @@ class StoredEntry:
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
-    """A journal line as read back, numbered within its run and site."""
+    """A journal line as read back, numbered within its run and site.
+
+    ``tenants`` are the tenants the change concerns (none for lines recorded
+    before the registry's revision 0007); ``person`` is the source key of
+    the person it changed, the account's or a link's member (None for a
+    cohort or a group). See :mod:`farm.registry.journal`.
+    """
 
     run_id: RunId
     site: str
@@ -147,6 +153,8 @@ class JournalEntry:
     old: Mapping[str, Any] | None
     new: Mapping[str, Any] | None
     at: datetime
+    tenants: tuple[str, ...] = ()
+    person: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,10 +151,21 @@ class TenantNoticeRow(SQLModel, table=True):
 
 
 class JournalRow(SQLModel, table=True):
-    """One confirmed write to a site, in the order it happened within a run."""
+    """One confirmed write to a site, in the order it happened within a run.
+
+    ``tenants`` and ``person`` say what the line is about (farm.registry.journal);
+    lines recorded before revision 0007 have no tenants.
+    """
 
     __tablename__ = "journal"
-    __table_args__ = (Index("ix_journal_run_site_seq", "run_id", "site", "seq", unique=True),)
+    # The journal is read by record (site + key), by person and by time (farm journal),
+    # and pruned by time.
+    __table_args__ = (
+        Index("ix_journal_run_site_seq", "run_id", "site", "seq", unique=True),
+        Index("ix_journal_site_key", "site", "key"),
+        Index("ix_journal_person", "person"),
+        Index("ix_journal_at", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(sa_column=Column(Integer, ForeignKey("run.id"), nullable=False))
@@ -167,6 +178,8 @@ class JournalRow(SQLModel, table=True):
     old: dict[str, Any] | None = _json(nullable=True)
     new: dict[str, Any] | None = _json(nullable=True)
     at: datetime = _timestamp()
+    tenants: list[str] = _json()
+    person: str | None = None
 
 
 class StoredPlanRow(SQLModel, table=True):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from farm.applied import Applied, Confirmation
 from farm.index import SiteIndex, index_writes
-from farm.model import IndexEntry, Kind, Person
+from farm.model import Cohort, IndexEntry, Kind, Person
 from farm.operation import Action, Category, Operation
-from farm.registry.journal import index_changes, journal_lines
+from farm.registry.journal import index_changes, journal_lines, masked
 
 A, B = "0330001K", "0330002L"
 
@@ -62,3 +62,44 @@ def test_index_rows_carry_ids_tenants_and_deletions() -> None:
     assert (row.entity, row.key, row.moodle_id, row.tenants) == ("person", person.key, 11, (A, B))
     assert row.digest == person.digest()
     assert deletes == []
+
+
+def test_a_line_names_the_tenants_before_and_after_and_its_person() -> None:
+    person = teacher()
+    entry = IndexEntry(Kind.PERSON, person.key, 7, "d", person.values(), frozenset({A}))
+    moved = Operation(
+        Kind.PERSON, Action.REINDEX, person.key, Category.UPDATE, person, entry, {}, frozenset({B})
+    )
+    link = IndexEntry(
+        Kind.COHORT_MEMBER, "farm:c|sdet:T1", None, "d", {"cohort": "farm:c", "person": "sdet:T1"},
+        frozenset({A}),
+    )  # fmt: skip
+    removed = Operation(
+        Kind.COHORT_MEMBER, Action.REMOVE, link.key, Category.REMOVE, None, link, {}, frozenset()
+    )
+    cohort = Operation(
+        Kind.COHORT, Action.CREATE, "farm:c", Category.CREATE, Cohort("farm:c", "C"), None, {},
+        frozenset({B}),
+    )  # fmt: skip
+    lines = journal_lines(Confirmation((Applied(moved), Applied(removed), Applied(cohort, 3)), ()))
+    assert [(line.tenants, line.person) for line in lines] == [
+        ((A, B), "sdet:T1"),
+        ((A,), "sdet:T1"),
+        ((B,), None),
+    ]
+
+
+def test_masked_hides_every_value_under_a_secret_s_name_at_any_depth() -> None:
+    values = {
+        "username": "t1",
+        "Password": "s3cret",
+        "profile_fields": {"uai": A, "ent_token": "s3cret"},
+        "list": [{"secret_answer": "s3cret"}],
+    }
+    assert masked(values) == {
+        "username": "t1",
+        "Password": "***",
+        "profile_fields": {"uai": A, "ent_token": "***"},
+        "list": [{"secret_answer": "***"}],
+    }
+    assert masked(None) is None
