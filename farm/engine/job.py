@@ -47,6 +47,7 @@ from farm.config import Farm, SiteConfig
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.jobspec import JobSpec
 from farm.engine.outcome import JobOutcome, TenantOutcome, unrecorded_words
+from farm.engine.pronote_fields import pronote_field, with_pronote_fields
 from farm.engine.reading import read_sources, save_bookmarks
 from farm.engine.report import TenantTally, tally, tenant_report
 from farm.engine.site_check import simulation_notes, site_problem
@@ -58,6 +59,7 @@ from farm.operation import Operation
 from farm.options import PlanOptions
 from farm.passwords import CredentialsFile
 from farm.plan import Plan, plan_site
+from farm.pronote.settings import PronoteSettingsError
 from farm.registry import Registry, RegistryError
 from farm.registry.rows import RunId, TenantReport, TenantStatus
 from farm.safety import SafetyStop
@@ -222,15 +224,21 @@ class _Job:
             return None, None
         self.enter(Phase.PLANNING, tenants)
         started = time.monotonic()
+        chosen = {t: snapshots[t] for t in tenants}
         try:
             index = await self.registry(self.ctx.registry.site_index, self.site.name)
+            field = await self.registry(pronote_field, self.ctx.farm.root, self.site)
+            if field is not None:
+                chosen = await self.registry(with_pronote_fields, chosen, self.ctx.registry, field)
         except RegistryError as error:
             self.fail(tenants, f"registry: {error}")
             return None, None
-        chosen = [snapshots[t] for t in tenants]
+        except PronoteSettingsError as error:
+            self.fail(tenants, str(error))
+            return None, None
 
         def build() -> Plan:
-            snapshot = merge_site(chosen)
+            snapshot = merge_site(list(chosen.values()))
             return plan_site(self.site.name, snapshot, index, options, self.site.rules())
 
         plan = await anyio.to_thread.run_sync(build)
