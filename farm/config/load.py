@@ -83,6 +83,8 @@ class FarmSettings:
     status: StatusThresholds = field(default_factory=StatusThresholds)
     #: How old a stored plan may be when ``farm apply`` applies it (``[farm] plan_max_age``).
     plan_max_age: timedelta = timedelta(hours=24)
+    #: Days ``farm journal prune`` keeps the journal's lines (``[farm] journal_retention_days``).
+    journal_retention_days: int = 365
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,7 @@ def _build(farm_dir: Path, farm_file: FarmFile, site_files: Mapping[str, Any]) -
         timezone=section.timezone,
         status=farm_file.status,
         plan_max_age=section.plan_max_age,
+        journal_retention_days=section.journal_retention_days,
     )
     sites: dict[str, SiteConfig] = {}
     tenants: dict[str, TenantConfig] = {}

@@ -193,6 +193,12 @@ class FarmSection(Table):
         timedelta(hours=24),
         description="how old a simulation's stored plan may be when farm apply applies it",
     )
+    journal_retention_days: int = Field(
+        365,
+        ge=1,
+        description="days farm journal prune keeps the journal's lines (a school year); "
+        "nothing prunes on its own",
+    )
     secrets_dir: str | None = Field(
         None,
         min_length=1,
