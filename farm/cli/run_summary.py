@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import click
@@ -10,7 +10,7 @@ import click
 from farm.cli.context import EXIT_FAILED, EXIT_INTERRUPTED
 from farm.config import TenantConfig
 from farm.engine.coordinator import RunResult
-from farm.engine.health import outcome_state
+from farm.engine.health import SEVERITY, State, counts_text, outcome_state, state_counts
 from farm.engine.outcome import TenantOutcome
 from farm.registry import RunStatus
 
@@ -80,15 +80,56 @@ def _writes(counts: Mapping[str, int]) -> int:
     return sum(n for name, n in counts.items() if name != "errors")
 
 
+#: Up to this many tenants, every one gets its line at the end of ``farm sync``.
+EVERY_LINE_UP_TO = 20
+#: At most this many tenants that did not succeed are named; ``farm report --failed`` has all.
+NAMED_PROBLEMS = 30
+
+
 def print_summary(result: RunResult, chosen: tuple[TenantConfig, ...]) -> None:
+    """The end of ``farm sync``: the tenants that did not succeed first, then the rest.
+
+    Up to :data:`EVERY_LINE_UP_TO` tenants each get a line; past that, the
+    succeeded ones fold into one counting line, so a night of 163 tenants
+    ends on its problems, not on 163 lines. The last line names the run and,
+    when some tenant did not succeed, the command that shows why.
+    """
     for note in result.notes:
         click.echo(note)
-    for tenant in chosen:
-        outcome = result.tenants.get(tenant.id)
-        if outcome is None:
-            continue
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()) if v)
-        detail = "; ".join(part for part in (counts, outcome.reason) if part)
-        click.echo(f"{tenant.id:<22} {tenant.site:<30} {_state(outcome):<11} {detail}")
+    outcomes = [(t, result.tenants[t.id]) for t in chosen if t.id in result.tenants]
+    states = {t.id: outcome_state(o.phase, o.counts) for t, o in outcomes}
+    problems = [(t, o) for t, o in outcomes if states[t.id] is not State.SUCCEEDED]
+    problems.sort(key=lambda pair: SEVERITY.get(states[pair[0].id] or State.FAILED, 0))
+    fine = [(t, o) for t, o in outcomes if states[t.id] is State.SUCCEEDED]
+    every = len(outcomes) <= EVERY_LINE_UP_TO
+    for tenant, outcome in problems if every else problems[:NAMED_PROBLEMS]:
+        click.echo(_tenant_line(tenant, outcome))
+    if not every and len(problems) > NAMED_PROBLEMS:
+        click.echo(f"... and {len(problems) - NAMED_PROBLEMS} more that did not succeed")
+    if every:
+        for tenant, outcome in fine:
+            click.echo(_tenant_line(tenant, outcome))
+    elif fine:
+        click.echo(f"{len(fine)} tenants succeeded: {_sums(o for _, o in fine) or 'no change'}")
+    by_state = state_counts(_state(o) for _, o in outcomes)
     tail = f" ({result.reason})" if result.reason else ""
-    click.echo(f"run {result.run_id}: {result.status.value}{tail}")
+    click.echo(
+        f"run {result.run_id}: {result.status.value}{tail}; tenants: {counts_text(by_state)}"
+    )
+    if problems:
+        click.echo(f"why: farm report {result.run_id} --failed")
+
+
+def _tenant_line(tenant: TenantConfig, outcome: TenantOutcome) -> str:
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()) if v)
+    detail = "; ".join(part for part in (counts, outcome.reason) if part)
+    return f"{tenant.id:<22} {tenant.site:<30} {_state(outcome):<11} {detail}".rstrip()
+
+
+def _sums(outcomes: Iterable[TenantOutcome]) -> str:
+    """``person.create 3053, cohort.create 240``: the counts summed over tenants."""
+    total: dict[str, int] = {}
+    for outcome in outcomes:
+        for name, n in outcome.counts.items():
+            total[name] = total.get(name, 0) + n
+    return ", ".join(f"{k} {v}" for k, v in sorted(total.items()) if v)
