@@ -57,6 +57,11 @@ def clock_text(moment: datetime, where: ZoneInfo) -> str:
     return f"{moment.astimezone(where):%H:%M:%S}"
 
 
+def stamp_text(moment: datetime, where: ZoneInfo) -> str:
+    """``03:00:12 CET`` in ``where``: a line's time with its zone, for streams read later."""
+    return f"{moment.astimezone(where):%H:%M:%S %Z}"
+
+
 def iso(moment: datetime | None, where: ZoneInfo) -> str | None:
     """ISO 8601 with the zone's offset, ``2026-11-22T03:00:00+01:00``; None stays None."""
     return None if moment is None else moment.astimezone(where).isoformat()

@@ -9,7 +9,8 @@
   a pipe), so batch runs are machine-readable by default.
 
 The level comes from the caller, else ``FARM_LOG_LEVEL`` (``debug``,
-``info``, ``warning``...), else ``warning``. Context bound with
+``info``, ``warning``...), else ``warning``. A retry is one INFO line of
+the adapter's (and a DEBUG one with its wait), never stamina's own warnings. Context bound with
 :func:`bind_task` (or ``structlog.contextvars.bound_contextvars``: run, site,
 tenant, task) appears on every line logged inside it, in that task only.
 
@@ -28,12 +29,15 @@ import re
 import sys
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from farm.secrets import Secret
+
+if TYPE_CHECKING:
+    from stamina.instrumentation import RetryDetails
 
 #: Words that make a key's value a secret, wherever they appear in the key.
 SECRET_WORDS: Final = ("token", "password", "passwd", "secret", "authorization", "api_key")
@@ -154,6 +158,31 @@ def configure_logs(
     root.setLevel(threshold)
     for name in _CHATTY:
         logging.getLogger(name).setLevel(max(threshold, logging.WARNING))
+    # Imported here: `farm --help` never configures logs, and stays light.
+    from stamina.instrumentation import set_on_retry_hooks
+
+    set_on_retry_hooks([log_retry])
+
+
+def log_retry(details: RetryDetails) -> None:
+    """A DEBUG line per retry (attempt, wait), instead of stamina's own WARNING.
+
+    stamina's hook logs ``stamina.retry_scheduled`` at WARNING with the
+    retried call's arguments: a pre-flight of twenty flaky sites flooded the
+    terminal with them (issue 19), and arguments are no business of a log.
+    The adapters say what failed in a line of their own at INFO (the Moodle
+    session: ``moodle call failed, will retry``, naming the site, the
+    function and why); a retry that fails for good is the caller's error to
+    report. ``FARM_LOG_LEVEL=info`` (the scheduler's level) shows the
+    adapters' lines, ``debug`` these too.
+    """
+    error = details.caused_by
+    structlog.get_logger("farm.retry").debug(
+        f"retrying after {type(error).__name__}",
+        attempt=details.retry_num + 1,
+        wait_seconds=round(details.wait_for, 2),
+        error=str(error)[:200],
+    )
 
 
 @contextmanager

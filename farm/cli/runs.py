@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,9 +28,18 @@ from rich.table import Table
 from rich.text import Text
 
 from farm.cli.context import CliContext, fail, open_registry, registry_option, resolve_registry_url
+from farm.cli.screen import table_console
 from farm.clock import iso, label, local_text, zone_of
-from farm.engine.health import NOT_OK, PROBLEMS, counts_text, state_counts
-from farm.registry import RegistryError, RunId, RunReport, RunStatus, RunSummary, TenantReport
+from farm.engine.health import NOT_OK, PROBLEMS, SEVERITY, State, counts_text, state_counts
+from farm.registry import (
+    RegistryError,
+    RunId,
+    RunReport,
+    RunStatus,
+    RunSummary,
+    TenantReport,
+    TenantStatus,
+)
 
 CSV_COLUMNS = (
     "run",
@@ -138,6 +147,12 @@ def _tenant_counts(counts: Mapping[str, int]) -> str:
 @click.command()
 @click.argument("run_id", metavar="RUN", type=int)
 @click.option("--tenant", metavar="ID", help="Only this tenant's report.")
+@click.option(
+    "--failed",
+    "only_failed",
+    is_flag=True,
+    help="Only the tenants that did not succeed (failed, interrupted, partial, skipped).",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV for spreadsheets (see 'farm report').")
 @registry_option
@@ -146,21 +161,26 @@ def report(
     obj: CliContext,
     run_id: int,
     tenant: str | None,
+    only_failed: bool,
     as_json: bool,
     as_csv: bool,
     registry_url: str | None,
 ) -> None:
-    """Show what run RUN did for each tenant.
+    """Show what run RUN did for each tenant, the ones that did not succeed first.
 
-    Counts per entity and action, record errors with why each was not
-    written (Moodle's refusal or the farm's), warnings and durations per
-    phase. The CSV has one row per tenant, per
-    tenant x entity x action, per error and per warning (column "kind").
-    Exit code 1 for an unknown run or tenant.
+    Record errors come first, with why each was not written (Moodle's
+    refusal or the farm's), then a line per tenant, worst first (failed,
+    interrupted, partial, skipped, succeeded), with its counts per entity
+    and action and durations per phase, then warnings. --failed keeps only
+    the tenants that did not succeed, in the table, the JSON and the CSV.
+    The CSV has one row per tenant, per tenant x entity x action, per error
+    and per warning (column "kind"); JSON and CSV keep the tenants in id
+    order. Exit code 1 for an unknown run or tenant.
 
     \b
     Example:
       farm report 42
+      farm report 42 --failed
       farm report 42 --tenant 0340041K --json
       farm report 42 --csv > run-42.csv
     """
@@ -172,12 +192,24 @@ def report(
             found = opened.get_report(RunId(run_id), tenant)
         except RegistryError as error:
             fail(str(error))
+    everyone = found.tenants
+    if only_failed:
+        found = RunReport(found.run, tuple(t for t in found.tenants if not _succeeded(t)))
     if as_json:
         click.echo(json.dumps(_report_json(found, where), indent=2, ensure_ascii=False))
     elif as_csv:
         _write_csv(found)
     else:
-        _print_report(found, where)
+        _print_report(found, where, everyone, only_failed=only_failed)
+
+
+def _succeeded(report: TenantReport) -> bool:
+    return report.status is TenantStatus.SUCCEEDED
+
+
+def _worst_first(reports: Sequence[TenantReport]) -> list[TenantReport]:
+    """Failed, interrupted, partial, skipped, then succeeded; by tenant id within each."""
+    return sorted(reports, key=lambda t: (SEVERITY.get(State(t.status.value), 0), t.tenant))
 
 
 def _run_json(
@@ -251,11 +283,17 @@ def _write_csv(found: RunReport) -> None:
             writer.writerow({**base, "kind": "operation", "message": line})
 
 
-def _print_report(found: RunReport, where: ZoneInfo) -> None:
+def _print_report(
+    found: RunReport,
+    where: ZoneInfo,
+    everyone: Sequence[TenantReport] = (),
+    *,
+    only_failed: bool = False,
+) -> None:
     run = found.run
     console = _console()
     counts: dict[str, int] = {}
-    for t in found.tenants:
+    for t in everyone or found.tenants:
         counts[t.status.value] = counts.get(t.status.value, 0) + 1
     console.print(
         f"[bold]Run {run.id}[/]  {run.trigger.value}, {run.status.value}"
@@ -267,10 +305,20 @@ def _print_report(found: RunReport, where: ZoneInfo) -> None:
     if run.reason:
         console.print(f"reason: {run.reason}", markup=False, highlight=False)
     if not found.tenants:
-        console.print("No tenant report yet.")
+        said = "No tenant report yet."
+        if only_failed and everyone:
+            said = f"Every tenant of run {run.id} succeeded."
+        console.print(said)
         return
+    tenants = _worst_first(found.tenants)
+    errors = [(t.tenant, e.entity or "", e.key, e.reason) for t in tenants for e in t.errors]
+    if errors:
+        problems = Table("tenant", "entity", "record", "why not written", title="Errors")
+        for error in errors:
+            problems.add_row(*_cells(*error))
+        console.print(problems)
     table = Table("tenant", "site", "status", "changes", "errors", "warnings", "time")
-    for t in found.tenants:
+    for t in tenants:
         table.add_row(
             *_cells(
                 t.tenant,
@@ -283,24 +331,23 @@ def _print_report(found: RunReport, where: ZoneInfo) -> None:
             )
         )
     console.print(table)
-    errors = [(t.tenant, e.entity or "", e.key, e.reason) for t in found.tenants for e in t.errors]
-    if errors:
-        problems = Table("tenant", "entity", "record", "why not written", title="Errors")
-        for error in errors:
-            problems.add_row(*_cells(*error))
-        console.print(problems)
-    warnings = [(t.tenant, w.key or "", w.message) for t in found.tenants for w in t.warnings]
+    warnings = [(t.tenant, w.key or "", w.message) for t in tenants for w in t.warnings]
     if warnings:
         notes = Table("tenant", "record", "warning", title="Warnings")
         for warning in warnings:
             notes.add_row(*_cells(*warning))
         console.print(notes)
-    operations = [(t.tenant, line) for t in found.tenants for line in t.operations]
+    operations = [(t.tenant, line) for t in tenants for line in t.operations]
     if operations:
         done = Table("tenant", "operation", title="Operations (verbose run)")
         for operation in operations:
             done.add_row(*_cells(*operation))
         console.print(done)
+    hidden = len(everyone) - len(found.tenants)
+    if not only_failed and any(not _succeeded(t) for t in found.tenants) and len(tenants) > 1:
+        console.print(f"Only those that did not succeed: farm report {run.id} --failed")
+    elif only_failed and hidden:
+        console.print(f"{hidden} succeeded tenant(s) not shown (without --failed: all).")
 
 
 def _counts(counts: Mapping[str, Mapping[str, int]]) -> str:
@@ -327,10 +374,9 @@ def _duration(duration: timedelta | None) -> str:
 
 def _cells(*values: str) -> list[Text]:
     # Moodle's reasons and record keys may hold [brackets]: never read them as markup.
-    return [Text(value) for value in values]
+    # Long keys fold onto the next line rather than lose their end to an ellipsis.
+    return [Text(value, overflow="fold") for value in values]
 
 
 def _console() -> Console:
-    console = Console()
-    # Piped output (scripts, less) gets the full width instead of 80 folded columns.
-    return console if console.is_terminal else Console(width=200)
+    return table_console()

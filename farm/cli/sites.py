@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from typing import NoReturn
 
 import anyio
 import click
-import structlog
 
 from farm.cli.context import CliContext
 from farm.config import Farm, FarmConfigError, SiteConfig, load_farm
@@ -51,12 +49,9 @@ def check(obj: CliContext, names: tuple[str, ...], as_json: bool) -> None:
       farm sites check
       farm sites check --json | jq '.[] | select(.ok | not)'
     """
-    if not structlog.is_configured():
-        # Lines and JSON go to stdout; retry warnings must not mix with them.
-        structlog.configure(
-            logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        )
+    # Results go to stdout, logs to stderr (farm.logs; retries are one INFO line each,
+    # hidden by default). Each result line is flushed whole, so that `> out 2>&1`
+    # never glues a log line to half a result.
     farm = _load(obj)
     unknown = [name for name in names if name not in farm.sites]
     if unknown:
@@ -72,12 +67,17 @@ def check(obj: CliContext, names: tuple[str, ...], as_json: bool) -> None:
     checked = {c.site: c for c in [*anyio.run(check_sites, ready), *unreadable]}
     results = [checked[site.name] for site in chosen]
     if as_json:
-        click.echo(json.dumps([r.as_dict() for r in results], indent=2))
+        _say(json.dumps([r.as_dict() for r in results], indent=2))
     else:
         for result in results:
-            click.echo(result.line())
+            _say(result.line())
     if not all(r.ok for r in results):
         raise SystemExit(1)
+
+
+def _say(line: str) -> None:
+    click.echo(line)
+    sys.stdout.flush()
 
 
 def _target(farm: Farm, site: SiteConfig) -> SiteTarget:

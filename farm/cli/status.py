@@ -12,11 +12,12 @@ batch started by cron, the scheduler or another operator can be watched.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import anyio
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -29,12 +30,14 @@ from farm.cli.context import (
     registry_option,
     resolve_registry_url,
 )
-from farm.clock import clock_text, label, local_text, zone, zone_of
+from farm.cli.event_words import event_words
+from farm.cli.screen import table_console
+from farm.clock import label, local_text, stamp_text, zone, zone_of
 from farm.config.schema import StatusThresholds
 from farm.config.selection import SelectionError, select_tenants
 from farm.engine.bus import follow
 from farm.engine.events import Event, EventKind
-from farm.engine.health import Level, State, age_text, counts_text, outcome_state, state_counts
+from farm.engine.health import Level, State, age_text, counts_text, state_counts
 from farm.engine.prometheus import prometheus
 from farm.engine.status import TenantState, exit_code, summary, tenant_states, worst_first
 from farm.logs import configure_logs
@@ -160,7 +163,7 @@ def _print_states(states: list[TenantState], thresholds: StatusThresholds, where
             local_text(state.last_run_at, where),
             age_text(state.age),
         )
-    console = Console() if Console().is_terminal else Console(width=200)
+    console = table_console()
     console.print(table)
     for state in states:
         reasons = state.why(thresholds, where)
@@ -180,7 +183,10 @@ def _print_states(states: list[TenantState], thresholds: StatusThresholds, where
 
 @click.command()
 @click.option("--run", "run_id", type=int, help="Follow this run from its start until it ends.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only tenants with this tag.")
+@click.option("--site", "sites", multiple=True, metavar="SITE", help="Only this site's tenants.")
+@click.option("--tenant", "tenants", multiple=True, metavar="ID", help="Only this tenant.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event, every step.")
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.05),
@@ -191,30 +197,65 @@ def _print_states(states: list[TenantState], thresholds: StatusThresholds, where
 @registry_option
 @click.pass_obj
 def watch(
-    obj: CliContext, run_id: int | None, as_json: bool, interval: float, registry_url: str | None
+    obj: CliContext,
+    run_id: int | None,
+    tags: tuple[str, ...],
+    sites: tuple[str, ...],
+    tenants: tuple[str, ...],
+    as_json: bool,
+    interval: float,
+    registry_url: str | None,
 ) -> None:
     """Follow runs live, wherever they were started (polls the registry's events).
 
-    Without --run, shows every run's events from now on until Ctrl-C.
+    Without --run, shows every run's events from now on until Ctrl-C. Each
+    tenant gets a few lines: started, waiting for its site (when another run
+    holds it), writing N changes, and how it ended with its counts in words;
+    every line starts with the time and the zone (farm.toml's [farm]
+    timezone). --tag, --site and --tenant keep those tenants' lines (and
+    the start and end of every run); --json prints every event as it is,
+    queued, planning and progress steps included.
 
     \b
     Examples:
       farm watch
       farm watch --run 42
+      farm watch --site cite-clemenceau-montpellier
       farm watch --json | jq -c 'select(.kind == "phase")'
     """
     configure_logs()
     url = resolve_registry_url(obj, registry_url)
     where = zone_of(obj.farm_dir)
+    chosen: EventFilter | None = None
+    if tags or sites or tenants:
+        farm = load_farm_or_fail(obj)
+        try:
+            picked = select_tenants(farm, tags=tags, sites=sites, tenants=tenants)
+        except SelectionError as error:
+            raise click.UsageError(str(error)) from None
+        chosen = EventFilter(frozenset(t.id for t in picked), frozenset(t.site for t in picked))
     if not as_json:
         click.echo(f"Times in {label(where)}.")
     with open_registry(url) as registry:
         try:
-            anyio.run(_watch, registry, run_id, as_json, interval, where)
+            anyio.run(_watch, registry, run_id, as_json, interval, where, chosen)
         except KeyboardInterrupt:
             raise SystemExit(EXIT_INTERRUPTED) from None
         except RegistryError as error:
             fail(str(error))
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """The tenants ``farm watch`` follows: their events, their sites', and every run's own."""
+
+    tenants: frozenset[str]
+    sites: frozenset[str]
+
+    def __call__(self, event: Event) -> bool:
+        if event.tenant is not None:
+            return event.tenant in self.tenants
+        return event.site is None or event.site in self.sites
 
 
 async def _watch(
@@ -223,6 +264,7 @@ async def _watch(
     as_json: bool,
     interval: float,
     where: ZoneInfo | None = None,
+    chosen: Callable[[Event], bool] | None = None,
 ) -> None:
     """Print events until the run ends (with --run) or until interrupted.
 
@@ -243,11 +285,12 @@ async def _watch(
             async for _, event in follow(
                 registry, after=after, run_id=run_id, interval=interval, until=finished
             ):
-                click.echo(
-                    json.dumps(event.to_json(), ensure_ascii=False)
-                    if as_json
-                    else line(event, where)
-                )
+                if chosen is not None and not chosen(event):
+                    continue
+                if as_json:
+                    click.echo(json.dumps(event.to_json(), ensure_ascii=False))
+                elif (said := event_words(event, where or zone(None))) is not None:
+                    click.echo(said)
         except RegistryError as error:
             errors.append(error)
         scope.cancel()
@@ -277,16 +320,14 @@ async def _watch(
 def line(event: Event, zone_: ZoneInfo | None = None) -> str:
     """An event as one line of text, its time in ``zone_`` (the farm's; the default zone if None).
 
-    A final phase is named by its state (:func:`farm.engine.health.outcome_state`): a
-    tenant that succeeded with refused records says ``partial``, as every view does.
+    What ``farm watch`` prints (:func:`farm.cli.event_words.event_words`); a
+    step it leaves out is named by its kind and phase. A final phase is named
+    by its state: a tenant that succeeded with refused records says
+    ``partial``, as every view does.
     """
-    where = " ".join(p for p in (event.site, event.tenant) if p)
+    where = zone_ or zone(None)
+    said = event_words(event, where)
+    if said is not None:
+        return said
     what = event.phase.value if event.phase is not None else event.kind.value
-    if event.phase is not None and (state := outcome_state(event.phase, event.counts)):
-        what = state.value
-    if event.kind is EventKind.PROGRESS:
-        what = f"applying {event.done} of {event.total}"
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(event.counts.items()) if v)
-    tail = "; ".join(p for p in (counts, event.message) if p)
-    at = clock_text(event.at, zone_ or zone(None))
-    return f"{at} run {event.run_id} {where} {what}" + (f": {tail}" if tail else "")
+    return f"{stamp_text(event.at, where)}  run {event.run_id} {event.tenant or ''} {what}"

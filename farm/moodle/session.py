@@ -270,7 +270,9 @@ class Session:
         return answer
 
     def _transient(self, function: str, text: str) -> TransientError:
-        log.warning(
+        # INFO, not WARNING: a retry that works is a detail (hidden at the default level,
+        # shown by the scheduler); one that fails for good is the caller's error to report.
+        log.info(
             "moodle call failed, will retry",
             site=self.name,
             function=function,

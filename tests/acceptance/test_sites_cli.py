@@ -142,3 +142,47 @@ def test_a_broken_farm_is_reported_and_nothing_is_checked(tmp_path: Path) -> Non
     assert "farm.toml" in result.stderr
     assert "the farm was not loaded" in result.stderr
     assert result.stdout == ""
+
+
+def test_retries_on_flaky_sites_are_our_own_lines_and_never_glued_to_a_result(
+    farm_on_simulator: tuple[Path, dict[str, str]],
+    served_moodle: ServedSimulator,
+    tmp_path: Path,
+) -> None:
+    farm_dir, env = farm_on_simulator
+    for site in served_moodle.sim.sites.values():
+        site.faults.unavailable = 0.4  # 503 before anything is done: retried
+    output = tmp_path / "check.out"
+
+    def check(level: str) -> list[str]:
+        # As `farm sites check > check.out 2>&1` from cron: both streams in one file.
+        with output.open("w", encoding="utf-8") as both:
+            subprocess.run(
+                [str(FARM), "--farm-dir", str(farm_dir), "sites", "check"],
+                stdout=both,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **env, "FARM_LOG_LEVEL": level},
+                timeout=180,
+                check=False,
+            )
+        return output.read_text(encoding="utf-8").splitlines()
+
+    quiet = check("warning")
+    told = check("info")
+
+    assert "stamina" not in "\n".join(quiet + told)
+    # At the default level a retry that worked is not worth a line.
+    assert len(quiet) == len(env)
+    assert all(line.split(":")[0] in env_sites(farm_dir) for line in quiet)
+    results = [line for line in told if not line.startswith("{")]
+    logs = [json.loads(line) for line in told if line.startswith("{")]  # each one whole
+    assert len(results) == len(env)
+    assert all(line.split(":")[0] in env_sites(farm_dir) for line in results)
+    retries = [entry for entry in logs if entry["event"] == "moodle call failed, will retry"]
+    assert retries
+    assert all(entry["level"] == "info" and entry["reason"] == "HTTP 503" for entry in retries)
+    assert {entry["site"] for entry in retries} <= env_sites(farm_dir)
+
+
+def env_sites(farm_dir: Path) -> set[str]:
+    return set(load_farm(farm_dir).sites)
