@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from farm.engine.health import NOT_OK, state_matches
-from farm.tui.rows import State, TenantRow
+from farm.tui.rows import DashboardRow, RowState
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class Filter:
     def empty(self) -> bool:
         return not (self.words or self.tags or self.states)
 
-    def matches(self, row: TenantRow) -> bool:
+    def matches(self, row: DashboardRow) -> bool:
         if self.states and not any(_state_matches(row.state, s) for s in self.states):
             return False
         lowered = [t.lower() for t in row.tags]
@@ -49,7 +49,7 @@ class Filter:
         return all(word in haystack for word in self.words)
 
 
-def _state_matches(state: State, wanted: str) -> bool:
+def _state_matches(state: RowState, wanted: str) -> bool:
     # One vocabulary with `farm runs --status` and `farm status`: a state's name matches
     # that state only; "not-ok" is failed, interrupted or partial; "active" is any run going.
     if wanted == "active":
@@ -61,15 +61,15 @@ def _state_matches(state: State, wanted: str) -> bool:
     )
 
 
-_NAMES = frozenset(s.value for s in State) | {NOT_OK, "active"}
+_NAMES = frozenset(s.value for s in RowState) | {NOT_OK, "active"}
 
 
 #: Columns a table can be sorted by, with the key that sorts them.
-SORT_KEYS: Mapping[str, Callable[[TenantRow], tuple[object, ...]]] = {
+SORT_KEYS: Mapping[str, Callable[[DashboardRow], tuple[object, ...]]] = {
     "id": lambda r: (r.id,),
     "name": lambda r: (r.name.lower(), r.id),
     "site": lambda r: (r.site, r.id),
-    "state": lambda r: (list(State).index(r.state), r.id),
+    "state": lambda r: (list(RowState).index(r.state), r.id),
     "phase": lambda r: (r.phase, r.id),
     "progress": lambda r: (-1.0 if r.progress is None else r.progress, r.id),
     "age": lambda r: (

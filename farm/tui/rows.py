@@ -2,7 +2,7 @@
 
 :class:`TenantInfo`, :class:`LastReport` and :class:`TenantHealth` are what
 the feed (:mod:`farm.tui.feed`) hands over from the registry;
-:class:`TenantRow` is one line of the table, which the view-model
+:class:`DashboardRow` is one line of the table, which the view-model
 (:mod:`farm.tui.view`) keeps current. Nothing here imports Textual or
 touches the registry: it is unit-tested with plain values.
 """
@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 
-class State(StrEnum):
-    """What the state column says about a tenant.
+class RowState(StrEnum):
+    """What the state column of a :class:`DashboardRow` says about a tenant.
 
     The final states are :class:`farm.engine.health.State`'s, with the same
     values and meaning; queued, waiting and running are what a run is doing.
@@ -34,7 +34,7 @@ class State(StrEnum):
 
     @property
     def active(self) -> bool:
-        return self in (State.QUEUED, State.WAITING, State.RUNNING)
+        return self in (RowState.QUEUED, RowState.WAITING, RowState.RUNNING)
 
 
 # Which counts of a report make the created / updated / suspended columns:
@@ -89,15 +89,15 @@ def flat_counts(counts: Mapping[str, Mapping[str, int]], errors: int = 0) -> dic
 
 
 @dataclass
-class TenantRow:
-    """One line of the tenants table."""
+class DashboardRow:
+    """One line of the dashboard's tenants table."""
 
     id: str
     name: str
     site: str
     kind: str = "establishment"
     tags: tuple[str, ...] = ()
-    state: State = State.NEVER
+    state: RowState = RowState.NEVER
     phase: str = ""
     done: int = 0
     total: int = 0
@@ -111,16 +111,16 @@ class TenantRow:
     simulated: bool = False
     # The worst open problem the registry knows (farm.engine.status): a success of this
     # run may not cover its ground, so only the registry's next answer clears it.
-    problem: State | None = None
+    problem: RowState | None = None
     level: str = ""
     why: str = ""
 
     @property
     def progress(self) -> float | None:
         """Share of the current run's operations done, None when unknown."""
-        if self.state is State.SUCCEEDED or self.state is State.PARTIAL:
+        if self.state is RowState.SUCCEEDED or self.state is RowState.PARTIAL:
             return 1.0
-        if self.state is State.RUNNING and self.total:
+        if self.state is RowState.RUNNING and self.total:
             return min(1.0, self.done / self.total)
         return None
 
@@ -145,7 +145,7 @@ def age_text(moment: datetime | None, now: datetime) -> str:
     return f"{seconds // 86400}d"
 
 
-def progress_text(row: TenantRow, width: int = 10) -> str:
+def progress_text(row: DashboardRow, width: int = 10) -> str:
     """A small bar with the percentage, or the operations count while they are unknown."""
     share = row.progress
     if share is None:

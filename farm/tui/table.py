@@ -16,7 +16,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Sparkline, Static
 from textual.widgets.data_table import ColumnKey
 
-from farm.tui.rows import State, TenantRow, age_text, progress_text
+from farm.tui.rows import DashboardRow, RowState, age_text, progress_text
 from farm.tui.view import FarmView, Summary
 
 #: Column keys, headers and widths, in order. Widths are fixed: cells change on every
@@ -35,22 +35,22 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("errors", "Errors", 6),
 )
 
-STATE_STYLES: dict[State, str] = {
-    State.NEVER: "dim",
-    State.QUEUED: "cyan",
-    State.WAITING: "magenta",
-    State.RUNNING: "bold yellow",
-    State.SUCCEEDED: "green",
-    State.PARTIAL: "dark_orange",
-    State.FAILED: "bold red",
-    State.INTERRUPTED: "red",
-    State.SKIPPED: "magenta",
+STATE_STYLES: dict[RowState, str] = {
+    RowState.NEVER: "dim",
+    RowState.QUEUED: "cyan",
+    RowState.WAITING: "magenta",
+    RowState.RUNNING: "bold yellow",
+    RowState.SUCCEEDED: "green",
+    RowState.PARTIAL: "dark_orange",
+    RowState.FAILED: "bold red",
+    RowState.INTERRUPTED: "red",
+    RowState.SKIPPED: "magenta",
 }
 
 Cells = tuple[str | Text, ...]
 
 
-def cells(row: TenantRow, now: datetime, marked: bool) -> Cells:
+def cells(row: DashboardRow, now: datetime, marked: bool) -> Cells:
     """The table cells of one row."""
     style = STATE_STYLES[row.state]
     number: Callable[[int], str | Text] = lambda n: Text(str(n), justify="right") if n else ""  # noqa: E731
@@ -162,14 +162,16 @@ class SummaryBar(Horizontal):
 
     def show(self, summary: Summary, samples: list[float], shown: int, total: int) -> None:
         text = Text()
-        text.append(f" running {summary.running}", style=STATE_STYLES[State.RUNNING])
-        text.append(f"  queued {summary.queued}", style=STATE_STYLES[State.QUEUED])
-        text.append(f"  succeeded {summary.succeeded}", style=STATE_STYLES[State.SUCCEEDED])
-        text.append(f"  partial {summary.partial}", style=STATE_STYLES[State.PARTIAL])
-        text.append(f"  failed {summary.failed}", style=STATE_STYLES[State.FAILED])
-        text.append(f"  interrupted {summary.interrupted}", style=STATE_STYLES[State.INTERRUPTED])
-        text.append(f"  skipped {summary.skipped}", style=STATE_STYLES[State.SKIPPED])
-        text.append(f"  never {summary.never}", style=STATE_STYLES[State.NEVER])
+        text.append(f" running {summary.running}", style=STATE_STYLES[RowState.RUNNING])
+        text.append(f"  queued {summary.queued}", style=STATE_STYLES[RowState.QUEUED])
+        text.append(f"  succeeded {summary.succeeded}", style=STATE_STYLES[RowState.SUCCEEDED])
+        text.append(f"  partial {summary.partial}", style=STATE_STYLES[RowState.PARTIAL])
+        text.append(f"  failed {summary.failed}", style=STATE_STYLES[RowState.FAILED])
+        text.append(
+            f"  interrupted {summary.interrupted}", style=STATE_STYLES[RowState.INTERRUPTED]
+        )
+        text.append(f"  skipped {summary.skipped}", style=STATE_STYLES[RowState.SKIPPED])
+        text.append(f"  never {summary.never}", style=STATE_STYLES[RowState.NEVER])
         if summary.progress is not None:
             runs = ",".join(str(r) for r in summary.active_runs)
             text.append(f"  │ run {runs}: {summary.progress:4.0%}", style="bold")

@@ -23,30 +23,30 @@ from farm.engine.events import Event, EventKind, Phase
 from farm.engine.health import PROBLEMS, SEVERITY, outcome_state
 from farm.engine.health import State as Health
 from farm.tui.filter import SORT_KEYS, Filter
-from farm.tui.rows import LastReport, State, TenantHealth, TenantInfo, TenantRow
+from farm.tui.rows import DashboardRow, LastReport, RowState, TenantHealth, TenantInfo
 
-_FROM_PHASE: Mapping[Phase, State] = {
-    Phase.QUEUED: State.QUEUED,
-    Phase.WAITING: State.WAITING,
-    Phase.READING: State.RUNNING,
-    Phase.PLANNING: State.RUNNING,
-    Phase.APPLYING: State.RUNNING,
-    Phase.SUCCEEDED: State.SUCCEEDED,
-    Phase.FAILED: State.FAILED,
-    Phase.INTERRUPTED: State.INTERRUPTED,
-    Phase.SKIPPED: State.SKIPPED,
+_FROM_PHASE: Mapping[Phase, RowState] = {
+    Phase.QUEUED: RowState.QUEUED,
+    Phase.WAITING: RowState.WAITING,
+    Phase.READING: RowState.RUNNING,
+    Phase.PLANNING: RowState.RUNNING,
+    Phase.APPLYING: RowState.RUNNING,
+    Phase.SUCCEEDED: RowState.SUCCEEDED,
+    Phase.FAILED: RowState.FAILED,
+    Phase.INTERRUPTED: RowState.INTERRUPTED,
+    Phase.SKIPPED: RowState.SKIPPED,
 }
 
 #: Report statuses (``TenantStatus`` values) as states.
-_FROM_STATUS: Mapping[str, State] = {
-    "succeeded": State.SUCCEEDED,
-    "partial": State.PARTIAL,
-    "failed": State.FAILED,
-    "interrupted": State.INTERRUPTED,
-    "skipped": State.SKIPPED,
+_FROM_STATUS: Mapping[str, RowState] = {
+    "succeeded": RowState.SUCCEEDED,
+    "partial": RowState.PARTIAL,
+    "failed": RowState.FAILED,
+    "interrupted": RowState.INTERRUPTED,
+    "skipped": RowState.SKIPPED,
 }
 
-_PROBLEM_STATES = frozenset(State(s.value) for s in PROBLEMS)
+_PROBLEM_STATES = frozenset(RowState(s.value) for s in PROBLEMS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +85,8 @@ class FarmView:
         where: ZoneInfo | None = None,
     ) -> None:
         self.zone = where or zone(None)
-        self.rows: dict[str, TenantRow] = {
-            t.id: TenantRow(id=t.id, name=t.name, site=t.site, kind=t.kind, tags=t.tags)
+        self.rows: dict[str, DashboardRow] = {
+            t.id: DashboardRow(id=t.id, name=t.name, site=t.site, kind=t.kind, tags=t.tags)
             for t in tenants
         }
         self.dirty: set[str] = set(self.rows)
@@ -107,7 +107,7 @@ class FarmView:
         row = self.rows.get(report.tenant)
         if row is None:
             return
-        row.state = _FROM_STATUS.get(report.status, State.FAILED)
+        row.state = _FROM_STATUS.get(report.status, RowState.FAILED)
         row.phase = report.status
         row.run_id = report.run_id
         row.last_run_at = report.at
@@ -123,7 +123,7 @@ class FarmView:
             row = self.rows.get(item.tenant)
             if row is None:
                 continue
-            state = State(item.state)
+            state = RowState(item.state)
             row.problem = state if state in _PROBLEM_STATES else None
             row.level, row.why = item.level, item.why
             if not row.state.active:
@@ -163,7 +163,7 @@ class FarmView:
         elif kind is EventKind.WARNING:
             self._say(event, f"{row.id}: {event.message}")
 
-    def _phase(self, row: TenantRow, event: Event, phase: Phase) -> None:
+    def _phase(self, row: DashboardRow, event: Event, phase: Phase) -> None:
         if row.run_id != event.run_id:
             row.done = row.total = 0
         row.run_id = event.run_id
@@ -178,7 +178,7 @@ class FarmView:
             return
         row.last_run_at = event.at
         row.message = event.message
-        ended = State(outcome_state(phase, event.counts) or Health.FAILED)
+        ended = RowState(outcome_state(phase, event.counts) or Health.FAILED)
         row.phase = ended.value
         if ended in _PROBLEM_STATES and (
             row.problem is None or SEVERITY[Health(ended)] < SEVERITY[Health(row.problem)]
@@ -223,27 +223,27 @@ class FarmView:
         self, chosen: Filter | None = None, sort: str = "id", reverse: bool = False
     ) -> list[str]:
         """Ids of the rows ``chosen`` keeps, sorted by the ``sort`` column."""
-        rows: Iterable[TenantRow] = self.rows.values()
+        rows: Iterable[DashboardRow] = self.rows.values()
         if chosen is not None and not chosen.empty:
             rows = (r for r in rows if chosen.matches(r))
         key = SORT_KEYS[sort]
         return [r.id for r in sorted(rows, key=key, reverse=reverse)]
 
     def summary(self) -> Summary:
-        counts = dict.fromkeys(State, 0)
+        counts = dict.fromkeys(RowState, 0)
         for row in self.rows.values():
             counts[row.state] += 1
         total = sum(p.total for p in self._runs.values())
         done = sum(len(p.finished) for p in self._runs.values())
         return Summary(
-            running=counts[State.RUNNING],
-            queued=counts[State.QUEUED] + counts[State.WAITING],
-            succeeded=counts[State.SUCCEEDED],
-            partial=counts[State.PARTIAL],
-            failed=counts[State.FAILED],
-            never=counts[State.NEVER],
-            interrupted=counts[State.INTERRUPTED],
-            skipped=counts[State.SKIPPED],
+            running=counts[RowState.RUNNING],
+            queued=counts[RowState.QUEUED] + counts[RowState.WAITING],
+            succeeded=counts[RowState.SUCCEEDED],
+            partial=counts[RowState.PARTIAL],
+            failed=counts[RowState.FAILED],
+            never=counts[RowState.NEVER],
+            interrupted=counts[RowState.INTERRUPTED],
+            skipped=counts[RowState.SKIPPED],
             progress=(done / total) if total else None,
             active_runs=tuple(sorted(self._runs)),
         )

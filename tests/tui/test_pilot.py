@@ -22,7 +22,7 @@ from farm.simulators.moodle import CostModel
 from farm.tui.app import FarmDashboard
 from farm.tui.detail import TenantScreen
 from farm.tui.dialogs import ConfirmScreen, PlanScreen
-from farm.tui.rows import State
+from farm.tui.rows import RowState
 from farm.tui.table import TenantTable
 from tests.tui.conftest import SIZE, DashFarm
 
@@ -100,11 +100,11 @@ async def test_r_resyncs_the_tenant_under_the_cursor_and_shows_the_result(
         await until(pilot, lambda: app.loaded)
         await pilot.press("r")
         row = app.view.rows["0310024H"]
-        await until(pilot, lambda: row.state is State.SUCCEEDED)
+        await until(pilot, lambda: row.state is RowState.SUCCEEDED)
         assert row.created == 5
         assert dash_farm.accounts("lycee-bellevue") == 5
         assert dash_farm.accounts("cite-clemenceau") == 0
-        assert app.view.rows["0340041K"].state is State.NEVER
+        assert app.view.rows["0340041K"].state is RowState.NEVER
         await pilot.press("enter")
         await until(
             pilot,
@@ -133,7 +133,7 @@ async def test_mass_actions_ask_first_and_no_means_nothing_runs(dash_farm: DashF
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         rows = app.view.rows.values()
-        await until(pilot, lambda: all(r.state is State.SUCCEEDED for r in rows))
+        await until(pilot, lambda: all(r.state is RowState.SUCCEEDED for r in rows))
         assert dash_farm.accounts("cite-clemenceau") == 10
         assert app.marked == set()
 
@@ -153,7 +153,7 @@ async def test_s_simulates_shows_the_plan_and_applies_it_only_when_asked(
         assert dash_farm.accounts("lycee-bellevue") == 0
         await pilot.press("y")
         row = app.view.rows["0310024H"]
-        await until(pilot, lambda: row.state is State.SUCCEEDED and not row.simulated)
+        await until(pilot, lambda: row.state is RowState.SUCCEEDED and not row.simulated)
         assert dash_farm.accounts("lycee-bellevue") == 5
 
 
@@ -173,7 +173,7 @@ async def test_watch_mode_shows_a_run_started_outside_the_dashboard(dash_farm: D
             tenants = tuple(dash_farm.farm.tenants.values())
             await coordinator.run(SyncRequest(tenants=tenants))
         rows = app.view.rows.values()
-        await until(pilot, lambda: all(r.state is State.SUCCEEDED for r in rows))
+        await until(pilot, lambda: all(r.state is RowState.SUCCEEDED for r in rows))
         assert app.view.rows["0340041K"].created == 6
         assert not app.log_pane.has_class("shown")
         await pilot.press("l")
@@ -195,13 +195,13 @@ async def test_c_cancels_a_running_sync_and_the_tenants_end_interrupted(
         await until(pilot, lambda: app.loaded)
         await pilot.press("a", "y")
         row = app.view.rows["0310024H"]
-        await until(pilot, lambda: row.state is State.RUNNING)
+        await until(pilot, lambda: row.state is RowState.RUNNING)
         await pilot.press("c")  # the one tenant under the cursor: its site's job stops
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         rows = app.view.rows.values()
         await until(pilot, lambda: not any(r.state.active for r in rows))
-        assert row.state is State.INTERRUPTED
+        assert row.state is RowState.INTERRUPTED
         commander = app.commander
         assert commander is not None
         await until(pilot, lambda: not commander.busy)
@@ -234,9 +234,9 @@ async def test_watch_mode_on_postgresql_follows_a_run_of_another_registry_connec
         finally:
             other.close()
         row = app.view.rows["0310024H"]
-        await until(pilot, lambda: row.state is State.SUCCEEDED)
+        await until(pilot, lambda: row.state is RowState.SUCCEEDED)
         assert row.created == 5
-        assert app.view.rows["0340041K"].state is State.NEVER
+        assert app.view.rows["0340041K"].state is RowState.NEVER
 
 
 async def test_every_action_is_in_the_command_palette(dash_farm: DashFarm) -> None:
@@ -261,7 +261,7 @@ async def test_t_syncs_the_tenants_of_a_tag_after_confirmation(dash_farm: DashFa
         assert "2 tenants tagged academie:montpellier" in app.screen.question
         await pilot.press("y")
         rows = [app.view.rows["0340041K"], app.view.rows["0341921D"]]
-        await until(pilot, lambda: all(r.state is State.SUCCEEDED for r in rows))
+        await until(pilot, lambda: all(r.state is RowState.SUCCEEDED for r in rows))
         assert dash_farm.accounts("cite-clemenceau") == 10
         assert dash_farm.accounts("lycee-bellevue") == 0
         (run,) = dash_farm.registry.list_runs()
@@ -289,7 +289,7 @@ async def test_a_later_narrower_success_does_not_turn_a_failed_tenant_green(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.loaded)
         row = app.view.rows["0310024H"]
-        assert row.state is State.FAILED
+        assert row.state is RowState.FAILED
         async with EventBus(registry) as bus:
             coordinator = Coordinator(
                 farm=dash_farm.farm,
@@ -304,9 +304,9 @@ async def test_a_later_narrower_success_does_not_turn_a_failed_tenant_green(
             )
         assert result.tenants["0310024H"].phase.value == "succeeded"
         others = [app.view.rows["0340041K"], app.view.rows["0341921D"]]
-        await until(pilot, lambda: all(r.state is State.SUCCEEDED for r in others))
+        await until(pilot, lambda: all(r.state is RowState.SUCCEEDED for r in others))
         await pilot.pause(0.5)
-        assert row.state is State.FAILED  # the delta does not cover the failed full sync
+        assert row.state is RowState.FAILED  # the delta does not cover the failed full sync
         await pilot.press("slash", *"state:failed")
         await pilot.pause()
         assert table(app).row_count == 1
@@ -322,4 +322,4 @@ async def test_a_later_narrower_success_does_not_turn_a_failed_tenant_green(
                 clients=client_provider(transport=dash_farm.sim.transport()),
             )
             await coordinator.run(SyncRequest(tenants=tenants))
-        await until(pilot, lambda: row.state is State.SUCCEEDED)
+        await until(pilot, lambda: row.state is RowState.SUCCEEDED)

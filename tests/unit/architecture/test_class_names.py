@@ -30,15 +30,6 @@ KNOWN_DUPLICATES: dict[str, tuple[tuple[str, ...], str]] = {
         "an account adoption's decision (used by the lead's farm/moodle/apply_users.py and "
         "apply_links.py) vs a Pronote match's (another session's farm/pronote/matching.py)",
     ),
-    "State": (
-        ("farm.engine.health", "farm.tui.rows"),
-        "a tenant's state (succeeded, failed...) vs the dashboard's; both files are another "
-        "helper's (engine/status.py and tui/rows.py being split)",
-    ),
-    "TenantRow": (
-        ("farm.registry.tables", "farm.tui.rows"),
-        "the registry's table vs a dashboard line; farm/tui/rows.py is another helper's",
-    ),
 }
 
 

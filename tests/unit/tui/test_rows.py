@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from farm.engine.events import Event, EventKind, Phase
 from farm.tui.filter import Filter
-from farm.tui.rows import LastReport, State, TenantInfo, age_text, flat_counts, progress_text
+from farm.tui.rows import LastReport, RowState, TenantInfo, age_text, flat_counts, progress_text
 from farm.tui.view import FarmView
 
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -32,8 +32,8 @@ def test_rows_start_from_the_last_reports_and_never_synced_tenants_say_so() -> N
         [LastReport("0340041K", 3, "partial", T0, {"person.create": 4, "errors": 2}, "refused")],
     )
     row = view.rows["0340041K"]
-    assert (row.state, row.created, row.errors, row.run_id) == (State.PARTIAL, 4, 2, 3)
-    assert view.rows["0310024H"].state is State.NEVER
+    assert (row.state, row.created, row.errors, row.run_id) == (RowState.PARTIAL, 4, 2, 3)
+    assert view.rows["0310024H"].state is RowState.NEVER
     assert view.summary().never == 2
 
 
@@ -44,13 +44,13 @@ def test_a_run_moves_tenants_through_their_phases_and_counts_land_at_the_end() -
     assert view.summary().queued == 2
     view.fold([phase(7, "0340041K", Phase.APPLYING), progress(7, "0340041K", 25, 100)])
     row = view.rows["0340041K"]
-    assert row.state is State.RUNNING
+    assert row.state is RowState.RUNNING
     assert row.progress == 0.25
     assert "25%" in progress_text(row)
     assert view.summary().running == 1
     counts = {"person.create": 12, "person.update": 3, "person.suspend": 1, "cohort.create": 2}
     view.apply(phase(7, "0340041K", Phase.SUCCEEDED, counts=counts))
-    assert (row.state, row.created, row.updated, row.suspended) == (State.SUCCEEDED, 12, 3, 1)
+    assert (row.state, row.created, row.updated, row.suspended) == (RowState.SUCCEEDED, 12, 3, 1)
     assert row.last_run_at == T0
     assert view.summary().progress == 0.5
     view.apply(phase(7, "0341921D", Phase.FAILED, message="source ent: unreachable"))
@@ -65,7 +65,7 @@ def test_a_success_with_refused_records_is_partial() -> None:
     view = FarmView(TENANTS)
     view.apply(phase(2, "0310024H", Phase.SUCCEEDED, counts={"person.create": 5, "errors": 1}))
     row = view.rows["0310024H"]
-    assert (row.state, row.errors) == (State.PARTIAL, 1)
+    assert (row.state, row.errors) == (RowState.PARTIAL, 1)
 
 
 def test_events_of_unknown_tenants_are_ignored_and_only_changed_rows_are_dirty() -> None:
