@@ -8,8 +8,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from farm.config.files import FileSet, Loc, ParsedFile
 from farm.config.problems import Problem, annotation_fields
@@ -35,6 +33,10 @@ def resolve_registry_url(text: str, root: Path) -> str:
 
     A value without ``://`` is a SQLite file path.
     """
+    # Here, not at the top: ``import farm.config`` must not pay for SQLAlchemy
+    # (~190 ms), which only reading a farm's registry URL needs.
+    from sqlalchemy.engine import make_url
+
     if "://" not in text:
         text = f"sqlite:///{text}"
     url = make_url(text)
@@ -51,6 +53,9 @@ def _farm_checks(files: FileSet) -> Iterator[Problem]:
     farm, source = files.farm, files.farm_source
     assert farm is not None
     registry = farm.farm.registry_url
+    from sqlalchemy.engine import make_url  # lazily: see resolve_registry_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(registry if "://" in registry else f"sqlite:///{registry}")
     except ArgumentError:

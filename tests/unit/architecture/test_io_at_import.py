@@ -88,7 +88,10 @@ def test_no_io_library_is_loaded(code: str) -> None:
 @pytest.mark.parametrize(
     ("code", "absent"),
     [
-        ("import farm.config", ("httpx", "ldap3", "zeep", "lxml", "textual", "procrastinate")),
+        (
+            "import farm.config",
+            ("httpx", "ldap3", "zeep", "lxml", "textual", "procrastinate", "sqlalchemy", "psycopg"),
+        ),
         ("import farm.moodle", ("httpx",)),
         ("import farm.moodle.settings", ("httpx",)),
         ("import farm.sources.sdet", ("ldap3",)),
@@ -98,7 +101,11 @@ def test_no_io_library_is_loaded(code: str) -> None:
     ids=["config", "moodle-face", "moodle-settings", "sdet-face", "netypareo-face", "queue-errors"],
 )
 def test_reading_settings_loads_no_client_library(code: str, absent: tuple[str, ...]) -> None:
-    """decisions.md: reading a farm's settings loads neither httpx, ldap3 nor zeep."""
+    """decisions.md: reading a farm's settings loads neither httpx, ldap3 nor zeep.
+
+    Nor SQLAlchemy (~190 ms): ``farm.config`` checks a registry URL with it,
+    and imports it only then.
+    """
     assert set(loaded_after(code)).isdisjoint(absent)
 
 
