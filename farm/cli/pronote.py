@@ -34,7 +34,6 @@ from farm.cli.pronote_scope import (
     establishments_of,
     farm_people,
     read_people_or_fail,
-    settings_or_fail,
     status_line,
 )
 from farm.config import Farm
@@ -175,7 +174,7 @@ def import_file(
 
     farm = load_farm_or_fail(obj)
     scope = establishments_of(farm, tenants)
-    settings = settings_or_fail(obj)
+    settings = farm.pronote
     chosen = ImportMode(mode)
     try:
         read = read_pronote_file(file, settings)

@@ -14,7 +14,6 @@ from farm.cli.pronote_scope import (
     FLAGS,
     establishments_of,
     read_people_or_fail,
-    settings_or_fail,
 )
 from farm.pronote.records import Population
 
@@ -35,7 +34,7 @@ from farm.pronote.records import Population
     required=True,
     help="The file to write.",
 )
-@click.option("--partner", help="Partner id given by Index Education (default: pronote.toml).")
+@click.option("--partner", help="Partner id given by Index Education (default: [pronote] partner).")
 @click.option(
     "--public-key",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -53,10 +52,10 @@ def export(
 ) -> None:
     """Write a PARTENAIRE_INDEX (RapprochementSSO v2.0) document of the establishments' people.
 
-    Each person's ID_Partenaire is their partner_id attribute (pronote.toml;
-    uid by default), the identifier the ENT's CAS releases. People missing a
-    required value (a pupil's birth date, say) are listed and left out,
-    never invented. With --public-key the document is sealed in the
+    Each person's ID_Partenaire is their partner_id attribute (farm.toml's
+    [pronote] partner_id; uid by default), the identifier the ENT's CAS
+    releases. People missing a required value (a pupil's birth date, say)
+    are listed and left out, never invented. With --public-key the document is sealed in the
     ImportChiffre container for Index Education.
 
     \b
@@ -68,7 +67,7 @@ def export(
 
     farm = load_farm_or_fail(obj)
     scope = establishments_of(farm, tenants)
-    settings = settings_or_fail(obj)
+    settings = farm.pronote
     people = read_people_or_fail(farm, scope, settings)
     now = datetime.now(UTC).replace(microsecond=0)
     try:

@@ -20,7 +20,6 @@ from farm.cli.pronote_scope import (
     FLAGS,
     establishments_of,
     read_people_or_fail,
-    settings_or_fail,
 )
 from farm.pronote.records import Population
 from farm.registry import RegistryError
@@ -67,7 +66,7 @@ def link(
 
     farm = load_farm_or_fail(obj)
     scope = establishments_of(farm, tenants)
-    settings = settings_or_fail(obj)
+    settings = farm.pronote
     with open_registry(resolve_registry_url(obj, registry_url)) as registry:
         people = read_people_or_fail(farm, scope, settings)
         person = next((p for p in people.people if p.source_key == source_key), None)

@@ -1,4 +1,4 @@
-"""What the ``farm pronote`` commands share: settings, establishments, their people, summaries.
+"""What the ``farm pronote`` commands share: establishments, their people, summaries.
 
 Each helper either returns what the command needs or says why not and
 exits: 1 for what went wrong (stderr says what), 2 for a wrong command line.
@@ -12,22 +12,15 @@ from zoneinfo import ZoneInfo
 import anyio
 import click
 
-from farm.cli.context import CliContext, fail
+from farm.cli.context import fail
 from farm.config import Farm
 from farm.engine.pronote_people import PronotePeople, PronoteReadError, read_pronote_people
 from farm.pronote.identity import FarmPerson
 from farm.pronote.records import PronoteTally
-from farm.pronote.settings import PronoteSettings, PronoteSettingsError, load_pronote_settings
+from farm.pronote.settings import PronoteSettings
 
 #: Context settings of every ``farm pronote`` command.
 FLAGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def settings_or_fail(obj: CliContext) -> PronoteSettings:
-    try:
-        return load_pronote_settings(obj.farm_dir)
-    except PronoteSettingsError as error:
-        fail(f"{error}\nnothing was done.")
 
 
 def establishments_of(farm: Farm, given: Sequence[str]) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ from farm.options import (
     RemovalPolicy,
     RunOptions,
 )
+from farm.pronote.settings import PronoteSettings
 from farm.secrets import SecretRef
 from farm.site_rules import STOCK_ROLE_IDS, EmailConflicts, PasswordDelivery, SiteRules
 from farm.sources.netypareo.settings import NetYpareoSettings
@@ -171,6 +172,8 @@ class Farm:
     netypareo: Mapping[str, NetYpareoSettings] = field(hash=False)
     sites: Mapping[str, SiteConfig] = field(hash=False)
     tenants: Mapping[str, TenantConfig] = field(hash=False)
+    pronote: PronoteSettings = field(default_factory=PronoteSettings, hash=False)
+    """farm.toml's ``[pronote]``: identifier files, exports, the profile field (docs/pronote.md)."""
     warnings: tuple[Problem, ...] = field(default=(), hash=False, compare=False)
     """What ``load_farm`` found worth fixing that does not stop the farm (loose secret files)."""
 
@@ -300,6 +303,7 @@ def _build(farm_dir: Path, farm_file: FarmFile, site_files: Mapping[str, Any]) -
         netypareo=MappingProxyType(dict(farm_file.netypareo)),
         sites=MappingProxyType(sites),
         tenants=MappingProxyType(tenants),
+        pronote=farm_file.pronote,
     )
 
 

@@ -21,6 +21,7 @@ from farm.cohorts import DEFAULT_PREFIX
 from farm.config.notify import NotifySettings
 from farm.config.table import Table
 from farm.moodle.settings import MoodleLimits
+from farm.pronote.settings import PronoteSettings
 from farm.secrets import SecretReference
 from farm.site_rules import EmailConflicts, PasswordDelivery
 from farm.sources.netypareo.settings import NetYpareoSettings
@@ -232,6 +233,10 @@ class FarmFile(Table):
     )
     netypareo: dict[Name, NetYpareoSettings] = Field(
         default_factory=dict, description="NetYpareo endpoints by name"
+    )
+    pronote: PronoteSettings = Field(
+        default_factory=PronoteSettings,
+        description="Pronote identifier files, exports and profile field (docs/pronote.md)",
     )
 
 

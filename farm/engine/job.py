@@ -59,7 +59,6 @@ from farm.operation import Operation
 from farm.options import PlanOptions
 from farm.passwords import CredentialsFile
 from farm.plan import Plan, plan_site
-from farm.pronote.settings import PronoteSettingsError
 from farm.registry import Registry, RegistryError
 from farm.registry.rows import RunId, TenantReport, TenantStatus
 from farm.safety import SafetyStop
@@ -227,14 +226,11 @@ class _Job:
         chosen = {t: snapshots[t] for t in tenants}
         try:
             index = await self.registry(self.ctx.registry.site_index, self.site.name)
-            field = await self.registry(pronote_field, self.ctx.farm.root, self.site)
+            field = pronote_field(self.ctx.farm.pronote, self.site)
             if field is not None:
                 chosen = await self.registry(with_pronote_fields, chosen, self.ctx.registry, field)
         except RegistryError as error:
             self.fail(tenants, f"registry: {error}")
-            return None, None
-        except PronoteSettingsError as error:
-            self.fail(tenants, str(error))
             return None, None
 
         def build() -> Plan:

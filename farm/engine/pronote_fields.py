@@ -1,6 +1,6 @@
 """The Pronote identifier carried to Moodle by every sync, where a site asks for it.
 
-When ``profile_field`` is set in the farm's pronote.toml and a site lists
+When ``profile_field`` is set in farm.toml's ``[pronote]`` and a site lists
 that field in its ``profile_fields``, each person of the site's tenants
 carries their Pronote identifier there (empty when unlinked, so that an
 identifier unlinked in the farm is cleared in Moodle), synced like any
@@ -14,22 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
 
 from farm.config import SiteConfig
 from farm.model import TenantSnapshot
 from farm.pronote.fields import with_pronote_ids
-from farm.pronote.settings import load_pronote_settings
+from farm.pronote.settings import PronoteSettings
 from farm.registry import Registry
 
 
-def pronote_field(farm_dir: Path, site: SiteConfig) -> str | None:
-    """The profile field ``site`` carries Pronote identifiers in, or None.
-
-    Raises :class:`farm.pronote.settings.PronoteSettingsError` naming the
-    file and key when pronote.toml is invalid.
-    """
-    field = load_pronote_settings(farm_dir).profile_field
+def pronote_field(settings: PronoteSettings, site: SiteConfig) -> str | None:
+    """The profile field ``site`` carries Pronote identifiers in (``Farm.pronote``), or None."""
+    field = settings.profile_field
     return field if field is not None and field in site.profile_fields else None
 
 

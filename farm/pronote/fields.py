@@ -1,9 +1,10 @@
 """The Pronote identifier as a Moodle custom profile field: what a sync carries to Moodle.
 
 A site that declares a profile field for it (``profile_field`` in
-pronote.toml, and the field in the site's ``profile_fields``) gets each
-person's identifier there, synced like any field: :func:`with_pronote_ids`
-is what a job calls on a tenant's people before planning. It is pure; the
+farm.toml's ``[pronote]``, and the field in the site's
+``profile_fields``) gets each person's identifier there, synced like any
+field: :func:`with_pronote_ids` is what a job calls on a tenant's people
+before planning. It is pure; the
 links come from :meth:`farm.registry.Registry.pronote_links`.
 """
 

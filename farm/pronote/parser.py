@@ -383,7 +383,7 @@ class PronoteReader:
                 raise PronoteFileError(
                     self.name,
                     f"root element {shown}: an IdPN export's namespace must start with "
-                    f"one of: {accepted} (pronote.toml: idpn.namespaces)",
+                    f"one of: {accepted} (farm.toml [pronote] idpn.namespaces)",
                     line,
                 )
             layout = self._idpn
@@ -392,7 +392,7 @@ class PronoteReader:
             raise PronoteFileError(
                 self.name,
                 f"root element {shown} is not a Pronote identifier file; expected one of: "
-                f"{expected} (pronote.toml: idpn.roots)",
+                f"{expected} (farm.toml [pronote] idpn.roots)",
                 line,
             )
         attributes = _attributes(root)
@@ -524,7 +524,7 @@ def read_pronote_file(path: Path, settings: PronoteSettings | None = None) -> Pr
         if len(people) >= limit:
             raise PronoteFileError(
                 reader.name,
-                f"more than {limit} people: refused (pronote.toml: max_people)",
+                f"more than {limit} people: refused (farm.toml [pronote] max_people)",
                 person.line,
             )
         key = (person.population, person.pronote_id)

@@ -103,7 +103,7 @@ def plan_partner_index(
     if not partner:
         raise ExportError(
             "no partner id: PARTENAIRE_INDEX needs the id Index Education gave the ENT; "
-            "pass --partner ID or set partner in pronote.toml"
+            "pass --partner ID or set partner in farm.toml [pronote]"
         )
     if not establishments:
         raise ExportError("no establishment to export")

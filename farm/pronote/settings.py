@@ -1,10 +1,12 @@
 """Pronote settings: the inferred IdPN format, which person attribute is the partner id, limits.
 
-Everything has a default, so a farm needs no settings file at all. A farm
-that does write one keeps it as ``pronote.toml`` in the farm folder, next to
-farm.toml; ``docs/pronote.md`` describes every key. Element and attribute
-names are local names (namespaces are ignored) and each is a list: the
-first one a person carries wins.
+They are the ``[pronote]`` table of farm.toml: :class:`farm.config` reads
+and validates them with the rest of the farm (problems name the file, key
+and line) and hands them out as ``Farm.pronote``; ``docs/pronote.md``
+describes every key. Everything has a default, so a farm needs no
+``[pronote]`` table at all. Element and attribute names are local names
+(namespaces are ignored) and each is a list: the first one a person
+carries wins.
 
 The IdPN defaults are an inference (no public sample of ``IdPN_To_*.xml``
 exists, see docs/pronote.md): when a real file names things differently,
@@ -14,15 +16,11 @@ the operator changes names here instead of waiting for a new farm.
 from __future__ import annotations
 
 import re
-import tomllib
-from pathlib import Path
-from typing import Final, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from farm.pronote.records import Population
-
-SETTINGS_FILE: Final = "pronote.toml"
 
 Names = tuple[str, ...]
 
@@ -40,6 +38,8 @@ def _local_names(value: Names) -> Names:
 
 
 class _Strict(BaseModel):
+    # farm.config.table.Table's rules (unknown keys refused, values frozen), restated:
+    # an adapter may not import the config package it sits under.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -130,7 +130,9 @@ class PronoteSettings(_Strict):
     field). ``birth_date_field`` and ``ine_field`` name the profile fields
     that carry a person's birth date and INE when the tenant's people are
     read for Pronote; ``directory_birth_date`` and ``directory_ine`` are
-    the directory attributes they are read from.
+    the directory attributes they are read from. ``profile_field`` is the
+    Moodle custom profile field that carries each person's Pronote
+    identifier, on the sites whose ``profile_fields`` list it.
     """
 
     idpn: IdpnFormat = IdpnFormat()
@@ -163,29 +165,3 @@ class PronoteSettings(_Strict):
                 "idnumber, email or field:NAME"
             )
         return value
-
-
-class PronoteSettingsError(Exception):
-    """``pronote.toml`` is unreadable or invalid; the message names the file, key and line."""
-
-
-def load_pronote_settings(farm_dir: Path) -> PronoteSettings:
-    """The farm's Pronote settings: ``farm_dir/pronote.toml`` if it exists, else the defaults."""
-    path = farm_dir / SETTINGS_FILE
-    if not path.exists():
-        return PronoteSettings()
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as error:
-        raise PronoteSettingsError(f"{path}: cannot be read: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise PronoteSettingsError(f"{path}: not valid TOML: {error}") from None
-    try:
-        return PronoteSettings.model_validate(raw)
-    except ValidationError as error:
-        # The configuration's own wording of pydantic errors: file, key, line, hint.
-        from farm.config.problems import KeyLines, problems_from_validation
-
-        problems = problems_from_validation(error, PronoteSettings, path, KeyLines(text))
-        raise PronoteSettingsError("\n".join(str(p) for p in problems)) from None
