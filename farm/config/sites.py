@@ -1,4 +1,4 @@
-"""Checks across site files: URLs, source references, tenants claimed twice.
+"""Checks across site files: URLs, source references, tenants claimed twice, Pronote's field.
 
 They run on :class:`SiteView`, what is valid on its own in each file, so that
 a typo in one establishment does not hide a duplicated UAI in the next one.
@@ -6,6 +6,7 @@ a typo in one establishment does not hide a duplicated UAI in the next one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,7 @@ def site_checks(files: FileSet) -> Iterator[Problem]:
             )
             yield from uais.claim(entry.uai, f"UAI {entry.uai}", view, (*loc, "uai"))
         yield from _account_checks(files, view)
+        yield from _pronote_field(files, view)
         default_endpoint = view.section.netypareo if view.section else None
         prefixes: dict[int, str] = {}
         for index, site in view.netypareo_sites:
@@ -188,3 +190,26 @@ def _account_checks(files: FileSet, view: SiteView) -> Iterator[Problem]:
             'under var/credentials) or "email" (Moodle e-mails a password to every new '
             "account): there is no default, so that nobody is mass-mailed by surprise",
         )
+
+
+def _pronote_field(files: FileSet, view: SiteView) -> Iterator[Problem]:
+    """A warning for a site with establishments that leaves out ``[pronote] profile_field``.
+
+    Only the sites listing the field in ``profile_fields`` carry each
+    person's Pronote identifier (:mod:`farm.engine.pronote_fields`). Leaving
+    a site out may be meant (a site without Pronote), so this warns and
+    does not refuse; ``farm sites check`` proves the listed fields exist.
+    """
+    wanted = files.farm.pronote.profile_field if files.farm is not None else None
+    section = view.section
+    if wanted is None or section is None or not view.establishments:
+        return
+    if wanted not in section.profile_fields:
+        problem = view.source.problem(
+            ("site", "profile_fields"),
+            f"site {view.name} does not carry Pronote identifiers: "
+            f"add {wanted!r} to its profile_fields",
+            "farm.toml's [pronote] profile_field names the Moodle profile field that carries "
+            "them; farm sites check then proves the site has it",
+        )
+        yield dataclasses.replace(problem, warning=True)
