@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from farm.pronote.fields import pronote_ids
 from farm.registry import Registry
 from farm.simulators.pronote import PronoteShares, generate_idpn
 from tests.acceptance.test_sync_e2e import Farm, World, as_json, ok, world
@@ -300,3 +301,46 @@ def test_our_own_export_imports_back_with_everyone_matched_by_identifier(
         assert part["counts"]["matched"] == exported["counts"][population]
         assert part["counts"]["unmatched_file"] == part["counts"]["ambiguous"] == 0
         assert {e["method"] for e in part["matched"]} <= {"directory-id"}
+
+
+def test_a_site_that_declares_the_field_gets_each_persons_pronote_id_through_the_sync(
+    world: World, tmp_path: Path
+) -> None:
+    farm = world.farm("pronote-field")
+    ok(farm.run("registry", "upgrade"))
+    site, uais = next((s, u) for s, u in farm.establishments.items() if len(u) > 1)
+    # The site has the custom profile field, and the farm says the identifier goes there.
+    world.moodle.sites[site].profile_fields["pronote"] = "Pronote"
+    site_file = farm.folder / f"{site}.toml"
+    site_file.write_text(
+        site_file.read_text().replace("[site]\n", '[site]\nprofile_fields = ["pronote"]\n', 1)
+    )
+    farm_file = farm.folder / "farm.toml"
+    farm_file.write_text(farm_file.read_text() + '\n[pronote]\nprofile_field = "pronote"\n')
+    ok(farm.run("registry", "load"))
+    ok(farm.run("sync", "--site", site, "--quiet"))
+    assert {u.customfields.get("pronote", "") for u in world.moodle.sites[site].live_users()} == {
+        ""
+    }
+
+    files = generate_idpn(world.directory, uais, seed=9, shares=PronoteShares(0, 0, 0, 1.0))
+    idpn = tmp_path / "IdPN_To_KOSMOS.xml"
+    idpn.write_bytes(files.full)
+    ok(farm.run("pronote", "import", str(idpn), *tenant_args(uais), "--mode", "full", "--apply"))
+    ok(farm.run("sync", "--site", site, "--quiet"))
+
+    with Registry.open(farm.registry_url) as registry:
+        # One value per person: a teacher who is also a parent carries the teacher's id.
+        expected = pronote_ids(registry.pronote_links(uais))
+        accounts = {e.key: e.moodle_id for e in registry.index_entries(site, "person")}
+    assert expected
+    by_id = {u.id: u for u in world.moodle.sites[site].live_users()}
+    carried = {
+        key: by_id[moodle_id].customfields.get("pronote", "")
+        for key, moodle_id in accounts.items()
+        if moodle_id in by_id
+    }
+    assert {key: value for key, value in carried.items() if value} == expected
+    # A rerun sends nothing more: the identifier is a field like any other, digested.
+    again = as_json(ok(farm.run("sync", "--site", site, "--json", "--quiet")))
+    assert again["writes"] == 0
