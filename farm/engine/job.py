@@ -4,6 +4,9 @@
 grouped), merges the snapshots, plans against the site's index, checks the
 site, applies, and records one report per tenant. It does not take leases
 and does not start or finish the run: the coordinator does both around it.
+A simulation stores its plan with the run; a job with ``apply_plan_of``
+(``farm apply``) reads and plans nothing and applies that stored plan
+instead, once nothing it was computed from drifted (:mod:`farm.engine.stored_apply`).
 
 What fails a tenant, and what does not:
 
@@ -46,11 +49,12 @@ from farm.applied import Applied, Confirmation, Refused
 from farm.config import Farm, SiteConfig
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.jobspec import JobSpec
-from farm.engine.outcome import JobOutcome, TenantOutcome, unrecorded_words
+from farm.engine.outcome import JobOutcome, TenantOutcome, final_report, unrecorded_words
 from farm.engine.pronote_fields import pronote_field, with_pronote_fields
-from farm.engine.reading import read_sources, save_bookmarks
-from farm.engine.report import TenantTally, tally, tenant_report
-from farm.engine.site_check import simulation_notes, site_problem
+from farm.engine.reading import Reads, read_sources, save_bookmarks
+from farm.engine.report import TenantTally, tally
+from farm.engine.site_check import blocked_notes, simulation_notes, site_problem, stop_reasons
+from farm.engine.stored_apply import keep_simulation, load_stored_plan
 from farm.engine.wiring import ClientProvider, SourceProvider
 from farm.index import SiteIndex
 from farm.model import TenantSnapshot
@@ -60,7 +64,7 @@ from farm.options import PlanOptions
 from farm.passwords import CredentialsFile
 from farm.plan import Plan, plan_site
 from farm.registry import Registry, RegistryError
-from farm.registry.rows import RunId, TenantReport, TenantStatus
+from farm.registry.rows import RunId, TenantReport
 from farm.safety import SafetyStop
 from farm.secrets import SecretError
 from farm.site_rules import PasswordDelivery
@@ -84,14 +88,6 @@ class JobContext:
     sources: SourceProvider
     clients: ClientProvider
     stop: anyio.Event
-
-
-_STATUS = {
-    Phase.SUCCEEDED: TenantStatus.SUCCEEDED,
-    Phase.FAILED: TenantStatus.FAILED,
-    Phase.INTERRUPTED: TenantStatus.INTERRUPTED,
-    Phase.SKIPPED: TenantStatus.SKIPPED,
-}
 
 
 async def run_job(spec: JobSpec, ctx: JobContext) -> JobOutcome:
@@ -169,6 +165,37 @@ class _Job:
         self.simulated = options.simulate
         unknown = [t for t in self.tenants if self.ctx.farm.tenants.get(t) is None]
         self.fail(unknown, f"not a tenant of the farm's configuration (site {self.site.name})")
+        if self.spec.options.apply_plan_of is not None:
+            # farm apply: the plan a simulation stored, checked for drift (engine/stored_apply.py).
+            reads = Reads()
+            plan, index = await self.stored()
+        else:
+            reads = await self.read()
+            plan, index = await self.plan(reads.snapshots, options)
+        if plan is not None and index is not None:
+            if self.ctx.stop.is_set():
+                self.fail(self.alive(), "stopped before applying", Phase.INTERRUPTED)
+            elif plan.people_matched == 0:
+                self.fail(
+                    self.alive(),
+                    f"no person matches {options.person!r}: searched the source keys, uids, "
+                    f"usernames and idnumbers read from {', '.join(self.alive())} and those "
+                    f"the index of {self.site.name} holds",
+                )
+            elif plan.blocked is not None:
+                await self.keep(plan)
+                self.safety_stop(plan.blocked)
+            elif plan.simulate:
+                self.tallies = self.spread(plan, planned=plan.operations)
+                await self.keep(plan)
+            else:
+                await self.apply(plan, index)
+        # A simulation wrote nothing and a one-person read saw little: neither moves a bookmark.
+        if not self.simulated and options.person is None:
+            await save_bookmarks(self.ctx.registry, reads.bookmarks, self.alive())
+        return await self.finish(started)
+
+    async def read(self) -> Reads:
         groups: dict[str, list[str]] = {}
         for tenant in self.alive():
             groups.setdefault(self.ctx.farm.tenants[tenant].source, []).append(tenant)
@@ -181,39 +208,38 @@ class _Job:
             self.fail([tenant], reason)
         for tenant, seconds in reads.seconds.items():
             self.durations[tenant]["read"] = seconds
-        plan, index = await self.plan(reads.snapshots, options)
-        if plan is not None and index is not None:
-            if self.ctx.stop.is_set():
-                self.fail(self.alive(), "stopped before applying", Phase.INTERRUPTED)
-            elif plan.people_matched == 0:
-                self.fail(
-                    self.alive(),
-                    f"no person matches {options.person!r}: searched the source keys, uids, "
-                    f"usernames and idnumbers read from {', '.join(self.alive())} and those "
-                    f"the index of {self.site.name} holds",
-                )
-            elif plan.blocked is not None:
-                self.safety_stop(plan.blocked)
-            elif plan.simulate:
-                self.tallies = self.spread(plan, planned=plan.operations)
-            else:
-                await self.apply(plan, index)
-        # A simulation wrote nothing and a one-person read saw little: neither moves a bookmark.
-        if not self.simulated and options.person is None:
-            await save_bookmarks(self.ctx.registry, reads.bookmarks, self.alive())
-        return await self.finish(started)
+        return reads
+
+    async def stored(self) -> tuple[Plan | None, SiteIndex | None]:
+        """The stored plan this run applies (or re-plans), checked; see engine/stored_apply.py."""
+        if not (tenants := self.alive()):
+            return None, None
+        self.enter(Phase.PLANNING, tenants)
+        options = self.spec.options
+        found = await load_stored_plan(
+            self.ctx, self.site, self.run_id, tenants, options, self.replan
+        )
+        self.tallies = found.tallies
+        if found.failure is not None:
+            self.fail(tenants, found.failure)
+        return found.plan, found.index
+
+    async def replan(self, options: PlanOptions) -> Plan | None:
+        """Read and plan again as a sync does: the re-plan of drifted records."""
+        reads = await self.read()
+        return (await self.plan(reads.snapshots, options))[0]
+
+    async def keep(self, plan: Plan) -> None:
+        """Store a simulation's plan with the run (a re-plan stored its own already)."""
+        if self.spec.options.apply_plan_of is None:
+            problem = await keep_simulation(self.ctx.registry, self.run_id, self.alive(), plan)
+            if problem is not None:
+                self.fail(self.alive(), problem)
 
     def safety_stop(self, stop: SafetyStop) -> None:
         """Fail every tenant; each message says which tenant the stop is about."""
-        for tenant in self.alive():
-            if stop.tenant is None or stop.tenant == tenant:
-                self.fail([tenant], f"safety stop: {stop.reason}")
-            else:
-                self.fail(
-                    [tenant],
-                    f"held back: the site's plan stopped because of {stop.tenant}, "
-                    f"another tenant of {self.site.name} ({stop.reason})",
-                )
+        for tenant, reason in stop_reasons(stop, self.alive(), self.site.name).items():
+            self.fail([tenant], reason)
 
     async def plan(
         self, snapshots: Mapping[str, TenantSnapshot], options: PlanOptions
@@ -260,15 +286,9 @@ class _Job:
             refused=refused,
             rejections=plan.refusals,
             source_warnings=plan.warnings,
-            notes=[*plan.notes, *self.blocked_notes(plan), *simulation_notes(plan, self.site)],
+            notes=[*plan.notes, *blocked_notes(plan), *simulation_notes(plan, self.site)],
             verbose=plan.options.verbose,
         )
-
-    def blocked_notes(self, plan: Plan) -> list[str]:
-        if plan.blocked is None:
-            return []
-        counts = ", ".join(f"{name} {n}" for name, n in plan.summary().items())
-        return [f"withheld {len(plan.withheld)} operations ({counts})"]
 
     async def apply(self, plan: Plan, index: SiteIndex) -> None:
         tenants = self.alive()
@@ -353,19 +373,9 @@ class _Job:
         for tenant in self.tenants:
             phase, reason = self.final.get(tenant, (Phase.SUCCEEDED, ""))
             item = self.tallies.get(tenant, TenantTally())
-            status = _STATUS[phase]
-            if phase is Phase.SUCCEEDED and item.errors:
-                status = TenantStatus.PARTIAL
-                reason = f"{len(item.errors)} record(s) not written; see the errors"
             durations = {**self.durations[tenant], "total": time.monotonic() - started}
-            report = tenant_report(
-                tenant,
-                self.site.name,
-                status,
-                reason or None,
-                item,
-                durations,
-                simulated=self.simulated,
+            report, reason = final_report(
+                tenant, self.site.name, phase, reason, item, durations, simulated=self.simulated
             )
             if unrecorded_reports:
                 # The registry refused the last one: the coordinator records the rest later.

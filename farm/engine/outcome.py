@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 
 from farm.applied import Confirmation
 from farm.engine.events import Phase
-from farm.registry import TenantReport
+from farm.engine.report import TenantTally, tenant_report
+from farm.registry import TenantReport, TenantStatus
+
+_STATUS = {
+    Phase.SUCCEEDED: TenantStatus.SUCCEEDED,
+    Phase.FAILED: TenantStatus.FAILED,
+    Phase.INTERRUPTED: TenantStatus.INTERRUPTED,
+    Phase.SKIPPED: TenantStatus.SKIPPED,
+}
 
 
 @dataclass(frozen=True)
@@ -50,3 +58,28 @@ def unrecorded_words(site: str, unrecorded: Sequence[Confirmation]) -> str:
     n = len(unrecorded)
     batches = "the last batch" if n == 1 else f"the last {n} batches"
     return f"{batches} Moodle confirmed on site {site} ({what}), which the next run adopts"
+
+
+def final_report(
+    tenant: str,
+    site: str,
+    phase: Phase,
+    reason: str,
+    item: TenantTally,
+    durations: Mapping[str, float],
+    *,
+    simulated: bool,
+) -> tuple[TenantReport, str]:
+    """A tenant's report at the end of its job, and its reason.
+
+    A tenant that succeeded but whose records were partly refused is
+    ``partial``, its reason saying how many were not written.
+    """
+    status = _STATUS[phase]
+    if phase is Phase.SUCCEEDED and item.errors:
+        status = TenantStatus.PARTIAL
+        reason = f"{len(item.errors)} record(s) not written; see the errors"
+    report = tenant_report(
+        tenant, site, status, reason or None, item, durations, simulated=simulated
+    )
+    return report, reason

@@ -6,16 +6,20 @@ or its token revoked, or it would report the tenants ``succeeded`` and hide
 the failure. It asks the site for its functions, then probes each auth
 plugin the plan creates accounts with (an auth plugin the site lacks would
 have every creation refused, opaquely). :func:`simulation_notes` says what a
-simulation, which writes nothing, could not probe.
+simulation, which writes nothing, could not probe; :func:`stop_reasons` and
+:func:`blocked_notes` what a plan a safety rule stopped says to each tenant.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from farm.config import SiteConfig
 from farm.model import Kind, Person
 from farm.moodle import REQUIRED_FUNCTIONS, Found, MoodleClient, probe_auth
 from farm.operation import Action
 from farm.plan import Plan
+from farm.safety import SafetyStop
 from farm.site_rules import STOCK_AUTH_PLUGINS
 
 
@@ -62,3 +66,22 @@ def created_auths(plan: Plan) -> list[str]:
             and isinstance(op.record, Person)
         }
     )
+
+
+def stop_reasons(stop: SafetyStop, tenants: Sequence[str], site: str) -> dict[str, str]:
+    """Each tenant's reason when ``stop`` stopped the site's plan: about it, or held back."""
+    return {
+        tenant: f"safety stop: {stop.reason}"
+        if stop.tenant is None or stop.tenant == tenant
+        else f"held back: the site's plan stopped because of {stop.tenant}, "
+        f"another tenant of {site} ({stop.reason})"
+        for tenant in tenants
+    }
+
+
+def blocked_notes(plan: Plan) -> list[str]:
+    """What a stopped plan withheld, counted by kind and action."""
+    if plan.blocked is None:
+        return []
+    counts = ", ".join(f"{name} {n}" for name, n in plan.summary().items())
+    return [f"withheld {len(plan.withheld)} operations ({counts})"]
