@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("farm.cli.runs:runs", "List past and current runs."),
     "report": ("farm.cli.runs:report", "Show a run's report per tenant (table, JSON or CSV)."),
     "sync": ("farm.cli.sync:sync", "Sync tenants into their Moodle sites."),
+    "plan": ("farm.cli.plan:plan", "Show the plan a simulation stored, value by value."),
+    "apply": ("farm.cli.apply:apply", "Apply exactly the plan a simulation stored, once."),
     "staff": ("farm.cli.staff:staff", "Check staff CSV files (teachers and staff) before import."),
     "pronote": ("farm.cli.pronote:pronote", "Import, report, link and export Pronote identifiers."),
     "status": ("farm.cli.status:status", "One line per tenant: last run, result and age."),
