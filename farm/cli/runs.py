@@ -27,11 +27,20 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from farm.cli.context import CliContext, fail, open_registry, registry_option, resolve_registry_url
+from farm.cli.context import (
+    CliContext,
+    fail,
+    load_farm_or_fail,
+    open_registry,
+    registry_option,
+    resolve_registry_url,
+)
 from farm.cli.screen import table_console
 from farm.clock import iso, label, local_text, zone_of
+from farm.config.selection import SelectionError, select_tenants
 from farm.engine.health import NOT_OK, PROBLEMS, SEVERITY, State, counts_text, state_counts
 from farm.registry import (
+    Registry,
     RegistryError,
     RunId,
     RunReport,
@@ -57,6 +66,9 @@ CSV_COLUMNS = (
 
 @click.command()
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Runs of tenants with this tag.")
+@click.option("--site", "sites", multiple=True, metavar="SITE", help="Runs of this site's tenants.")
+@click.option("--tenant", "tenants", multiple=True, metavar="ID", help="Runs of this tenant.")
 @click.option(
     "--status",
     "statuses",
@@ -70,38 +82,67 @@ CSV_COLUMNS = (
 def runs(
     obj: CliContext,
     limit: int,
+    tags: tuple[str, ...],
+    sites: tuple[str, ...],
+    tenants: tuple[str, ...],
     statuses: tuple[str, ...],
     as_json: bool,
     registry_url: str | None,
 ) -> None:
     """List past and current runs, latest first, with their tenants counted by state.
 
+    --tenant, --site and --tag (criteria combine with "and", as in 'farm
+    sync') keep the runs that reported on one of those tenants, and add a
+    column counting how those tenants fared; the last 1000 runs are searched.
+
     \b
     Example:
       farm runs
       farm runs --status failed --limit 5
       farm runs --status not-ok
+      farm runs --tenant 0340041K
       farm runs --json | jq '.[0].id'
     """
     where = zone_of(obj.farm_dir)
     wanted = _statuses(statuses)
+    chosen: frozenset[str] | None = None
+    if tags or sites or tenants:
+        farm = load_farm_or_fail(obj)
+        try:
+            picked = select_tenants(farm, tags=tags, sites=sites, tenants=tenants)
+        except SelectionError as error:
+            raise click.UsageError(str(error)) from None
+        chosen = frozenset(t.id for t in picked)
+    theirs: dict[RunId, dict[str, int]] = {}
     with open_registry(resolve_registry_url(obj, registry_url)) as opened:
         try:
-            found = opened.list_runs(limit=limit, status=wanted or None)
+            if chosen is None:
+                found = opened.list_runs(limit=limit, status=wanted or None)
+            else:
+                found, theirs = _runs_of(opened, chosen, limit, wanted)
             counts = opened.tenant_status_counts([run.id for run in found])
             others = [] if found or not wanted else opened.list_runs(limit=limit)
         except RegistryError as error:
             fail(str(error))
     if as_json:
         out = [_run_json(run, where, counts.get(run.id, {})) for run in found]
+        if chosen is not None:
+            for item, run in zip(out, found, strict=True):
+                item["tenants"]["chosen"] = dict(sorted(theirs.get(run.id, {}).items()))
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     if not found:
-        click.echo("No runs yet." if not wanted else _none_of(statuses, others))
+        if chosen is not None:
+            click.echo(f"No run of these tenants among the last {SCANNED_RUNS}.")
+        else:
+            click.echo("No runs yet." if not wanted else _none_of(statuses, others))
         return
     table = Table("run", f"started ({label(where)})", "duration", "trigger", "status", "tenants")
+    if chosen is not None:
+        table.add_column("these tenants")
     table.add_column("simulated")
     for run in found:
+        mine = [_tenant_counts(theirs.get(run.id, {}))] if chosen is not None else []
         table.add_row(
             *_cells(
                 str(run.id),
@@ -110,10 +151,46 @@ def runs(
                 run.trigger.value,
                 run.status.value,
                 _tenant_counts(counts.get(run.id, {})),
+                *mine,
                 "yes" if run.simulated else "",
             )
         )
     _console().print(table)
+
+
+#: How many of the latest runs ``farm runs --tenant`` searches.
+SCANNED_RUNS = 1000
+
+
+def _runs_of(
+    registry: Registry, tenants: frozenset[str], limit: int, statuses: list[RunStatus]
+) -> tuple[list[RunSummary], dict[RunId, dict[str, int]]]:
+    """The latest ``limit`` runs that reported on one of ``tenants``, and how those fared.
+
+    The registry lists runs, not runs by tenant: runs are read page by page,
+    latest first, each with its tenants' reports, up to :data:`SCANNED_RUNS`.
+    """
+    found: list[RunSummary] = []
+    states: dict[RunId, dict[str, int]] = {}
+    before: RunId | None = None
+    scanned = 0
+    while len(found) < limit and scanned < SCANNED_RUNS:
+        page = registry.list_runs(limit=100, status=statuses or None, before=before)
+        if not page:
+            break
+        for run in page:
+            scanned += 1
+            reports = [t for t in registry.get_report(run.id).tenants if t.tenant in tenants]
+            if reports:
+                found.append(run)
+                counted: dict[str, int] = {}
+                for report in reports:
+                    counted[report.status.value] = counted.get(report.status.value, 0) + 1
+                states[run.id] = counted
+            if len(found) == limit or scanned == SCANNED_RUNS:
+                break
+        before = page[-1].id
+    return found, states
 
 
 def _statuses(chosen: tuple[str, ...]) -> list[RunStatus]:

@@ -1,9 +1,13 @@
-"""``farm schedule list`` and ``farm schedule run``: the farm's scheduled tasks.
+"""``farm schedule list``, ``execute`` and ``run``: the farm's scheduled tasks.
 
-``list`` shows, per tenant and task, its cron expression, whether a site or
-tenant file overrides it, the last run that did the task's work and how it
-ended ("never"), and the next run ("disabled"), as Moodle's scheduled-task
-page does; times in the farm's zone, as in every view. ``run`` is
+``list`` shows the tasks as Moodle's scheduled-task page does, at farm
+scale (:mod:`farm.cli.schedule_views`): one row per task and cron expression
+with its tenants counted, or with ``--tenant`` that tenant's tasks with
+their cron fields, override, last run and result, next run or "disabled:
+CLI only"; ``--json`` has every tenant x task. Times in the farm's zone, as
+in every view. ``execute TASK`` is Moodle's "Run now": one task for the
+tenants chosen, now, with the options the scheduler gives it, through the
+coordinator as ``farm sync`` runs. ``run`` is
 the scheduler: a long-running process (systemd or cron friendly) that holds
 the registry's ``scheduler`` lease, so only one runs per registry, and
 launches due tasks through the coordinator. A task whose site another run
@@ -18,27 +22,31 @@ task it tells operators (``[notify]``) about tenants whose state changed.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import signal
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import anyio
 import click
 import structlog
+from rich.text import Text
 
 from farm.cli.context import CliContext, fail, load_farm_or_fail, open_registry, registry_option
+from farm.cli.schedule_views import farm_table, task_json, task_lines, tenant_table
+from farm.cli.screen import table_console
+from farm.clock import label, zone
 from farm.config import Farm, FarmConfigError, load_farm
+from farm.config.selection import SelectionError, select_tenants
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator
 from farm.engine.leases import LeasePolicy, LeaseRefused, hold_leases
 from farm.engine.schedule import (
     FarmFiles,
     TaskSchedule,
-    next_run,
-    override_of,
     run_scheduler,
     schedule_changes,
     schedules,
@@ -57,56 +65,172 @@ SCHEDULER_LEASE = "scheduler"
 
 @click.group()
 def schedule() -> None:
-    """List schedules, or run the scheduler.
+    """List schedules, run a task now, or run the scheduler.
 
     Schedules are cron expressions per task in farm.toml's [schedules], with
-    site and tenant overrides; "disabled" tasks run only from 'farm sync'.
+    site and tenant overrides; "disabled" tasks run only from the command
+    line ('farm schedule execute TASK' or 'farm sync').
     """
 
 
 @schedule.command("list")
-@click.option("--tenant", "tenants", multiple=True, metavar="ID", help="Only this tenant.")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only tenants with this tag.")
+@click.option("--site", "sites", multiple=True, metavar="SITE", help="Only this site's tenants.")
+@click.option(
+    "--tenant", "tenants", multiple=True, metavar="ID", help="This tenant's tasks, one by one."
+)
+@click.option("--json", "as_json", is_flag=True, help="Every tenant x task, for scripts.")
 @registry_option
 @click.pass_obj
-def list_(obj: CliContext, tenants: tuple[str, ...], registry_url: str | None) -> None:
-    """Last and next run of each task of each tenant.
+def list_(
+    obj: CliContext,
+    tags: tuple[str, ...],
+    sites: tuple[str, ...],
+    tenants: tuple[str, ...],
+    as_json: bool,
+    registry_url: str | None,
+) -> None:
+    """The farm's scheduled tasks: one row per task and schedule, or one tenant's tasks.
+
+    Without --tenant, a row per task and cron expression: how many tenants
+    run it so, how many through a site or tenant override, its last run
+    among them and their last results counted by state, its next run.
+    With --tenant, that tenant's tasks as Moodle's scheduled-task page
+    shows them: the cron fields, the override in effect, the last run and
+    its result, the next run, or "disabled: CLI only" (run it with 'farm
+    schedule execute'). The last run of a task is the last run that did its
+    work (a full sync counts). --json lists every tenant x task with all of
+    that. Times in [farm] timezone.
 
     \b
-    Example:
+    Examples:
       farm schedule list
+      farm schedule list --tag academie:toulouse
       farm schedule list --tenant 0340041K
+      farm schedule list --json | jq '.[] | select(.last_run.status == "failed")'
     """
     farm = load_farm_or_fail(obj)
-    entries = [e for e in schedules(farm) if not tenants or e.tenant in tenants]
-    zone = ZoneInfo(farm.settings.timezone)
+    try:
+        chosen = select_tenants(farm, tags=tags, sites=sites, tenants=tenants)
+    except SelectionError as error:
+        raise click.UsageError(str(error)) from None
+    entries = schedules(farm, chosen)
+    where = zone(farm.settings.timezone)
     with open_registry(registry_url or farm.settings.registry_url) as registry:
         try:
             last = task_last_results(registry, {e.tenant for e in entries})
         except RegistryError as error:
             fail(str(error))
-    now = datetime.now(UTC)
-    click.echo(
-        f"{'tenant':<22} {'task':<9} {'schedule':<20} {'':<8} {'last run':<17} "
-        f"{'last result':<12} next run"
-    )
-    for entry in entries:
-        previous = last.get((entry.tenant, entry.task))
-        upcoming = next_run(entry.cron, now, farm.settings.timezone)
-        override = override_of(farm, farm.tenants[entry.tenant], entry.task)
-        click.echo(
-            f"{entry.tenant:<22} {entry.task:<9} {entry.cron:<20} {override:<8} "
-            f"{_local(previous.at, zone) if previous else 'never':<17} "
-            f"{previous.status if previous else '-':<12} "
-            f"{_local(upcoming, zone) if upcoming else 'disabled'}"
+    lines = task_lines(farm, entries, last, datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps([task_json(line, where) for line in lines], indent=2))
+        return
+    console = table_console()
+    if not tenants:
+        console.print(farm_table(lines, where))
+    for tenant in chosen if tenants else ():
+        config = farm.tenants[tenant.id]
+        console.print(
+            Text(f"{config.id}  {config.name}", style="bold")
+            + Text(f"  (site {config.site})", style="dim")
         )
-    click.echo(
-        f"Times in {farm.settings.timezone}. 'override': a site or tenant file sets this "
-        "task's schedule; last run: the last run that did the task's work (a full sync counts)."
+        console.print(tenant_table([li for li in lines if li.entry.tenant == tenant.id], where))
+    console.print(
+        f"Times in {label(where)}. 'override': a site or tenant file sets the task's "
+        "schedule; last run: the last run that did the task's work (a full sync counts).",
+        highlight=False,
     )
 
 
-def _local(moment: datetime, zone: ZoneInfo) -> str:
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+@schedule.command("execute")
+@click.argument("task")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Tenants with this tag.")
+@click.option("--site", "sites", multiple=True, metavar="SITE", help="Tenants of this site.")
+@click.option("--tenant", "tenants", multiple=True, metavar="ID", help="A UAI or NetYpareo id.")
+@click.option("--wait", is_flag=True, help="Wait for tenants another run holds (default: refuse).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary at the end.")
+@registry_option
+@click.pass_obj
+def execute(
+    obj: CliContext,
+    task: str,
+    tags: tuple[str, ...],
+    sites: tuple[str, ...],
+    tenants: tuple[str, ...],
+    wait: bool,
+    quiet: bool,
+    as_json: bool,
+    registry_url: str | None,
+) -> None:
+    """Run TASK now for the tenants chosen: Moodle's "Run now" (its --execute).
+
+    The task runs with the options the scheduler gives it (users: accounts
+    only; delta: entries changed since the last run; ...), through the
+    coordinator as 'farm sync' runs, and counts as the task's last run in
+    'farm schedule list'. A disabled task runs too: that is what "CLI only"
+    means. Say which tenants with --tenant, --site or --tag; a tenant whose
+    kind has no such task is refused. Exit status as 'farm sync'.
+
+    \b
+    Examples:
+      farm schedule execute users --tenant 0340041K
+      farm schedule execute delta --site cite-clemenceau-montpellier
+      farm schedule execute students --tenant cfa-occ-montpellier --json
+    """
+    from farm.cli.run_summary import exit_code, print_summary, registry_failure_line, result_json
+    from farm.cli.sync import run_request
+    from farm.engine.coordinator import InvalidOptions, SyncRequest, check_options
+    from farm.engine.schedule import TASKS, task_options, tasks_of
+    from farm.registry import RunTrigger
+
+    if not (tags or sites or tenants):
+        raise click.UsageError("say which tenants: --tenant, --site or --tag")
+    farm = load_farm_or_fail(obj)
+    try:
+        chosen = select_tenants(farm, tags=tags, sites=sites, tenants=tenants)
+    except SelectionError as error:
+        raise click.UsageError(str(error)) from None
+    known = sorted({t for config in chosen for t in tasks_of(config.kind)})
+    if task not in known and task not in {t for kind in TASKS for t in tasks_of(kind)}:
+        raise click.UsageError(f"no task {task!r}: these tenants have {', '.join(known)}")
+    for config in chosen:
+        if task not in tasks_of(config.kind):
+            theirs = ", ".join(tasks_of(config.kind))
+            raise click.UsageError(
+                f"{config.id} has no task {task!r} (a {config.kind} tenant's tasks: {theirs})"
+            )
+    options = task_options(task)
+    request = SyncRequest(
+        tenants=chosen,
+        options=options,
+        trigger=RunTrigger.BATCH,
+        selection={
+            "task": task,
+            "tags": list(tags),
+            "sites": list(sites),
+            "tenants_asked": list(tenants),
+            "from": "schedule execute",
+        },
+    )
+    try:
+        check_options(farm, chosen, options)
+    except InvalidOptions as error:
+        raise click.UsageError(str(error)) from None
+    show = not quiet and not as_json and sys.stdout.isatty()
+    with open_registry(registry_url or farm.settings.registry_url) as registry:
+        try:
+            registry.load_farm(farm)
+            result = anyio.run(run_request, farm, registry, request, wait, show)
+        except RegistryError as error:
+            fail(f"{error}; nothing was run")
+    if as_json:
+        click.echo(json.dumps(result_json(result), indent=2, ensure_ascii=False))
+    elif not quiet:
+        print_summary(result, chosen)
+    if result.registry_error is not None:
+        click.echo(registry_failure_line(result), err=True)
+    raise SystemExit(exit_code(result))
 
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")

@@ -225,7 +225,9 @@ def sync(
         try:
             # The farm files are the truth: a site added since the last load gets its rows.
             registry.load_farm(farm)
-            result = anyio.run(_run, farm, registry, request, wait, show, executor, registry_retry)
+            result = anyio.run(
+                run_request, farm, registry, request, wait, show, executor, registry_retry
+            )
         except InvalidOptions as error:
             raise click.UsageError(str(error)) from None
         except DistributedUnavailable as error:
@@ -271,7 +273,7 @@ async def open_executor(
         )
 
 
-async def _run(
+async def run_request(
     farm: Farm,
     registry: Any,
     request: SyncRequest,
@@ -280,6 +282,13 @@ async def _run(
     executor: str = "local",
     registry_retry: float = 30.0,
 ) -> RunResult:
+    """Run ``request`` through the coordinator as ``farm sync`` does, and return how it ended.
+
+    The progress board is drawn when ``show``; Ctrl-C or SIGTERM once
+    finishes the current batches, twice stops at once (exit 130). Tells
+    ``[notify]`` about tenants whose state changed, unless simulated.
+    ``farm schedule execute`` runs a task with it.
+    """
     stop = anyio.Event()
     sources = Sources(farm)
     result: RunResult | None = None

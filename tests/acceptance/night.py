@@ -4,9 +4,10 @@
 40 of them in cités scolaires, and a CFA of three NetYpareo sites; nothing
 listens at its URLs: these tests only read the registry), loads it into a
 registry, and records two runs the way the coordinator does: last night's,
-where every tenant succeeded, and tonight's, where :data:`FAILED` tenants
-failed, :data:`PARTIAL` ended partial with a refused record, and every other
-tenant succeeded.
+where every tenant succeeded, and tonight's, where two tenants failed, one
+ended partial with a refused record, and every other tenant succeeded, with
+their events. Two cités scolaires override the ``delta`` task: one disables
+it, one runs it every 20 minutes.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Night:
     tonight: RunId
     failed: tuple[str, ...]  # tonight
     partial: tuple[str, ...]  # tonight
+    night_only: str  # a site whose delta task is disabled
+    more_often: str  # a site whose delta task has its own schedule
 
     @property
     def tenants(self) -> list[str]:
@@ -97,6 +100,12 @@ def night_farm(root: Path) -> Night:
         registry_url=f"sqlite:///{folder / 'registry.sqlite'}",
         cfa=cfa,
     )
+    cites = [site.name for site in planned if site.cite]
+    # Two cités scolaires change a task's schedule: one syncs changes more often, one
+    # only at night (its delta runs from the command line only).
+    for name, delta in ((cites[0], "disabled"), (cites[1], "*/20 7-18 * * 1-5")):
+        with (folder / f"{name}.toml").open("a", encoding="utf-8") as file:
+            file.write(f'\n[schedules]\ndelta = "{delta}"\n')
     farm = load_farm(folder)
     sites: dict[str, tuple[str, ...]] = {}
     for tenant in farm.tenants.values():
@@ -109,7 +118,7 @@ def night_farm(root: Path) -> Night:
         registry.load_farm(farm)
         last_night = _night(registry, farm.tenants, (), ())
         tonight = _night(registry, farm.tenants, failed, partial)
-    return Night(folder, sites, last_night, tonight, failed, partial)
+    return Night(folder, sites, last_night, tonight, failed, partial, cites[0], cites[1])
 
 
 def _night(

@@ -108,3 +108,72 @@ def test_watch_of_a_site_shows_only_its_tenants(night: Night) -> None:
     assert done.returncode == 0, done.stderr
     named = {t for t in night.tenants if t in done.stdout}
     assert named == set(night.sites[site])
+
+
+def test_schedule_list_is_a_row_per_task_and_schedule_not_per_tenant(night: Night) -> None:
+    done = night.run("schedule", "list", columns=160)
+
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    # Five establishment tasks, delta three ways, six CFA tasks and groups shared.
+    assert len(rows) < 20
+    delta = [row for row in rows if row.split("│")[1].strip() == "delta"]
+    assert len(delta) == 3
+    assert any("disabled: CLI only" in row and "│ 2 " in row for row in delta)
+    assert any("*/20 7-18 * * 1-5" in row for row in delta)
+    users = next(row for row in rows if row.split("│")[1].strip() == "users")
+    assert f"(run {night.tonight})" in users
+    establishments = [t for t in night.tenants if not t.startswith("cfa-")]
+    partial = len(set(night.partial) & set(establishments))
+    failed = len(set(night.failed) & set(establishments))
+    expected = f"{160 - partial - failed} succeeded, {partial} partial, {failed} failed"
+    assert expected in users
+
+
+def test_schedule_list_of_one_tenant_is_moodles_page(night: Night) -> None:
+    tenant = night.sites[night.night_only][0]
+
+    done = night.run("schedule", "list", "--tenant", tenant, columns=160)
+
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert tenant in out
+    for field in ("minute", "hour", "day", "month", "weekday", "override", "result", "next run"):
+        assert field in out
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.startswith("│")}
+    assert [cell.strip() for cell in rows["users"].split("│")[2:7]] == ["30", "2", "*", "*", "*"]
+    assert "disabled: CLI only" in rows["delta"]
+    assert "site or tenant" in rows["delta"]
+    assert f"(run {night.tonight})" in rows["users"]
+    assert "succeeded" in rows["users"]
+
+
+def test_schedule_list_json_has_every_tenant_and_task(night: Night) -> None:
+    done = night.run("schedule", "list", "--json", "--site", night.more_often)
+
+    assert done.returncode == 0, done.stderr
+    entries = json.loads(done.stdout)
+    assert {e["tenant"] for e in entries} == set(night.sites[night.more_often])
+    delta = [e for e in entries if e["task"] == "delta"]
+    assert all(e["override"] and e["schedule"] == "*/20 7-18 * * 1-5" for e in delta)
+    assert all(e["fields"]["hour"] == "7-18" for e in delta)
+    users = next(e for e in entries if e["task"] == "users")
+    assert users["last_run"]["run"] == night.tonight
+    assert users["next_run"].endswith(("+01:00", "+02:00"))
+
+
+def test_runs_of_one_tenant_say_how_it_fared(night: Night) -> None:
+    failed = night.failed[0]
+
+    table = night.run("runs", "--tenant", failed, columns=160)
+    as_json = night.run("runs", "--tenant", failed, "--json")
+    nobody = night.run("runs", "--tag", "academie:nowhere")
+
+    assert table.returncode == 0, table.stderr
+    assert "these tenants" in table.stdout
+    assert "1 failed" in table.stdout
+    runs = json.loads(as_json.stdout)
+    assert [r["id"] for r in runs] == [night.tonight, night.last_night]
+    assert runs[0]["tenants"]["chosen"] == {"failed": 1}
+    assert runs[1]["tenants"]["chosen"] == {"succeeded": 1}
+    assert nobody.returncode == 2  # no tenant has that tag: a usage error, as in farm sync

@@ -101,12 +101,36 @@ def test_schedule_list_shows_never_and_disabled(registry: str, tmp_path: Path) -
     )
 
     assert result.returncode == 0, result.stderr
-    lines = {tuple(line.split()[:2]): line for line in result.stdout.splitlines()[1:-1]}
+    entries = json.loads(
+        farm(
+            "schedule",
+            "list",
+            "--json",
+            "--tenant",
+            "cfa-occ-toulouse",
+            "--tenant",
+            "0340041K",
+            registry=registry,
+            farm_dir=copy,
+        ).stdout
+    )
+    tasks = {(e["tenant"], e["task"]): e for e in entries}
     # The CFA's site moves its students to 03:00 (tenants/cfa-occitanie.toml).
-    assert "0 3 * * *" in lines[("cfa-occ-toulouse", "students")]
-    assert "never" in lines[("cfa-occ-toulouse", "students")]
-    assert lines[("0340041K", "delta")].rstrip().endswith("disabled")
-    assert ("0340041K", "pdgroups") not in lines
+    students = tasks[("cfa-occ-toulouse", "students")]
+    assert students["schedule"] == "0 3 * * *"
+    assert students["override"] is True
+    assert students["last_run"] is None
+    assert tasks[("0340041K", "delta")]["disabled"] is True
+    assert tasks[("0340041K", "delta")]["next_run"] is None
+    assert ("0340041K", "pdgroups") not in tasks
+    # The table says the same: one table per tenant, "never", "disabled: CLI only".
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert "cfa-occ-toulouse  " in result.stdout  # the tenant's own table says whose it is
+    students_row = next(r for r in rows if r.split("│")[1].strip() == "students")
+    assert [c.strip() for c in students_row.split("│")[2:7]] == ["0", "3", "*", "*", "*"]
+    assert "never" in students_row
+    delta_row = next(r for r in rows if r.split("│")[1].strip() == "delta")
+    assert "disabled: CLI only" in delta_row
     assert "Europe/Paris" in result.stdout
 
 
