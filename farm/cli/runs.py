@@ -65,7 +65,14 @@ CSV_COLUMNS = (
 
 
 @click.command()
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="How many runs to list, latest first (with --tenant/--site/--tag: of theirs).",
+)
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Runs of tenants with this tag.")
 @click.option("--site", "sites", multiple=True, metavar="SITE", help="Runs of this site's tenants.")
 @click.option("--tenant", "tenants", multiple=True, metavar="ID", help="Runs of this tenant.")

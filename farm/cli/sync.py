@@ -91,7 +91,13 @@ log = structlog.get_logger("farm.sync")
 @click.option(
     "--profiles", multiple=True, metavar="LIST", help=f"Among {','.join(Profile)} (default: all)."
 )
-@click.option("--mode", type=click.Choice(["create-only", "update-only", "delete-only"]))
+@click.option(
+    "--mode",
+    type=click.Choice(["create-only", "update-only", "delete-only"]),
+    help="Only one kind of operation: create-only (new accounts, cohorts, memberships), "
+    "update-only (changed values), delete-only (removals: suspensions or deletions as the "
+    "site's removal says, memberships ended). Default: all of them.",
+)
 @click.option("--allow-mass-removal", is_flag=True, help="Lift the safety stops for this run.")
 @click.option(
     "--cohort-removal",
