@@ -28,7 +28,7 @@ class Planned:
     farm: Farm
     site: str
     uai: str
-    people: tuple[GeneratedPerson, GeneratedPerson]
+    people: tuple[GeneratedPerson, GeneratedPerson, GeneratedPerson]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def planned(world: World) -> Planned:
     ok(farm.run("sync", "--all", "--quiet"))
     site, uais = next(iter(farm.establishments.items()))
     students = [p for p in world.directory.people_of(uais[0]).values() if "student" in p.kinds]
-    return Planned(farm, site, uais[0], (students[0], students[1]))
+    return Planned(farm, site, uais[0], (students[0], students[1], students[2]))
 
 
 def operations_of(shown: dict[str, Any], username: str) -> list[dict[str, Any]]:
@@ -62,7 +62,7 @@ def simulate(planned: Planned) -> int:
 def test_drift_in_the_directory_and_in_moodle_is_refused_naming_both(
     planned: Planned, world: World
 ) -> None:
-    farm, (one, two) = planned.farm, planned.people
+    farm, (one, two, _) = planned.farm, planned.people
     rename(world, one.dn, "PREMIER")
     rename(world, two.dn, "SECOND")
     run = simulate(planned)
@@ -107,7 +107,7 @@ def test_drift_in_the_directory_and_in_moodle_is_refused_naming_both(
 def test_with_nothing_drifted_the_plan_is_applied_exactly_and_once(
     planned: Planned, world: World
 ) -> None:
-    farm, (_, two) = planned.farm, planned.people
+    farm, (_, two, _) = planned.farm, planned.people
     rename(world, two.dn, "TROISIÈME")
     run = simulate(planned)
     shown = as_json(ok(farm.run("plan", "show", str(run), "--format", "json")))
@@ -140,6 +140,42 @@ def test_with_nothing_drifted_the_plan_is_applied_exactly_and_once(
     rerun = as_json(ok(farm.run("sync", "--tenant", planned.uai, "--json")))
     assert rerun["writes"] == 0
     assert farm.writes() == writes + 1
+
+
+def test_replan_drifted_shows_the_drift_first_then_the_new_plan_applies(
+    planned: Planned, world: World
+) -> None:
+    farm, (_, _, three) = planned.farm, planned.people
+    rename(world, three.dn, "QUATRIÈME")
+    run = simulate(planned)
+    account = farm.sites[planned.site].user_by_username(three.uid.lower())
+    assert account is not None
+    account.lastname = "Changé-à-la-main"
+    writes = farm.writes()
+
+    done = ok(farm.run("apply", str(run), "--replan-drifted"))
+
+    assert farm.writes() == writes
+    out = done.stdout
+    drifted = out.index("Drifted since that plan, planned again (1)")
+    line = (
+        f"({three.uid.lower()}): moodle: lastname is 'Changé-à-la-main', the plan expected "
+        f"'{three.lastname}'"
+    )
+    assert out.index(line) > drifted
+    assert out.index("Changé-à-la-main", out.index(line) + len(line)) > drifted  # its new old value
+    new_run = int(out.split("Review the new plan: farm plan show ")[1].split(";")[0])
+    assert f"Re-planned from run {run}." in out
+    shown = as_json(ok(farm.run("plan", "show", str(new_run), "--format", "json")))
+    (update,) = operations_of(shown, three.uid.lower())
+    assert update["fields"] == [
+        {"field": "lastname", "old": "Changé-à-la-main", "new": "QUATRIÈME"}
+    ]
+
+    ok(farm.run("apply", str(new_run)))
+
+    assert account.lastname == "QUATRIÈME"
+    assert as_json(ok(farm.run("sync", "--tenant", planned.uai, "--json")))["writes"] == 0
 
 
 def test_what_cannot_be_applied_is_refused_before_any_run(planned: Planned) -> None:
