@@ -21,11 +21,17 @@ from farm.operation import Action, Operation
 
 @dataclass(frozen=True, slots=True)
 class IndexWrite:
-    """One change to the index: ``entry`` replaces the row, or None drops it."""
+    """One change to the index: ``entry`` replaces the row, or None drops it.
+
+    ``cascaded`` is the entry a deletion dropped along with its person or
+    cohort (Moodle removes an account's or a cohort's links with it): the
+    journal keeps it as a removal of its own, which an undo puts back.
+    """
 
     kind: Kind
     key: str
     entry: IndexEntry | None
+    cascaded: IndexEntry | None = None
 
 
 _NO_ENTRIES: Mapping[str, IndexEntry] = MappingProxyType({})
@@ -202,7 +208,9 @@ def index_writes(
     if action in (Action.DELETE, Action.REMOVE, Action.UNENROL, Action.UNASSIGN):
         drops = [IndexWrite(kind, key, None)]
         if action is Action.DELETE:
-            drops.extend(IndexWrite(k, d, None) for k, d in index.dependents(kind, key))
+            drops.extend(
+                IndexWrite(k, d, None, index.get(k, d)) for k, d in index.dependents(kind, key)
+            )
         return tuple(drops)
     if action is Action.SUSPEND:
         if previous is None:

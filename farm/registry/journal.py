@@ -7,6 +7,9 @@ confirmed, the action, the record key, the Moodle id, and the values before
 and after: only the changed fields for an update, the whole record for a
 creation, the values the index held for a removal. An adopted account or
 cohort is journalled as ``adopt``, with what the farm found and changed.
+The links Moodle dropped along with a deleted account or cohort get a
+removal line each (``remove``, ``unenrol``, ``unassign``), after the batch's
+own lines, with the values the index held: an undo puts them back.
 Values are record values, which never hold a secret.
 
 Each line also names what it is about, so that the journal can be read by
@@ -18,8 +21,8 @@ itself, or the member of a cohort, group, enrolment or role assignment
 (None for a cohort or a group).
 
 :func:`masked` is what every view of the journal reads it through: should a
-key naming a secret ever reach a record's values (a ``password`` profile
-field, say), its value is shown as ``***``.
+key naming a secret ever reach a record's values (a ``password`` or
+``mot_de_passe`` profile field, say), its value is shown as ``***``.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from typing import Any
 from farm.applied import Applied, Confirmation
 from farm.index import IndexWrite
 from farm.logs import MASK, SECRET_WORDS
-from farm.model import Kind
-from farm.operation import Action, Operation
+from farm.model import IndexEntry, Kind
+from farm.operation import REMOVING, Action, Operation
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +97,33 @@ def index_changes(
 
 
 def journal_lines(confirmation: Confirmation) -> list[JournalLine]:
-    """The journal lines of a confirmed batch, one per operation, in Moodle's order."""
+    """The journal lines of a confirmed batch, one per operation, in Moodle's order.
+
+    Then one removal line per link a deletion dropped with its account or cohort.
+    """
     written = {
         (w.kind.value, w.key): w.entry.values
         for w in confirmation.writes
         if w.entry is not None and w.entry.values
     }
-    return [_line(applied, written) for applied in confirmation.applied]
+    lines = [_line(applied, written) for applied in confirmation.applied]
+    lines.extend(_cascaded(w.cascaded) for w in confirmation.writes if w.cascaded is not None)
+    return lines
+
+
+def _cascaded(entry: IndexEntry) -> JournalLine:
+    """The removal line of a link Moodle dropped with the account or cohort it depends on."""
+    person = entry.values.get("person")
+    return JournalLine(
+        entry.kind.value,
+        REMOVING[entry.kind].value,
+        entry.key,
+        entry.moodle_id,
+        dict(entry.values),
+        None,
+        tuple(sorted(entry.tenants)),
+        person if isinstance(person, str) else None,
+    )
 
 
 def _line(applied: Applied, written: Mapping[tuple[str, str], Mapping[str, Any]]) -> JournalLine:
@@ -160,6 +183,10 @@ def _masked_value(value: Any) -> Any:
     return value
 
 
+#: The log's secret words, and the French ones a profile field could be named with.
+_SECRET_WORDS = (*SECRET_WORDS, "pwd", "passe")
+
+
 def _secret(name: str) -> bool:
     lowered = name.lower()
-    return any(word in lowered for word in SECRET_WORDS)
+    return any(word in lowered for word in _SECRET_WORDS)

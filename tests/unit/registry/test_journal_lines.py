@@ -95,11 +95,45 @@ def test_masked_hides_every_value_under_a_secret_s_name_at_any_depth() -> None:
         "Password": "s3cret",
         "profile_fields": {"uai": A, "ent_token": "s3cret"},
         "list": [{"secret_answer": "s3cret"}],
+        "motDePasse": "s3cret",
     }
     assert masked(values) == {
         "username": "t1",
         "Password": "***",
         "profile_fields": {"uai": A, "ent_token": "***"},
         "list": [{"secret_answer": "***"}],
+        "motDePasse": "***",
     }
     assert masked(None) is None
+
+
+def test_the_links_a_deletion_drops_get_a_removal_line_each_after_the_batch_s_own() -> None:
+    cohort = IndexEntry(Kind.COHORT, "farm:c", 4, "d", {"idnumber": "farm:c"}, frozenset({A}))
+    member = IndexEntry(
+        Kind.COHORT_MEMBER, "farm:c|sdet:T1", None, "d", {"cohort": "farm:c", "person": "sdet:T1"},
+        frozenset({A, B}),
+    )  # fmt: skip
+    enrolment = IndexEntry(
+        Kind.ENROLMENT, "C1|sdet:T1|student", None, "d",
+        {"course": "C1", "person": "sdet:T1", "role": "student"}, frozenset({B}),
+    )  # fmt: skip
+    person = IndexEntry(Kind.PERSON, "sdet:T1", 7, "d", teacher().values(), frozenset({A, B}))
+    index = SiteIndex([cohort, member, enrolment, person])
+    gone = Operation(Kind.COHORT, Action.DELETE, "farm:c", Category.REMOVE, None, cohort)
+    writes = index_writes(index, gone)
+    later = index.with_writes(writes)
+    left = Operation(Kind.PERSON, Action.DELETE, "sdet:T1", Category.REMOVE, None, person)
+    writes += index_writes(later, left)
+
+    lines = journal_lines(Confirmation((Applied(gone), Applied(left)), writes))
+
+    assert [(line.entity, line.action, line.key) for line in lines] == [
+        ("cohort", "delete", "farm:c"),
+        ("person", "delete", "sdet:T1"),
+        ("cohort_member", "remove", "farm:c|sdet:T1"),
+        ("enrolment", "unenrol", "C1|sdet:T1|student"),
+    ]
+    cascaded = lines[2]
+    assert (cascaded.old, cascaded.new) == ({"cohort": "farm:c", "person": "sdet:T1"}, None)
+    assert (cascaded.tenants, cascaded.person) == ((A, B), "sdet:T1")
+    assert (lines[3].tenants, lines[3].person) == ((B,), "sdet:T1")
