@@ -9,19 +9,20 @@ dashboard):
   ``roles``, ``groups``, ``enrolments``; all of them by default);
 - ``profiles``: the people it read (empty: everyone);
 - ``scope``: ``complete`` (a full read of the source), ``delta`` (only what
-  changed since the last bookmark) or ``person:X`` (``--user X``);
+  changed since the last bookmark), ``person:X`` (``--user X``) or
+  ``undo:N`` (``farm undo N``: it read no source, it took a run back);
 - ``mode``: ``all``, or one category of operations (``create-only``...);
 - ``refresh_only``: whether it was forbidden to create.
 
 A ground **covers** another when it did at least that work: every entity
 and every profile of the other, a scope at least as wide (complete covers
-delta and every person; delta covers delta; a person covers only the same
-person), the mode ``all`` or the same mode, and no ``refresh_only`` unless
-the other had it too. So a successful ``delta`` or ``--user`` run never
-clears a failed full sync, a successful ``users`` task clears a failed
-``users`` task but not a failed ``cohorts`` one, and a successful full sync
-clears everything. ``force``, ``verbose`` and removal settings do not change
-the ground.
+delta, every person and every undo; delta covers delta; a person covers
+only the same person, an undo only the same undo), the mode ``all`` or the
+same mode, and no ``refresh_only`` unless the other had it too. So a
+successful ``delta``, ``--user`` or undo run never clears a failed full
+sync, a successful ``users`` task clears a failed ``users`` task but not a
+failed ``cohorts`` one, and a successful full sync clears everything.
+``force``, ``verbose`` and removal settings do not change the ground.
 
 A ground is stored on each tenant report as :meth:`Ground.text`, so that the
 registry can group reports by ground in SQL.
@@ -40,6 +41,7 @@ ALL_ENTITIES: Final = frozenset(e.value for e in Entity)
 COMPLETE: Final = "complete"
 DELTA: Final = "delta"
 _PERSON = "person:"
+_UNDO = "undo:"
 
 
 def _names(value: Any) -> frozenset[str]:
@@ -65,7 +67,9 @@ class Ground:
         """The ground of a run from its options (a JobSpec's, as the run row keeps them)."""
         entities = _names(options.get("entities")) if options.get("entities") else ALL_ENTITIES
         person = options.get("person")
-        if person:
+        if options.get("undo_of"):
+            scope = _UNDO + str(options["undo_of"])
+        elif person:
             scope = _PERSON + str(person).strip().lower()
         elif options.get("delta"):
             scope = DELTA
@@ -129,7 +133,9 @@ class Ground:
 
     def describe(self) -> str:
         """``full sync``, ``delta of users``, ``users, cohorts for student``, ``person jdupont``."""
-        if self.scope.startswith(_PERSON):
+        if self.scope.startswith(_UNDO):
+            what = f"undo of run {self.scope[len(_UNDO) :]}"
+        elif self.scope.startswith(_PERSON):
             what = f"person {self.scope[len(_PERSON) :]}"
         elif self.scope == DELTA:
             what = "delta"

@@ -177,6 +177,11 @@ class RunOptions:
     and planning; ``force_stale`` applies it however old it is;
     ``replan_drifted`` makes a simulation that plans again the records that
     drifted since and stores the result as a plan of its own.
+
+    ``undo_of`` says the run takes back that run (``farm undo RUN``): its
+    simulation stores the inverse plan built from that run's journal
+    (:mod:`farm.undo`), and the run that applies it keeps the mark, so its
+    ground (:mod:`farm.ground`) is that undo's, never a sync's.
     """
 
     simulate: bool = False
@@ -199,6 +204,7 @@ class RunOptions:
     apply_plan_of: int | None = None
     force_stale: bool = False
     replan_drifted: bool = False
+    undo_of: int | None = None
 
     def resolve(self, defaults: PlanDefaults) -> PlanOptions:
         """The plan options of this run on a site with these ``defaults``.
@@ -246,7 +252,7 @@ class RunOptions:
                 data[name] = getattr(self, name)
         if self.run_date is not None:
             data["run_date"] = self.run_date.isoformat()
-        for name in ("mass_removal_floor", "apply_plan_of"):
+        for name in ("mass_removal_floor", "apply_plan_of", "undo_of"):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         for name in ("removal", "cohort_removal"):
@@ -292,11 +298,12 @@ class RunOptions:
                 values[name] = str(options[name])
         if options.get("run_date") is not None:
             values["run_date"] = _day(options["run_date"])
-        if options.get("apply_plan_of") is not None:
-            run = options["apply_plan_of"]
-            if isinstance(run, bool) or not isinstance(run, int) or run < 1:
-                raise ValueError(f"option 'apply_plan_of' must be a run id, got {run!r}")
-            values["apply_plan_of"] = run
+        for name in ("apply_plan_of", "undo_of"):
+            if options.get(name) is not None:
+                run = options[name]
+                if isinstance(run, bool) or not isinstance(run, int) or run < 1:
+                    raise ValueError(f"option {name!r} must be a run id, got {run!r}")
+                values[name] = run
         for name, kind in (("mass_removal_threshold", float), ("mass_removal_floor", int)):
             if options.get(name) is not None:
                 value = options[name]

@@ -125,6 +125,15 @@ def test_a_one_person_run_does_not_clear_a_failed_full_sync(
     assert states(registry, tmp_path)[A].state is State.FAILED
 
 
+def test_an_undo_does_not_clear_a_failed_full_sync(registry: Registry, tmp_path: Path) -> None:
+    run(registry, {A: F})
+    run(registry, {A: OK_}, {"undo_of": 1})
+    assert states(registry, tmp_path)[A].state is State.FAILED
+    assert Ground.of_options({"undo_of": 1}).describe() == "undo of run 1"
+    run(registry, {A: OK_})
+    assert states(registry, tmp_path)[A].state is State.SUCCEEDED
+
+
 def test_an_unrelated_task_does_not_clear_a_failed_task(registry: Registry, tmp_path: Path) -> None:
     run(registry, {A: OK_})
     run(registry, {A: F}, {"entities": ["users"]}, task="users")

@@ -239,6 +239,9 @@ def test_the_apply_of_a_stored_plan_travels_as_json_too() -> None:
     }
     assert RunOptions.from_mapping(json.loads(json.dumps(sent))) == given
     assert "apply_plan_of" not in RunOptions().to_json()
+    undo = RunOptions(simulate=True, undo_of=41)
+    assert undo.to_json() == {"simulate": True, "undo_of": 41}
+    assert RunOptions.from_mapping(json.loads(json.dumps(undo.to_json()))) == undo
 
 
 def test_a_site_default_applies_only_where_the_run_says_nothing() -> None:
@@ -268,6 +271,7 @@ def test_a_site_default_applies_only_where_the_run_says_nothing() -> None:
         ({"apply_plan_of": "12"}, "option 'apply_plan_of' must be a run id, got '12'"),
         ({"apply_plan_of": 0}, "option 'apply_plan_of' must be a run id"),
         ({"force_stale": 1}, "option 'force_stale' must be true or false"),
+        ({"undo_of": True}, "option 'undo_of' must be a run id, got True"),
     ],
 )
 def test_a_bad_run_option_is_named(given: dict[str, object], message: str) -> None:
