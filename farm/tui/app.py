@@ -43,6 +43,7 @@ _TABLE_ACTIONS = frozenset(
     {
         "filter",
         "mark",
+        "clear_marks",
         "resync",
         "simulate",
         "cancel",
@@ -75,6 +76,7 @@ class FarmDashboard(RunActions):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter"),
         Binding("space", "mark", "Mark", show=False),
+        Binding("U", "clear_marks", "Unmark all", show=False),
         Binding("r", "resync", "Re-sync"),
         Binding("s", "simulate", "Simulate"),
         Binding("c", "cancel", "Cancel run"),
@@ -211,8 +213,15 @@ class FarmDashboard(RunActions):
         if ages:
             self._last_ages = now
         table.show(self.view, order, self.view.take_dirty(), self.marked, self.clock(), ages=ages)
+        table.show_sort(self.sort, self.reverse)
         summary = self.view.summary()
-        self.summary_bar.show(summary, list(self.view.throughput), len(order), len(self.view.rows))
+        self.summary_bar.show(
+            summary,
+            list(self.view.throughput),
+            len(order),
+            len(self.view.rows),
+            marked=len(self.marked),
+        )
         lines = self.view.take_log()
         if lines:
             self.log_pane.write_lines(lines)
@@ -277,6 +286,14 @@ class FarmDashboard(RunActions):
         table = self.table
         table.move_cursor(row=min(table.cursor_row + 1, len(table.order) - 1))
 
+    def action_clear_marks(self) -> None:
+        """Unmark every tenant (htop's ``U``)."""
+        if not self.marked:
+            return
+        self.view.dirty.update(self.marked)
+        self.marked.clear()
+        self.redraw()
+
     def action_toggle_log(self) -> None:
         self.log_pane.toggle_class("shown")
 
@@ -297,6 +314,7 @@ class FarmDashboard(RunActions):
             ("Sync all", "Sync the whole farm", "sync_all"),
             ("Filter", "Filter tenants by text, tag:… or state:…", "filter"),
             ("Sort", "Sort by the next column", "sort"),
+            ("Unmark all", "Clear every mark", "clear_marks"),
             ("Toggle log", "Show or hide the log pane", "toggle_log"),
             ("Help", "Keys and filter syntax", "help"),
         ):
@@ -312,9 +330,9 @@ class FarmDashboard(RunActions):
             return  # already asking (q pressed twice)
         question, detail = asked
 
-        async def answered(yes: bool | None) -> None:
-            if yes:
-                await self.quit_now()
+        def answered(yes: bool | None) -> None:
+            if yes:  # in a worker: the screen stays live while the runs stop
+                self.run_worker(self.quit_now(), group="quit", exclusive=True)
 
         self.push_screen(ConfirmScreen(question, detail, danger=True), answered)
 

@@ -137,8 +137,9 @@ class PlanScreen(ModalScreen[bool]):
 
 HELP = """\
 [b]Keys[/b]
-  ↑ ↓ PgUp PgDn   move              Enter   open the tenant's report, history, schedule
-  space           mark / unmark     Esc     back
+  ↑ ↓ j k         move a row        PgUp PgDn  a page    Ctrl-U Ctrl-D  half a page
+  g G Home End    first / last row  Enter   open the tenant's report, history, schedule
+  space           mark / unmark     U       unmark all         Esc     back
   r               re-sync the marked tenants, or the one under the cursor
   s               simulate first, show the plan, then apply it with y
   c               stop the marked tenants, or the one under the cursor (asks first): their
@@ -146,6 +147,7 @@ HELP = """\
   t               sync every tenant with a tag (asks to confirm)
   a               sync the whole farm (asks to confirm)
   /               filter          o / O   sort by the next column / reverse the order
+                  (the sorted column's header shows ▲ or ▼; a click on a header sorts too)
   l               show or hide the log pane
   ctrl+p          command palette: every action by name
   q               quit; with runs started here going it asks, then stops them cleanly

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from farm.engine.health import NOT_OK, state_matches
-from farm.tui.rows import DashboardRow, RowState
+from farm.tui.rows import DashboardRow, RowState, reason_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,4 +80,5 @@ SORT_KEYS: Mapping[str, Callable[[DashboardRow], tuple[object, ...]]] = {
     "updated": lambda r: (r.updated, r.id),
     "suspended": lambda r: (r.suspended, r.id),
     "errors": lambda r: (r.errors, r.id),
+    "reason": lambda r: (reason_text(r) == "", reason_text(r), r.id),
 }

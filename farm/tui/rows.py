@@ -156,3 +156,17 @@ def progress_text(row: DashboardRow, width: int = 10) -> str:
 
 def duration_text(seconds: float) -> str:
     return str(timedelta(seconds=round(seconds))) if seconds >= 60 else f"{seconds:.1f}s"
+
+
+def reason_text(row: DashboardRow) -> str:
+    """Why the tenant is where it is, in one line: what it waits for, or its open problem.
+
+    A run going says what it waits for; otherwise the registry's first
+    reason (:mod:`farm.engine.status`), then the last run's own reason.
+    """
+    if row.state.active:
+        return row.message
+    first = row.why.split("; ")[0] if row.why else ""
+    if first.startswith("look closer:"):
+        first = ""
+    return first or row.message

@@ -3,20 +3,26 @@
 :meth:`TenantTable.show` is called on the dashboard's tick. When the visible
 rows and their order did not change it rewrites only the cells that did;
 otherwise it rebuilds the table, keeping the cursor on the same tenant.
+
+The table moves as k9s, lazygit and htop do: ``j``/``k`` a row, ``g``/``G``
+and Home/End the first and last, Ctrl-D/Ctrl-U half a page; the sorted
+column says so in its header (``▲`` ascending, ``▼`` descending).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Sparkline, Static
 from textual.widgets.data_table import ColumnKey
 
-from farm.tui.rows import DashboardRow, RowState, age_text, progress_text
+from farm.tui.rows import DashboardRow, RowState, age_text, progress_text, reason_text
 from farm.tui.view import FarmView, Summary
 
 #: Column keys, headers and widths, in order. Widths are fixed: cells change on every
@@ -33,6 +39,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("updated", "Updated", 7),
     ("suspended", "Suspended", 9),
     ("errors", "Errors", 6),
+    ("reason", "Reason", 40),
 )
 
 STATE_STYLES: dict[RowState, str] = {
@@ -66,6 +73,7 @@ def cells(row: DashboardRow, now: datetime, marked: bool) -> Cells:
         number(row.updated),
         number(row.suspended),
         Text(str(row.errors), style="bold red", justify="right") if row.errors else "",
+        Text(reason_text(row), style="red" if row.problem is not None else "dim"),
     )
 
 
@@ -74,17 +82,47 @@ def _cut(text: str, width: int) -> str:
 
 
 class TenantTable(DataTable[str | Text]):
-    """One row per visible tenant, keyed by tenant id."""
+    """One row per visible tenant, keyed by tenant id; see the module docstring for its keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g,home", "scroll_top", "First", show=False),
+        Binding("G,end", "scroll_bottom", "Last", show=False),
+        Binding("ctrl+d", "half_page(1)", "Half a page down", show=False),
+        Binding("ctrl+u", "half_page(-1)", "Half a page up", show=False),
+    ]
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self.order: list[str] = []
         self._drawn: dict[str, Cells] = {}
+        self._id_width = COLUMNS[0][2]
         self.rebuilds = 0
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
+
+    def action_half_page(self, direction: int) -> None:
+        """Move the cursor half a screen of rows down (1) or up (-1)."""
+        rows = max(1, (self.scrollable_content_region.height - self.header_height) // 2)
+        target = self.cursor_row + direction * rows
+        self.move_cursor(row=max(0, min(target, self.row_count - 1)))
+
+    def show_sort(self, key: str, reverse: bool) -> None:
+        """Mark the sorted column's header with its direction, and only that one."""
+        for column_key, label, width in COLUMNS:
+            column = self.columns.get(ColumnKey(column_key))
+            if column is None:
+                continue
+            wanted = f"{label} {'▼' if reverse else '▲'}" if column_key == key else label
+            if str(column.label) != wanted:
+                column.label = Text(wanted, style="bold" if column_key == key else "")
+                base = self._id_width if column_key == "id" else width
+                column.width = max(base, len(wanted))
+                self._require_update_dimensions = True
+        self.refresh()
 
     def current(self) -> str | None:
         """The tenant id under the cursor."""
@@ -137,6 +175,7 @@ class TenantTable(DataTable[str | Text]):
         # filtering never makes it jump.
         column = self.columns.get(ColumnKey("id"))
         needed = 2 + max((len(tenant) for tenant in view.rows), default=0)
+        self._id_width = max(self._id_width, needed)
         if column is not None and column.width < needed:
             column.width = needed
             self._require_update_dimensions = True
@@ -160,7 +199,9 @@ class SummaryBar(Horizontal):
         yield self.sparkline
         yield self.rate
 
-    def show(self, summary: Summary, samples: list[float], shown: int, total: int) -> None:
+    def show(
+        self, summary: Summary, samples: list[float], shown: int, total: int, *, marked: int = 0
+    ) -> None:
         text = Text()
         text.append(f" running {summary.running}", style=STATE_STYLES[RowState.RUNNING])
         text.append(f"  queued {summary.queued}", style=STATE_STYLES[RowState.QUEUED])
@@ -177,6 +218,8 @@ class SummaryBar(Horizontal):
             text.append(f"  │ run {runs}: {summary.progress:4.0%}", style="bold")
         if shown != total:
             text.append(f"  │ {shown}/{total} shown")
+        if marked:
+            text.append(f"  │ {marked} marked (U unmarks)", style="bold")
         text.append("  │ ops/s")
         self.figures.update(text)
         self.sparkline.data = samples

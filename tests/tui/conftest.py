@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from farm.config import Farm, SiteConfig
+from farm.engine.executor import JobFunction
+from farm.engine.job import run_job
 from farm.engine.wiring import Sources, client_provider
 from farm.model import Person, Profile, TenantSnapshot
 from farm.moodle.settings import MoodleLimits
@@ -88,22 +90,29 @@ class DashFarm:
     def sources(self, farm: Farm) -> Sources:
         return Sources(farm, {"ent": self.source})
 
-    def commander(self) -> Commander:
+    def commander(self, job: JobFunction = run_job) -> Commander:
         return Commander(
             self.farm,
             self.registry,
             sources=self.sources,
             clients=client_provider(transport=self.sim.transport()),
+            job=job,
         )
 
-    def app(self, *, commander: bool = True, clock_at: datetime | None = None) -> FarmDashboard:
+    def app(
+        self,
+        *,
+        commander: bool = True,
+        clock_at: datetime | None = None,
+        job: JobFunction = run_job,
+    ) -> FarmDashboard:
         clock = None if clock_at is None else (lambda: clock_at)
         feed = RegistryFeed(self.registry, self.farm)
         if clock is not None:
             feed.clock = clock
         return FarmDashboard(
             feed,
-            self.commander() if commander else None,
+            self.commander(job) if commander else None,
             tick=0.1,
             clock=clock,
         )

@@ -18,7 +18,6 @@ from farm.engine.coordinator import Coordinator, SyncRequest
 from farm.engine.wiring import client_provider
 from farm.options import RunOptions
 from farm.registry import Registry, RunStatus, RunTrigger, TenantReport, TenantStatus
-from farm.simulators.moodle import CostModel
 from farm.tui.app import FarmDashboard
 from farm.tui.detail import TenantScreen
 from farm.tui.dialogs import ConfirmScreen, PlanScreen
@@ -183,32 +182,6 @@ async def test_watch_mode_shows_a_run_started_outside_the_dashboard(dash_farm: D
         await pilot.press("r")  # watch-only: actions are off
         await pilot.pause(0.3)
         assert len(dash_farm.registry.list_runs()) == 1
-
-
-async def test_c_cancels_a_running_sync_and_the_tenants_end_interrupted(
-    dash_farm: DashFarm,
-) -> None:
-    for site in dash_farm.sim.sites.values():
-        site.cost = CostModel(per_call=0.3)  # slow enough to be caught mid-run
-    app = dash_farm.app()
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.loaded)
-        await pilot.press("a", "y")
-        row = app.view.rows["0310024H"]
-        await until(pilot, lambda: row.state is RowState.RUNNING)
-        await pilot.press("c")  # the one tenant under the cursor: its site's job stops
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("y")
-        rows = app.view.rows.values()
-        await until(pilot, lambda: not any(r.state.active for r in rows))
-        assert row.state is RowState.INTERRUPTED
-        commander = app.commander
-        assert commander is not None
-        await until(pilot, lambda: not commander.busy)
-        (run,) = dash_farm.registry.list_runs()
-        assert run.status.value == "interrupted"
-        statuses = {r.tenant: r.status.value for r in dash_farm.registry.get_report(run.id).tenants}
-        assert statuses["0310024H"] == "interrupted"
 
 
 @pytest.mark.postgres

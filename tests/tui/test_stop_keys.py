@@ -1,17 +1,21 @@
 """Keys that stop work ask first and say what stops; runs never start on held tenants (issue 19).
 
-Runs are real (the coordinator on the Moodle simulator, slowed down so that
-a run can be caught in the middle); leases another process holds are taken
-through the registry, as that process would.
+Runs are real (the coordinator on the Moodle simulator); each job waits at a
+gate the test opens, so a run is caught in the middle without racing the
+clock. Leases another process holds are taken through the registry, as that
+process would.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import anyio
 from textual.notifications import Notification
 
-from farm.simulators.moodle import CostModel
+from farm.engine.job import JobContext, run_job
+from farm.engine.jobspec import JobSpec
+from farm.engine.outcome import JobOutcome
 from farm.tui.app import FarmDashboard
 from farm.tui.dialogs import ConfirmScreen
 from tests.tui.conftest import SIZE, DashFarm
@@ -21,9 +25,30 @@ from tests.tui.test_pilot import until
 OTHER = "web7:4242:0a1b2c3d4e5f"
 
 
-def slow(dash_farm: DashFarm, seconds: float = 0.3) -> None:
-    for site in dash_farm.sim.sites.values():
-        site.cost = CostModel(per_call=seconds)
+class Gate:
+    """Jobs that wait until the test opens the gate or their run's stop is set, then run."""
+
+    def __init__(self) -> None:
+        self.opened = anyio.Event()
+        self.waiting: set[str] = set()  # sites whose job is at the gate
+
+    async def job(self, spec: JobSpec, ctx: JobContext) -> JobOutcome:
+        self.waiting.add(spec.site)
+        async with anyio.create_task_group() as group:
+
+            async def first(event: anyio.Event) -> None:
+                await event.wait()
+                group.cancel_scope.cancel()
+
+            group.start_soon(first, self.opened)
+            group.start_soon(first, ctx.stop)
+        return await run_job(spec, ctx)
+
+
+def caught(app: FarmDashboard, gate: Gate) -> bool:
+    """Both sites' jobs at the gate, and the dashboard shows every tenant in the run."""
+    waiting = gate.waiting == {"cite-clemenceau", "lycee-bellevue"}
+    return waiting and all(r.state.active for r in app.view.rows.values())
 
 
 def notices(app: FarmDashboard) -> list[str]:
@@ -40,13 +65,13 @@ def confirm(app: FarmDashboard) -> ConfirmScreen:
 async def test_c_asks_names_what_stops_and_stops_only_the_cursor_tenant(
     dash_farm: DashFarm,
 ) -> None:
-    slow(dash_farm)
-    app = dash_farm.app()
+    gate = Gate()
+    app = dash_farm.app(job=gate.job)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.loaded)
         await pilot.press("a", "y")
         bellevue = app.view.rows["0310024H"]
-        await until(pilot, lambda: bellevue.state == "running")
+        await until(pilot, lambda: caught(app, gate))
         assert app.table.current() == "0310024H"
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -58,10 +83,11 @@ async def test_c_asks_names_what_stops_and_stops_only_the_cursor_tenant(
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await pilot.pause(0.2)
-        assert bellevue.state == "running"
+        assert bellevue.state.active
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
+        gate.opened.set()
         rows = app.view.rows.values()
         await until(pilot, lambda: not any(r.state.active for r in rows), seconds=40)
         assert bellevue.state == "interrupted"
@@ -73,13 +99,13 @@ async def test_c_asks_names_what_stops_and_stops_only_the_cursor_tenant(
 async def test_c_on_a_tenant_of_a_cite_scolaire_says_its_site_mate_stops_too(
     dash_farm: DashFarm,
 ) -> None:
-    slow(dash_farm)
-    app = dash_farm.app()
+    gate = Gate()
+    app = dash_farm.app(job=gate.job)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.loaded)
         await pilot.press("a", "y")
         lycee = app.view.rows["0340041K"]
-        await until(pilot, lambda: lycee.state == "running")
+        await until(pilot, lambda: caught(app, gate))
         await pilot.press("down", "c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         asking = confirm(app)
@@ -87,6 +113,7 @@ async def test_c_on_a_tenant_of_a_cite_scolaire_says_its_site_mate_stops_too(
         assert "0340041K, with 0341921D (same Moodle site: one job)" in asking.detail
         assert "its 1 other tenant(s) go on" in asking.detail
         await pilot.press("y")
+        gate.opened.set()
         rows = app.view.rows.values()
         await until(pilot, lambda: not any(r.state.active for r in rows), seconds=40)
         assert lycee.state == "interrupted"
@@ -97,17 +124,18 @@ async def test_c_on_a_tenant_of_a_cite_scolaire_says_its_site_mate_stops_too(
 async def test_c_on_marked_tenants_covering_the_run_stops_the_whole_run(
     dash_farm: DashFarm,
 ) -> None:
-    slow(dash_farm)
-    app = dash_farm.app()
+    gate = Gate()
+    app = dash_farm.app(job=gate.job)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.loaded)
         await pilot.press("a", "y")
-        await until(pilot, lambda: app.view.rows["0310024H"].state == "running")
+        await until(pilot, lambda: caught(app, gate))
         await pilot.press("space", "space", "space")
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "the whole run stops" in confirm(app).detail
         await pilot.press("y")
+        gate.opened.set()
         commander = app.commander
         assert commander is not None
         await until(pilot, lambda: not commander.busy, seconds=40)
@@ -126,12 +154,12 @@ async def test_c_with_nothing_running_says_so_and_asks_nothing(dash_farm: DashFa
 
 
 async def test_q_with_a_run_in_flight_asks_and_says_what_stops(dash_farm: DashFarm) -> None:
-    slow(dash_farm)
-    app = dash_farm.app()
+    gate = Gate()
+    app = dash_farm.app(job=gate.job)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.loaded)
         await pilot.press("a", "y")
-        await until(pilot, lambda: app.view.rows["0310024H"].state == "running")
+        await until(pilot, lambda: caught(app, gate))
         await pilot.press("q")
         asking = confirm(app)
         assert asking.question == "Quit and stop the runs started here?"
@@ -143,6 +171,7 @@ async def test_q_with_a_run_in_flight_asks_and_says_what_stops(dash_farm: DashFa
         assert commander is not None
         assert commander.busy
         await pilot.press("q", "y")
+        gate.opened.set()
         await until(pilot, lambda: not app.is_running, seconds=40)
     (run,) = dash_farm.registry.list_runs()
     assert run.status.value == "interrupted"
