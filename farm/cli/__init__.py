@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry": ("farm.cli.registry:registry", "Create, upgrade and inspect the registry."),
     "runs": ("farm.cli.runs:runs", "List past and current runs."),
     "report": ("farm.cli.runs:report", "Show a run's report per tenant (table, JSON or CSV)."),
+    "journal": ("farm.cli.journal:journal", "Who changed which record, when, from what to what."),
     "sync": ("farm.cli.sync:sync", "Sync tenants into their Moodle sites."),
     "plan": ("farm.cli.plan:plan", "Show the plan a simulation stored, value by value."),
     "apply": ("farm.cli.apply:apply", "Apply exactly the plan a simulation stored, once."),
@@ -58,28 +59,6 @@ class LazyGroup(click.Group):
         if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
             raise TypeError(f"{entry[0]} is not a click command")
         return command
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        """The command named ``args[0]``; a mistyped name is told the closest ones."""
-        try:
-            return super().resolve_command(ctx, args)
-        except click.UsageError as error:
-            name = args[0] if args else ""
-            if not name or name.startswith("-") or name in COMMANDS:
-                raise
-            # Imported here, when a name was mistyped: `farm --help` stays light.
-            from difflib import get_close_matches
-
-            close = get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
-            if not close:
-                close = [c for c in self.list_commands(ctx) if c.startswith(name[:3])][:3]
-            if not close:
-                raise
-            said = " or ".join(repr(c) for c in close)
-            message = f"No such command {name!r}. Did you mean {said}?"
-            raise click.UsageError(message, ctx) from error
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
