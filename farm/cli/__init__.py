@@ -60,6 +60,28 @@ class LazyGroup(click.Group):
             raise TypeError(f"{entry[0]} is not a click command")
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command named ``args[0]``; a mistyped name is told the closest ones."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as error:
+            name = args[0] if args else ""
+            if not name or name.startswith("-") or name in COMMANDS:
+                raise
+            # Imported here, when a name was mistyped: `farm --help` stays light.
+            from difflib import get_close_matches
+
+            close = get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
+            if not close:
+                close = [c for c in self.list_commands(ctx) if c.startswith(name[:3])][:3]
+            if not close:
+                raise
+            said = " or ".join(repr(c) for c in close)
+            message = f"No such command {name!r}. Did you mean {said}?"
+            raise click.UsageError(message, ctx) from error
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         if rows:
