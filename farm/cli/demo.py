@@ -58,10 +58,20 @@ def demo(
     The demo generates a directory of establishments (some in cités
     scolaires), starts a simulated Moodle per site and a directory on
     loopback ports, writes a farm folder and a registry under --workdir,
-    runs a batch through the real coordinator and opens the dashboard on it.
+    and opens the dashboard, which syncs the farm once through the real
+    coordinator (press a to sync all again: the second run writes nothing).
     With --headless (the default when the output is not a terminal) it prints
-    progress, a summary, and a second run that writes nothing. Ctrl-C stops
-    everything cleanly.
+    the first run's progress and summary, the records it did not write and
+    why, then a second run that writes nothing. At the end it says what it
+    stopped and removed, and what to try next. Ctrl-C stops everything
+    cleanly.
+
+    One CFA tenant ends partial on purpose: two of its formateurs share a
+    login, and the farm refuses the second rather than give two people one
+    account; the demo says so. Exit status (headless): 0 when every tenant
+    ran and every record not written is such an intended refusal; 1 when a
+    tenant failed or Moodle refused a record the demo did not plan, saying
+    which; 130 when interrupted.
 
     \b
     Examples:
@@ -72,9 +82,8 @@ def demo(
     from farm.demo import Demo, DemoOptions
     from farm.demo import dashboard as open_dashboard
     from farm.demo import headless as run_headless
-    from farm.engine.events import Phase
+    from farm.demo.story import next_steps, verdict
     from farm.logs import configure_logs
-    from farm.registry import RunStatus
 
     configure_logs(as_json=True, level=logging.CRITICAL)
     options = DemoOptions(
@@ -85,26 +94,34 @@ def demo(
         slapd={"auto": None, "slapd": True, "embedded": False}[directory],
     )
     status = 0
+    ended: list[str] = []
+    first_run: int | None = None
+    partial: str | None = None
     try:
         with Demo(options, echo=click.echo) as built:
             # A dashboard needs a terminal: from a script or a CI log, print instead.
             if headless or not (sys.stdin.isatty() and sys.stdout.isatty()):
                 results = anyio.run(run_headless, built, click.echo)
-                if not results or results[-1].status is RunStatus.INTERRUPTED:
-                    status = 130
-                elif any(
-                    # Records not written are part of the show (reported, never guessed);
-                    # a tenant that did not run is a demo that failed.
-                    outcome.phase is not Phase.SUCCEEDED
-                    for result in results
-                    for outcome in result.tenants.values()
-                ):
-                    status = 1
+                told = verdict(built.registry, results)
+                status, ended = told.status, list(told.lines)
+                first_run = results[0].run_id if results else None
+                partial = next(
+                    (
+                        t
+                        for r in results[:1]
+                        for t, o in sorted(r.tenants.items())
+                        if o.counts.get("errors")
+                    ),
+                    None,
+                )
             else:
                 open_dashboard(built)
     except KeyboardInterrupt:
         click.echo("demo stopped", err=True)
         status = 130
-    if keep:
-        click.echo(f"kept: {workdir.resolve()} (farm/, registry.sqlite)")
+    for line in ended:
+        click.echo(line, err=status != 0)
+    if status != 130:
+        for line in next_steps((workdir / "farm").resolve() if keep else None, first_run, partial):
+            click.echo(line)
     raise SystemExit(status)

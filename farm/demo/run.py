@@ -33,8 +33,10 @@ from farm.demo.farmdir import (
     write_farm,
 )
 from farm.demo.standins import Directory, MoodleServer, NetYpareoServer, slapd_available
+from farm.demo.story import WHY_PARTIAL, intended
 from farm.engine.coordinator import RunResult
 from farm.engine.events import Event, EventKind
+from farm.engine.health import outcome_state
 from farm.engine.leases import LeasePolicy
 from farm.engine.wiring import Sources
 from farm.registry import Registry, RunStatus
@@ -101,8 +103,9 @@ class Demo:
         self.sites = plan_sites(generated)
         cites = sum(1 for s in self.sites if s.cite)
         cfa_site = DemoSite(NETYPAREO, secrets.token_hex(16), ())
+        self.echo("farm demo builds a farm on stand-ins, then syncs it with the real engine:")
         self.echo(
-            f"demo farm: {opts.establishments} establishments ({cites} cités scolaires) "
+            f"  demo farm: {opts.establishments} establishments ({cites} cités scolaires) "
             f"on {len(self.sites)} Moodle sites, {len(generated.people)} people in the directory"
         )
         cfa: DemoCfa | None = None
@@ -116,17 +119,17 @@ class Demo:
                 sites=tuple((s.code, s.name) for s in self.netypareo.data.sites),
             )
             self.echo(
-                f"NetYpareo: {opts.cfa_sites} CFA sites on one simulated endpoint "
+                f"  NetYpareo: {opts.cfa_sites} CFA sites on one simulated endpoint "
                 f"({self.netypareo.wsdl}), one Moodle site"
             )
         moodle_sites = [*self.sites, cfa_site] if cfa else self.sites
         self.moodle = MoodleServer(
             moodle_sites, profile_fields={NETYPAREO: CFA_PROFILE_FIELDS}
         ).start()
-        self.echo(f"Moodle: {len(moodle_sites)} simulated sites on {self.moodle.url}")
+        self.echo(f"  Moodle: {len(moodle_sites)} simulated sites on {self.moodle.url}")
         use_slapd = slapd_available() if opts.slapd is None else opts.slapd
         self.directory = Directory(generated, workdir / "directory", use_slapd).start()
-        self.echo(f"directory: {self.directory.description}")
+        self.echo(f"  directory: {self.directory.description}")
         registry_file = workdir / "registry.sqlite"
         slapd = self.directory.slapd
         farm_dir = write_farm(
@@ -144,23 +147,39 @@ class Demo:
         self.registry = Registry.open(self.farm.settings.registry_url, check=False, create=True)
         self.registry.upgrade()
         self.registry.load_farm(self.farm)
-        self.echo(f"farm folder: {farm_dir}   registry: {registry_file}")
+        if opts.keep:
+            self.echo(f"  farm folder: {farm_dir}   registry: {registry_file} (kept)")
+        else:
+            # Not named: it is gone when the demo ends (--keep keeps it).
+            self.echo("  farm folder and registry: in a work folder removed at the end (--keep)")
 
     def close(self) -> None:
+        """Stop the stand-ins and remove the work folder (unless kept), saying what was done."""
+        stopped: list[str] = []
         if self.registry is not None:
             self.registry.close()
             self.registry = None
         if self.directory is not None:
+            stopped.append("the directory's slapd" if self.directory.slapd else "the directory")
             self.directory.stop()
             self.directory = None
         if self.moodle is not None:
+            stopped.append("the simulated Moodle")
             self.moodle.stop()
             self.moodle = None
         if self.netypareo is not None:
+            stopped.append("the NetYpareo simulator")
             self.netypareo.stop()
             self.netypareo = None
-        if not self.options.keep and self.options.workdir.exists():
-            shutil.rmtree(self.options.workdir, ignore_errors=True)
+        workdir = self.options.workdir
+        said = [f"stopped {', '.join(stopped)}"] if stopped else []
+        if not self.options.keep and workdir.exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+            said.append("removed the work folder (farm folder, registry, directory data)")
+        elif self.options.keep and workdir.exists() and stopped:
+            said.append(f"kept {workdir.resolve()} (farm/, registry.sqlite)")
+        if said:
+            self.echo("cleaned up: " + "; ".join(said))
 
     def sources(self, farm: Farm) -> Sources:
         """The farm's sources, with the static stand-in in place of the directory when used."""
@@ -223,9 +242,11 @@ async def headless(demo: Demo, echo: Echo = print) -> list[RunResult]:
             finished.append(event.tenant or "")
             counts = ", ".join(f"{k} {v}" for k, v in sorted(event.counts.items()) if v)
             detail = "; ".join(p for p in (counts, event.message) if p)
+            state = outcome_state(event.phase, event.counts)
+            said = state.value if state is not None else event.phase.value
             echo(
                 f"  [{len(finished):>3}/{total}] {event.tenant:<10} {event.site:<26} "
-                f"{event.phase.value:<10} {detail}"
+                f"{said:<10} {detail}".rstrip()
             )
 
     unsubscribe = commander.bus().subscribe(progress)
@@ -288,7 +309,10 @@ def _refusals(echo: Echo, demo: Demo, result: RunResult, shown: int = 5) -> None
     for tenant, error in errors[:shown]:
         echo(f"  not written: {tenant}: {error.entity} {error.key}: {error.reason}")
     if len(errors) > shown:
-        echo(f"  ... and {len(errors) - shown} more (farm report {result.run_id})")
+        echo(f"  ... and {len(errors) - shown} more (farm report {result.run_id} --failed)")
+    shared = [intended(e.reason) for _, e in errors]
+    for name in dict.fromkeys(n for n in shared if n is not None):
+        echo("  " + WHY_PARTIAL.format(field=name))
 
 
 async def _stop_on_signal(commander: Commander, scope: anyio.CancelScope) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -75,6 +77,68 @@ def test_the_demo_syncs_a_farm_on_slapd_and_the_second_run_writes_nothing(
         text = path.read_text(encoding="utf-8")
         for secret in (farm_dir / "secrets").glob("*.token"):
             assert secret.read_text().strip() not in text
+    # It says what it kept, and the commands to try on it work on the kept registry.
+    assert f"kept {(tmp_path / 'demo').resolve()}" in out
+    tries = [line.strip() for line in out.splitlines() if line.startswith("  farm --farm-dir")]
+    report = next(line for line in tries if " report 1 --failed" in line)
+    command = report.split("  ")[0].split()
+    assert command[0] == "farm"
+    shown = subprocess.run(
+        [str(FARM), *command[1:], "--json"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    (refused,) = json.loads(shown.stdout)["tenants"]
+    assert "is also the username of" in refused["errors"][0]["reason"]
+
+
+def test_the_demo_explains_itself_and_its_partial_tenant(tmp_path: Path) -> None:
+    done = run_demo(tmp_path, "--directory", "embedded")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert out.startswith("farm demo builds a farm on stand-ins")
+    run_1 = out[out.index("run 1:") : out.index("run 2:")]
+    # The first run already names the homonym and says why the tenant is partial;
+    # Moodle's opaque answer never shows.
+    refused = next(line for line in run_1.splitlines() if "not written:" in line)
+    assert "is also the username of" in refused
+    assert "why partial: two people of the source share a username" in run_1
+    assert "invalidparameter" not in out
+    partial = refused.split("not written: ")[1].split(":")[0]
+    assert re.search(rf"\] {re.escape(partial)} +cfa-demo +partial ", run_1)
+    # The end: what was stopped and removed, how it went, what to try next.
+    assert "cleaned up: stopped " in out
+    assert "removed the work folder" in out
+    assert f"{partial} partial, as intended" in out
+    assert "try next:" in out
+    assert "farm demo --keep" in out
+    # Nothing printed names the folder that is gone.
+    assert str(tmp_path / "demo") not in out
+    assert not (tmp_path / "demo").exists()
+
+
+@pytest.mark.timeout(600)
+def test_tools_demo_rebuilds_a_half_built_venv(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    # An interrupted first install: the folder is there, its interpreter is not.
+    for python in venv.glob("bin/python*"):
+        python.unlink()
+    tools_demo = Path(__file__).parents[2] / "tools" / "demo"
+
+    done = subprocess.run(
+        [str(tools_demo), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+        env={**os.environ, "FARM_VENV": str(venv)},
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"tools/demo: {venv} is half-built" in done.stderr
+    assert "Usage: farm demo" in done.stdout
+    assert (venv / "bin" / "farm").exists()
 
 
 def test_the_demo_runs_without_slapd_on_its_embedded_directory(tmp_path: Path) -> None:
