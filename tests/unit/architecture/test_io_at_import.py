@@ -66,6 +66,7 @@ def loaded_after(code: str) -> list[str]:
         "import farm.safety",
         "import farm.ground",
         "import farm.plan_codec",
+        "import farm.undo",
         HELP,
     ],
     ids=[
@@ -78,6 +79,7 @@ def loaded_after(code: str) -> list[str]:
         "safety",
         "ground",
         "plan_codec",
+        "undo",
         "help",
     ],
 )

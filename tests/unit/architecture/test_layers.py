@@ -94,6 +94,10 @@ LAYERS: tuple[Layer, ...] = (
             "farm.drift",
             "farm.stored_plan",
             "farm.plan_codec",
+            "farm.undo",
+            "farm.inverse",
+            "farm.undo_objects",
+            "farm.undo_links",
         ),
     ),
     Layer(
