@@ -118,9 +118,23 @@ _ARROW: Final = "→"
 )
 @click.option("--since", metavar="WHEN", help="From this date or time on (farm's zone).")
 @click.option("--until", metavar="WHEN", help="Up to this date (included) or time (excluded).")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--limit",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="How many lines to show at most (the newest, or the oldest with --oldest-first).",
+)
 @click.option("--oldest-first", is_flag=True, help="Oldest change first (default: newest).")
-@click.option("--format", "output", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="A table for people, JSON for scripts, CSV for spreadsheets (a row per field).",
+)
 @registry_option
 @click.pass_context
 def journal(
