@@ -303,6 +303,12 @@ class TenantSnapshot:
     could not read, such as a directory entry missing a required attribute:
     their absence from ``people`` proves nothing either, so the plan leaves
     them, and their links, exactly as they are.
+
+    ``stored`` names people (by source key) that come from a store the farm
+    keeps rather than from the source read: a staff roster
+    (:func:`farm.snapshot.with_stored`). They are people of the snapshot in
+    every way but one: the safety checks judge a source by what it returned
+    itself, so they are not counted among the people read.
     """
 
     tenant: str
@@ -316,6 +322,7 @@ class TenantSnapshot:
     warnings: tuple[SourceWarning, ...] = ()
     complete: bool = True
     held: frozenset[str] = frozenset()
+    stored: frozenset[str] = frozenset()
 
     def with_warnings(self, extra: Iterable[SourceWarning]) -> Self:
         return replace(self, warnings=(*self.warnings, *extra))

@@ -98,7 +98,7 @@ def merge_site(snapshots: Sequence[TenantSnapshot]) -> SiteSnapshot:
         warnings.extend(snapshot.warnings)
         held.update(snapshot.held)
         (complete if snapshot.complete else incomplete).add(tenant)
-        people_read[tenant] = people_read.get(tenant, 0) + len(snapshot.people)
+        people_read[tenant] = people_read.get(tenant, 0) + _read_by_source(snapshot)
         only_here = frozenset((tenant,))
         for kind in Kind:
             found = records.setdefault(kind, {})
@@ -138,6 +138,46 @@ def merge_site(snapshots: Sequence[TenantSnapshot]) -> SiteSnapshot:
         # A person read in full by one tenant and held by another is simply present.
         held=frozenset(held - records.get(Kind.PERSON, {}).keys()),
     )
+
+
+def with_stored(snapshot: TenantSnapshot, stored: TenantSnapshot) -> TenantSnapshot:
+    """``snapshot`` (a source's read of a tenant) with the records of a store the farm keeps.
+
+    A staff roster is such a store: the people an establishment imported
+    from CSV files, read at every sync of the tenant like the directory's
+    (``stored`` is :func:`farm.staff.roster_snapshot`'s). The records are
+    added to the read's; what the result says about absences stays the
+    read's own: it is complete exactly when the read was, so a complete
+    directory read plus the roster still removes the people the directory
+    dropped, never the roster's (they are present), and a delta read plus
+    the roster removes no one. The stored people are named in
+    :attr:`~farm.model.TenantSnapshot.stored`: the safety checks count the
+    people a source returned without them, so a directory that answers
+    empty is still seen as empty.
+    """
+    if stored.tenant != snapshot.tenant:
+        raise ValueError(f"a store of {stored.tenant} added to a read of {snapshot.tenant}")
+    if not any(stored.records(kind) for kind in Kind) and not stored.warnings:
+        return snapshot
+    return replace(
+        snapshot,
+        people=(*snapshot.people, *stored.people),
+        cohorts=(*snapshot.cohorts, *stored.cohorts),
+        cohort_members=(*snapshot.cohort_members, *stored.cohort_members),
+        enrolments=(*snapshot.enrolments, *stored.enrolments),
+        groups=(*snapshot.groups, *stored.groups),
+        group_members=(*snapshot.group_members, *stored.group_members),
+        role_assignments=(*snapshot.role_assignments, *stored.role_assignments),
+        warnings=(*snapshot.warnings, *stored.warnings),
+        stored=snapshot.stored | {p.source_key for p in stored.people},
+    )
+
+
+def _read_by_source(snapshot: TenantSnapshot) -> int:
+    """How many people the source itself returned: the stored ones are not counted."""
+    if not snapshot.stored:
+        return len(snapshot.people)
+    return sum(1 for person in snapshot.people if person.source_key not in snapshot.stored)
 
 
 def _checked_person(tenant: str, person: Person, warnings: list[SourceWarning]) -> Person | None:

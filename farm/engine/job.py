@@ -51,7 +51,7 @@ from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.jobspec import JobSpec
 from farm.engine.outcome import JobOutcome, TenantOutcome, final_report, unrecorded_words
 from farm.engine.pronote_fields import pronote_field, with_pronote_fields
-from farm.engine.reading import Reads, read_sources, save_bookmarks
+from farm.engine.reading import Reads, include_rosters, read_sources, save_bookmarks
 from farm.engine.report import TenantTally, tally
 from farm.engine.site_check import blocked_notes, simulation_notes, site_problem, stop_reasons
 from farm.engine.stored_apply import keep_simulation, load_stored_plan
@@ -204,6 +204,7 @@ class _Job:
         reads = await read_sources(
             groups, self.ctx.sources, self.ctx.registry, self.spec.options, prefix
         )
+        await include_rosters(reads, self.ctx.registry, self.ctx.farm, self.site)
         for tenant, reason in reads.failures.items():
             self.fail([tenant], reason)
         for tenant, seconds in reads.seconds.items():

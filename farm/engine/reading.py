@@ -5,6 +5,12 @@ directory read. A source that cannot be read fails the tenants it serves
 and only those: :class:`Reads` says which, with the reason, and the job
 goes on with the others. Bookmarks (where a delta read starts next time)
 are returned, not saved: the job saves them once the tenant succeeded.
+
+Then :func:`include_rosters` adds to each tenant's read the people its
+establishment imported from staff CSV files, a stored source the registry
+keeps (:mod:`farm.staff.roster`): every sync of the tenant includes them as
+it includes the directory's people, and the read stays what decides what is
+absent (:func:`farm.snapshot.with_stored`).
 """
 
 from __future__ import annotations
@@ -17,11 +23,14 @@ from datetime import datetime
 import anyio
 import structlog
 
+from farm.config import Farm, SiteConfig
 from farm.engine.wiring import SourceProvider
 from farm.model import TenantSnapshot
 from farm.options import RunOptions
 from farm.registry import Registry, RegistryError
+from farm.snapshot import with_stored
 from farm.sources import ReadRequest, SourceError
+from farm.staff import RosterContext, RosterEntry, roster_snapshot
 
 log = structlog.get_logger("farm.job")
 
@@ -81,6 +90,43 @@ async def read_sources(
         for name, tenants in groups.items():
             group.start_soon(read_group, name, tenants)
     return reads
+
+
+async def include_rosters(reads: Reads, registry: Registry, farm: Farm, site: SiteConfig) -> None:
+    """Add each read tenant's staff roster to its snapshot, in place.
+
+    A tenant whose roster the registry cannot give fails with the
+    registry's reason, as a source that cannot be read does: a sync without
+    the roster would take the imported people off the site.
+    """
+    tenants = sorted(reads.snapshots)
+    if not tenants:
+        return
+    try:
+        entries = await anyio.to_thread.run_sync(registry.staff_roster, tenants)
+    except RegistryError as error:
+        for tenant in tenants:
+            reads.failures[tenant] = f"registry: the staff roster could not be read: {error}"
+            del reads.snapshots[tenant]
+        return
+    by_tenant: dict[str, list[RosterEntry]] = {}
+    for entry in entries:
+        by_tenant.setdefault(entry.tenant, []).append(entry)
+    context = roster_context(farm, site)
+    for tenant, mine in by_tenant.items():
+        if tenant in reads.snapshots:
+            stored = roster_snapshot(tenant, mine, context)
+            reads.snapshots[tenant] = with_stored(reads.snapshots[tenant], stored)
+
+
+def roster_context(farm: Farm, site: SiteConfig) -> RosterContext:
+    """What the site says of its imported people: cohort prefix, e-mail template, names, auth."""
+    return RosterContext(
+        cohort_prefix=farm.settings.cohort_prefix,
+        email_template=site.email_template,
+        tenant_names={t.id: t.name for t in site.tenants},
+        auth=site.auth or "manual",
+    )
 
 
 async def save_bookmarks(

@@ -23,6 +23,7 @@ from farm.registry.leases import lease_holder
 from farm.registry.plans import PlanStore, UnknownStoredPlan
 from farm.registry.pronote import PronoteStore
 from farm.registry.registry import Registry
+from farm.registry.relink import DuplicateAccount, PersonRelink, RelinkRefused, RelinkResult
 from farm.registry.rows import (
     JournalEntry,
     Lease,
@@ -42,15 +43,18 @@ from farm.registry.rows import (
 )
 from farm.registry.runs import TenantLastRun
 from farm.registry.schema import SchemaState, SchemaStateKind
+from farm.registry.staff import StaffImport, StaffScan, StaffTally
 from farm.registry.tenants import RegisteredSite, RegisteredTenant, TenantHistoryEntry
 
 __all__ = [
+    "DuplicateAccount",
     "FarmChanges",
     "InconsistentFarm",
     "JournalEntry",
     "Lease",
     "LeaseHeld",
     "NewEvent",
+    "PersonRelink",
     "PlanStore",
     "PronoteStore",
     "RefusedRecord",
@@ -62,6 +66,8 @@ __all__ = [
     "RegistryOutdated",
     "RegistryTooNew",
     "RegistryUnavailable",
+    "RelinkRefused",
+    "RelinkResult",
     "ReportWarning",
     "RunId",
     "RunJournalLines",
@@ -72,6 +78,9 @@ __all__ = [
     "SchemaState",
     "SchemaStateKind",
     "SiteChange",
+    "StaffImport",
+    "StaffScan",
+    "StaffTally",
     "StoredEntry",
     "StoredEvent",
     "TenantChange",

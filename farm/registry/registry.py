@@ -37,6 +37,7 @@ from farm.registry.journal_store import JournalStore
 from farm.registry.leases import LeaseStore
 from farm.registry.plans import PlanStore
 from farm.registry.pronote import PronoteStore
+from farm.registry.relink import RelinkStore
 from farm.registry.runs import RunStore
 from farm.registry.schema import (
     SchemaState,
@@ -45,6 +46,7 @@ from farm.registry.schema import (
     schema_state,
     upgrade_schema,
 )
+from farm.registry.staff import StaffStore
 from farm.registry.tenants import TenantStore
 
 
@@ -58,6 +60,8 @@ class Registry(
     EventStore,
     PronoteStore,
     PlanStore,
+    StaffStore,
+    RelinkStore,
 ):
     """The farm's registry on SQLite or PostgreSQL; see the module docstring."""
 

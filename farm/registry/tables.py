@@ -13,7 +13,7 @@ with ``removed_at`` set, so their runs, reports and index keep their history.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String
@@ -280,3 +280,73 @@ class PronoteImportRow(SQLModel, table=True):
     updated: int
     removed: int
     report: dict[str, Any] = _json()
+
+
+class StaffImportRow(SQLModel, table=True):
+    """One applied staff CSV import (farm.staff.roster): its file, options and counts."""
+
+    __tablename__ = "staff_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # teachers or staff
+    tenants: list[str] = _json()
+    file: str
+    imported_at: datetime = _timestamp()
+    complete: bool
+    usertype: str | None = None
+    manager_category: str | None = None
+    counts: dict[str, int] = _json()
+    # The sync run that brought the import to Moodle, and the report file it wrote (no secret).
+    run_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("run.id"), nullable=True)
+    )
+    report: str | None = None
+
+
+class StaffRosterRow(SQLModel, table=True):
+    """One imported person of one establishment's roster, one kind of file (farm.staff.roster)."""
+
+    __tablename__ = "staff_roster"
+    # A person's login is for life: looked up by sync key across establishments.
+    __table_args__ = (Index("ix_staff_roster_sync_key", "sync_key"),)
+
+    tenant: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    sync_key: str = Field(primary_key=True)
+    civility: str
+    lastname: str
+    firstname: str
+    codes: list[str] = _json()
+    login: str
+    email: str
+    birthdate: date | None = None
+    address: str
+    postcode: str
+    city: str
+    phone: str
+    mobile: str
+    usertype: str
+    manager_category: str | None = None
+    line: int
+    import_id: int = Field(sa_column=Column(Integer, ForeignKey("staff_import.id"), nullable=False))
+    first_import: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff_import.id"), nullable=False)
+    )
+    added_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    retired_at: datetime | None = _timestamp(nullable=True)
+    retired_reason: str | None = None
+    linked_to: str | None = None
+
+
+class StaffScanRow(SQLModel, table=True):
+    """What ``farm reconcile`` last found for a tenant: the dashboard's counts."""
+
+    __tablename__ = "staff_scan"
+
+    tenant: str = Field(primary_key=True)
+    scanned_at: datetime = _timestamp()
+    pending: int  # CSV people whose directory account arrived, confirmed pairs
+    ambiguous: int
+    duplicates: int  # Moodle accounts the index holds twice
+    ghosts: int

@@ -17,7 +17,9 @@ package follows the seed's steps and is pure (no network, no database):
 4. **records** (:mod:`~farm.staff.records`): people, cohorts and roles per
    tenant, as a source gives them;
 5. **report** (:mod:`~farm.staff.report`): the owner-only file of sync keys,
-   logins and passwords.
+   logins and passwords;
+6. **roster** (:mod:`~farm.staff.roster`): what an import changes in each
+   establishment's roster, the stored source every later sync reads.
 
 A caller checks a file with :func:`check_staff_file`, then turns the
 accepted rows into snapshots with :func:`staff_records`, and writes the
@@ -37,6 +39,18 @@ from farm.staff.inspection import StaffCheck, check_staff_file
 from farm.staff.problems import RowProblem, Severity, StaffFileError
 from farm.staff.records import RecordOptions, ReportRow, StaffRecords, staff_records
 from farm.staff.report import write_report
+from farm.staff.roster import (
+    RosterChange,
+    RosterChanged,
+    RosterContext,
+    RosterEntry,
+    RosterItem,
+    RosterPlan,
+    pending_rosters,
+    plan_roster,
+    roster_digest,
+    roster_snapshot,
+)
 from farm.staff.rows import StaffRow
 from farm.staff.table import DEFAULT_SEPARATOR, parse_separator, separator_name
 
@@ -48,6 +62,12 @@ __all__ = [
     "ColumnRef",
     "RecordOptions",
     "ReportRow",
+    "RosterChange",
+    "RosterChanged",
+    "RosterContext",
+    "RosterEntry",
+    "RosterItem",
+    "RosterPlan",
     "RowProblem",
     "Severity",
     "StaffCheck",
@@ -61,6 +81,10 @@ __all__ = [
     "load_profile",
     "parse_columns",
     "parse_separator",
+    "pending_rosters",
+    "plan_roster",
+    "roster_digest",
+    "roster_snapshot",
     "save_profile",
     "separator_name",
     "staff_records",
