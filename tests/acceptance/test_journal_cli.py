@@ -239,3 +239,9 @@ def test_prune_simulates_first_then_deletes_exactly_the_old_runs_lines(story: St
     assert story.journal("--run", str(created)) == []
     again = ok(story.farm.run("journal", "prune", "--apply"))
     assert "nothing to delete" in again.stdout
+    # --before replaces the retention: tomorrow's cut takes both runs left, in simulation.
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    everything = ok(story.farm.run("journal", "prune", "--before", tomorrow))
+    assert f"Would delete {len(after)} journal line(s) of 2 run(s)" in everything.stdout
+    assert "(--before)" in everything.stdout
+    assert len(story.journal("--limit", "100000")) == len(after)
