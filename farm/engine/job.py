@@ -111,6 +111,7 @@ class _Job:
         # The registry's failure during apply or finish, and what it left unrecorded.
         self.registry_error: str | None = None
         self.unrecorded: list[Confirmation] = []
+        self.kept = False  # this run's plan is stored already
 
     # -- events and registry ---------------------------------------------------------
 
@@ -220,7 +221,7 @@ class _Job:
         found = await load_stored_plan(
             self.ctx, self.site, self.run_id, tenants, options, self.replan
         )
-        self.tallies = found.tallies
+        self.tallies, self.kept = found.tallies, found.kept
         if found.failure is not None:
             self.fail(tenants, found.failure)
         return found.plan, found.index
@@ -231,8 +232,8 @@ class _Job:
         return (await self.plan(reads.snapshots, options))[0]
 
     async def keep(self, plan: Plan) -> None:
-        """Store a simulation's plan with the run (a re-plan stored its own already)."""
-        if self.spec.options.apply_plan_of is None:
+        """Store a simulation's plan with the run, unless the stored-plan phase did (a re-plan)."""
+        if not self.kept:
             problem = await keep_simulation(self.ctx.registry, self.run_id, self.alive(), plan)
             if problem is not None:
                 self.fail(self.alive(), problem)

@@ -67,13 +67,15 @@ class StoredPhase:
     """What the stored-plan phase found: the plan to run, or why not, and the report's errors.
 
     ``plan`` and ``index`` are None when ``failure`` says why nothing runs;
-    ``tallies`` name each drifted record in the tenants' reports.
+    ``tallies`` name each drifted record in the tenants' reports; ``kept``
+    says the phase stored the run's own plan (a re-plan).
     """
 
     plan: Plan | None = None
     index: SiteIndex | None = None
     failure: str | None = None
     tallies: dict[str, TenantTally] = field(default_factory=dict)
+    kept: bool = False
 
 
 def _hours(age: timedelta) -> str:
@@ -277,4 +279,4 @@ async def _replan(
         complete=renewed.complete,
         people_read=dict(renewed.people_read),
     )
-    return StoredPhase(plan=plan, index=index)
+    return StoredPhase(plan=plan, index=index, kept=True)
