@@ -23,7 +23,7 @@ import anyio.to_thread
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Log
+from textual.widgets import DataTable, Header, Input, Log
 
 from farm.engine.events import Event, EventKind
 from farm.registry import RegistryError
@@ -32,6 +32,7 @@ from farm.tui.detail import TenantScreen
 from farm.tui.dialogs import ConfirmScreen, HelpScreen
 from farm.tui.feed import RegistryFeed
 from farm.tui.filter import SORT_KEYS, Filter
+from farm.tui.footer import DashboardFooter
 from farm.tui.rows import LastReport, TenantHealth, TenantInfo
 from farm.tui.run_actions import RunActions
 from farm.tui.table import COLUMNS, SummaryBar, TenantTable
@@ -140,7 +141,7 @@ class FarmDashboard(RunActions):
         yield self.summary_bar
         yield self.table
         yield self.log_pane
-        yield Footer()
+        yield DashboardFooter()
 
     async def on_mount(self) -> None:
         try:
@@ -243,7 +244,7 @@ class FarmDashboard(RunActions):
         self.redraw()
 
     def action_sort(self) -> None:
-        keys = [k for k, _, _ in COLUMNS]
+        keys = [k for k, _, _ in self.table.shown or COLUMNS]
         self.sort = keys[(keys.index(self.sort) + 1) % len(keys)]
         self.notify(f"sorted by {self.sort}", timeout=1.5)
         self.redraw()

@@ -23,11 +23,14 @@ from farm.tui.rows import TenantInfo, duration_text
 
 
 def _when(moment: datetime | None, where: ZoneInfo | None = None) -> str:
-    """A time in the farm's zone, labelled (the default zone without a farm)."""
+    """A time in the farm's zone (the default zone without a farm); the title names the zone."""
     if moment is None:
         return "—"
-    chosen = where or zone(None)
-    return f"{local_text(moment, chosen)} {label(chosen)}"
+    return local_text(moment, where or zone(None))
+
+
+def _zone_title(title: str, where: ZoneInfo | None) -> str:
+    return f"{title} (times {label(where or zone(None))})"
 
 
 def report_view(report: TenantReport | None, run_id: int | None) -> RenderableType:
@@ -72,9 +75,16 @@ def report_view(report: TenantReport | None, run_id: int | None) -> RenderableTy
 
 
 def history_view(detail: TenantDetail) -> RenderableType:
-    table = Table(title="Run history", title_justify="left", show_edge=False)
+    table = Table(
+        title=_zone_title("Run history", detail.zone), title_justify="left", show_edge=False
+    )
     for header in ("run", "finished", "trigger", "status", "people", "duration"):
-        table.add_column(header, justify="right" if header in ("people", "duration") else "left")
+        table.add_column(
+            header,
+            justify="right" if header in ("people", "duration") else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
     for point in reversed(detail.history[-12:]):
         table.add_row(
             str(point.run_id),
@@ -90,9 +100,9 @@ def history_view(detail: TenantDetail) -> RenderableType:
 def schedule_view(detail: TenantDetail) -> RenderableType:
     if not detail.schedule:
         return Text("No schedule known (the farm configuration is not loaded).", style="dim")
-    table = Table(title="Schedule", title_justify="left", show_edge=False)
+    table = Table(title=_zone_title("Schedule", detail.zone), title_justify="left", show_edge=False)
     for header in ("task", "cron", "last run", "last result", "next run"):
-        table.add_column(header)
+        table.add_column(header, no_wrap=True, overflow="ellipsis")
     for line in detail.schedule:
         table.add_row(
             line.task,

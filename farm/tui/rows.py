@@ -159,14 +159,14 @@ def duration_text(seconds: float) -> str:
 
 
 def reason_text(row: DashboardRow) -> str:
-    """Why the tenant is where it is, in one line: what it waits for, or its open problem.
+    """Why the tenant is where it is, in one line: what it waits for, or what went wrong.
 
-    A run going says what it waits for; otherwise the registry's first
-    reason (:mod:`farm.engine.status`), then the last run's own reason.
+    A run going says what it waits for; otherwise the last run's own reason
+    (``source ent: directory unreachable``), else the registry's first
+    reason (:mod:`farm.engine.status`: an older run's problem still open,
+    ``never synced successfully``, a success too old).
     """
-    if row.state.active:
+    if row.state.active or row.message:
         return row.message
     first = row.why.split("; ")[0] if row.why else ""
-    if first.startswith("look closer:"):
-        first = ""
-    return first or row.message
+    return "" if first.startswith("look closer:") else first

@@ -39,8 +39,47 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("updated", "Updated", 7),
     ("suspended", "Suspended", 9),
     ("errors", "Errors", 6),
-    ("reason", "Reason", 40),
+    ("reason", "Reason", 24),
 )
+
+#: Which columns stay when the terminal is narrow, first kept first: the tenant, its state
+#: and why always; then what a run is doing, where, and the name; the counts go first. The reason
+#: takes the width left over (at least its own).
+PRIORITY: tuple[str, ...] = (
+    "id",
+    "state",
+    "reason",
+    "progress",
+    "age",
+    "errors",
+    "site",
+    "name",
+    "created",
+    "updated",
+    "suspended",
+    "phase",
+)
+
+#: What the table draws around each cell: one column of padding on each side.
+PADDING = 2
+
+
+def fit_columns(width: int, id_width: int) -> tuple[tuple[str, str, int], ...]:
+    """The columns that fit in ``width``, in table order, the reason widened to fill it."""
+    sizes = {key: (id_width if key == "id" else w) + PADDING for key, _, w in COLUMNS}
+    chosen: set[str] = set()
+    used = 0
+    for key in PRIORITY:
+        if key in ("id", "state", "reason") or used + sizes[key] <= width:
+            chosen.add(key)
+            used += sizes[key]
+    spare = max(0, width - used)
+    return tuple(
+        (key, label, (id_width if key == "id" else w) + (spare if key == "reason" else 0))
+        for key, label, w in COLUMNS
+        if key in chosen
+    )
+
 
 STATE_STYLES: dict[RowState, str] = {
     RowState.NEVER: "dim",
@@ -58,7 +97,7 @@ Cells = tuple[str | Text, ...]
 
 
 def cells(row: DashboardRow, now: datetime, marked: bool) -> Cells:
-    """The table cells of one row."""
+    """The table cells of one row, one per :data:`COLUMNS` entry."""
     style = STATE_STYLES[row.state]
     number: Callable[[int], str | Text] = lambda n: Text(str(n), justify="right") if n else ""  # noqa: E731
     return (
@@ -73,7 +112,12 @@ def cells(row: DashboardRow, now: datetime, marked: bool) -> Cells:
         number(row.updated),
         number(row.suspended),
         Text(str(row.errors), style="bold red", justify="right") if row.errors else "",
-        Text(reason_text(row), style="red" if row.problem is not None else "dim"),
+        Text(
+            reason_text(row),
+            style="red" if row.problem is not None else "dim",
+            no_wrap=True,
+            overflow="ellipsis",
+        ),
     )
 
 
@@ -82,8 +126,18 @@ def _cut(text: str, width: int) -> str:
 
 
 class TenantTable(DataTable[str | Text]):
-    """One row per visible tenant, keyed by tenant id; see the module docstring for its keys."""
+    """One row per visible tenant, keyed by tenant id; see the module docstring for its keys.
 
+    Its columns fit its width (:func:`fit_columns`): on a resize the ones
+    that no longer fit drop, by :data:`PRIORITY`, and the reason takes the
+    rest. The tenant column is frozen: it stays in view under horizontal
+    scroll. The vertical scrollbar's room is always kept, so that a scrollbar
+    appearing (a longer list, the log pane opening) never cuts a column.
+    """
+
+    DEFAULT_CSS = """
+    TenantTable { scrollbar-gutter: stable; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
@@ -94,15 +148,42 @@ class TenantTable(DataTable[str | Text]):
     ]
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)  # type: ignore[arg-type]
         self.order: list[str] = []
         self._drawn: dict[str, Cells] = {}
         self._id_width = COLUMNS[0][2]
+        self.shown: tuple[tuple[str, str, int], ...] = ()
+        self._sort = ("id", False)
+        self._last: tuple[FarmView, set[str], datetime] | None = None
+        self._pending_cursor: str | None = None  # kept across a change of columns
         self.rebuilds = 0
 
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        self._refit()
+
+    def on_resize(self) -> None:
+        order = list(self.order)
+        if self._refit() and self._last is not None:
+            view, marked, now = self._last
+            self._rebuild(view, order, marked, now)
+
+    def _refit(self) -> bool:
+        """Choose the columns for the current width; True when they changed."""
+        width = self.scrollable_content_region.width or self.size.width
+        wanted = fit_columns(width, self._id_width) if width else COLUMNS
+        if wanted == self.shown:
+            return False
+        self.shown = wanted
+        current = self.current()
+        self.clear(columns=True)
+        for key, label, size in wanted:
+            self.add_column(label, key=key, width=size)
+        self._drawn = {}
+        self.order = []
+        self.show_sort(*self._sort)
+        if current is not None:
+            self._pending_cursor = current
+        return True
 
     def action_half_page(self, direction: int) -> None:
         """Move the cursor half a screen of rows down (1) or up (-1)."""
@@ -112,15 +193,15 @@ class TenantTable(DataTable[str | Text]):
 
     def show_sort(self, key: str, reverse: bool) -> None:
         """Mark the sorted column's header with its direction, and only that one."""
-        for column_key, label, width in COLUMNS:
+        self._sort = (key, reverse)
+        for column_key, label, width in self.shown:
             column = self.columns.get(ColumnKey(column_key))
             if column is None:
                 continue
             wanted = f"{label} {'▼' if reverse else '▲'}" if column_key == key else label
             if str(column.label) != wanted:
                 column.label = Text(wanted, style="bold" if column_key == key else "")
-                base = self._id_width if column_key == "id" else width
-                column.width = max(base, len(wanted))
+                column.width = max(width, len(wanted))
                 self._require_update_dimensions = True
         self.refresh()
 
@@ -141,44 +222,49 @@ class TenantTable(DataTable[str | Text]):
         ages: bool = False,
     ) -> None:
         """Draw ``order``'s rows; ``dirty`` ones changed, ``ages`` redraws every age."""
-        if order != self.order:
+        self._last = (view, marked, now)
+        if self._fit_ids(view) or order != self.order:
             self._rebuild(view, order, marked, now)
             return
         wanted = set(self._drawn) if ages else set(dirty)
+        keys = [k for k, _, _ in self.shown]
         for tenant in wanted:
             if tenant not in self._drawn:
                 continue
-            new = cells(view.rows[tenant], now, tenant in marked)
+            new = self._cells(view.rows[tenant], now, tenant in marked)
             old = self._drawn[tenant]
-            for (key, _, _), before, after in zip(COLUMNS, old, new, strict=True):
+            for key, before, after in zip(keys, old, new, strict=True):
                 if before != after:
                     self.update_cell(tenant, key, after)
             self._drawn[tenant] = new
 
+    def _cells(self, row: DashboardRow, now: datetime, marked: bool) -> Cells:
+        every = dict(zip((k for k, _, _ in COLUMNS), cells(row, now, marked), strict=True))
+        return tuple(every[k] for k, _, _ in self.shown)
+
     def _rebuild(self, view: FarmView, order: list[str], marked: set[str], now: datetime) -> None:
-        current = self.current()
+        current = self._pending_cursor or self.current()
+        self._pending_cursor = None
         self.rebuilds += 1
-        self._fit_ids(view)
         self.clear()
         self._drawn = {}
         for tenant in order:
-            drawn = cells(view.rows[tenant], now, tenant in marked)
+            drawn = self._cells(view.rows[tenant], now, tenant in marked)
             self._drawn[tenant] = drawn
             self.add_row(*drawn, key=tenant)
         self.order = list(order)
         if current in self._drawn:
             self.move_cursor(row=self.order.index(current), animate=False)
 
-    def _fit_ids(self, view: FarmView) -> None:
+    def _fit_ids(self, view: FarmView) -> bool:
         # A tenant id is never cut (cfa-demo-31 and cfa-demo-34 must stay apart): the
         # column grows to the longest id of the farm, not of the rows shown, so that
-        # filtering never makes it jump.
-        column = self.columns.get(ColumnKey("id"))
+        # filtering never makes it jump. True when the columns were laid out again.
         needed = 2 + max((len(tenant) for tenant in view.rows), default=0)
-        self._id_width = max(self._id_width, needed)
-        if column is not None and column.width < needed:
-            column.width = needed
-            self._require_update_dimensions = True
+        if needed <= self._id_width:
+            return False
+        self._id_width = needed
+        return self._refit()
 
 
 class SummaryBar(Horizontal):
@@ -203,24 +289,28 @@ class SummaryBar(Horizontal):
         self, summary: Summary, samples: list[float], shown: int, total: int, *, marked: int = 0
     ) -> None:
         text = Text()
-        text.append(f" running {summary.running}", style=STATE_STYLES[RowState.RUNNING])
-        text.append(f"  queued {summary.queued}", style=STATE_STYLES[RowState.QUEUED])
-        text.append(f"  succeeded {summary.succeeded}", style=STATE_STYLES[RowState.SUCCEEDED])
-        text.append(f"  partial {summary.partial}", style=STATE_STYLES[RowState.PARTIAL])
-        text.append(f"  failed {summary.failed}", style=STATE_STYLES[RowState.FAILED])
-        text.append(
-            f"  interrupted {summary.interrupted}", style=STATE_STYLES[RowState.INTERRUPTED]
-        )
-        text.append(f"  skipped {summary.skipped}", style=STATE_STYLES[RowState.SKIPPED])
-        text.append(f"  never {summary.never}", style=STATE_STYLES[RowState.NEVER])
+        # Running, succeeded and failed always; the other states only when some tenant is in
+        # one, so that the line fits 80 columns.
+        for label, count, state, always in (
+            ("running", summary.running, RowState.RUNNING, True),
+            ("queued", summary.queued, RowState.QUEUED, False),
+            ("succeeded", summary.succeeded, RowState.SUCCEEDED, True),
+            ("partial", summary.partial, RowState.PARTIAL, False),
+            ("failed", summary.failed, RowState.FAILED, True),
+            ("interrupted", summary.interrupted, RowState.INTERRUPTED, False),
+            ("skipped", summary.skipped, RowState.SKIPPED, False),
+            ("never", summary.never, RowState.NEVER, False),
+        ):
+            if always or count:
+                text.append(f" {label} {count} ", style=STATE_STYLES[state])
         if summary.progress is not None:
             runs = ",".join(str(r) for r in summary.active_runs)
-            text.append(f"  │ run {runs}: {summary.progress:4.0%}", style="bold")
+            text.append(f"│ run {runs}: {summary.progress:4.0%} ", style="bold")
         if shown != total:
-            text.append(f"  │ {shown}/{total} shown")
+            text.append(f"│ {shown}/{total} shown ")
         if marked:
-            text.append(f"  │ {marked} marked (U unmarks)", style="bold")
-        text.append("  │ ops/s")
+            text.append(f"│ {marked} marked (U unmarks) ", style="bold")
+        text.append("│ ops/s")
         self.figures.update(text)
         self.sparkline.data = samples
         self.rate.update(f"{samples[-1]:.0f}" if samples else "0")
