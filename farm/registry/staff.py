@@ -237,6 +237,24 @@ class StaffStore(Store):
             chosen = [r for r in rows if tenant is None or tenant in r.tenants]
             return [_import(r) for r in chosen[:limit]]
 
+    def retire_roster_entries(
+        self, tenants: Collection[str], sync_key: str, *, reason: str, linked_to: str | None
+    ) -> list[RosterEntry]:
+        """Retire every active entry of ``sync_key`` in ``tenants``; return them as they were.
+
+        A reconciliation whose CSV person has no account yet calls it: there
+        is nothing to hand over, only the roster to stop bringing them.
+        """
+        with self.writing() as session:
+            return retire_entries(
+                session,
+                tenants,
+                sync_key,
+                at=self.now(session),
+                reason=reason,
+                linked_to=linked_to,
+            )
+
     def record_staff_scan(self, scan: StaffScan) -> StaffScan:
         """Keep what ``farm reconcile`` found for a tenant (replacing its last scan)."""
         with self.writing() as session:

@@ -19,7 +19,9 @@ package follows the seed's steps and is pure (no network, no database):
 5. **report** (:mod:`~farm.staff.report`): the owner-only file of sync keys,
    logins and passwords;
 6. **roster** (:mod:`~farm.staff.roster`): what an import changes in each
-   establishment's roster, the stored source every later sync reads.
+   establishment's roster, the stored source every later sync reads;
+7. **reconciliation** (:mod:`~farm.staff.matching`): CSV people the
+   directory now brings, accounts held twice, ghosts.
 
 A caller checks a file with :func:`check_staff_file`, then turns the
 accepted rows into snapshots with :func:`staff_records`, and writes the
@@ -36,6 +38,15 @@ from farm.staff.column_profiles import (
 from farm.staff.columns import ColumnMap, ColumnRef, parse_columns
 from farm.staff.fields import StaffField, StaffKind
 from farm.staff.inspection import StaffCheck, check_staff_file
+from farm.staff.matching import (
+    Ambiguity,
+    Confidence,
+    Duplicate,
+    Findings,
+    Ghost,
+    Pair,
+    find_reconciliations,
+)
 from farm.staff.problems import RowProblem, Severity, StaffFileError
 from farm.staff.records import RecordOptions, ReportRow, StaffRecords, staff_records
 from farm.staff.report import write_report
@@ -56,10 +67,16 @@ from farm.staff.table import DEFAULT_SEPARATOR, parse_separator, separator_name
 
 __all__ = [
     "DEFAULT_SEPARATOR",
+    "Ambiguity",
     "ColumnMap",
     "ColumnProfile",
     "ColumnProfileError",
     "ColumnRef",
+    "Confidence",
+    "Duplicate",
+    "Findings",
+    "Ghost",
+    "Pair",
     "RecordOptions",
     "ReportRow",
     "RosterChange",
@@ -77,6 +94,7 @@ __all__ = [
     "StaffRecords",
     "StaffRow",
     "check_staff_file",
+    "find_reconciliations",
     "is_profile_name",
     "load_profile",
     "parse_columns",

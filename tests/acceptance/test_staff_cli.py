@@ -57,19 +57,21 @@ def farm_copy(tmp_path: Path) -> Path:
     return copy
 
 
-def test_help_lists_staff_and_its_only_command_is_check() -> None:
+def test_help_lists_staff_and_its_commands_check_and_import() -> None:
     top = farm("--help")
     group = farm("staff", "--help")
-    command = farm("staff", "check", "--help")
+    check = farm("staff", "check", "--help")
+    imports = farm("staff", "import", "--help")
 
-    line = r"^  staff +Check staff CSV files \(teachers and staff\) before import\.$"
+    line = r"^  staff +Check and import staff CSV files \(teachers and staff\)\.$"
     assert re.search(line, top.stdout, re.MULTILINE)
     assert group.returncode == 0
-    commands = group.stdout.split("Commands:")[1].split()
-    assert commands[0] == "check"
-    assert "import" not in commands
-    for text in (group.stdout, command.stdout):
+    commands = group.stdout.split("Commands:")[1].split("\n")
+    assert [c.split()[0] for c in commands if c.strip()] == ["check", "import"]
+    for text in (group.stdout, check.stdout):
         assert "farm staff check" in text.split("Example:")[1]
+    assert "farm staff import" in imports.stdout.split("Example:")[1]
+    assert "--apply" in imports.stdout
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
