@@ -31,12 +31,11 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import click
 from click.core import ParameterSource
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -48,11 +47,13 @@ from farm.cli.context import (
     registry_option,
     resolve_registry_url,
 )
-from farm.clock import iso, label, local_text, zone_of
+from farm.cli.journal_view import csv_rows, line_json, print_table
+from farm.cli.screen import table_console
+from farm.clock import label, local_text, zone_of
 from farm.csv_cells import write_rows
 from farm.model import Kind
 from farm.operation import Action
-from farm.registry import JournalEntry, Registry, RegistryError, RunId, RunJournalLines, RunSummary
+from farm.registry import Registry, RegistryError, RunId, RunJournalLines, RunSummary
 
 #: Every action a journal line may hold: the plan's, and ``adopt`` for an adopted account.
 ACTIONS: Final = (*(a.value for a in Action), "adopt")
@@ -87,8 +88,6 @@ _FILTERS: Final = (
     "oldest_first",
     "output",
 )
-_MISSING: Final = object()
-_ARROW: Final = "→"
 
 
 @click.group(invoke_without_command=True)
@@ -208,12 +207,12 @@ def journal(
         except RegistryError as error:
             fail(str(error))
     if output == "json":
-        rows = [_line_json(e, runs.get(e.run_id), where) for e in found]
+        rows = [line_json(e, runs.get(e.run_id), where) for e in found]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     elif output == "csv":
-        write_rows(sys.stdout, CSV_COLUMNS, _csv_rows(found, runs, where))
+        write_rows(sys.stdout, CSV_COLUMNS, csv_rows(found, runs, where))
     else:
-        _print_table(
+        print_table(
             found, runs, where, person=person, keys=keys, limit=limit, oldest_first=oldest_first
         )
 
@@ -269,7 +268,7 @@ def prune(ctx: click.Context, before: str | None, apply_: bool, registry_url: st
     lines = sum(r.lines for r in found)
     verb = "Deleted" if apply_ else "Would delete"
     click.echo(f"{verb} {lines} journal line(s) of {len(found)} run(s), older than {cut_text}:")
-    _console().print(_prune_table(found, runs, where))
+    table_console().print(_prune_table(found, runs, where))
     if not apply_:
         click.echo("Nothing was deleted: run again with --apply to delete them.")
 
@@ -303,150 +302,6 @@ def _runs(registry: Registry, ids: Iterable[RunId]) -> dict[RunId, RunSummary]:
     return {run_id: registry.get_run(run_id) for run_id in sorted(ids)}
 
 
-def field_changes(entry: JournalEntry) -> list[tuple[str, Any, Any]]:
-    """``(field, old, new)`` for each field the line changed; a side it lacks is ``_MISSING``.
-
-    An update holds only its changed fields (a masked secret shows as
-    ``*** → ***``); a creation has no old side and a removal no new one; an
-    adoption's old side is what the farm found, and a field it found already
-    right is left out.
-    """
-    old: Mapping[str, Any] = entry.old or {}
-    new: Mapping[str, Any] = entry.new or {}
-    names = [*new, *(name for name in old if name not in new)]
-    out: list[tuple[str, Any, Any]] = []
-    for name in names:
-        before = old.get(name, _MISSING)
-        after = new.get(name, _MISSING)
-        # Only an adoption holds fields that did not change (what was found already right);
-        # any other line holds changes only, even where masking made both sides ***.
-        if entry.action == "adopt" and before == after:
-            continue
-        out.append((name, before, after))
-    return out
-
-
-def value_text(value: Any) -> str:
-    """A field's value as one line of text: strings as they are, the rest as JSON."""
-    if value is _MISSING:
-        return ""
-    if isinstance(value, str):
-        return value if value else '""'
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def changes_text(entry: JournalEntry) -> str:
-    """``lastname: DUPONT → DURAND; email: …``; a one-sided field shows its one value."""
-    parts = []
-    for name, before, after in field_changes(entry):
-        if before is _MISSING:
-            parts.append(f"{name}: {value_text(after)}")
-        elif after is _MISSING:
-            parts.append(f"{name}: {value_text(before)}")
-        else:
-            parts.append(f"{name}: {value_text(before)} {_ARROW} {value_text(after)}")
-    return "; ".join(parts) or "-"
-
-
-def _run_text(run_id: RunId, runs: Mapping[RunId, RunSummary]) -> str:
-    run = runs.get(run_id)
-    return f"{run_id} {run.trigger.value}" if run is not None else str(run_id)
-
-
-def _print_table(
-    found: Sequence[JournalEntry],
-    runs: Mapping[RunId, RunSummary],
-    where: ZoneInfo,
-    *,
-    person: str | None,
-    keys: Sequence[str],
-    limit: int,
-    oldest_first: bool,
-) -> None:
-    console = _console()
-    if person is not None:
-        if not keys:
-            console.print(
-                Text(
-                    f"No source key, login, idnumber or uid {person!r} in the index or the journal."
-                )
-            )
-            return
-        console.print(Text(f"{person}: {', '.join(keys)}"))
-    if not found:
-        console.print("No journal line matches.")
-        return
-    table = Table(f"time ({label(where)})", "run", "site", "tenants", "record", "action")
-    table.add_column("changes (old → new)", overflow="fold")
-    for e in found:
-        table.add_row(
-            *(
-                Text(cell)
-                for cell in (
-                    local_text(e.at, where, seconds=True),
-                    _run_text(e.run_id, runs),
-                    e.site,
-                    ",".join(e.tenants) or "-",
-                    f"{e.entity} {e.key}",
-                    e.action,
-                    changes_text(e),
-                )
-            )
-        )
-    console.print(table)
-    order = "oldest first" if oldest_first else "newest first"
-    more = f"; --limit {limit} reached, there may be more" if len(found) == limit else ""
-    console.print(Text(f"{len(found)} line(s), {order}{more}."))
-
-
-def _line_json(entry: JournalEntry, run: RunSummary | None, where: ZoneInfo) -> dict[str, Any]:
-    return {
-        "at": iso(entry.at, where),
-        "run": entry.run_id,
-        "trigger": None if run is None else run.trigger.value,
-        "site": entry.site,
-        "seq": entry.seq,
-        "tenants": list(entry.tenants),
-        "entity": entry.entity,
-        "action": entry.action,
-        "key": entry.key,
-        "person": entry.person,
-        "moodle_id": entry.moodle_id,
-        "old": None if entry.old is None else dict(entry.old),
-        "new": None if entry.new is None else dict(entry.new),
-        "changes": [
-            {
-                "field": name,
-                **({} if before is _MISSING else {"old": before}),
-                **({} if after is _MISSING else {"new": after}),
-            }
-            for name, before, after in field_changes(entry)
-        ],
-    }
-
-
-def _csv_rows(
-    found: Sequence[JournalEntry], runs: Mapping[RunId, RunSummary], where: ZoneInfo
-) -> Iterable[list[object]]:
-    for e in found:
-        run = runs.get(e.run_id)
-        base: list[object] = [
-            iso(e.at, where),
-            e.run_id,
-            None if run is None else run.trigger.value,
-            e.site,
-            ",".join(e.tenants),
-            e.entity,
-            e.action,
-            e.key,
-            e.person,
-            e.moodle_id,
-        ]
-        changes = field_changes(e) or [("", _MISSING, _MISSING)]
-        for name, before, after in changes:
-            yield [*base, name, value_text(before), value_text(after)]
-
-
 def _prune_table(
     found: Sequence[RunJournalLines], runs: Mapping[RunId, RunSummary], where: ZoneInfo
 ) -> Table:
@@ -469,9 +324,3 @@ def _prune_table(
             )
         )
     return table
-
-
-def _console() -> Console:
-    console = Console()
-    # Piped output (scripts, less) gets the full width instead of 80 folded columns.
-    return console if console.is_terminal else Console(width=200)

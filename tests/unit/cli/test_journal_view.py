@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import click
 import pytest
 
-from farm.cli.journal import changes_text, field_changes, parse_moment, value_text
+from farm.cli.journal import parse_moment
+from farm.cli.journal_view import changes_text, field_changes, value_text
 from farm.registry import JournalEntry, RunId
 
 PARIS = ZoneInfo("Europe/Paris")
