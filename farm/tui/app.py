@@ -16,6 +16,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import ClassVar
 
 import anyio
@@ -55,6 +56,9 @@ _TABLE_ACTIONS = frozenset(
         "toggle_log",
     }
 )
+
+#: The actions that start or stop runs: none of them in watch-only.
+_RUN_ACTIONS = frozenset({"resync", "simulate", "cancel", "sync_tag", "sync_all"})
 
 #: Seconds a quit waits for runs started here to stop cleanly before cancelling them.
 QUIT_GRACE = 20.0
@@ -121,9 +125,17 @@ class FarmDashboard(RunActions):
         self.loaded = False
         if title:
             self.sub_title = title
+        if commander is None:
+            self.sub_title = f"{self.sub_title} — watch only" if self.sub_title else "watch only"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Table actions belong to the main screen: hidden on the drill-down and dialogs."""
+        """Table actions belong to the main screen: hidden on the drill-down and dialogs.
+
+        In watch-only (no :class:`Commander`) the keys that start or stop runs
+        are gone: not in the footer, the help or the palette.
+        """
+        if action in _RUN_ACTIONS and self.commander is None:
+            return False
         return not (action in _TABLE_ACTIONS and len(self.screen_stack) > 1)
 
     # -- layout and start --------------------------------------------------------------
@@ -145,12 +157,13 @@ class FarmDashboard(RunActions):
 
     async def on_mount(self) -> None:
         try:
-            tenants, reports, health = await anyio.to_thread.run_sync(self._load)
+            tenants, reports, health, recent = await anyio.to_thread.run_sync(self._load)
         except RegistryError as error:
             # Nothing to show: leave the terminal as it was and say why.
             self.exit(return_code=1, message=f"cannot read the registry: {error}")
             return
         self.view = FarmView(tenants, reports, health=health, where=self.feed.zone)
+        self.view.recall(recent)  # the log pane opens on the recent runs' story
         self.redraw(full=True)
         self.loaded = True
         self.set_interval(self.tick_seconds, self.on_tick)
@@ -158,12 +171,14 @@ class FarmDashboard(RunActions):
         if self._on_ready is not None:
             self._on_ready(self)
 
-    def _load(self) -> tuple[list[TenantInfo], list[LastReport], list[TenantHealth]]:
+    def _load(
+        self,
+    ) -> tuple[list[TenantInfo], list[LastReport], list[TenantHealth], list[Event]]:
         tenants = self.feed.tenants()
         reports = self.feed.last_reports([t.id for t in tenants])
         health = self.feed.health(tenants)
         self.feed.start()
-        return tenants, reports, health
+        return tenants, reports, health, self.feed.recent()
 
     def _poll(self) -> tuple[list[Event], list[TenantHealth]]:
         """New events, and the registry's word on the tenants whose run just ended."""
@@ -299,10 +314,32 @@ class FarmDashboard(RunActions):
         self.log_pane.toggle_class("shown")
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(watch_only=self.commander is None))
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen under the farm folder (or here), and say where.
+
+        Textual's own saves to ~/Downloads, which a server often does not have.
+        """
+        farm = self.feed.farm
+        folder = Path(path) if path else (farm.root / "screenshots" if farm else Path.cwd())
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder))
+        except OSError as error:
+            self.notify(f"screenshot not saved: {error}", severity="error", timeout=8)
+            return
+        self.notify(f"screenshot saved to {saved}", title="Screenshot", timeout=8)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":
+                command = SystemCommand(
+                    "Screenshot",
+                    "Save an SVG of the screen under the farm folder (the current one without)",
+                    lambda: self.set_timer(0.1, self.action_screenshot),
+                )
+            yield command
         for title, help_text, action in (
             ("Re-sync", "Re-sync the marked tenants or the one under the cursor", "resync"),
             ("Simulate", "Simulate, show the plan, then apply it", "simulate"),
@@ -319,6 +356,8 @@ class FarmDashboard(RunActions):
             ("Toggle log", "Show or hide the log pane", "toggle_log"),
             ("Help", "Keys and filter syntax", "help"),
         ):
+            if action in _RUN_ACTIONS and self.commander is None:
+                continue
             yield SystemCommand(title, help_text, _runner(self, action))
 
     async def action_quit(self) -> None:

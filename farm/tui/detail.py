@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import anyio.to_thread
@@ -14,11 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Sparkline, Static
+from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
 from farm.clock import label, local_text, zone
 from farm.registry import TenantReport
-from farm.tui.feed import RegistryFeed, TenantDetail
+from farm.tui.feed import HistoryPoint, RegistryFeed, TenantDetail
 from farm.tui.rows import TenantInfo, duration_text
 
 
@@ -74,27 +74,37 @@ def report_view(report: TenantReport | None, run_id: int | None) -> RenderableTy
     return Group(*parts)
 
 
-def history_view(detail: TenantDetail) -> RenderableType:
-    table = Table(
-        title=_zone_title("Run history", detail.zone), title_justify="left", show_edge=False
+#: The run history's columns: key, header, width.
+HISTORY_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("run", "Run", 8),
+    ("finished", "Finished", 16),
+    ("trigger", "Trigger", 15),
+    ("status", "Status", 11),
+    ("written", "Written", 7),
+    ("duration", "Duration", 8),
+)
+
+
+def history_cells(point: HistoryPoint, shown: bool, where: ZoneInfo | None) -> tuple[Text, ...]:
+    """One run of the history, one line: ``▶`` marks the run whose report is shown."""
+    trigger = point.trigger + (" (sim)" if point.simulated else "")
+    return (
+        Text(("▶ " if shown else "  ") + str(point.run_id), style="bold" if shown else ""),
+        Text(_when(point.at, where)),
+        Text(trigger, style="dim" if point.simulated else ""),
+        Text(point.status, style=_STATUS_STYLES.get(point.status, "")),
+        Text(str(point.written), justify="right"),
+        Text(duration_text(point.seconds), justify="right"),
     )
-    for header in ("run", "finished", "trigger", "status", "people", "duration"):
-        table.add_column(
-            header,
-            justify="right" if header in ("people", "duration") else "left",
-            no_wrap=True,
-            overflow="ellipsis",
-        )
-    for point in reversed(detail.history[-12:]):
-        table.add_row(
-            str(point.run_id),
-            _when(point.at, detail.zone),
-            point.trigger + (" (sim)" if point.simulated else ""),
-            point.status,
-            str(point.people),
-            duration_text(point.seconds),
-        )
-    return table if detail.history else Text("No run yet.", style="dim")
+
+
+_STATUS_STYLES = {
+    "succeeded": "green",
+    "partial": "dark_orange",
+    "failed": "bold red",
+    "interrupted": "red",
+    "skipped": "magenta",
+}
 
 
 def schedule_view(detail: TenantDetail) -> RenderableType:
@@ -115,10 +125,18 @@ def schedule_view(detail: TenantDetail) -> RenderableType:
 
 
 class TenantScreen(Screen[None]):
-    """Enter on a tenant opens this; Esc goes back."""
+    """Enter on a tenant opens this; Esc goes back.
+
+    It opens on the last real run's report (:class:`TenantDetail`); Enter
+    on a row of the run history opens that run's. ``r`` and ``s`` re-sync and
+    simulate this tenant as on the main screen (not in watch-only), and the
+    screen reloads itself when a run of the tenant ends.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
+        Binding("r", "resync", "Re-sync"),
+        Binding("s", "simulate", "Simulate"),
         Binding("f5", "reload", "Reload"),
     ]
     DEFAULT_CSS = """
@@ -126,6 +144,7 @@ class TenantScreen(Screen[None]):
     TenantScreen .chart { width: 1fr; height: 5; margin: 0 1; }
     TenantScreen .chart Sparkline { height: 3; }
     TenantScreen Static.section { margin: 1 1 0 1; }
+    TenantScreen #history { height: auto; max-height: 16; margin: 0 1; }
     """
 
     def __init__(self, feed: RegistryFeed, tenant: TenantInfo) -> None:
@@ -133,6 +152,8 @@ class TenantScreen(Screen[None]):
         self.feed = feed
         self.tenant = tenant
         self.detail: TenantDetail | None = None
+        self.shown_run: int | None = None
+        self._seen: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -148,27 +169,99 @@ class TenantScreen(Screen[None]):
                 with Vertical(classes="chart"):
                     yield Static("Duration per run")
                     yield Sparkline([0.0], id="durations")
-            yield Static(id="history", classes="section")
+            yield Static(id="history-title", classes="section")
+            history: DataTable[Text] = DataTable(id="history", cursor_type="row")
+            for key, header, width in HISTORY_COLUMNS:
+                history.add_column(header, key=key, width=width)
+            yield history
             yield Static(id="schedule", classes="section")
         yield Footer()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``r`` and ``s`` only where the dashboard can start runs."""
+        if action in ("resync", "simulate"):
+            return getattr(self.app, "commander", None) is not None
+        return True
+
     async def on_mount(self) -> None:
         await self.action_reload()
+        self.query_one("#history", DataTable).focus()
+        self.set_interval(1.0, self._follow)
 
     async def action_reload(self) -> None:
         detail = await anyio.to_thread.run_sync(self.feed.detail, self.tenant)
         self.show(detail)
 
-    def show(self, detail: TenantDetail) -> None:
+    async def _follow(self) -> None:
+        # The dashboard's view knows when a run of this tenant moves; reload when it ends.
+        row = getattr(self.app, "view", None)
+        found = None if row is None else row.rows.get(self.tenant.id)
+        if found is None:
+            return
+        seen = (found.state, found.run_id, found.last_run_at)
+        if self._seen is not None and seen != self._seen and not found.state.active:
+            await self.action_reload()
+        self._seen = seen
+
+    def show(self, detail: TenantDetail, run_id: int | None = None) -> None:
+        """Show ``detail``, with run ``run_id``'s report (the last real run's by default)."""
         self.detail = detail
-        run_id = None if detail.last_run is None else detail.last_run.id
-        self.query_one("#report", Static).update(report_view(detail.last, run_id))
+        if run_id is None or run_id not in detail.reports:
+            run_id = None if detail.last_run is None else detail.last_run.id
+        self.shown_run = run_id
+        report = detail.reports.get(run_id) if run_id is not None else None
+        self.query_one("#report", Static).update(report_view(report or detail.last, run_id))
         people = [float(p.people) for p in detail.history] or [0.0]
         durations = [p.seconds for p in detail.history] or [0.0]
         self.query_one("#people", Sparkline).data = people
         self.query_one("#durations", Sparkline).data = durations
-        self.query_one("#history", Static).update(history_view(detail))
+        title = "Run history" if detail.history else "No run yet."
+        hint = "   Enter opens a run's report" if detail.history else ""
+        self.query_one("#history-title", Static).update(
+            Text(_zone_title(title, detail.zone) if detail.history else title, style="bold")
+            + Text(hint, style="dim")
+        )
+        table: DataTable[Text] = self.query_one("#history", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for point in reversed(detail.history):
+            table.add_row(
+                *history_cells(point, point.run_id == run_id, detail.zone), key=str(point.run_id)
+            )
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
         self.query_one("#schedule", Static).update(schedule_view(detail))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id != "history" or self.detail is None:
+            return
+        event.stop()
+        key = event.row_key.value
+        if key is not None:
+            self.show(self.detail, int(key))
+
+    def _actions(self) -> TenantActions | None:
+        app = self.app
+        return app if isinstance(app, TenantActions) else None
+
+    def action_resync(self) -> None:
+        actions = self._actions()
+        if actions is not None:
+            actions.resync_tenant(self.tenant.id)
+
+    def action_simulate(self) -> None:
+        actions = self._actions()
+        if actions is not None:
+            actions.simulate_tenant(self.tenant.id)
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+@runtime_checkable
+class TenantActions(Protocol):
+    """What the drill-down asks of the dashboard: a run of one tenant."""
+
+    def resync_tenant(self, tenant: str) -> None: ...
+
+    def simulate_tenant(self, tenant: str) -> None: ...

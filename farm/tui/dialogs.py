@@ -13,7 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from farm.registry import RunReport
+from farm.registry import RunReport, TenantStatus
 
 _DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -107,7 +107,12 @@ def plan_table(report: RunReport) -> Table:
 
 
 class PlanScreen(ModalScreen[bool]):
-    """What a simulation would do; ``y`` applies it for real, Esc closes."""
+    """What a simulation would do; ``y`` applies it for real, Esc closes.
+
+    ``y`` is offered only for a plan that has operations and that no tenant
+    had refused (a safety stop, a site or source that failed, a lease
+    another run holds): applying those would change nothing or fail again.
+    """
 
     DEFAULT_CSS = _DIALOG_CSS.format(name="PlanScreen")
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -118,20 +123,46 @@ class PlanScreen(ModalScreen[bool]):
     def __init__(self, report: RunReport) -> None:
         super().__init__()
         self.report = report
+        self.total = sum(n for t in report.tenants for a in t.counts.values() for n in a.values())
+        self.refused = [
+            t
+            for t in report.tenants
+            if t.status not in (TenantStatus.SUCCEEDED, TenantStatus.PARTIAL)
+        ]
+
+    @property
+    def applicable(self) -> bool:
+        """Whether there is anything to apply: operations, and no tenant refused."""
+        return self.total > 0 and not self.refused
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "answer" and parameters == (True,):
+            return self.applicable
+        return True
 
     def compose(self) -> ComposeResult:
         run = self.report.run
-        total = sum(n for t in self.report.tenants for a in t.counts.values() for n in a.values())
         with Vertical():
             yield Static(
-                f"Simulation (run {run.id}): {total} operations planned, nothing written",
+                f"Simulation (run {run.id}): {self.total} operations planned, nothing written",
                 classes="title",
             )
             with VerticalScroll():
                 yield Static(plan_table(self.report))
-            yield Static("y: apply this plan now    Esc: close", classes="keys")
+            if self.applicable:
+                keys = "y: apply this plan now    Esc: close"
+            elif self.refused:
+                names = ", ".join(t.tenant for t in self.refused[:5])
+                keys = (
+                    f"Refused for {names}: nothing to apply (see the reason above).    Esc: close"
+                )
+            else:
+                keys = "Nothing to change: Moodle already matches the source.    Esc: close"
+            yield Static(keys, classes="keys", id="plan-keys")
 
     def action_answer(self, answer: bool) -> None:
+        if answer and not self.applicable:
+            return
         self.dismiss(answer)
 
 
@@ -167,16 +198,31 @@ HELP = """\
 """
 
 
+#: The help's lines about keys that start or stop runs: not shown in watch-only.
+_RUN_KEYS = ("  r ", "  s ", "  c ", "  t ", "  a ", "                  Moodle site's job")
+
+
 class HelpScreen(ModalScreen[None]):
-    """The keys and the filter syntax."""
+    """The keys and the filter syntax; in watch-only, without the keys that start or stop runs."""
 
     DEFAULT_CSS = _DIALOG_CSS.format(name="HelpScreen")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "close", "Close")]
 
+    def __init__(self, *, watch_only: bool = False) -> None:
+        super().__init__()
+        self.watch_only = watch_only
+
     def compose(self) -> ComposeResult:
+        text = HELP
+        if self.watch_only:
+            kept = [line for line in HELP.splitlines() if not line.startswith(_RUN_KEYS)]
+            text = "\n".join(kept) + (
+                "\n[b]Watch-only[/b]: this dashboard follows runs and starts none; "
+                "run it with the farm folder and without --watch-only to act.\n"
+            )
         with Vertical():
             yield Static("Farm dashboard: help", classes="title")
-            yield Static(HELP)
+            yield Static(text)
             yield Static("Esc: close", classes="keys")
 
     def action_close(self) -> None:

@@ -8,8 +8,8 @@ PostgreSQL registry shows exactly like one started from the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,12 @@ class HistoryPoint:
     seconds: float
     simulated: bool
     trigger: str
+    written: int = 0  # every record the run wrote (or would have), all entities
+
+    @property
+    def real(self) -> bool:
+        """A run that did something: neither a simulation nor refused before it began."""
+        return not self.simulated and self.status != "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +66,12 @@ class ScheduleLine:
 
 @dataclass(frozen=True, slots=True)
 class TenantDetail:
-    """Everything the drill-down shows."""
+    """Everything the drill-down shows.
+
+    ``last`` is the last real run's report (not a simulation, not a run
+    refused before it began), the newest report when there is no real one;
+    ``reports`` holds every run of the history's, to open any of them.
+    """
 
     tenant: TenantInfo
     last: TenantReport | None
@@ -68,6 +79,7 @@ class TenantDetail:
     history: tuple[HistoryPoint, ...]
     schedule: tuple[ScheduleLine, ...]
     zone: ZoneInfo | None = None  # the farm's: every time shown is in it
+    reports: Mapping[int, TenantReport] = field(default_factory=dict)
 
 
 class RegistryFeed:
@@ -161,11 +173,27 @@ class RegistryFeed:
                 break
         return out
 
+    def recent(self, limit: int = 200) -> list[Event]:
+        """The last ``limit`` events before where :meth:`start` began following, oldest first.
+
+        They fill the log pane when the dashboard opens: the night's runs are
+        there from the start, not only what happens from now.
+        """
+        out: list[Event] = []
+        for row in self.registry.events_since(max(0, self.last_event - limit), limit=limit):
+            if row.id > self.last_event:
+                break
+            try:
+                out.append(Event.from_json(row.payload))
+            except (KeyError, ValueError):
+                continue
+        return out
+
     def detail(self, tenant: TenantInfo, *, runs: int = 30) -> TenantDetail:
-        """The tenant's last report, its recent runs and its schedule."""
+        """The tenant's last real report, its recent runs and its schedule."""
         history: list[HistoryPoint] = []
-        last: TenantReport | None = None
-        last_run: RunSummary | None = None
+        reports: dict[int, TenantReport] = {}
+        found: list[tuple[RunSummary, TenantReport]] = []
         before: RunId | None = None
         seen = 0
         while len(history) < runs and seen < RECENT_RUNS:
@@ -180,11 +208,14 @@ class RegistryFeed:
                     (report,) = self.registry.get_report(run.id, tenant.id).tenants
                 except UnknownTenantReport:
                     continue  # still queued in a running run, or refused before a report
-                if last is None:
-                    last, last_run = report, run
                 if len(history) < runs:
                     history.append(_point(run, report))
+                    reports[run.id] = report
+                    found.append((run, report))
             before = page[-1].id
+        real = [pair for pair, p in zip(found, history, strict=True) if p.real]
+        chosen = (real or found)[:1]
+        last_run, last = chosen[0] if chosen else (None, None)
         return TenantDetail(
             tenant=tenant,
             last=last,
@@ -192,6 +223,7 @@ class RegistryFeed:
             history=tuple(reversed(history)),
             schedule=self._schedule(tenant),
             zone=self.zone,
+            reports=reports,
         )
 
     def _schedule(self, tenant: TenantInfo) -> tuple[ScheduleLine, ...]:
@@ -236,6 +268,12 @@ def _last(run: RunSummary, report: TenantReport) -> LastReport:
 
 def _point(run: RunSummary, report: TenantReport) -> HistoryPoint:
     people = sum(n for action, n in report.counts.get("person", {}).items() if action != "reindex")
+    written = sum(
+        n
+        for actions in report.counts.values()
+        for action, n in actions.items()
+        if action != "reindex"
+    )
     return HistoryPoint(
         run_id=run.id,
         at=_when(run),
@@ -244,4 +282,5 @@ def _point(run: RunSummary, report: TenantReport) -> HistoryPoint:
         seconds=float(report.durations.get("total", 0.0)),
         simulated=report.simulated,
         trigger=run.trigger.value,
+        written=written,
     )

@@ -90,6 +90,18 @@ class RunActions(App[None]):
             return
         self.simulate(commander.tenants(ids))
 
+    def resync_tenant(self, tenant: str) -> None:
+        """Re-sync one tenant (the drill-down's ``r``)."""
+        commander = self._commander()
+        if commander is not None:
+            self.start_checked(commander.tenants([tenant]), None)
+
+    def simulate_tenant(self, tenant: str) -> None:
+        """Simulate one tenant, then offer to apply (the drill-down's ``s``)."""
+        commander = self._commander()
+        if commander is not None:
+            self.simulate(commander.tenants([tenant]))
+
     def action_sync_all(self) -> None:
         commander = self._commander()
         if commander is None:

@@ -197,6 +197,17 @@ class FarmView:
                 event, f"{row.id}: {row.phase}" + (f": {event.message}" if event.message else "")
             )
 
+    def recall(self, events: Iterable[Event]) -> None:
+        """Write past events (from before the dashboard opened) to the log, rows untouched.
+
+        The rows start from the registry's reports; these lines only tell the
+        story of the recent runs in the log pane, as :meth:`apply` would have.
+        """
+        for event in events:
+            text = _past_text(event)
+            if text:
+                self._say(event, text)
+
     def _say(self, event: Event, text: str) -> None:
         line = f"{clock_text(event.at, self.zone)} {text}"
         self.log.append(line)
@@ -255,3 +266,20 @@ class FarmView:
             for i in ids
             if (row := self.rows.get(i)) is not None and row.state.active and row.run_id
         }
+
+
+def _past_text(event: Event) -> str | None:
+    """The log line :meth:`FarmView.apply` writes for ``event``, or None when it writes none."""
+    kind = event.kind
+    if kind is EventKind.RUN_STARTED:
+        return f"run {event.run_id} started: {event.counts.get('tenants', 0)} tenants"
+    if kind is EventKind.RUN_FINISHED:
+        return f"run {event.run_id} finished: {event.message}"
+    if kind is EventKind.WARNING and event.tenant:
+        return f"{event.tenant}: {event.message}"
+    if kind is EventKind.PHASE and event.phase is not None and event.phase.final and event.tenant:
+        ended = outcome_state(event.phase, event.counts) or Health.FAILED
+        if event.phase is Phase.SUCCEEDED and not event.message:
+            return None
+        return f"{event.tenant}: {ended.value}" + (f": {event.message}" if event.message else "")
+    return None

@@ -35,7 +35,7 @@ def test_the_title_shows_the_registry_url_without_its_password(
     assert result.exit_code == 0, result.output
     ((title, watch_only),) = shown
     assert "pa55-w0rd-xyz" not in title
-    assert title == make_url(url).render_as_string(hide_password=True)
+    assert title == make_url(url).render_as_string(hide_password=True) + " — watch only"
     assert watch_only  # without the farm's configuration it can only follow runs
 
 

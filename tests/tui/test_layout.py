@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.widgets import Log
 
-from farm.tui.detail import history_view
-from farm.tui.feed import HistoryPoint, TenantDetail
+from farm.tui.detail import HISTORY_COLUMNS, history_cells
+from farm.tui.feed import HistoryPoint
 from farm.tui.footer import DashboardFooter
 from farm.tui.rows import LastReport, TenantInfo
 from farm.tui.table import PADDING, TenantTable
@@ -115,14 +114,10 @@ async def test_the_tenant_column_stays_under_horizontal_scroll() -> None:
         assert "succeeded" not in line(table, 1)  # the state column scrolled away
 
 
-def test_history_rows_do_not_wrap_at_80_columns() -> None:
-    info = TenantInfo("0340041K", "Lycée Georges Clemenceau", "cite-clemenceau")
-    history = tuple(
-        HistoryPoint(run, NOW, "partial", 1234, 3725.0, simulated=run % 2 == 0, trigger="batch")
-        for run in range(1, 6)
-    )
-    detail = TenantDetail(info, None, None, history, ())
-    console = Console(width=80, record=True)
-    console.print(history_view(detail))
-    lines = console.export_text().splitlines()
-    assert len(lines) == 3 + len(history)  # title, header, rule, then one line per run
+def test_history_rows_fit_80_columns_on_one_line() -> None:
+    point = HistoryPoint(12345, NOW, "interrupted", 1234, 3725.0, True, "scheduled", 123456)
+    cells = history_cells(point, True, None)
+    assert all("\n" not in cell.plain for cell in cells)
+    for cell, (_, _, width) in zip(cells, HISTORY_COLUMNS, strict=True):
+        assert cell.cell_len <= width, cell
+    assert sum(width + PADDING for _, _, width in HISTORY_COLUMNS) <= 78
