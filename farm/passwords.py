@@ -28,11 +28,17 @@ _ALPHABET = string.ascii_letters + string.digits + _SPECIALS
 
 
 def new_password(length: int = 16) -> Secret:
-    """A random password that passes Moodle's default policy (every class of character)."""
+    """A random password that passes Moodle's default policy (every class of character).
+
+    It begins with a letter or a digit: a cell that begins with ``-`` is a
+    formula to a spreadsheet, and the files the farm writes neutralise such
+    a cell with a leading apostrophe, which would read as part of the password.
+    """
     while True:
         value = "".join(secrets.choice(_ALPHABET) for _ in range(length))
         if (
-            any(c.islower() for c in value)
+            value[0].isalnum()
+            and any(c.islower() for c in value)
             and any(c.isupper() for c in value)
             and any(c.isdigit() for c in value)
             and any(c in _SPECIALS for c in value)

@@ -131,7 +131,7 @@ def import_file(
       farm staff import formateurs.csv --tenant cfa-31-01 --profile teachers --usertype _teacher
     """
     # Imported here: `farm staff check` and every --help stay light.
-    from farm.engine.staff_import import ImportOptions, import_staff_file
+    from farm.engine.staff_import import ImportOptions, check_file, import_staff_file
     from farm.registry import RegistryError, RunStatus
 
     farm = load_farm_or_fail(obj)
@@ -149,17 +149,25 @@ def import_file(
         skip_conflicts=skip_conflicts,
         allow_mass_removal=allow_mass_removal,
     )
+    try:
+        # Before the registry is opened: a file refused leaves everything as it was.
+        checked = check_file(farm, file, options)
+    except StaffFileError as error:
+        if as_json:
+            data = {"file": str(file), "ok": False, "error": error_json(error)}
+            click.echo(json.dumps(data, ensure_ascii=False))
+        fail(f"{error}\nnothing was imported.")
     url = registry_url or farm.settings.registry_url
     with open_registry(url) as registry:
         try:
             registry.load_farm(farm)
             outcome = anyio.run(
-                lambda: import_staff_file(farm, registry, file, options, apply=apply)
+                lambda: import_staff_file(
+                    farm, registry, file, options, apply=apply, checked=checked
+                )
             )
         except StaffFileError as error:
-            if as_json:
-                data = {"file": str(file), "ok": False, "error": error_json(error)}
-                click.echo(json.dumps(data, ensure_ascii=False))
+            # The file changed between the two reads.
             fail(f"{error}\nnothing was imported.")
         except RegistryError as error:
             fail(f"{error}; nothing was imported")

@@ -165,17 +165,22 @@ async def import_staff_file(
     options: ImportOptions,
     *,
     apply: bool = False,
+    checked: StaffCheck | None = None,
     sources: Mapping[str, Source] | None = None,
     clients: ClientProvider | None = None,
 ) -> StaffImportOutcome:
     """Run the import of ``path``; see the module docstring.
 
     Raises :class:`farm.staff.StaffFileError` for a file that cannot be
-    read as a staff file (nothing written). ``sources`` replaces sources by
-    name and ``clients`` opens the Moodle clients (tests, the demo).
+    read as a staff file (nothing written). ``checked`` is
+    :func:`check_file`'s answer when the caller made it first (``farm staff
+    import`` does, before it opens the registry). ``sources`` replaces
+    sources by name and ``clients`` opens the Moodle clients (tests, the demo).
     """
     clients = clients or client_provider()
-    first = await anyio.to_thread.run_sync(lambda: _check(farm, path, options, None, False))
+    first = checked
+    if first is None:
+        first = await anyio.to_thread.run_sync(lambda: check_file(farm, path, options))
     covered = _covered(first, options)
     try:
         taken = await known_logins(farm, registry, covered, given=sources)
@@ -232,6 +237,15 @@ async def import_staff_file(
         return outcome
     await _finish(farm, registry, check.kind, records.report, outcome, clients)
     return outcome
+
+
+def check_file(farm: Farm, path: Path, options: ImportOptions) -> StaffCheck:
+    """Load, map and check ``path`` knowing no login yet: a refused file fails here, untouched.
+
+    Raises :class:`farm.staff.StaffFileError`. Blocking: call it from a
+    worker thread in async code.
+    """
+    return _check(farm, path, options, None, False)
 
 
 def _check(
