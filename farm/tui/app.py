@@ -31,6 +31,7 @@ from farm.registry import RegistryError
 from farm.tui.commands import Commander
 from farm.tui.detail import TenantScreen
 from farm.tui.dialogs import ConfirmScreen, HelpScreen
+from farm.tui.farm_history import FarmHistoryScreen
 from farm.tui.feed import RegistryFeed
 from farm.tui.filter import SORT_KEYS, Filter
 from farm.tui.footer import DashboardFooter
@@ -54,6 +55,7 @@ _TABLE_ACTIONS = frozenset(
         "sort",
         "sort_reverse",
         "toggle_log",
+        "history",
     }
 )
 
@@ -90,6 +92,7 @@ class FarmDashboard(RunActions):
         Binding("o", "sort", "Sort"),
         Binding("O", "sort_reverse", "Reverse", show=False),
         Binding("l", "toggle_log", "Log"),
+        Binding("h", "history", "Nights"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -313,6 +316,10 @@ class FarmDashboard(RunActions):
     def action_toggle_log(self) -> None:
         self.log_pane.toggle_class("shown")
 
+    def action_history(self) -> None:
+        """The farm's last 30 nights: charts with axes and the tenants × nights heat-map."""
+        self.push_screen(FarmHistoryScreen(self.feed, self.clock()))
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(watch_only=self.commander is None))
 
@@ -354,6 +361,7 @@ class FarmDashboard(RunActions):
             ("Sort", "Sort by the next column", "sort"),
             ("Unmark all", "Clear every mark", "clear_marks"),
             ("Toggle log", "Show or hide the log pane", "toggle_log"),
+            ("Farm history", "The last 30 nights: charts and tenants × nights", "history"),
             ("Help", "Keys and filter syntax", "help"),
         ):
             if action in _RUN_ACTIONS and self.commander is None:

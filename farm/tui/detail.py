@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
@@ -12,13 +12,15 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from farm.clock import label, local_text, zone
 from farm.registry import TenantReport
+from farm.tui.charts import NightBars, result_strip
 from farm.tui.feed import HistoryPoint, RegistryFeed, TenantDetail
+from farm.tui.nights import Night, tenant_nights
 from farm.tui.rows import TenantInfo, duration_text
 
 
@@ -140,9 +142,8 @@ class TenantScreen(Screen[None]):
         Binding("f5", "reload", "Reload"),
     ]
     DEFAULT_CSS = """
-    TenantScreen #charts { height: 5; }
-    TenantScreen .chart { width: 1fr; height: 5; margin: 0 1; }
-    TenantScreen .chart Sparkline { height: 3; }
+    TenantScreen #charts { height: 12; }
+    TenantScreen NightBars { width: 1fr; }
     TenantScreen Static.section { margin: 1 1 0 1; }
     TenantScreen #history { height: auto; max-height: 16; margin: 0 1; }
     """
@@ -153,6 +154,7 @@ class TenantScreen(Screen[None]):
         self.tenant = tenant
         self.detail: TenantDetail | None = None
         self.shown_run: int | None = None
+        self.nights: list[Night] = []
         self._seen: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
@@ -162,13 +164,10 @@ class TenantScreen(Screen[None]):
         yield Static(title, id="title")
         with VerticalScroll():
             yield Static(Text("Loading…", style="dim"), id="report", classes="section")
+            yield Static(id="strip", classes="section")
             with Horizontal(id="charts"):
-                with Vertical(classes="chart"):
-                    yield Static("People synced per run")
-                    yield Sparkline([0.0], id="people")
-                with Vertical(classes="chart"):
-                    yield Static("Duration per run")
-                    yield Sparkline([0.0], id="durations")
+                yield NightBars("Written", "records", color="blue", id="written")
+                yield NightBars("Run time", "s", color="cyan", id="durations")
             yield Static(id="history-title", classes="section")
             history: DataTable[Text] = DataTable(id="history", cursor_type="row")
             for key, header, width in HISTORY_COLUMNS:
@@ -211,10 +210,14 @@ class TenantScreen(Screen[None]):
         self.shown_run = run_id
         report = detail.reports.get(run_id) if run_id is not None else None
         self.query_one("#report", Static).update(report_view(report or detail.last, run_id))
-        people = [float(p.people) for p in detail.history] or [0.0]
-        durations = [p.seconds for p in detail.history] or [0.0]
-        self.query_one("#people", Sparkline).data = people
-        self.query_one("#durations", Sparkline).data = durations
+        now = getattr(self.app, "clock", lambda: datetime.now(UTC))()
+        nights = tenant_nights(detail.points, detail.zone or zone(None), now)
+        self.nights = nights
+        self.query_one("#strip", Static).update(
+            Group(Text("The last 30 nights: result of each", style="bold"), result_strip(nights))
+        )
+        self.query_one("#written", NightBars).draw(nights, lambda n: n.written)
+        self.query_one("#durations", NightBars).draw(nights, lambda n: n.seconds)
         title = "Run history" if detail.history else "No run yet."
         hint = "   Enter opens a run's report" if detail.history else ""
         self.query_one("#history-title", Static).update(

@@ -180,6 +180,8 @@ HELP = """\
   /               filter          o / O   sort by the next column / reverse the order
                   (the sorted column's header shows ▲ or ▼; a click on a header sorts too)
   l               show or hide the log pane
+  h               the farm's last 30 nights: records written, run time, tenants not ok,
+                  and the tenants × nights heat-map (worst first)
   ctrl+p          command palette: every action by name
   q               quit; with runs started here going it asks, then stops them cleanly
 

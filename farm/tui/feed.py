@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from farm.clock import zone
@@ -53,6 +53,27 @@ class HistoryPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class RunSpan:
+    """One real run of the farm: when it ended and how long it took, wall clock."""
+
+    at: datetime
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class FarmHistory:
+    """The farm's recent real runs: every tenant's, and each run's wall time."""
+
+    tenants: Mapping[str, tuple[HistoryPoint, ...]]
+    runs: tuple[RunSpan, ...]
+    zone: ZoneInfo
+
+
+#: At most this many runs are read for the farm's history (its charts and heat-map).
+HISTORY_RUNS = 600
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleLine:
     """One task of a tenant: its cron, the last run that did it and the next time it fires."""
 
@@ -80,6 +101,7 @@ class TenantDetail:
     schedule: tuple[ScheduleLine, ...]
     zone: ZoneInfo | None = None  # the farm's: every time shown is in it
     reports: Mapping[int, TenantReport] = field(default_factory=dict)
+    points: tuple[HistoryPoint, ...] = ()  # every run of the last 30 nights, for the charts
 
 
 class RegistryFeed:
@@ -189,14 +211,20 @@ class RegistryFeed:
                 continue
         return out
 
-    def detail(self, tenant: TenantInfo, *, runs: int = 30) -> TenantDetail:
-        """The tenant's last real report, its recent runs and its schedule."""
+    def detail(self, tenant: TenantInfo, *, runs: int = 30, nights: int = 30) -> TenantDetail:
+        """The tenant's last real report, its recent runs, its nights and its schedule.
+
+        The history table has the last ``runs`` runs; the charts every run of
+        the last ``nights`` days (at most :data:`HISTORY_RUNS` runs read).
+        """
+        since = self.clock() - timedelta(days=nights)
         history: list[HistoryPoint] = []
+        points: list[HistoryPoint] = []
         reports: dict[int, TenantReport] = {}
         found: list[tuple[RunSummary, TenantReport]] = []
         before: RunId | None = None
         seen = 0
-        while len(history) < runs and seen < RECENT_RUNS:
+        while seen < HISTORY_RUNS:
             page = self.registry.list_runs(limit=50, before=before)
             if not page:
                 break
@@ -208,11 +236,16 @@ class RegistryFeed:
                     (report,) = self.registry.get_report(run.id, tenant.id).tenants
                 except UnknownTenantReport:
                     continue  # still queued in a running run, or refused before a report
+                point = _point(run, report)
+                if point.at >= since:
+                    points.append(point)
                 if len(history) < runs:
-                    history.append(_point(run, report))
+                    history.append(point)
                     reports[run.id] = report
                     found.append((run, report))
             before = page[-1].id
+            if len(history) >= runs and page[-1].started_at < since:
+                break
         real = [pair for pair, p in zip(found, history, strict=True) if p.real]
         chosen = (real or found)[:1]
         last_run, last = chosen[0] if chosen else (None, None)
@@ -224,6 +257,37 @@ class RegistryFeed:
             schedule=self._schedule(tenant),
             zone=self.zone,
             reports=reports,
+            points=tuple(reversed(points)),
+        )
+
+    def farm_history(self, nights: int = 30) -> FarmHistory:
+        """Every real run of the last ``nights`` days, by tenant (at most :data:`HISTORY_RUNS`)."""
+        since = self.clock() - timedelta(days=nights)
+        tenants: dict[str, list[HistoryPoint]] = {}
+        runs: list[RunSpan] = []
+        before: RunId | None = None
+        seen = 0
+        while seen < HISTORY_RUNS:
+            page = self.registry.list_runs(limit=50, before=before)
+            if not page:
+                break
+            for run in page:
+                seen += 1
+                if run.simulated or run.status is RunStatus.RUNNING or run.tenants_total == 0:
+                    continue
+                duration = run.duration
+                runs.append(
+                    RunSpan(_when(run), 0.0 if duration is None else duration.total_seconds())
+                )
+                for report in self.registry.get_report(run.id).tenants:
+                    tenants.setdefault(report.tenant, []).append(_point(run, report))
+            before = page[-1].id
+            if page[-1].started_at < since:
+                break
+        return FarmHistory(
+            tenants={t: tuple(reversed(p)) for t, p in tenants.items()},
+            runs=tuple(runs),
+            zone=self.zone,
         )
 
     def _schedule(self, tenant: TenantInfo) -> tuple[ScheduleLine, ...]:
