@@ -304,3 +304,31 @@ def test_rows_in_conflict_import_nothing_unless_left_out(cite: Cite, tmp_path: P
         assert len(registry.staff_imports()) == imports
     done = ok(cite.farm.run(*args, "--apply", "--skip-conflicts", "--json"))
     assert as_json(done)["roster"]["add"] == 1
+
+
+def test_trainers_of_no_netypareo_source_get_the_teacher_usertype_on_a_cfa_site(
+    cite: Cite, tmp_path: Path
+) -> None:
+    farm = cite.farm
+    tenant = farm.cfa_tenants[0]
+    rows = [("M.", "FORMATEUR", "Marc", "Soudure", "", "", "", "", "")]
+    path = write_csv(tmp_path / "formateurs.csv", TEACHERS_HEADER, rows, encoding="cp1252")
+
+    done = ok(farm.run("staff", "import", str(path), "--tenant", tenant, "--profile", "teachers",
+                       "--usertype", "_teacher", "--apply", "--json"))  # fmt: skip
+
+    data = as_json(done)
+    assert data["sync"]["status"] == "succeeded"
+    (user,) = [
+        u for u in farm.sites[farm.cfa_site].live_users()
+        if u.idnumber == "PERSON.m-mmemarcformateur"
+    ]  # fmt: skip
+    assert user.customfields["netypareo_usertype"] == "_teacher"
+    assert user.auth == "manual"
+    assert user.password == report_rows(Path(data["report"]))[0]["Mot de passe"]
+    # The next syncs keep the trainer, beside the NetYpareo site's own people.
+    ok(farm.run("sync", "--tenant", tenant, "--quiet"))
+    assert any(
+        u.idnumber == "PERSON.m-mmemarcformateur" and not u.suspended
+        for u in farm.sites[farm.cfa_site].live_users()
+    )

@@ -32,8 +32,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def manual(scenario: Scenario) -> Scenario:
-    """The scenario with manual accounts and first passwords delivered by file."""
+def manual(any_scenario: Scenario) -> Scenario:
+    """The scenario (SQLite, then PostgreSQL) with manual accounts, first passwords by file."""
+    scenario = any_scenario
     site = replace(scenario.farm.sites[SITE], auth="manual", new_passwords=PasswordDelivery.FILE)
     scenario.farm = farm_of(scenario.farm.root, [site], name="scenario")
     scenario.set_people(LYCEE, [person("E1"), person("E2")])
