@@ -146,6 +146,10 @@ def _any(value: Any, where: str) -> Any:
     return value
 
 
+_kind = _enum(Kind)
+_action = _enum(Action)
+_category = _enum(Category)
+
 #: How a field's JSON value becomes the field's value, by its declared type.
 _CONVERTERS: Mapping[str, Callable[[Any, str], Any]] = {
     "str": _string,
@@ -155,7 +159,7 @@ _CONVERTERS: Mapping[str, Callable[[Any, str], Any]] = {
     "int | None": _optional_int,
     "float": _float,
     "Any": _any,
-    "Kind": _enum(Kind),
+    "Kind": _kind,
     "Mode": _enum(Mode),
     "RemovalPolicy": _enum(RemovalPolicy),
     "CohortRemovalPolicy": _enum(CohortRemovalPolicy),
@@ -171,21 +175,38 @@ def _encode(value: object) -> dict[str, Any]:
     return {f.name: canonical(getattr(value, f.name)) for f in fields(value)}  # type: ignore[arg-type]
 
 
+#: Per dataclass: each field's name, converter and whether it may be left out; built once.
+_SHAPES: dict[type, tuple[tuple[str, Callable[[Any, str], Any], bool], ...]] = {}
+
+
+def _shape(cls: type) -> tuple[tuple[str, Callable[[Any, str], Any], bool], ...]:
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        shape = tuple(
+            (
+                spec.name,
+                _CONVERTERS[str(spec.type)],
+                spec.default is not MISSING or spec.default_factory is not MISSING,
+            )
+            for spec in fields(cls)
+        )
+        _SHAPES[cls] = shape
+    return shape
+
+
 def _decode(cls: type[_T], data: Any, where: str) -> _T:
     """Rebuild ``cls`` from what :func:`_encode` wrote; missing fields take their default."""
     values = _object(data, where)
-    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise _fail(where, f"unknown field(s) {', '.join(unknown)}")
+    shape = _shape(cls)
     kwargs: dict[str, Any] = {}
-    for name, spec in known.items():
-        if name not in values:
-            if spec.default is MISSING and spec.default_factory is MISSING:
-                raise _fail(f"{where}.{name}", "missing")
-            continue
-        convert = _CONVERTERS[str(spec.type)]
-        kwargs[name] = convert(values[name], f"{where}.{name}")
+    for name, convert, optional in shape:
+        if name in values:
+            kwargs[name] = convert(values[name], f"{where}.{name}")
+        elif not optional:
+            raise _fail(f"{where}.{name}", "missing")
+    if len(kwargs) != len(values):
+        unknown = sorted(set(values) - {name for name, _, _ in shape})
+        raise _fail(where, f"unknown field(s) {', '.join(unknown)}")
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as error:
@@ -198,6 +219,7 @@ def _check_converters() -> None:
         for spec in fields(cls):
             if str(spec.type) not in _CONVERTERS:
                 raise TypeError(f"plan_codec cannot read {cls.__name__}.{spec.name}: {spec.type}")
+        _shape(cls)
 
 
 _check_converters()
@@ -237,7 +259,7 @@ def operation_to_json(op: Operation) -> dict[str, Any]:
 
 def operation_from_json(data: Any, where: str = "operation") -> Operation:
     item = _object(data, where)
-    kind = _enum(Kind)(item.get("kind"), f"{where}.kind")
+    kind = _kind(item.get("kind"), f"{where}.kind")
     key = _string(item.get("key"), f"{where}.key")
     record = None
     if item.get("record") is not None:
@@ -265,9 +287,9 @@ def operation_from_json(data: Any, where: str = "operation") -> Operation:
         changes[name] = (both[0], both[1])
     return Operation(
         kind=kind,
-        action=_enum(Action)(item.get("action"), f"{where}.action"),
+        action=_action(item.get("action"), f"{where}.action"),
         key=key,
-        category=_enum(Category)(item.get("category"), f"{where}.category"),
+        category=_category(item.get("category"), f"{where}.category"),
         record=record,
         previous=previous,
         changes=changes,
@@ -315,7 +337,7 @@ def plan_from_json(data: Any) -> StoredPlan:
     for i, item in enumerate(_list(doc.get("known", []), "known")):
         at = f"known[{i}]"
         entry = _object(item, at)
-        rid = (_enum(Kind)(entry.get("kind"), f"{at}.kind"), _string(entry.get("key"), f"{at}.key"))
+        rid = (_kind(entry.get("kind"), f"{at}.kind"), _string(entry.get("key"), f"{at}.key"))
         ids = _list(entry.get("ids", []), f"{at}.ids")
         known[rid] = tuple(_int(v, f"{at}.ids[{n}]") for n, v in enumerate(ids))
     read = _object(doc.get("people_read", {}), "people_read")
@@ -353,7 +375,7 @@ def plan_from_json(data: Any) -> StoredPlan:
 def _drift(data: Any, where: str) -> Drift:
     item = _object(data, where)
     return Drift(
-        kind=_enum(Kind)(item.get("kind"), f"{where}.kind"),
+        kind=_kind(item.get("kind"), f"{where}.kind"),
         key=_string(item.get("key"), f"{where}.key"),
         where=_string(item.get("where"), f"{where}.where"),
         message=_string(item.get("message"), f"{where}.message"),
