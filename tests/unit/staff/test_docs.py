@@ -47,3 +47,13 @@ def test_the_profile_example_loads(tmp_path: Path) -> None:
 
     assert profile.separator == "|"
     assert profile.columns[StaffField.SUBJECT] == "Discipline"
+
+
+def test_the_import_options_table_names_every_option_of_the_command() -> None:
+    from farm.cli.staff_import import import_file
+
+    text = DOC.read_text(encoding="utf-8").split("## `farm staff import`")[1].split("\n## ")[0]
+    documented = set(re.findall(r"`(--[a-z-]+)", text))
+    options = {opt for param in import_file.params for opt in param.opts if opt.startswith("--")}
+
+    assert documented == options
