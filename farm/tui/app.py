@@ -37,6 +37,7 @@ from farm.tui.filter import SORT_KEYS, Filter
 from farm.tui.footer import DashboardFooter
 from farm.tui.rows import LastReport, TenantHealth, TenantInfo
 from farm.tui.run_actions import RunActions
+from farm.tui.schedule_view import ScheduleScreen
 from farm.tui.table import COLUMNS, SummaryBar, TenantTable
 from farm.tui.view import FarmView
 
@@ -56,6 +57,7 @@ _TABLE_ACTIONS = frozenset(
         "sort_reverse",
         "toggle_log",
         "history",
+        "schedule",
     }
 )
 
@@ -93,6 +95,7 @@ class FarmDashboard(RunActions):
         Binding("O", "sort_reverse", "Reverse", show=False),
         Binding("l", "toggle_log", "Log"),
         Binding("h", "history", "Nights"),
+        Binding("T", "schedule", "Tasks"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -320,6 +323,10 @@ class FarmDashboard(RunActions):
         """The farm's last 30 nights: charts with axes and the tenants × nights heat-map."""
         self.push_screen(FarmHistoryScreen(self.feed, self.clock()))
 
+    def action_schedule(self) -> None:
+        """The scheduled tasks of every tenant, as Moodle's page shows them; Enter runs one."""
+        self.push_screen(ScheduleScreen(self.feed))
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(watch_only=self.commander is None))
 
@@ -362,6 +369,11 @@ class FarmDashboard(RunActions):
             ("Unmark all", "Clear every mark", "clear_marks"),
             ("Toggle log", "Show or hide the log pane", "toggle_log"),
             ("Farm history", "The last 30 nights: charts and tenants × nights", "history"),
+            (
+                "Scheduled tasks",
+                "Every tenant's tasks: cron, last and next run, run now",
+                "schedule",
+            ),
             ("Help", "Keys and filter syntax", "help"),
         ):
             if action in _RUN_ACTIONS and self.commander is None:

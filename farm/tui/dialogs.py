@@ -182,6 +182,8 @@ HELP = """\
   l               show or hide the log pane
   h               the farm's last 30 nights: records written, run time, tenants not ok,
                   and the tenants × nights heat-map (worst first)
+  T               the scheduled tasks, as Moodle shows them: cron fields, last run and
+                  result, next run, override, CLI only; Enter runs one task of one tenant
   ctrl+p          command palette: every action by name
   q               quit; with runs started here going it asks, then stops them cleanly
 

@@ -294,24 +294,39 @@ class RegistryFeed:
         """The tenant's tasks, with the same last runs as ``farm schedule list``."""
         if self.farm is None or tenant.id not in self.farm.tenants:
             return ()
+        return tuple(line for _, line in self.farm_schedule([tenant.id]))
+
+    def farm_schedule(
+        self, tenants: Sequence[str] | None = None
+    ) -> tuple[tuple[str, ScheduleLine], ...]:
+        """Every task of ``tenants`` (all the farm's by default), tenant by tenant.
+
+        As Moodle's scheduled-task page has them: cron, last run and its
+        result, next run, override. Empty without the farm's configuration.
+        """
+        if self.farm is None:
+            return ()
+        farm = self.farm
+        chosen = [farm.tenants[t] for t in tenants if t in farm.tenants] if tenants else None
         now = self.clock()
-        zone = self.farm.settings.timezone
-        config = self.farm.tenants[tenant.id]
-        last = task_last_results(self.registry, [tenant.id])
-        lines = []
-        for entry in schedules(self.farm, [config]):
-            found = last.get((tenant.id, entry.task))
-            lines.append(
-                ScheduleLine(
-                    task=entry.task,
-                    cron=entry.cron,
-                    last=None if found is None else found.at,
-                    next=next_run(entry.cron, now, zone),
-                    result=None if found is None else found.status,
-                    override=override_of(self.farm, config, entry.task),
+        last = task_last_results(self.registry, None if chosen is None else [t.id for t in chosen])
+        out = []
+        for entry in schedules(farm, chosen):
+            found = last.get((entry.tenant, entry.task))
+            out.append(
+                (
+                    entry.tenant,
+                    ScheduleLine(
+                        task=entry.task,
+                        cron=entry.cron,
+                        last=None if found is None else found.at,
+                        next=next_run(entry.cron, now, farm.settings.timezone),
+                        result=None if found is None else found.status,
+                        override=override_of(farm, farm.tenants[entry.tenant], entry.task),
+                    ),
                 )
             )
-        return tuple(lines)
+        return tuple(out)
 
 
 def _when(run: RunSummary) -> datetime:
