@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -137,3 +138,23 @@ def test_help_screen(history_app: FarmDashboard, snap_compare: Compare) -> None:
         run_before=loaded(history_app),
         press=["question_mark"],
     )
+
+
+#: The pictures of the dashboard in the docs: the snapshots of these tests, copied.
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SNAPSHOTS = Path(__file__).resolve().parent / "__snapshots__" / "test_snapshots"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_main_screen_at_the_documented_sizes(
+    history_app: FarmDashboard, snap_compare: Compare, size: tuple[int, int]
+) -> None:
+    assert snap_compare(history_app, terminal_size=size, run_before=loaded(history_app))
+
+
+@pytest.mark.parametrize("size", ["80x24", "120x40"])
+def test_the_docs_pictures_are_the_snapshots(size: str) -> None:
+    """docs/dashboard-SIZE.svg is the snapshot; after updating it: copy it over, as named here."""
+    snapshot = SNAPSHOTS / f"test_main_screen_at_the_documented_sizes[{size}].svg"
+    picture = DOCS / f"dashboard-{size}.svg"
+    assert picture.read_bytes() == snapshot.read_bytes(), f"cp '{snapshot}' '{picture}'"
