@@ -25,6 +25,7 @@ import anyio
 
 from farm.config import Farm, TenantConfig
 from farm.config.selection import select_tenants
+from farm.engine.apply_request import apply_request
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator, RunResult, SyncRequest
 from farm.engine.events import Event, EventKind, Phase
@@ -130,21 +131,43 @@ class Commander:
         ``options`` narrow it (one scheduled task's, :func:`farm.engine.schedule.task_options`);
         ``simulate`` makes any of them a simulation.
         """
+        chosen = options or RunOptions()
+        if simulate:
+            chosen = dataclasses.replace(chosen, simulate=True)
+        request = SyncRequest(
+            tenants=tuple(tenants),
+            options=chosen,
+            trigger=RunTrigger.BATCH if len(tenants) > 1 else RunTrigger.TARGETED,
+            selection={"from": "dashboard", **(selection or {})},
+        )
+        return await self._run(request)
+
+    async def apply(self, run_id: int) -> RunResult:
+        """Apply exactly what simulated run ``run_id`` stored, as ``farm apply RUN`` does.
+
+        Raises :class:`~farm.engine.apply_request.ApplyRefused` before any run
+        starts when the plan cannot be applied (already applied, too old...);
+        drift and safety fail the tenants with their reasons, writing nothing.
+        """
+        request = await anyio.to_thread.run_sync(
+            lambda: apply_request(self.farm, self.registry, run_id)
+        )
+        selection = {"from": "dashboard", **request.selection}
+        return await self._run(dataclasses.replace(request, selection=selection))
+
+    async def _run(self, request: SyncRequest) -> RunResult:
         sites: dict[str, list[str]] = {}
-        for tenant in tenants:
+        for tenant in request.tenants:
             sites.setdefault(tenant.site, []).append(tenant.id)
         started = _Started(
             stop=anyio.Event(),
-            tenants=tuple(t.id for t in tenants),
+            tenants=tuple(t.id for t in request.tenants),
             sites={site: tuple(ids) for site, ids in sites.items()},
         )
         if not self._started:
             self._idle = anyio.Event()
         self._started.append(started)
         sources = self.sources(self.farm)
-        chosen = options or RunOptions()
-        if simulate:
-            chosen = dataclasses.replace(chosen, simulate=True)
         coordinator = Coordinator(
             farm=self.farm,
             registry=self.registry,
@@ -154,12 +177,6 @@ class Commander:
             stop=started.stop,
             leases=self.leases,
             job=_stoppable(started, self.job),
-        )
-        request = SyncRequest(
-            tenants=tuple(tenants),
-            options=chosen,
-            trigger=RunTrigger.BATCH if len(tenants) > 1 else RunTrigger.TARGETED,
-            selection={"from": "dashboard", **(selection or {})},
         )
         try:
             return await coordinator.run(request)

@@ -172,7 +172,8 @@ HELP = """\
   g G Home End    first / last row  Enter   open the tenant's report, history, schedule
   space           mark / unmark     U       unmark all         Esc     back
   r               re-sync the marked tenants, or the one under the cursor
-  s               simulate first, show the plan, then apply it with y
+  s               simulate first, show the plan, then apply exactly that plan with y
+                  (as farm apply RUN: a record that drifted since fails, writing nothing)
   c               stop the marked tenants, or the one under the cursor (asks first): their
                   Moodle site's job stops after its batch, the rest of the run goes on
   t               sync every tenant with a tag (asks to confirm)
@@ -203,7 +204,15 @@ HELP = """\
 
 
 #: The help's lines about keys that start or stop runs: not shown in watch-only.
-_RUN_KEYS = ("  r ", "  s ", "  c ", "  t ", "  a ", "                  Moodle site's job")
+_RUN_KEYS = (
+    "  r ",
+    "  s ",
+    "  c ",
+    "  t ",
+    "  a ",
+    "                  Moodle site's job",
+    "                  (as farm apply",
+)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -255,7 +255,28 @@ class RunActions(App[None]):
             self.notify(f"not simulated: {error}", severity="error", timeout=8)
             return
         if await self.push_screen_wait(PlanScreen(report)):
-            self.launch(free)
+            self.apply_stored(result.run_id, free)
+
+    @work(group="runs")
+    async def apply_stored(self, run_id: int, chosen: Sequence[TenantConfig]) -> None:
+        """Apply exactly the plan simulated run ``run_id`` stored (``farm apply RUN``).
+
+        What was reviewed is what is applied: a record that drifted since
+        fails its tenant, naming it, and nothing of that site is written.
+        """
+        assert self.commander is not None
+        self.marked.difference_update(t.id for t in chosen)
+        self.notify(f"applying the plan of run {run_id}", timeout=2)
+        try:
+            result = await self.commander.apply(run_id)
+        except (ValueError, RegistryError) as error:  # ApplyRefused is a ValueError
+            self.notify(f"not applied: {error}", severity="error", timeout=10)
+            return
+        reason = f": {result.reason}" if result.reason else ""
+        self.notify(
+            f"run {result.run_id} (the plan of run {run_id}) {result.status.value}{reason}",
+            severity="information" if result.succeeded else "warning",
+        )
 
     # -- stopping runs ---------------------------------------------------------------------
 

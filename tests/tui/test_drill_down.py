@@ -185,3 +185,27 @@ async def test_the_palette_screenshot_saves_under_the_farm_folder_without_downlo
         notes = [n.message for n in app._notifications]
         assert any(str(saved) in note for note in notes)
     assert not (home / "Downloads").exists()
+
+
+async def test_y_on_a_plan_applies_the_stored_plan_itself(dash_farm: DashFarm) -> None:
+    app = dash_farm.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), seconds=30)
+        plan = app.screen
+        assert isinstance(plan, PlanScreen)
+        assert plan.applicable
+        simulated = plan.report.run.id
+        await pilot.press("y")
+        commander = app.commander
+        assert commander is not None
+        await until(pilot, lambda: len(dash_farm.registry.list_runs()) == 2, seconds=30)
+        await until(pilot, lambda: not commander.busy, seconds=30)
+        applied, _ = dash_farm.registry.list_runs()
+        assert applied.selection["applies"] == simulated  # farm apply RUN, not a new sync
+        assert applied.selection["from"] == "dashboard"
+        assert applied.status is RunStatus.SUCCEEDED
+        assert dash_farm.accounts(SITE) == 5
+        with pytest.raises(ValueError, match="already applied"):
+            await commander.apply(simulated)
