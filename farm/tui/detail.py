@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
@@ -14,10 +15,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from farm.clock import label, local_text, zone
-from farm.registry import TenantReport
+from farm.registry import JournalEntry, TenantReport
 from farm.tui.charts import NightBars, result_strip
 from farm.tui.feed import HistoryPoint, RegistryFeed, TenantDetail
 from farm.tui.nights import Night, tenant_nights
@@ -126,13 +127,45 @@ def schedule_view(detail: TenantDetail) -> RenderableType:
     return table
 
 
+#: The journal's columns: key, header, width.
+JOURNAL_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("at", "When", 16),
+    ("run", "Run", 5),
+    ("what", "What", 20),
+    ("key", "Record", 22),
+    ("change", "Change", 60),
+)
+
+
+def change_text(entry: JournalEntry) -> str:
+    """What a journal line changed, ``field: old → new`` for each field that changed."""
+    old, new = entry.old or {}, entry.new or {}
+    fields = [k for k in sorted({*old, *new}) if old.get(k) != new.get(k)]
+    if entry.old is None or entry.new is None:
+        shown = new if entry.new is not None else old
+        return ", ".join(f"{k}={shown[k]}" for k in sorted(shown))
+    return "; ".join(f"{k}: {old.get(k, '—')} → {new.get(k, '—')}" for k in fields)
+
+
+def journal_cells(entry: JournalEntry, where: ZoneInfo | None) -> tuple[Text, ...]:
+    return (
+        Text(_when(entry.at, where)),
+        Text(str(entry.run_id)),
+        Text(f"{entry.entity} {entry.action}"),
+        Text(entry.key, overflow="ellipsis", no_wrap=True),
+        Text(change_text(entry), overflow="ellipsis", no_wrap=True),
+    )
+
+
 class TenantScreen(Screen[None]):
     """Enter on a tenant opens this; Esc goes back.
 
     It opens on the last real run's report (:class:`TenantDetail`); Enter
     on a row of the run history opens that run's. ``r`` and ``s`` re-sync and
     simulate this tenant as on the main screen (not in watch-only), and the
-    screen reloads itself when a run of the tenant ends.
+    screen reloads itself when a run of the tenant ends. Its journal section
+    lists the tenant's latest changes (``farm journal --tenant``), or one
+    person's once a login, idnumber or source key is entered.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -146,6 +179,8 @@ class TenantScreen(Screen[None]):
     TenantScreen NightBars { width: 1fr; }
     TenantScreen Static.section { margin: 1 1 0 1; }
     TenantScreen #history { height: auto; max-height: 16; margin: 0 1; }
+    TenantScreen #journal { height: auto; max-height: 20; margin: 0 1; }
+    TenantScreen #person { margin: 0 1; width: 60; }
     """
 
     def __init__(self, feed: RegistryFeed, tenant: TenantInfo) -> None:
@@ -155,6 +190,8 @@ class TenantScreen(Screen[None]):
         self.detail: TenantDetail | None = None
         self.shown_run: int | None = None
         self.nights: list[Night] = []
+        self.journal: list[JournalEntry] = []
+        self.person = ""  # whose journal is shown; "" for the whole tenant's
         self._seen: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
@@ -174,6 +211,12 @@ class TenantScreen(Screen[None]):
                 history.add_column(header, key=key, width=width)
             yield history
             yield Static(id="schedule", classes="section")
+            yield Static(id="journal-title", classes="section")
+            yield Input(placeholder="person: login, idnumber or source key (Enter)", id="person")
+            journal: DataTable[Text] = DataTable(id="journal", cursor_type="row")
+            for key, header, width in JOURNAL_COLUMNS:
+                journal.add_column(header, key=key, width=width)
+            yield journal
         yield Footer()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -188,8 +231,16 @@ class TenantScreen(Screen[None]):
         self.set_interval(1.0, self._follow)
 
     async def action_reload(self) -> None:
-        detail = await anyio.to_thread.run_sync(self.feed.detail, self.tenant)
+        person = self.person
+
+        def read() -> tuple[TenantDetail, list[JournalEntry] | None]:
+            detail = self.feed.detail(self.tenant)
+            return detail, self.feed.journal(self.tenant.id, person) if person else None
+
+        detail, theirs = await anyio.to_thread.run_sync(read)
         self.show(detail)
+        if theirs is not None:
+            self.show_journal(theirs, person)  # a reload keeps the person asked for
 
     async def _follow(self) -> None:
         # The dashboard's view knows when a run of this tenant moves; reload when it ends.
@@ -234,9 +285,35 @@ class TenantScreen(Screen[None]):
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
         self.query_one("#schedule", Static).update(schedule_view(detail))
+        self.show_journal(detail.journal)
+
+    def show_journal(self, entries: Sequence[JournalEntry], person: str = "") -> None:
+        """The journal section: the tenant's latest changes, or one person's."""
+        self.journal = list(entries)
+        who = f" of {person}" if person else ""
+        title = Text(f"Journal{who}: the latest {len(entries)} changes", style="bold")
+        if not entries:
+            title = Text(f"Journal{who}: no change recorded", style="bold")
+        self.query_one("#journal-title", Static).update(title)
+        table: DataTable[Text] = self.query_one("#journal", DataTable)
+        table.clear()
+        where = self.detail.zone if self.detail else None
+        for n, entry in enumerate(entries):
+            table.add_row(*journal_cells(entry, where), key=str(n))
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "person":
+            return
+        person = event.value.strip()
+        self.person = person
+        entries = await anyio.to_thread.run_sync(
+            lambda: self.feed.journal(self.tenant.id, person or None)
+        )
+        self.show_journal(entries, person)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id != "history" or self.detail is None:
+            event.stop()
             return
         event.stop()
         key = event.row_key.value

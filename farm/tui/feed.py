@@ -20,6 +20,7 @@ from farm.engine.events import Event
 from farm.engine.schedule import next_run, override_of, schedules, task_last_results
 from farm.engine.status import tenant_states
 from farm.registry import (
+    JournalEntry,
     Registry,
     RunId,
     RunStatus,
@@ -102,6 +103,7 @@ class TenantDetail:
     zone: ZoneInfo | None = None  # the farm's: every time shown is in it
     reports: Mapping[int, TenantReport] = field(default_factory=dict)
     points: tuple[HistoryPoint, ...] = ()  # every run of the last 30 nights, for the charts
+    journal: tuple[JournalEntry, ...] = ()  # the tenant's latest changes, newest first
 
 
 class RegistryFeed:
@@ -258,7 +260,17 @@ class RegistryFeed:
             zone=self.zone,
             reports=reports,
             points=tuple(reversed(points)),
+            journal=tuple(self.journal(tenant.id)),
         )
+
+    def journal(
+        self, tenant: str, person: str | None = None, limit: int = 50
+    ) -> list[JournalEntry]:
+        """The tenant's latest journal lines, newest first, or one person's (``farm journal``).
+
+        ``person`` is a login, an idnumber, a source key or a source's own id.
+        """
+        return self.registry.journal_entries(tenant=tenant, person=person or None, limit=limit)
 
     def farm_history(self, nights: int = 30) -> FarmHistory:
         """Every real run of the last ``nights`` days, by tenant (at most :data:`HISTORY_RUNS`)."""

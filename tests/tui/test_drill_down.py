@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator, SyncRequest
@@ -209,3 +209,23 @@ async def test_y_on_a_plan_applies_the_stored_plan_itself(dash_farm: DashFarm) -
         assert dash_farm.accounts(SITE) == 5
         with pytest.raises(ValueError, match="already applied"):
             await commander.apply(simulated)
+
+
+async def test_the_drill_down_shows_the_tenant_s_journal_and_one_person_s(
+    dash_farm: DashFarm,
+) -> None:
+    app = dash_farm.app()
+    async with app.run_test(size=(140, 60)) as pilot:
+        screen = await open_drill_down(app, pilot)
+        assert screen.journal == []
+        await pilot.press("r")
+        await until(pilot, lambda: len(screen.journal) >= 5, seconds=30)
+        people = [e for e in screen.journal if e.entity == "person" and e.action == "create"]
+        assert len(people) == 5
+        assert all(TENANT in e.tenants for e in screen.journal)
+        screen.query_one("#person", Input).focus()
+        await pilot.press(*"0310024h3", "enter")
+        await until(pilot, lambda: len(screen.journal) < 5)
+        assert {e.person for e in screen.journal} == {"sdet:0310024H3"}
+        title = str(screen.query_one("#journal-title", Static).render())
+        assert "Journal of 0310024h3" in title
