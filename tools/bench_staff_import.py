@@ -17,6 +17,10 @@ It prints, each timed without tracing:
   rows per second, and the process's peak resident memory after it;
 - the check keeping the rows, then the records built from them
   (``staff_records``, new passwords included): rows per second each;
+- the import's roster: its plan (``plan_roster``), storing it in a
+  throw-away SQLite registry (``apply_roster_plan``, one transaction), and
+  what every later sync of the tenants pays: reading the roster back and
+  turning it into a snapshot (``roster_snapshot``): entries per second each;
 
 then the peak memory tracemalloc sees for each check (``--no-trace`` skips
 that: tracing slows the check about tenfold).
@@ -34,7 +38,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from farm.staff import StaffKind, check_staff_file, staff_records
+from farm.registry import Registry
+from farm.staff import (
+    RosterContext,
+    StaffKind,
+    check_staff_file,
+    plan_roster,
+    roster_snapshot,
+    staff_records,
+)
 
 LYCEE, COLLEGE = "0340041K", "0341921D"
 TEACHERS_HEADER = (
@@ -120,14 +132,18 @@ def main() -> None:
         def kept() -> Any:
             return check_staff_file(path, kind, tenants=tenants, keep_rows=True)
 
-        untraced(kind, tenants, light, kept)
+        untraced(kind, tenants, light, kept, Path(folder) / "registry.db")
         if not args.no_trace:
             print(f"peak memory, check (tracemalloc): {traced_peak(light):.1f} MiB")
             print(f"peak memory, check keeping the rows (tracemalloc): {traced_peak(kept):.1f} MiB")
 
 
 def untraced(
-    kind: StaffKind, tenants: list[str], light: Callable[[], Any], kept: Callable[[], Any]
+    kind: StaffKind,
+    tenants: list[str],
+    light: Callable[[], Any],
+    kept: Callable[[], Any],
+    database: Path,
 ) -> None:
     """The timed passes; what they hold is freed when this returns, before any tracing."""
     before = max_rss_mib()
@@ -147,6 +163,29 @@ def untraced(
         f"({seconds:.2f} s; {len(full.rows):,} people, {people:,} over "
         f"{len(records.snapshots)} tenant snapshots)"
     )
+    print(f"  process peak memory: {max_rss_mib():.0f} MiB")
+    logins = {item.row.sync_key: item.person.username for item in records.report}
+    plan, seconds = timed(
+        lambda: plan_roster(kind, full.rows, logins, [], file="bench.csv", tenants=tenants)
+    )
+    entries = len(plan.items)
+    print(f"roster plan: {entries / seconds:,.0f} entries/s ({seconds:.2f} s; {entries:,} entries)")
+    registry = Registry.open(f"sqlite:///{database}", check=False, create=True)
+    try:
+        registry.upgrade()
+        _, seconds = timed(lambda: registry.apply_roster_plan(plan))
+        print(f"roster stored (SQLite, one transaction): {entries / seconds:,.0f} entries/s "
+              f"({seconds:.2f} s)")  # fmt: skip
+        stored, seconds = timed(lambda: registry.staff_roster(tenants))
+        print(f"roster read back, as a sync reads it: {len(stored) / seconds:,.0f} entries/s "
+              f"({seconds:.2f} s)")  # fmt: skip
+        context = RosterContext(cohort_prefix="farm:")
+        snapshots, seconds = timed(lambda: [roster_snapshot(t, stored, context) for t in tenants])
+        people = sum(len(s.people) for s in snapshots)
+        print(f"roster snapshots, as a sync builds them: {len(stored) / seconds:,.0f} entries/s "
+              f"({seconds:.2f} s; {people:,} people)")  # fmt: skip
+    finally:
+        registry.close()
     print(f"  process peak memory: {max_rss_mib():.0f} MiB")
 
 

@@ -24,9 +24,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from typing import Self
+from typing import Any, Self, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select, update
 from sqlmodel import Session, col
 
 from farm.registry.database import Store
@@ -96,6 +96,9 @@ class StaffTally:
         return self.scan.ghosts if self.scan is not None else 0
 
 
+_ROSTER = cast("Table", StaffRosterRow.__table__)  # type: ignore[attr-defined]
+
+
 class StaffStore(Store):
     """Rosters, imports and scans: the operations ``farm staff`` and ``farm reconcile`` use."""
 
@@ -128,16 +131,15 @@ class StaffStore(Store):
         left. A sync reads it; so does an import, to compute its plan.
         """
         with self.reading() as session:
-            query = select(StaffRosterRow).order_by(
-                col(StaffRosterRow.tenant), col(StaffRosterRow.kind), col(StaffRosterRow.sync_key)
-            )
+            # Columns, not ORM objects: every sync of a tenant reads its roster whole.
+            query = select(_ROSTER).order_by(_ROSTER.c.tenant, _ROSTER.c.kind, _ROSTER.c.sync_key)
             if tenants is not None:
-                query = query.where(col(StaffRosterRow.tenant).in_(list(tenants)))
+                query = query.where(_ROSTER.c.tenant.in_(list(tenants)))
             if kind is not None:
-                query = query.where(col(StaffRosterRow.kind) == kind.value)
+                query = query.where(_ROSTER.c.kind == kind.value)
             if not retired:
-                query = query.where(col(StaffRosterRow.retired_at).is_(None))
-            entries = [_entry(row) for row in session.execute(query).scalars()]
+                query = query.where(_ROSTER.c.retired_at.is_(None))
+            entries = [_entry(row) for row in session.execute(query)]
         if not self._pending:
             return entries
         kept = [e for e in entries if e.tenant not in self._pending or (retired and not e.active)]
@@ -173,8 +175,8 @@ class StaffStore(Store):
         those the plan was computed from.
         """
         with self.writing() as session:
-            current = _rows(session, plan.tenants, plan.kind)
-            if roster_digest(_entry(row) for row in current) != plan.based_on:
+            current = _current(session, plan.tenants, plan.kind)
+            if roster_digest(current.values()) != plan.based_on:
                 raise RosterChanged(plan.tenants)
             now = self.now(session)
             row = StaffImportRow(
@@ -190,30 +192,33 @@ class StaffStore(Store):
             session.add(row)
             session.flush()
             assert row.id is not None
-            held = {(r.tenant, r.sync_key): r for r in current}
+            # Plain rows, in bulk: an import of a whole académie's substitutes is many rows.
+            added: list[dict[str, Any]] = []
+            changed: list[dict[str, Any]] = []
             for item in plan.items:
                 entry = item.entry
-                stored = held.get((entry.tenant, entry.sync_key))
+                key = {"tenant": entry.tenant, "kind": entry.kind.value, "sync_key": entry.sync_key}
                 if item.change is RosterChange.RETIRE:
-                    if stored is not None:
-                        stored.retired_at = now
-                        stored.retired_reason = (
+                    if (entry.tenant, entry.sync_key) in current:
+                        reason = (
                             f"absent from {plan.file}, imported in Complet mode (import {row.id})"
                         )
-                        stored.import_id = row.id
-                        stored.updated_at = now
-                        session.add(stored)
+                        changed.append(
+                            {**_columns(current[(entry.tenant, entry.sync_key)]), **key,
+                             "import_id": row.id, "updated_at": now, "retired_at": now,
+                             "retired_reason": reason, "linked_to": None}
+                        )  # fmt: skip
                     continue
-                if stored is None:
-                    stored = _new_row(entry, row.id, now)
-                for name, value in _columns(entry).items():
-                    setattr(stored, name, value)
-                stored.import_id = row.id
-                stored.updated_at = now
-                stored.retired_at = None
-                stored.retired_reason = None
-                stored.linked_to = None
-                session.add(stored)
+                values = {**_columns(entry), **key, "import_id": row.id, "updated_at": now}
+                values.update(retired_at=None, retired_reason=None, linked_to=None)
+                if (entry.tenant, entry.sync_key) in current:
+                    changed.append(values)
+                else:
+                    added.append({**values, "first_import": row.id, "added_at": now})
+            if added:
+                session.execute(insert(StaffRosterRow), added)
+            if changed:
+                session.execute(update(StaffRosterRow), changed)
             return _import(row)
 
     def set_staff_import_run(
@@ -342,41 +347,15 @@ def retire_entries(
     return before
 
 
-def _rows(session: Session, tenants: Sequence[str], kind: StaffKind) -> list[StaffRosterRow]:
-    query = select(StaffRosterRow).where(
-        col(StaffRosterRow.tenant).in_(list(tenants)), col(StaffRosterRow.kind) == kind.value
-    )
-    return list(session.execute(query).scalars().all())
+def _current(
+    session: Session, tenants: Sequence[str], kind: StaffKind
+) -> dict[tuple[str, str], RosterEntry]:
+    """The tenants' entries of ``kind``, retired ones too, by (tenant, sync key)."""
+    query = select(_ROSTER).where(_ROSTER.c.tenant.in_(list(tenants)), _ROSTER.c.kind == kind.value)
+    return {(e.tenant, e.sync_key): e for e in map(_entry, session.execute(query))}
 
 
-def _new_row(entry: RosterEntry, import_id: int, now: datetime) -> StaffRosterRow:
-    return StaffRosterRow(
-        tenant=entry.tenant,
-        kind=entry.kind.value,
-        sync_key=entry.sync_key,
-        civility=entry.civility,
-        lastname=entry.lastname,
-        firstname=entry.firstname,
-        codes=list(entry.codes),
-        login=entry.login,
-        email=entry.email,
-        birthdate=entry.birthdate,
-        address=entry.address,
-        postcode=entry.postcode,
-        city=entry.city,
-        phone=entry.phone,
-        mobile=entry.mobile,
-        usertype=entry.usertype,
-        manager_category=entry.manager_category,
-        line=entry.line,
-        import_id=import_id,
-        first_import=import_id,
-        added_at=now,
-        updated_at=now,
-    )
-
-
-def _columns(entry: RosterEntry) -> dict[str, object]:
+def _columns(entry: RosterEntry) -> dict[str, Any]:
     return {
         "civility": entry.civility,
         "lastname": entry.lastname,
@@ -396,7 +375,8 @@ def _columns(entry: RosterEntry) -> dict[str, object]:
     }
 
 
-def _entry(row: StaffRosterRow) -> RosterEntry:
+def _entry(row: Any) -> RosterEntry:
+    """An entry from a row of ``staff_roster``: an ORM object or a plain row, read by name."""
     return RosterEntry(
         tenant=row.tenant,
         kind=StaffKind(row.kind),
