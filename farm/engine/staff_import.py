@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -56,7 +57,7 @@ from farm.model import Kind, Person
 from farm.moodle import MoodleError, UserUpdate
 from farm.operation import Action, Operation
 from farm.options import RunOptions
-from farm.registry import Registry, RegistryError, RunTrigger, StaffImport
+from farm.registry import Registry, RegistryError, RunTrigger, StaffImport, UnknownStoredPlan
 from farm.secrets import Secret, SecretError
 from farm.site_rules import INTERNAL_AUTH_PLUGINS, PasswordDelivery
 from farm.sources import Source
@@ -79,6 +80,7 @@ from farm.staff import (
     write_report,
 )
 from farm.staff.sync_keys import SOURCE_KEY_PREFIX
+from farm.stored_plan import PlanAlreadyApplied
 
 REPORTS = Path("var") / "staff-reports"
 """Where report files go, under the farm folder (owner-only, with a .gitignore)."""
@@ -235,8 +237,24 @@ async def import_staff_file(
             f"{error}; the next sync of {', '.join(covered)} brings the people to Moodle"
         )
         return outcome
+    await _claim_preview(registry, preview, outcome.sync)
     await _finish(farm, registry, check.kind, records.report, outcome, clients)
     return outcome
+
+
+async def _claim_preview(registry: Registry, preview: RunResult, sync: RunResult) -> None:
+    """Mark the preview's stored plans applied by the import's sync, so none is applied again.
+
+    ``farm apply`` of the preview would create the people a second time
+    over (the sync did it): claimed, it names the run that did.
+    """
+    for stored in await anyio.to_thread.run_sync(registry.stored_plans, preview.run_id):
+        claim = partial(registry.claim_stored_plan, preview.run_id, stored.site, by_run=sync.run_id)
+        try:
+            await anyio.to_thread.run_sync(claim)
+        except (PlanAlreadyApplied, UnknownStoredPlan, RegistryError):
+            # Claimed already, or the registry failing: the plan's drift checks still hold.
+            continue
 
 
 def check_file(farm: Farm, path: Path, options: ImportOptions) -> StaffCheck:

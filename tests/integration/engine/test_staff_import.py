@@ -90,6 +90,10 @@ async def test_a_preview_writes_nothing_then_apply_creates_accounts_and_the_repo
     assert done.stored is not None
     assert done.stored.run_id is None  # as stored; the registry knows the run now
     assert manual.registry.staff_imports()[0].run_id == done.sync.run_id
+    # The import's own preview counts as applied by its sync: `farm apply` refuses it.
+    assert done.preview is not None
+    (claimed,) = manual.registry.stored_plans(done.preview.run_id)
+    assert claimed.applied_by == done.sync.run_id
     accounts = {u.idnumber: u for u in manual.site.live_users()}
     platon = accounts["PERSON.m-mmefrancisplaton"]
     assert (platon.username, platon.auth) == ("fplaton", "manual")
