@@ -51,7 +51,8 @@ class NightBars(PlotextPlot):
         plt.clear_figure()
         last = self.values[-1] if self.values else 0.0
         top = max(self.values, default=0.0)
-        plt.title(f"{self.title_text} ({self.unit}): last {_number(last)}, max {_number(top)}")
+        plt.title(f"{self.title_text}: {_number(last)} (max {_number(top)})")
+        plt.ylabel(self.unit)
         if self.values:
             plt.bar(list(range(len(self.values))), self.values, color=self.color, width=0.6)
             positions, labels = _ticks(nights, every=10)

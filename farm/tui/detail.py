@@ -203,8 +203,8 @@ class TenantScreen(Screen[None]):
             yield Static(Text("Loading…", style="dim"), id="report", classes="section")
             yield Static(id="strip", classes="section")
             with Horizontal(id="charts"):
-                yield NightBars("Written", "records", color="blue", id="written")
-                yield NightBars("Run time", "s", color="cyan", id="durations")
+                yield NightBars("Records written", "records", color="blue", id="written")
+                yield NightBars("Seconds", "s", color="cyan", id="durations")
             yield Static(id="history-title", classes="section")
             history: DataTable[Text] = DataTable(id="history", cursor_type="row")
             for key, header, width in HISTORY_COLUMNS:
@@ -249,9 +249,12 @@ class TenantScreen(Screen[None]):
         if found is None:
             return
         seen = (found.state, found.run_id, found.last_run_at)
-        if self._seen is not None and seen != self._seen and not found.state.active:
-            await self.action_reload()
+        moved = self._seen is not None and seen != self._seen
+        # The run's final event can come before its report is readable: try again next time.
+        behind = self.detail is not None and found.run_id not in (None, *self.detail.reports)
         self._seen = seen
+        if not found.state.active and (moved or behind):
+            await self.action_reload()
 
     def show(self, detail: TenantDetail, run_id: int | None = None) -> None:
         """Show ``detail``, with run ``run_id``'s report (the last real run's by default)."""

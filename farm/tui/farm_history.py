@@ -51,9 +51,9 @@ class FarmHistoryScreen(Screen[None]):
         yield Static(Text("Loading the last 30 nights…", style="dim"), id="farm-title")
         with VerticalScroll():
             with Horizontal(id="farm-charts"):
-                yield NightBars("Written", "records", color="blue", id="farm-written")
-                yield NightBars("Run time", "min", color="cyan", id="farm-minutes")
-                yield NightBars("Not ok", "tenants", color="red", id="farm-failed")
+                yield NightBars("Records written", "records", color="blue", id="farm-written")
+                yield NightBars("Minutes", "min", color="cyan", id="farm-minutes")
+                yield NightBars("Tenants not ok", "tenants", color="red", id="farm-failed")
             yield Static(id="farm-strip", classes="section")
             yield Static(id="farm-heat", classes="section")
         yield Footer()

@@ -232,8 +232,9 @@ class RegistryFeed:
                 break
             for run in page:
                 seen += 1
-                if tenant.id not in run.selection.get("tenants", ()):
-                    continue
+                listed = run.selection.get("tenants")
+                if listed is not None and tenant.id not in listed:
+                    continue  # a run that says its tenants, without this one
                 try:
                     (report,) = self.registry.get_report(run.id, tenant.id).tenants
                 except UnknownTenantReport:

@@ -64,12 +64,26 @@ def _state_matches(state: RowState, wanted: str) -> bool:
 _NAMES = frozenset(s.value for s in RowState) | {NOT_OK, "active"}
 
 
+#: The state column sorts what needs an operator first: on a night with failures, the
+#: failed tenants are the first rows, whatever the farm's size.
+_WORST_FIRST: tuple[RowState, ...] = (
+    RowState.FAILED,
+    RowState.INTERRUPTED,
+    RowState.PARTIAL,
+    RowState.SKIPPED,
+    RowState.RUNNING,
+    RowState.WAITING,
+    RowState.QUEUED,
+    RowState.NEVER,
+    RowState.SUCCEEDED,
+)
+
 #: Columns a table can be sorted by, with the key that sorts them.
 SORT_KEYS: Mapping[str, Callable[[DashboardRow], tuple[object, ...]]] = {
     "id": lambda r: (r.id,),
     "name": lambda r: (r.name.lower(), r.id),
     "site": lambda r: (r.site, r.id),
-    "state": lambda r: (list(RowState).index(r.state), r.id),
+    "state": lambda r: (_WORST_FIRST.index(r.state), r.id),
     "phase": lambda r: (r.phase, r.id),
     "progress": lambda r: (-1.0 if r.progress is None else r.progress, r.id),
     "age": lambda r: (

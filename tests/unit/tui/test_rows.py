@@ -117,3 +117,15 @@ def test_running_runs_of_tenants_and_helpers() -> None:
     assert age_text(T0, T0 + timedelta(minutes=5)) == "5m"
     assert age_text(None, T0) == "—"
     assert flat_counts({"person": {"create": 2}}, errors=1) == {"person.create": 2, "errors": 1}
+
+
+def test_sorting_by_state_puts_what_needs_an_operator_first() -> None:
+    view = FarmView(
+        TENANTS,
+        [
+            LastReport("0340041K", 1, "succeeded", T0, {}),
+            LastReport("0341921D", 1, "partial", T0, {}),
+            LastReport("0310024H", 1, "failed", T0, {}),
+        ],
+    )
+    assert view.visible(sort="state") == ["0310024H", "0341921D", "0340041K"]
