@@ -28,7 +28,7 @@ from farm.cli.context import CliContext, fail, load_farm_or_fail, open_registry,
 from farm.cli.plan import print_plan
 from farm.cli.run_summary import exit_code, print_summary, registry_failure_line, result_json
 from farm.cli.screen import table_console
-from farm.cli.sync import EXECUTORS, run_request
+from farm.cli.sync import run_options, run_request
 from farm.clock import zone_of
 from farm.engine.apply_request import ApplyRefused, apply_request
 from farm.engine.coordinator import InvalidOptions, RunResult, check_options
@@ -49,26 +49,8 @@ from farm.registry import Registry, RegistryError
     help="Plan the drifted records again and store a new plan to review (writes nothing).",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Keep one line per operation in the reports.")
-@click.option("--wait", is_flag=True, help="Wait for tenants another run holds (default: refuse).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary at the end.")
-@click.option("--log-json", is_flag=True, help="Logs as JSON lines (the default off a terminal).")
-@click.option(
-    "--executor",
-    type=click.Choice(EXECUTORS),
-    default="local",
-    show_default=True,
-    help="Run jobs here, or queue them for 'farm worker' processes (PostgreSQL registry).",
-)
-@click.option(
-    "--registry-retry",
-    type=click.FloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    envvar="FARM_REGISTRY_RETRY",
-    metavar="SECONDS",
-    help="How long the end of the run retries a failing registry.",
-)
+@run_options
 @registry_option
 @click.pass_obj
 def apply(

@@ -23,7 +23,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import click
@@ -62,6 +62,49 @@ from farm.registry import RegistryError, RunTrigger
 
 #: Executors ``farm sync`` can run jobs on, by name.
 EXECUTORS: tuple[str, ...] = ("local", "distributed")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def run_options(function: _F) -> _F:
+    """The options of every command that starts a run: --wait, --json, --log-json,
+    --executor and --registry-retry (``farm sync``, ``farm apply``, ``farm undo``)."""
+    for option in reversed(
+        (
+            click.option(
+                "--wait", is_flag=True, help="Wait for tenants another run holds (default: refuse)."
+            ),
+            click.option(
+                "--json", "as_json", is_flag=True, help="Print one JSON summary at the end."
+            ),
+            click.option(
+                "--log-json",
+                is_flag=True,
+                help="Logs as JSON lines (the default off a terminal).",
+            ),
+            click.option(
+                "--executor",
+                type=click.Choice(EXECUTORS),
+                default="local",
+                show_default=True,
+                help="Run jobs here, or queue them for 'farm worker' processes "
+                "(PostgreSQL registry).",
+            ),
+            click.option(
+                "--registry-retry",
+                type=click.FloatRange(min=0),
+                default=30.0,
+                show_default=True,
+                envvar="FARM_REGISTRY_RETRY",
+                metavar="SECONDS",
+                help="How long the end of a run retries a failing registry before leaving it "
+                "to the next run.",
+            ),
+        )
+    ):
+        function = option(function)
+    return function
 
 
 def _csv(values: tuple[str, ...]) -> list[str]:
@@ -113,26 +156,8 @@ log = structlog.get_logger("farm.sync")
     is_flag=True,
     help="Also manage cohorts and groups without the farm's prefix (use with care).",
 )
-@click.option("--wait", is_flag=True, help="Wait for tenants another run holds (default: refuse).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary at the end.")
-@click.option("--log-json", is_flag=True, help="Logs as JSON lines (the default off a terminal).")
-@click.option(
-    "--executor",
-    type=click.Choice(EXECUTORS),
-    default="local",
-    show_default=True,
-    help="Run jobs here, or queue them for 'farm worker' processes (PostgreSQL registry).",
-)
-@click.option(
-    "--registry-retry",
-    type=click.FloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    envvar="FARM_REGISTRY_RETRY",
-    metavar="SECONDS",
-    help="How long the end of a run retries a failing registry before leaving it to the next run.",
-)
+@run_options
 @registry_option
 @click.pass_obj
 def sync(

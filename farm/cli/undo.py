@@ -38,7 +38,7 @@ from farm.cli.context import (
 from farm.cli.plan import plan_json, print_plan
 from farm.cli.run_summary import exit_code, print_summary, registry_failure_line, result_json
 from farm.cli.screen import table_console
-from farm.cli.sync import EXECUTORS, run_request
+from farm.cli.sync import run_options, run_request
 from farm.clock import zone_of
 from farm.config import Farm, TenantConfig
 from farm.engine.apply_request import ApplyRefused, apply_request
@@ -69,26 +69,8 @@ from farm.undo import CreatedPolicy
 )
 @click.option("--allow-mass-removal", is_flag=True, help="Lift the safety rules for this undo.")
 @click.option("--verbose", "-v", is_flag=True, help="Keep one line per operation in the reports.")
-@click.option("--wait", is_flag=True, help="Wait for tenants another run holds (default: refuse).")
 @click.option("--quiet", "-q", is_flag=True, help="No plan, no progress display.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary at the end.")
-@click.option("--log-json", is_flag=True, help="Logs as JSON lines (the default off a terminal).")
-@click.option(
-    "--executor",
-    type=click.Choice(EXECUTORS),
-    default="local",
-    show_default=True,
-    help="Run the apply's jobs here, or queue them for 'farm worker' (PostgreSQL registry).",
-)
-@click.option(
-    "--registry-retry",
-    type=click.FloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    envvar="FARM_REGISTRY_RETRY",
-    metavar="SECONDS",
-    help="How long the end of the run retries a failing registry.",
-)
+@run_options
 @registry_option
 @click.pass_obj
 def undo(
