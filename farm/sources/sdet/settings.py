@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from farm.secrets import SecretReference
+from farm.sources.sdet.course_rules import CourseRules
 from farm.sources.sdet.mapping import MappingRules
 
 
@@ -33,6 +34,10 @@ class DirectorySettings(BaseModel):
     connections: int = Field(4, ge=1, le=64, description="parallel connections")
     mapping: MappingRules = Field(
         default_factory=MappingRules, description="per-field mapping rules (see the source docs)"
+    )
+    courses: CourseRules = Field(
+        default_factory=CourseRules,
+        description="enrolments, course groups and role assignments by declared rules",
     )
     delta_margin: float = Field(
         300.0, ge=0, description="seconds subtracted from the bookmark of a delta read"
