@@ -185,6 +185,7 @@ class CohortKind(StrEnum):
     GROUP_TEACHERS = "group_teachers"
     CLASS_PARENTS = "class_parents"
     PROFILE = "profile"
+    LEVEL = "level"
 
 
 DEFAULT_COHORT_IDNUMBERS: dict[CohortKind, str] = {
@@ -194,6 +195,7 @@ DEFAULT_COHORT_IDNUMBERS: dict[CohortKind, str] = {
     CohortKind.GROUP_TEACHERS: "{uai}:group:{code}:teachers",
     CohortKind.CLASS_PARENTS: "{uai}:{code}:parents",
     CohortKind.PROFILE: "{uai}:{profile}",
+    CohortKind.LEVEL: "{uai}:level:{code}",
 }
 DEFAULT_COHORT_NAMES: dict[CohortKind, str] = {
     CohortKind.CLASS: "{code} ({etab})",
@@ -202,7 +204,10 @@ DEFAULT_COHORT_NAMES: dict[CohortKind, str] = {
     CohortKind.GROUP_TEACHERS: "Teachers of {code} ({etab})",
     CohortKind.CLASS_PARENTS: "Parents of {code} ({etab})",
     CohortKind.PROFILE: "{label} ({etab})",
+    CohortKind.LEVEL: "{code} ({etab})",
 }
+#: The attribute of a student's level (``TERMINALE GENERALE``), one cohort per value.
+LEVEL_ATTRIBUTE = "ENTEleveNivFormation"
 PROFILE_LABELS: dict[Profile, str] = {
     Profile.STUDENT: "Students",
     Profile.TEACHER: "Teachers",
@@ -219,6 +224,10 @@ class CohortRules(BaseModel):
     :mod:`farm.cohorts`) + (``year`` + ``":"`` when a year is set) + the
     kind's template, e.g. ``farm:2026:0999901Z:2NDE1``. The yearly part lets
     the sync release last year's cohorts instead of deleting them.
+
+    The ``level`` kind (off by default) makes one cohort per value of
+    ``ENTEleveNivFormation`` (e.g. ``TERMINALE GENERALE``) and
+    establishment, whose members are the students of that level there.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -332,4 +341,7 @@ class MappingRules(BaseModel):
         """Directory attributes the rules read (besides the ones the source always reads)."""
         rules = [self.username, self.idnumber, self.firstname, self.lastname, self.email]
         rules += self.profile_fields.values()
-        return frozenset(rule.attribute for rule in rules if rule.attribute is not None)
+        names = {rule.attribute for rule in rules if rule.attribute is not None}
+        if CohortKind.LEVEL in self.cohorts.kinds:
+            names.add(LEVEL_ATTRIBUTE)
+        return frozenset(names)
