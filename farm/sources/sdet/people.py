@@ -69,7 +69,13 @@ class PersonFacts:
     """What one entry says: the account (``person`` is None when it was skipped) and links.
 
     ``classes``, ``groups``, ``taught_classes`` and ``taught_groups`` hold
-    distinct (UAI, code) pairs in no particular order.
+    distinct (UAI, code) pairs in no particular order; ``functions`` the
+    (UAI, function code) pairs of ``ENTPersonFonctions`` whose establishment
+    is known. For the course rules (:mod:`farm.sources.sdet.course_rules`),
+    read only when a rule asks for them: ``course_levels`` holds the values
+    of ``ENTEleveNivFormation``, ``class_subjects`` and ``group_subjects``
+    the (UAI, class or group, subject) triples of ``ENTAuxEnsClassesMatieres``
+    and ``ENTAuxEnsGroupesMatieres``.
 
     ``stamp`` is the entry's ``modifyTimestamp`` as read; :attr:`modified`
     parses it.
@@ -86,6 +92,10 @@ class PersonFacts:
     taught_groups: tuple[tuple[str, str], ...] = ()
     children: tuple[str, ...] = ()
     parents: tuple[str, ...] = ()
+    functions: tuple[tuple[str, str], ...] = ()
+    course_levels: tuple[str, ...] = ()
+    class_subjects: tuple[tuple[str, str, str], ...] = ()
+    group_subjects: tuple[tuple[str, str, str], ...] = ()
     stamp: str | None = None
     notes: Sequence[Note] = ()
 
@@ -104,6 +114,12 @@ def person_facts(entry: Entry, structures: StructureMap, rules: MappingRules) ->
 _Resolved = tuple[str | None, str | None]  # UAI, note
 _Function = tuple[str | None, str | None, str | None]  # function code, UAI, note
 _EtabCode = tuple[tuple[str, str] | None, str | None]  # (UAI, code) when known, note
+_Subject = tuple[tuple[str, str, str] | None, str | None]  # (UAI, code, subject), note
+# Lower-cased name, name: classes with subjects, groups with subjects (PersonFacts order).
+_SUBJECT_ATTRIBUTES = (
+    ("entauxensclassesmatieres", "ENTAuxEnsClassesMatieres"),
+    ("entauxensgroupesmatieres", "ENTAuxEnsGroupesMatieres"),
+)
 
 
 class PersonReader:
@@ -130,6 +146,7 @@ class PersonReader:
         self._dns: dict[str, _Resolved] = {}
         self._functions: dict[str, _Function] = {}
         self._etab_codes: dict[str, _EtabCode] = {}
+        self._subjects: dict[str, _Subject] = {}
         self._profile_codes: dict[tuple[str, ...], frozenset[Profile]] = {}
         self._class_profiles: dict[tuple[str, ...], frozenset[Profile]] = {}
 
@@ -189,6 +206,25 @@ class PersonReader:
         self._etab_codes[value] = found
         return found
 
+    def _subject(self, value: str) -> _Subject:
+        """``<etab DN>$<class or group>$<subject>``: the subject is the last field."""
+        known = self._subjects.get(value)
+        if known is not None:
+            return known
+        found: _Subject
+        head, _, subject = value.rpartition("$")
+        subject = subject.strip()
+        if not head or not subject:
+            found = (
+                None,
+                f"ignored malformed value {value!r}: expected '<etab DN>$<code>$<subject>'",
+            )
+        else:
+            pair, note = self._etab_code(head)
+            found = (None, note) if pair is None else ((pair[0], pair[1], subject), None)
+        self._subjects[value] = found
+        return found
+
     def _profiles(
         self, attributes: Mapping[str, Sequence[str]], functions: list[str]
     ) -> frozenset[Profile]:
@@ -235,6 +271,7 @@ class PersonReader:
             if uai:
                 uais.add(uai)
         functions: list[str] = []
+        held: list[tuple[str, str]] = []
         for value in get("entpersonfonctions", ()):
             if not value:
                 continue
@@ -246,6 +283,7 @@ class PersonReader:
             functions.append(code)
             if uai:
                 uais.add(uai)
+                held.append((uai, code))
         pairs: list[set[tuple[str, str]] | None] = [None, None, None, None]
         for slot, (name, attribute) in enumerate(_ETAB_CODE_ATTRIBUTES):
             for value in get(name, ()):
@@ -261,6 +299,22 @@ class PersonReader:
                 if found is None:
                     found = pairs[slot] = set()
                 found.add(pair)
+        subjects: list[set[tuple[str, str, str]] | None] = [None, None]
+        for slot, (name, attribute) in enumerate(_SUBJECT_ATTRIBUTES):
+            for value in get(name, ()):
+                if not value:
+                    continue
+                triple, note = self._subject(value)
+                if note is not None:
+                    notes.append(Note(dn, note, attribute))
+                if triple is None:
+                    continue
+                uais.add(triple[0])
+                taken = subjects[slot]
+                if taken is None:
+                    taken = subjects[slot] = set()
+                taken.add(triple)
+        course_levels = tuple(v.strip() for v in get("entelevenivformation", ()) if v.strip())
         children: list[str] = []
         for value in get("entauxpersreleleveeleve", ()):
             try:
@@ -287,6 +341,10 @@ class PersonReader:
             taught_groups=tuple(pairs[3]) if pairs[3] else (),
             children=tuple(children) if children else (),
             parents=tuple(get("enteleveparents", ())),
+            functions=tuple(dict.fromkeys(held)) if held else (),
+            course_levels=course_levels,
+            class_subjects=tuple(subjects[0]) if subjects[0] else (),
+            group_subjects=tuple(subjects[1]) if subjects[1] else (),
             stamp=stamp,
             notes=tuple(notes) if notes else (),
         )
