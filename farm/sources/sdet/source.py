@@ -133,7 +133,8 @@ class SdetSource:
         since = None
         if request.since is not None:
             since = request.since - timedelta(seconds=self.settings.delta_margin)
-        attributes = sorted({*PERSON_ATTRIBUTES, *rules.attributes()})
+        courses = self.settings.courses
+        attributes = sorted({*PERSON_ATTRIBUTES, *rules.attributes(), *courses.attributes()})
 
         read = _Reader(self, client, attributes, PersonReader(structures, rules))
         if request.person is not None:
@@ -178,6 +179,7 @@ class SdetSource:
                 cohort_prefix=request.cohort_prefix,
                 complete=request.person is None and request.since is None,
                 orphan_notes=request.person is not None,
+                courses=courses,
             )
             return snapshots, newest_timestamp(f.stamp for f in unique.values() if f.stamp)
 
