@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import string
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -80,6 +80,7 @@ ENROLLED: dict[Binding, frozenset[Profile]] = {
     Binding.CLASS_SUBJECT: frozenset({Profile.STUDENT, Profile.TEACHER}),
     Binding.GROUP_SUBJECT: frozenset({Profile.STUDENT, Profile.TEACHER}),
 }
+DEFAULT_ROLES: dict[Profile, str] = {Profile.STUDENT: "student", Profile.TEACHER: "editingteacher"}
 ROLE_PLACEHOLDERS = frozenset({"uai"})
 #: How a course reference names a course matched by shortname (idnumbers go bare).
 SHORTNAME_REFERENCE = "shortname:"
@@ -139,7 +140,8 @@ class EnrolmentRule(BaseModel):
     the attribute: ``{class}``, ``{group}``, ``{level}``, ``{subject}``) and
     found on the site by ``match`` (``idnumber`` or ``shortname``). Students
     and teachers of the class get the role ``roles`` gives their profile; a
-    profile left out of ``roles`` is not enrolled. A class (or group) course
+    profile left out of ``roles`` is not enrolled (left out, ``roles`` enrols
+    students as ``student`` and teachers as ``editingteacher``). A class (or group) course
     is made from either side's attribute and enrols both sides: the
     students of the class and the teachers of it. A level enrols its
     students only. A subject course enrols the teachers of that class and
@@ -157,13 +159,24 @@ class EnrolmentRule(BaseModel):
     course: str = Field(description="course template, e.g. '{uai}-{class}-{subject}'")
     match: Match = Field("idnumber", description="match the course's idnumber or shortname")
     roles: dict[Profile, str] = Field(
-        default_factory=lambda: {Profile.STUDENT: "student", Profile.TEACHER: "editingteacher"},
+        default_factory=lambda: dict(DEFAULT_ROLES),
         description="Moodle role (shortname) of each profile enrolled",
     )
     groups: frozenset[Literal["class", "group"]] = Field(
         frozenset(), description="course groups to make: per class, per group"
     )
     group_teachers: bool = Field(False, description="teachers join the groups they teach")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_roles(cls, data: Any) -> Any:
+        # Left out, roles are those of the profiles the attribute enrols.
+        if isinstance(data, dict) and "roles" not in data:
+            found = ATTRIBUTES.get(str(data.get("attribute", "")).strip().lower())
+            if found is not None:
+                enrolled = ENROLLED[found[1]]
+                data = {**data, "roles": {p: r for p, r in DEFAULT_ROLES.items() if p in enrolled}}
+        return data
 
     @field_validator("attribute")
     @classmethod

@@ -22,6 +22,8 @@ from farm.model import (
     SourceWarning,
     TenantSnapshot,
 )
+from farm.sources.sdet.course_links import CourseLinks, course_links
+from farm.sources.sdet.course_rules import CourseRules
 from farm.sources.sdet.mapping import PROFILE_LABELS, CohortKind, MappingRules
 from farm.sources.sdet.people import Note, PersonFacts
 from farm.sources.sdet.structures import StructureMap
@@ -35,6 +37,7 @@ class _TenantParts:
     roles: set[RoleAssignment] = field(default_factory=set)
     warnings: list[SourceWarning] = field(default_factory=list)
     held: set[str] = field(default_factory=set)
+    facts: list[PersonFacts] = field(default_factory=list)
 
 
 class _CohortMaker:
@@ -87,11 +90,14 @@ def build_snapshots(
     cohort_prefix: str = DEFAULT_PREFIX,
     complete: bool,
     orphan_notes: bool = False,
+    courses: CourseRules | None = None,
 ) -> dict[str, TenantSnapshot]:
     """One snapshot per tenant in ``tenants`` from the facts of one read.
 
     Cohort idnumbers start with the farm's ``cohort_prefix``
     (:mod:`farm.cohorts`), then the mapping's year and templates.
+    ``courses`` are the directory's course rules: the enrolments, course
+    groups and role assignments they make (:mod:`farm.sources.sdet.course_links`).
 
     ``orphan_notes`` attaches notes of entries linked to no requested tenant
     to every tenant (used for single-person reads, where the operator asked
@@ -155,6 +161,8 @@ def build_snapshots(
         for tenant in targets:
             p = parts[tenant]
             p.people[key] = person
+            if courses:
+                p.facts.append(f)
             if profile_kind is not None:
                 for profile in person.profiles:
                     maker.add(p, profile_kind, tenant, profile.value, key)
@@ -178,6 +186,14 @@ def build_snapshots(
                             context=child.person.source_key,
                         )
                     )
+    links = {
+        tenant: course_links(
+            tenant, p.facts, courses, prefix=cohort_prefix, year=rules.cohorts.year
+        )
+        if courses
+        else CourseLinks()
+        for tenant, p in parts.items()
+    }
     return {
         tenant: TenantSnapshot(
             tenant=tenant,
@@ -187,7 +203,12 @@ def build_snapshots(
                 CohortMembership(cohort=cohort, person=person)
                 for cohort, person in sorted(p.members)
             ),
-            role_assignments=tuple(sorted(p.roles, key=lambda r: r.key)),
+            enrolments=links[tenant].enrolments,
+            groups=links[tenant].groups,
+            group_members=links[tenant].group_members,
+            role_assignments=tuple(
+                sorted({*p.roles, *links[tenant].role_assignments}, key=lambda r: r.key)
+            ),
             warnings=tuple(p.warnings),
             complete=complete,
             held=frozenset(p.held),
