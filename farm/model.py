@@ -215,9 +215,19 @@ class CohortMembership(Record):
         return f"{self.cohort}|{self.person}"
 
 
+#: How a link names a course by its shortname: ``shortname:`` and the shortname.
+COURSE_BY_SHORTNAME = "shortname:"
+#: How a role assignment names a category by its idnumber: ``idnumber:`` and the idnumber.
+CATEGORY_BY_IDNUMBER = "idnumber:"
+
+
 @dataclass(frozen=True, slots=True)
 class Enrolment(Record):
-    """A manual enrolment of a person in a course (named by course idnumber)."""
+    """A manual enrolment of a person in a course.
+
+    ``course`` is the course's idnumber, or :data:`COURSE_BY_SHORTNAME` and
+    its shortname; a course group names its course the same way.
+    """
 
     course: str
     person: str
@@ -263,7 +273,12 @@ class GroupMembership(Record):
 
 @dataclass(frozen=True, slots=True)
 class RoleAssignment(Record):
-    """A role given in a context: ``context_level`` is system, coursecat or course."""
+    """A role given in a context: ``context_level`` is system, coursecat, course or user.
+
+    ``context`` names the instance: a course as :class:`Enrolment` does, a
+    category by id or as :data:`CATEGORY_BY_IDNUMBER` and its idnumber, a
+    person by source key; empty at system level.
+    """
 
     person: str
     role: str
