@@ -89,6 +89,13 @@ class PlanOptions:
     - ``adopt_cohorts``: also create, adopt and update cohorts and groups
       whose idnumber lacks ``cohort_prefix`` (the ENT plugin's "disable
       automatic cohort lock"). Groups use the same prefix.
+    - ``cohort_scope``: only the cohorts whose idnumber, past the farm's
+      prefix, matches this glob (``netypareo:*:group:*``), and their
+      members; the others are neither read into the plan nor removed
+      (:mod:`farm.cohort_scope`). None: every cohort.
+
+    ``entities`` empty plans nothing: a task that only reads, such as
+    NetYpareo's ``caches`` (an operator's ``--entities`` cannot be empty).
     """
 
     force: bool = False
@@ -106,6 +113,7 @@ class PlanOptions:
     allow_mass_removal: bool = False
     adopt_cohorts: bool = False
     cohort_prefix: str = ""
+    cohort_scope: str | None = None
 
     def __post_init__(self) -> None:
         # The planner compares policies by identity: "keep" given as a plain string must
@@ -123,8 +131,6 @@ class PlanOptions:
             raise ValueError("person selection is empty: give a uid, login or source key")
         if self.refresh_only and self.mode in (Mode.CREATE_ONLY, Mode.DELETE_ONLY):
             raise ValueError(f"refresh-only cannot be combined with {self.mode}")
-        if not self.entities:
-            raise ValueError("no entity selected: choose among " + ", ".join(Entity))
 
     def selects(self, kind: Kind) -> bool:
         return kind.entity in self.entities
@@ -182,6 +188,10 @@ class RunOptions:
     simulation stores the inverse plan built from that run's journal
     (:mod:`farm.undo`), and the run that applies it keeps the mark, so its
     ground (:mod:`farm.ground`) is that undo's, never a sync's.
+
+    ``task`` names the scheduled task the run does (``farm sync --task``,
+    the scheduler): the sources hear it (``ReadRequest.task``) and may read
+    less for it, and the run's ground is that task's.
     """
 
     simulate: bool = False
@@ -205,6 +215,8 @@ class RunOptions:
     force_stale: bool = False
     replan_drifted: bool = False
     undo_of: int | None = None
+    task: str | None = None
+    cohort_scope: str | None = None
 
     def resolve(self, defaults: PlanDefaults) -> PlanOptions:
         """The plan options of this run on a site with these ``defaults``.
@@ -234,6 +246,7 @@ class RunOptions:
             allow_mass_removal=self.allow_mass_removal,
             adopt_cohorts=self.adopt_cohorts,
             cohort_prefix=defaults.cohort_prefix,
+            cohort_scope=self.cohort_scope,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -247,7 +260,7 @@ class RunOptions:
             data["profiles"] = sorted(self.profiles)
         if self.mode is not Mode.ALL:
             data["mode"] = self.mode.value
-        for name in ("person", "cohort_year", "mass_removal_threshold"):
+        for name in ("person", "cohort_year", "mass_removal_threshold", "task", "cohort_scope"):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         if self.run_date is not None:
@@ -293,9 +306,11 @@ class RunOptions:
                 values["cohort_removal"] = CohortRemovalPolicy(options["cohort_removal"])
         except ValueError as error:
             raise ValueError(f"bad option value: {error}") from None
-        for name in ("person", "cohort_year"):
+        for name in ("person", "cohort_year", "task", "cohort_scope"):
             if options.get(name) is not None:
                 values[name] = str(options[name])
+        if values.get("entities") == frozenset() and "task" not in values:
+            raise ValueError("no entity selected: choose among " + ", ".join(Entity))
         if options.get("run_date") is not None:
             values["run_date"] = _day(options["run_date"])
         for name in ("apply_plan_of", "undo_of"):

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from farm.cohort_scope import narrow
 from farm.index import SiteIndex
 from farm.model import Kind, SourceWarning
 from farm.operation import Action, Batch, Category, Operation
@@ -136,10 +137,14 @@ def plan_site(
 ) -> Plan:
     """Plan one site's run. See the module docstring for the rules.
 
-    ``rules`` are what the site accepts (:func:`farm.site_rules.check_site_rules`
+    ``options.cohort_scope`` narrows the read and the index to the cohorts
+    it matches first (:mod:`farm.cohort_scope`). ``rules`` are what the site accepts (:func:`farm.site_rules.check_site_rules`
     runs first); by default a stock site whose accounts' auth the sources give.
     """
     options = options or PlanOptions()
+    if options.cohort_scope is not None:
+        # A task of one cohort family: the others are neither planned nor removed.
+        snapshot, index = narrow(options.cohort_scope, options.cohort_prefix, snapshot, index)
     checked = check_site_rules(snapshot, index, rules or SiteRules(site=site))
     snapshot = checked.snapshot
     planner = Planner(snapshot, index, options)

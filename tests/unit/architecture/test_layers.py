@@ -91,6 +91,7 @@ LAYERS: tuple[Layer, ...] = (
             "farm.ground",
             "farm.applied",
             "farm.cohorts",
+            "farm.cohort_scope",
             "farm.drift",
             "farm.stored_plan",
             "farm.plan_codec",

@@ -192,12 +192,21 @@ def test_enrolments_are_their_own_entity() -> None:
         ({"mass_removal_threshold": 1.5}, "mass_removal_threshold"),
         ({"person": "  "}, "person selection is empty"),
         ({"refresh_only": True, "mode": Mode.DELETE_ONLY}, "refresh-only"),
-        ({"entities": frozenset()}, "no entity selected"),
     ],
 )
 def test_contradictory_options_are_refused(values: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ValueError, match=message):
         PlanOptions(**values)
+
+
+def test_no_entity_is_refused_from_an_operator_and_plans_nothing_for_a_task() -> None:
+    with pytest.raises(ValueError, match="no entity selected"):
+        RunOptions.from_mapping({"entities": []})
+    caches = RunOptions.from_mapping({"entities": [], "task": "caches"})
+    assert caches == RunOptions(entities=frozenset(), task="caches")
+    assert RunOptions.from_mapping(caches.to_json()) == caches
+    index, people = site()
+    assert plan(index, changed(people), entities=frozenset()).operations == ()
 
 
 def test_the_plan_applies_to_the_index_then_plans_nothing_in_every_mode() -> None:
