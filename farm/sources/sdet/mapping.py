@@ -24,7 +24,7 @@ PERSON_PLACEHOLDERS = frozenset({"value", "uid", "username", "firstname", "lastn
 COHORT_PLACEHOLDERS = frozenset({"uai", "code", "etab", "profile", "label"})
 
 
-def _check_template(template: str, allowed: frozenset[str], where: str) -> None:
+def check_template(template: str, allowed: frozenset[str], where: str) -> None:
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError as exc:
@@ -84,9 +84,9 @@ class FieldRule(BaseModel):
 
     @model_validator(mode="after")
     def _templates_known(self) -> Self:
-        _check_template(self.template, PERSON_PLACEHOLDERS, "template")
+        check_template(self.template, PERSON_PLACEHOLDERS, "template")
         if self.default is not None:
-            _check_template(self.default, PERSON_PLACEHOLDERS - {"value"}, "default")
+            check_template(self.default, PERSON_PLACEHOLDERS - {"value"}, "default")
         if self.attribute is None and self.default is None and "{value}" in self.template:
             raise ValueError("a rule needs an attribute, or a default without {value}")
         return self
@@ -260,7 +260,7 @@ class CohortRules(BaseModel):
     @classmethod
     def _complete_templates(cls, value: dict[CohortKind, str]) -> dict[CohortKind, str]:
         for kind, template in value.items():
-            _check_template(template, COHORT_PLACEHOLDERS, f"cohort template for {kind}")
+            check_template(template, COHORT_PLACEHOLDERS, f"cohort template for {kind}")
         return value
 
     def idnumber_template(self, kind: CohortKind) -> str:

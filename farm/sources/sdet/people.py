@@ -9,7 +9,7 @@ make a Moodle account is skipped as a whole, with a note, never an error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,7 +45,7 @@ _ETAB_CODE_ATTRIBUTES = (
     ("entauxensclasses", "ENTAuxEnsClasses"),
     ("entauxensgroupes", "ENTAuxEnsGroupes"),
 )
-_FAMILY_PROFILES = (
+FAMILY_PROFILES: tuple[tuple[str, Profile], ...] = (
     ("enteleve", Profile.STUDENT),
     ("entauxenseignant", Profile.TEACHER),
     ("entauxnonensetab", Profile.STAFF),
@@ -98,6 +98,8 @@ class PersonFacts:
     group_subjects: tuple[tuple[str, str, str], ...] = ()
     stamp: str | None = None
     notes: Sequence[Note] = ()
+    #: (lower-cased attribute, value) of the attributes naming groups (``isMemberOf``).
+    member_of: tuple[tuple[str, str], ...] = ()
 
     @property
     def modified(self) -> datetime | None:
@@ -130,7 +132,14 @@ class PersonReader:
     so that the thousands of entries naming the same ones pay once.
     """
 
-    def __init__(self, structures: StructureMap, rules: MappingRules) -> None:
+    def __init__(
+        self,
+        structures: StructureMap,
+        rules: MappingRules,
+        *,
+        member_of: Iterable[str] = (),
+        family_profiles: Sequence[tuple[str, Profile]] = FAMILY_PROFILES,
+    ) -> None:
         self.structures = structures
         self.rules = rules
         self._required = (
@@ -149,6 +158,8 @@ class PersonReader:
         self._subjects: dict[str, _Subject] = {}
         self._profile_codes: dict[tuple[str, ...], frozenset[Profile]] = {}
         self._class_profiles: dict[tuple[str, ...], frozenset[Profile]] = {}
+        self._member_of_keys = tuple(sorted({name.lower() for name in member_of}))
+        self._family_profiles = family_profiles
 
     def _resolve(self, raw_dn: str) -> _Resolved:
         """The UAI of the establishment ``raw_dn`` names, or why there is none."""
@@ -226,7 +237,10 @@ class PersonReader:
         return found
 
     def _profiles(
-        self, attributes: Mapping[str, Sequence[str]], functions: list[str]
+        self,
+        attributes: Mapping[str, Sequence[str]],
+        functions: list[str],
+        family: Profile | None,
     ) -> frozenset[Profile]:
         codes = tuple(attributes.get("entpersonprofils", ()))
         found = self._profile_codes.get(codes)
@@ -244,12 +258,18 @@ class PersonReader:
         found = self._class_profiles.get(classes)
         if found is None:
             lowered = {value.lower() for value in classes}
-            found = frozenset(profile for name, profile in _FAMILY_PROFILES if name in lowered)
+            found = frozenset(profile for name, profile in self._family_profiles if name in lowered)
             self._class_profiles[classes] = found
-        return found
+        # A family found by a filter rather than by a class of its own (teachers
+        # as ENTPerson with an ENS function) gives its profile to what it found.
+        return found | {family} if family is not None and family not in found else found
 
-    def __call__(self, entry: Entry) -> PersonFacts:
-        """Everything ``entry`` says, with the account built by the rules (or a note why not)."""
+    def __call__(self, entry: Entry, family: Profile | None = None) -> PersonFacts:
+        """Everything ``entry`` says, with the account built by the rules (or a note why not).
+
+        ``family`` is the profile of the family whose search found the entry,
+        the last resort when neither its codes nor its object classes say one.
+        """
         dn = entry.dn
         attributes = entry.attributes
         get = attributes.get
@@ -326,7 +346,9 @@ class PersonReader:
         if uid is None:
             notes.append(Note(dn, "skipped: no uid, so no source key", "uid"))
         else:
-            person = self._account(entry, uid, source_key or "", establishments, functions, notes)
+            person = self._account(
+                entry, uid, source_key or "", establishments, functions, notes, family
+            )
         # Tuples, and one shared empty one: a read keeps these for every entry,
         # and lists and sets would each be one more object for the collector.
         return PersonFacts(
@@ -347,6 +369,15 @@ class PersonReader:
             group_subjects=tuple(subjects[1]) if subjects[1] else (),
             stamp=stamp,
             notes=tuple(notes) if notes else (),
+            member_of=self._member_of(attributes) if self._member_of_keys else (),
+        )
+
+    def _member_of(self, attributes: Mapping[str, Sequence[str]]) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (name, value.strip())
+            for name in self._member_of_keys
+            for value in attributes.get(name, ())
+            if value.strip()
         )
 
     def _account(
@@ -357,6 +388,7 @@ class PersonReader:
         establishments: frozenset[str],
         functions: list[str],
         notes: list[Note],
+        family: Profile | None = None,
     ) -> Person | None:
         """The Moodle account of ``entry``, or None with a note saying which field is missing."""
         dn = entry.dn
@@ -394,7 +426,7 @@ class PersonReader:
             lastname=names["lastname"],
             email=email,
             auth=self.rules.auth or "",
-            profiles=self._profiles(entry.attributes, functions),
+            profiles=self._profiles(entry.attributes, functions, family),
             establishments=establishments,
             profile_fields=profile_fields,
         )

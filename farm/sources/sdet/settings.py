@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from farm.secrets import SecretReference
 from farm.sources.sdet.course_rules import CourseRules
+from farm.sources.sdet.family_rules import Families
+from farm.sources.sdet.group_rules import CohortGroups
 from farm.sources.sdet.mapping import MappingRules
 
 
@@ -34,6 +36,12 @@ class DirectorySettings(BaseModel):
     connections: int = Field(4, ge=1, le=64, description="parallel connections")
     mapping: MappingRules = Field(
         default_factory=MappingRules, description="per-field mapping rules (see the source docs)"
+    )
+    families: Families = Field(
+        default_factory=Families, description="object classes and filters of each family of people"
+    )
+    cohort_groups: CohortGroups = Field(
+        default=(), description="groups kept as entries or named on people that become cohorts"
     )
     courses: CourseRules = Field(
         default_factory=CourseRules,

@@ -119,6 +119,7 @@ def build_snapshots(
         )
     kinds = rules.cohorts.kinds
     profile_kind = CohortKind.PROFILE if CohortKind.PROFILE in kinds else None
+    levels = CohortKind.LEVEL in kinds
     linked = [
         (kind, attribute)
         for kind, attribute in (
@@ -166,6 +167,9 @@ def build_snapshots(
             if profile_kind is not None:
                 for profile in person.profiles:
                     maker.add(p, profile_kind, tenant, profile.value, key)
+            if levels and Profile.STUDENT in person.profiles:
+                for level in f.course_levels:
+                    maker.add(p, CohortKind.LEVEL, tenant, level, key)
             for kind, attribute in linked:
                 pairs: tuple[tuple[str, str], ...] = getattr(f, attribute)
                 for uai, code in pairs:
