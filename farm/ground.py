@@ -12,7 +12,9 @@ dashboard):
   changed since the last bookmark), ``person:X`` (``--user X``) or
   ``undo:N`` (``farm undo N``: it read no source, it took a run back);
 - ``mode``: ``all``, or one category of operations (``create-only``...);
-- ``refresh_only``: whether it was forbidden to create.
+- ``refresh_only``: whether it was forbidden to create;
+- ``task``: the scheduled task the run did (``users``, NetYpareo's
+  ``pdgroups``...), when it did one.
 
 A ground **covers** another when it did at least that work: every entity
 and every profile of the other, a scope at least as wide (complete covers
@@ -24,6 +26,11 @@ sync, a successful ``users`` task clears a failed ``users`` task but not a
 failed ``cohorts`` one, and a successful full sync clears everything.
 ``force``, ``verbose`` and removal settings do not change the ground.
 
+Two tasks never cover each other, whatever their options: NetYpareo's
+``groups`` and ``pdgroups`` both plan cohorts, each of its own family, and
+``caches`` plans nothing (no entity), which only a run of the same task or a
+full sync covers.
+
 A ground is stored on each tenant report as :meth:`Ground.text`, so that the
 registry can group reports by ground in SQL.
 """
@@ -31,7 +38,7 @@ registry can group reports by ground in SQL.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from farm.model import Entity
@@ -61,11 +68,13 @@ class Ground:
     scope: str = COMPLETE
     mode: str = "all"
     refresh_only: bool = False
+    task: str | None = None
 
     @classmethod
     def of_options(cls, options: Mapping[str, Any]) -> Ground:
         """The ground of a run from its options (a JobSpec's, as the run row keeps them)."""
-        entities = _names(options.get("entities")) if options.get("entities") else ALL_ENTITIES
+        given = options.get("entities")
+        entities = ALL_ENTITIES if given is None or given == "" else _names(given)
         person = options.get("person")
         if options.get("undo_of"):
             scope = _UNDO + str(options["undo_of"])
@@ -75,12 +84,15 @@ class Ground:
             scope = DELTA
         else:
             scope = COMPLETE
+        task = options.get("task")
         return cls(
-            entities=frozenset(entities) or ALL_ENTITIES,
+            # No entity at all is a task that plans nothing (caches), not a full sync.
+            entities=frozenset(entities) if task else frozenset(entities) or ALL_ENTITIES,
             profiles=_names(options.get("profiles")),
             scope=scope,
             mode=str(options.get("mode") or "all"),
             refresh_only=bool(options.get("refresh_only")),
+            task=str(task) if task else None,
         )
 
     @classmethod
@@ -97,11 +109,14 @@ class Ground:
         entities = parts.get("entities", "*")
         profiles = parts.get("profiles", "*")
         return cls(
-            entities=ALL_ENTITIES if entities == "*" else frozenset(entities.split(",")),
+            entities=ALL_ENTITIES
+            if entities == "*"
+            else frozenset(name for name in entities.split(",") if name),
             profiles=frozenset() if profiles == "*" else frozenset(profiles.split(",")),
             scope=parts.get("scope", COMPLETE),
             mode=parts.get("mode", "all"),
             refresh_only=parts.get("refresh") == "1",
+            task=parts.get("task") or None,
         )
 
     @property
@@ -109,18 +124,24 @@ class Ground:
         """A stable one-line form: equal grounds have equal texts."""
         entities = "*" if self.entities >= ALL_ENTITIES else ",".join(sorted(self.entities))
         profiles = ",".join(sorted(self.profiles)) or "*"
-        return (
+        text = (
             f"entities={entities};profiles={profiles};scope={self.scope};mode={self.mode};"
             f"refresh={int(self.refresh_only)}"
         )
+        # Only when set: the grounds of runs without a task keep the text they had.
+        return f"{text};task={self.task}" if self.task else text
 
     @property
     def full(self) -> bool:
         """A complete read of every entity and everyone, every operation: a plain ``farm sync``."""
-        return self.covers(Ground())
+        return replace(self, task=None).covers(Ground())
 
     def covers(self, other: Ground) -> bool:
         """Whether a success on this ground proves ``other``'s work is done too."""
+        if self.task is not None and other.task is not None and self.task != other.task:
+            return False
+        if not other.entities and self.task != other.task and not self.full:
+            return False
         if not self.entities >= other.entities:
             return False
         if self.profiles and not (other.profiles and self.profiles >= other.profiles):
@@ -150,4 +171,6 @@ class Ground:
             what += f" ({self.mode})"
         if self.refresh_only:
             what += " (refresh only)"
+        if self.task is not None:
+            what = f"task {self.task}" + (f": {what}" if what and self.entities else "")
         return what

@@ -67,6 +67,7 @@ async def read_sources(
                 cohort_prefix=cohort_prefix,
                 cohort_year=options.cohort_year,
                 run_date=options.run_date,
+                task=options.task,
             )
             result = await sources(name).read(request)
         except SourceError as error:

@@ -39,7 +39,7 @@ from farm.config import Farm, TenantConfig, TenantKind
 from farm.config.schema import ESTABLISHMENT_TASKS, NETYPAREO_TASKS
 from farm.ground import Ground
 from farm.model import Entity, Profile
-from farm.options import RunOptions
+from farm.options import Mode, RunOptions
 from farm.registry import Registry
 from farm.registry.runs import TenantLastRun
 
@@ -56,27 +56,95 @@ TASKS: Final[Mapping[TenantKind, tuple[str, ...]]] = {
     "netypareo": NETYPAREO_TASKS,
 }
 
-# The options each task runs with; every task is a narrower sync ("sync" is all of it).
-_PEOPLE = frozenset({Entity.USERS, Entity.COHORTS, Entity.GROUPS})
-_TASK_OPTIONS: Final[Mapping[str, RunOptions]] = {
-    "sync": RunOptions(),
-    "delta": RunOptions(delta=True),
-    "users": RunOptions(entities=frozenset({Entity.USERS})),
-    "cohorts": RunOptions(entities=frozenset({Entity.COHORTS})),
-    "roles": RunOptions(entities=frozenset({Entity.ROLES})),
-    "groups": RunOptions(entities=frozenset({Entity.GROUPS})),
-    "sites": RunOptions(entities=frozenset({Entity.COHORTS})),
-    "pdgroups": RunOptions(entities=frozenset({Entity.GROUPS})),
-    "students": RunOptions(entities=_PEOPLE, profiles=frozenset({Profile.STUDENT})),
-    "teachers": RunOptions(entities=_PEOPLE, profiles=frozenset({Profile.TEACHER})),
-    "tutors": RunOptions(entities=_PEOPLE, profiles=frozenset({Profile.TUTOR})),
-    "caches": RunOptions(refresh_only=True),
-}
+# NetYpareo cohorts' idnumbers past the farm's prefix: netypareo:<tenant>:group|pdgroup:<code>.
+_GROUP_COHORTS: Final = "netypareo:*:group:*"
+_PDGROUP_COHORTS: Final = "netypareo:*:pdgroup:*"
+_NETYPAREO_COHORTS: Final = "netypareo:*"
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A scheduled task: what it does, in a few words, and the options it runs with.
+
+    One name may be a task of both kinds (``groups``): its options must do
+    the right thing for each, since a firing runs every due tenant at once.
+    """
+
+    name: str
+    does: str
+    options: RunOptions
+
+
+def _task(name: str, does: str, **options: Any) -> Task:
+    return Task(name, does, RunOptions(task=name, **options))
+
+
+_COHORTS = frozenset({Entity.COHORTS})
+_TASK_LIST: Final = (
+    Task("sync", "everything: a full sync", RunOptions()),
+    _task("delta", "what changed in the directory since the last run (ENT)", delta=True),
+    _task("users", "accounts only (ENT)", entities=frozenset({Entity.USERS})),
+    _task("cohorts", "cohorts and their members (ENT)", entities=_COHORTS),
+    _task("roles", "role assignments (ENT)", entities=frozenset({Entity.ROLES})),
+    # An ENT's groups are course groups; a NetYpareo site's are cohorts of one family, and
+    # the scope leaves every other cohort (the ENT's, the pdgroups') alone.
+    _task(
+        "groups",
+        "course groups and their members (ENT); the apprenticeship groups' cohorts "
+        "and their members (NetYpareo)",
+        entities=frozenset({Entity.GROUPS, Entity.COHORTS}),
+        cohort_scope=_GROUP_COHORTS,
+    ),
+    _task(
+        "sites",
+        "each site's code checked in the endpoint's site list, its name carried to its "
+        "cohorts' descriptions (cohort updates only)",
+        entities=_COHORTS,
+        mode=Mode.UPDATE_ONLY,
+        cohort_scope=_NETYPAREO_COHORTS,
+    ),
+    _task(
+        "pdgroups",
+        "the continuing-education groups' cohorts and their members",
+        entities=_COHORTS,
+        cohort_scope=_PDGROUP_COHORTS,
+    ),
+    _task(
+        "students",
+        "learners (apprenants) and their enrolments",
+        entities=frozenset({Entity.USERS, Entity.ENROLMENTS}),
+        profiles=frozenset({Profile.STUDENT}),
+    ),
+    _task(
+        "teachers",
+        "trainers (formateurs) and their enrolments",
+        entities=frozenset({Entity.USERS, Entity.ENROLMENTS}),
+        profiles=frozenset({Profile.TEACHER}),
+    ),
+    _task(
+        "tutors",
+        "company tutors and their role over their apprentices (tutor_role)",
+        entities=frozenset({Entity.USERS, Entity.ROLES}),
+        profiles=frozenset({Profile.TUTOR}),
+    ),
+    _task(
+        "caches",
+        "the reference tables (statuses, programs) reloaded; nothing else",
+        entities=frozenset(),
+    ),
+)
+TASK_TABLE: Final[Mapping[str, Task]] = {task.name: task for task in _TASK_LIST}
+"""Every task by name (``sync`` is ``farm sync`` itself)."""
 
 
 def task_options(task: str) -> RunOptions:
     """The options a scheduled ``task`` runs with."""
-    return _TASK_OPTIONS[task]
+    return TASK_TABLE[task].options
+
+
+def task_does(task: str) -> str:
+    """What ``task`` does, in a few words, for ``farm schedule list`` and the docs."""
+    return TASK_TABLE[task].does
 
 
 def tasks_of(kind: TenantKind) -> tuple[str, ...]:
@@ -301,7 +369,7 @@ def task_last_results(
     for (tenant, task), found in by_task.items():
         if task is not None:
             offer(tenant, task, found)
-    grounds = {task: Ground.of_run(options) for task, options in _TASK_OPTIONS.items()}
+    grounds = {name: Ground.of_run(task.options) for name, task in TASK_TABLE.items()}
     for record in registry.tenant_grounds(tenants):
         ground = Ground.parse(record.last.ground)
         for task, wanted in grounds.items():

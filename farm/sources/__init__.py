@@ -37,6 +37,12 @@ class ReadRequest:
     (:mod:`farm.cohorts`). ``cohort_year`` overrides the school year of the
     SDET cohorts for this read; ``run_date`` is the day ages and majority
     are computed on (today when None).
+
+    ``task`` is the scheduled task the read serves (``RunOptions.task``):
+    a source may read only what that task plans (NetYpareo's ``teachers``
+    reads no learner) or do the task's own work (NetYpareo's ``caches``
+    reloads its reference tables and returns empty, incomplete snapshots).
+    A source that knows no such task reads everything.
     """
 
     tenants: tuple[str, ...]
@@ -45,6 +51,7 @@ class ReadRequest:
     cohort_prefix: str = DEFAULT_PREFIX
     cohort_year: str | None = None
     run_date: date | None = None
+    task: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from farm.model import (
     Enrolment,
     Person,
     Profile,
+    RoleAssignment,
     SourceWarning,
     TenantSnapshot,
 )
@@ -151,6 +152,7 @@ class TenantRecords:
     cohorts: dict[str, Cohort] = field(default_factory=dict)
     members: set[CohortMembership] = field(default_factory=set)
     enrolments: set[Enrolment] = field(default_factory=set)
+    roles: set[RoleAssignment] = field(default_factory=set)
     warnings: list[SourceWarning] = field(default_factory=list)
     # Seen but unreadable: their absence must not suspend anyone (TenantSnapshot.held).
     held: set[str] = field(default_factory=set)
@@ -187,7 +189,19 @@ class TenantRecords:
         return info
 
     def courses(self, group: GroupInfo) -> set[str]:
+        """The course idnumbers a group's people are enrolled in: the template, then the maps."""
         found = set()
+        if self.settings.group_course is not None:
+            found.add(
+                self.settings.group_course.format(
+                    code=group.code,
+                    cursus=group.cursus,
+                    program=group.program,
+                    step=group.step,
+                    site=self.tenant.site_code,
+                    tenant=self.tenant.id,
+                )
+            )
         if group.code in self.settings.group_courses:
             found.add(self.settings.group_courses[group.code])
         if group.program in self.settings.program_courses:
@@ -346,10 +360,19 @@ class TenantRecords:
             {USERTYPE: self._usertype(self.settings.values.tutor)},
         )
         self.people[person.source_key] = person
+        role = self.settings.tutor_role
         for code in codes(row, f.tutor_learners):
-            if code not in self.learner_keys:
+            learner = self.learner_keys.get(code)
+            if learner is None:
                 self.warn(
                     entry, f"tutors learner {code}, who is in no group read", f.tutor_learners
+                )
+            elif role is not None:
+                # The tutor's role over the apprentice, in the apprentice's user context.
+                self.roles.add(
+                    RoleAssignment(
+                        person=person.source_key, role=role, context_level="user", context=learner
+                    )
                 )
 
     def snapshot(self, *, person: str | None = None) -> TenantSnapshot:
@@ -357,6 +380,7 @@ class TenantRecords:
         people = sorted(self.people.values(), key=lambda p: p.source_key)
         members = sorted(self.members, key=lambda m: m.key)
         enrolments = sorted(self.enrolments, key=lambda e: e.key)
+        roles = sorted(self.roles, key=lambda r: r.key)
         if person is not None:
             wanted = {
                 p.source_key
@@ -366,12 +390,14 @@ class TenantRecords:
             people = [p for p in people if p.source_key in wanted]
             members = [m for m in members if m.person in wanted]
             enrolments = [e for e in enrolments if e.person in wanted]
+            roles = [r for r in roles if r.person in wanted]
         return TenantSnapshot(
             tenant=self.tenant.id,
             people=tuple(people),
             cohorts=tuple(sorted(self.cohorts.values(), key=lambda c: c.key)),
             cohort_members=tuple(members),
             enrolments=tuple(enrolments),
+            role_assignments=tuple(roles),
             warnings=tuple(self.warnings),
             complete=person is None,
             held=frozenset(self.held - self.people.keys()),

@@ -30,6 +30,9 @@ from farm.secrets import SecretReference
 PLACEHOLDERS: Final = frozenset(
     {"login", "code", "kind", "firstname", "lastname", "email", "endpoint"}
 )
+COURSE_PLACEHOLDERS: Final = frozenset({"code", "cursus", "program", "step", "site", "tenant"})
+"""What ``group_course`` may name: the group's code, short name, program code and year, the
+NetYpareo site's code and the tenant id."""
 
 
 class NetYpareoOperations(BaseModel):
@@ -154,8 +157,19 @@ class NetYpareoSettings(BaseModel):
     group_courses: dict[str, str] = Field(
         default_factory=dict, description="group code -> course idnumber to enrol in"
     )
+    group_course: str | None = Field(
+        None,
+        description="course idnumber of each group, a template over "
+        + ", ".join(f"{{{name}}}" for name in sorted(COURSE_PLACEHOLDERS))
+        + " (e.g. '{tenant}-{code}'); group_courses and program_courses add to it",
+    )
     student_role: str = Field("student", description="role of learners in mapped courses")
     teacher_role: str = Field("editingteacher", description="role of trainers in mapped courses")
+    tutor_role: str | None = Field(
+        None,
+        description="role of a company tutor in each apprentice's user context (e.g. 'parent', "
+        "which the site must have: [site.roles]); none gives tutors no role",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -170,16 +184,26 @@ class NetYpareoSettings(BaseModel):
     @field_validator("username", "username_fallback", "idnumber", "email_fallback")
     @classmethod
     def _known_placeholders(cls, template: str | None) -> str | None:
-        if template is None:
-            return None
-        try:
-            names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
-        except ValueError as exc:
-            raise ValueError(f"malformed template {template!r}: {exc}") from None
-        unknown = names - PLACEHOLDERS
-        if unknown:
-            raise ValueError(
-                f"unknown placeholder(s) {', '.join(sorted(unknown))} in {template!r}; "
-                f"use {', '.join(sorted(PLACEHOLDERS))}"
-            )
-        return template
+        return _checked(template, PLACEHOLDERS)
+
+    @field_validator("group_course")
+    @classmethod
+    def _course_placeholders(cls, template: str | None) -> str | None:
+        return _checked(template, COURSE_PLACEHOLDERS)
+
+
+def _checked(template: str | None, known: frozenset[str]) -> str | None:
+    """``template`` when it names only ``known`` placeholders, else a ValueError saying which."""
+    if template is None:
+        return None
+    try:
+        names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"malformed template {template!r}: {exc}") from None
+    unknown = names - known
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder(s) {', '.join(sorted(unknown))} in {template!r}; "
+            f"use {', '.join(sorted(known))}"
+        )
+    return template

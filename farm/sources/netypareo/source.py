@@ -16,6 +16,11 @@ trainers and its tutors. Any call that still fails after its retries fails
 the whole read with a ``SourceError``: no partial snapshot ever leaves, so a
 NetYpareo outage suspends no one.
 
+A read for a scheduled task (``ReadRequest.task``, :data:`READS`) asks
+only for what that task plans: ``teachers`` reads no learner, ``groups``
+only the apprenticeship groups and their learners; ``caches`` reloads the
+reference tables and returns empty, incomplete snapshots (nothing to plan).
+
 ``ReadRequest.run_date`` sets the day majority is computed for; it
 defaults to today in Europe/Paris. NetYpareo has no change
 dates, so ``since`` is ignored and every read is complete; ``person`` (a
@@ -25,9 +30,10 @@ source key, username or NetYpareo code) keeps one person's records only.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -44,6 +50,33 @@ PARIS = ZoneInfo("Europe/Paris")
 
 def paris_today() -> date:
     return datetime.now(PARIS).date()
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """What one read asks the endpoint for, per tenant (after the sites and reference tables)."""
+
+    groups: bool = True
+    pdgroups: bool = True
+    learners: bool = True
+    trainers: bool = True
+    tutors: bool = True
+
+
+EVERYTHING: Final = Reads()
+#: What each NetYpareo task reads (``farm.engine.schedule`` says what it plans); any other
+#: task, or none, reads everything. ``caches`` reads no tenant at all.
+READS: Final[Mapping[str, Reads]] = {
+    "sites": Reads(learners=False, trainers=False, tutors=False),
+    "groups": Reads(pdgroups=False, trainers=False, tutors=False),
+    "pdgroups": Reads(groups=False, trainers=False, tutors=False),
+    "students": Reads(trainers=False, tutors=False),
+    # Trainers are enrolled where their groups map to a course: the groups, not their learners.
+    "teachers": Reads(learners=False, tutors=False),
+    # A tutor's role points at apprentices read in a group.
+    "tutors": Reads(trainers=False),
+}
+CACHES: Final = "caches"
 
 
 class NetYpareoSource:
@@ -106,6 +139,13 @@ class NetYpareoSource:
             return ReadResult(snapshots={})
         run_date = request.run_date or self._today()
         first = request.tenants[0]
+        if request.task == CACHES:
+            # The connector's cache task: reload the tables now, whatever their age; no one read.
+            await self.refresh_reference(tenant=first)
+            return ReadResult(
+                snapshots={t: TenantSnapshot(tenant=t, complete=False) for t in request.tenants}
+            )
+        reads = READS.get(request.task or "", EVERYTHING)
         statuses, programs = await self._reference_tables(first)
         sites = await self.sites(tenant=first)
         snapshots: dict[str, TenantSnapshot] = {}
@@ -127,15 +167,22 @@ class NetYpareoSource:
                 site_name=sites[tenant.site_code],
                 cohort_prefix=request.cohort_prefix,
             )
-            await self._read_tenant(tenant, records)
+            await self._read_tenant(tenant, records, reads)
             snapshots[tenant.id] = records.snapshot(person=request.person)
         return ReadResult(snapshots=snapshots)
 
-    async def _read_tenant(self, tenant: NetYpareoTenant, records: TenantRecords) -> None:
+    async def _read_tenant(
+        self, tenant: NetYpareoTenant, records: TenantRecords, reads: Reads = EVERYTHING
+    ) -> None:
         call = self.client.call
         site = tenant.site_code
         groups: list[GroupInfo] = []
-        for key, continuing in (("groups", False), ("pdgroups", True)):
+        for key, continuing, wanted in (
+            ("groups", False, reads.groups),
+            ("pdgroups", True, reads.pdgroups),
+        ):
+            if not wanted:
+                continue
             for row in await call(key, tenant=tenant.id, site=site):
                 info = records.add_group(row, continuing)
                 if info is not None:
@@ -151,17 +198,19 @@ class NetYpareoSource:
         try:
             # The client's limiter bounds how many of these run at once.
             async with anyio.create_task_group() as tasks:
-                for group in groups:
+                for group in groups if reads.learners else ():
                     tasks.start_soon(fetch, group)
         except BaseExceptionGroup as failure:
             raise _first_source_error(failure) from None
-        for group in groups:
+        for group in groups if reads.learners else ():
             for row in learners[group.code]:
                 records.add_learner(row, group)
-        for row in await call("trainers", tenant=tenant.id, site=site):
-            records.add_trainer(row)
-        for row in await call("tutors", tenant=tenant.id, site=site):
-            records.add_tutor(row)
+        if reads.trainers:
+            for row in await call("trainers", tenant=tenant.id, site=site):
+                records.add_trainer(row)
+        if reads.tutors:
+            for row in await call("tutors", tenant=tenant.id, site=site):
+                records.add_tutor(row)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -20,11 +20,13 @@ from farm.engine.schedule import (
     next_wakeup,
     run_scheduler,
     schedules,
+    task_does,
     task_options,
     tasks_of,
     wait_bound,
 )
-from farm.model import Profile
+from farm.ground import Ground
+from farm.model import Entity, Profile
 from tests.unit.config.farmdir import write_farm
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -131,7 +133,26 @@ def test_task_names_follow_moodle_scheduled_tasks() -> None:
     assert "pdgroups" in tasks_of("netypareo")
     assert "caches" in tasks_of("netypareo")
     assert task_options("students").profiles == {Profile.STUDENT}
-    assert task_options("delta").to_json() == {"delta": True}
+    assert task_options("delta").to_json() == {"delta": True, "task": "delta"}
+
+
+def test_every_task_says_what_it_does_and_each_netypareo_task_plans_its_own_entities() -> None:
+    kinds = ("establishment", "netypareo")
+    assert all(task_does(task) for kind in kinds for task in tasks_of(kind))
+    groups, pdgroups = task_options("groups"), task_options("pdgroups")
+    assert groups.cohort_scope == "netypareo:*:group:*"
+    assert pdgroups.cohort_scope == "netypareo:*:pdgroup:*"
+    assert task_options("teachers").entities == {Entity.USERS, Entity.ENROLMENTS}
+    assert task_options("tutors").entities == {Entity.USERS, Entity.ROLES}
+    assert task_options("caches").entities == frozenset()
+    # Two tasks never stand for each other, though both plan cohorts.
+    assert not Ground.of_run(groups).covers(Ground.of_run(pdgroups))
+    assert Ground.of_run(groups).covers(Ground.of_run(groups))
+    caches = Ground.of_run(task_options("caches"))
+    assert not Ground.of_run(task_options("users")).covers(caches)
+    assert Ground().covers(caches)  # a full sync reads everything, the tables with it
+    assert Ground.parse(caches.text) == caches
+    assert Ground.parse(Ground.of_run(task_options("users")).text).task == "users"
 
 
 class FakeClock:
