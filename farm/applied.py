@@ -16,7 +16,7 @@ from typing import Any
 from farm.index import IndexWrite
 from farm.operation import Operation
 
-__all__ = ["Applied", "Confirmation", "Recorder", "Refused"]
+__all__ = ["Applied", "Confirmation", "Recorder", "Refused", "Skipped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,19 @@ class Refused:
 
     operation: Operation
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An operation left for a later run: what it needs is not on the site (a course).
+
+    ``missing`` names that thing (``course 0999901Z-2NDE1-061300``); the
+    report counts the skipped operations per missing thing, as a warning,
+    and the next run plans them again.
+    """
+
+    operation: Operation
+    missing: str
 
 
 @dataclass(frozen=True, slots=True)

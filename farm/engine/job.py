@@ -45,7 +45,7 @@ from typing import ParamSpec, TypeVar
 import anyio
 import structlog
 
-from farm.applied import Applied, Confirmation, Refused
+from farm.applied import Applied, Confirmation, Refused, Skipped
 from farm.config import Farm, SiteConfig
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.jobspec import JobSpec
@@ -279,6 +279,7 @@ class _Job:
         planned: Sequence[Operation] = (),
         applied: Sequence[Applied] = (),
         refused: Sequence[Refused] = (),
+        skipped: Sequence[Skipped] = (),
     ) -> dict[str, TenantTally]:
         """The tenants' tallies of ``plan``: what was planned (a simulation) or done."""
         return tally(
@@ -286,6 +287,7 @@ class _Job:
             planned=planned,
             applied=applied,
             refused=refused,
+            skipped=skipped,
             rejections=plan.refusals,
             source_warnings=plan.warnings,
             notes=[*plan.notes, *blocked_notes(plan), *simulation_notes(plan, self.site)],
@@ -340,7 +342,9 @@ class _Job:
                 self.durations[tenant]["apply"] = seconds
         if result is None:
             return
-        self.tallies = self.spread(plan, applied=result.applied, refused=result.refused)
+        self.tallies = self.spread(
+            plan, applied=result.applied, refused=result.refused, skipped=result.skipped
+        )
         if result.error is not None:
             self.fail(tenants, f"stopped writing to the site: {result.error}")
         elif result.stopped:

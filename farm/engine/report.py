@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from farm.applied import Applied, Refused
+from farm.applied import Applied, Refused, Skipped
 from farm.model import SourceWarning
 from farm.operation import Action, Operation
 from farm.registry.rows import RefusedRecord, ReportWarning, TenantReport, TenantStatus
@@ -81,6 +81,7 @@ def tally(
     applied: Sequence[Applied] = (),
     planned: Sequence[Operation] = (),
     refused: Sequence[Refused] = (),
+    skipped: Sequence[Skipped] = (),
     rejections: Sequence[Refusal] = (),
     source_warnings: Sequence[SourceWarning] = (),
     notes: Sequence[str] = (),
@@ -90,6 +91,9 @@ def tally(
 
     ``refused`` are Moodle's refusals; ``rejections`` the site rules' refusals
     of the plan, reported the same way in a simulation and in a real run.
+    ``skipped`` are the operations left for a later run because what they
+    need is not on the site: one warning per missing course (or category)
+    and tenant, counting them by kind.
 
     With ``verbose``, each tenant also gets one line per operation it counts.
     """
@@ -109,6 +113,18 @@ def tally(
         op = refusal.operation
         for tenant in owners(op, mine):
             out[tenant].errors.append(RefusedRecord(op.key, refusal.reason, op.kind.value))
+    missing: dict[tuple[str, str], dict[str, int]] = {}
+    for skip in skipped:
+        for tenant in owners(skip.operation, mine):
+            kinds = missing.setdefault((tenant, skip.missing), {})
+            kinds[skip.operation.kind.value] = kinds.get(skip.operation.kind.value, 0) + 1
+    for (tenant, what), kinds in sorted(missing.items()):
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        out[tenant].warnings.append(
+            ReportWarning(
+                f"{what} is not on the site: skipped {counts} (planned again next run)", what
+            )
+        )
     for rejected in rejections:
         where = f" [{rejected.field}]" if rejected.field else ""
         for tenant in (rejected.tenants & mine) or mine:

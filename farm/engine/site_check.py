@@ -3,7 +3,9 @@
 :func:`site_problem` runs before every apply, even one with nothing to
 write: a run with nothing to do must still find out that the site is down
 or its token revoked, or it would report the tenants ``succeeded`` and hide
-the failure. It asks the site for its functions, then probes each auth
+the failure. It asks the site for its functions (those of the farm's list, and
+``core_course_get_categories`` when role rules name a category by
+idnumber), then probes each auth
 plugin the plan creates accounts with (an auth plugin the site lacks would
 have every creation refused, opaquely). :func:`simulation_notes` says what a
 simulation, which writes nothing, could not probe; :func:`stop_reasons` and
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from farm.config import SiteConfig
-from farm.model import Kind, Person
+from farm.model import CATEGORY_BY_IDNUMBER, Kind, Person
 from farm.moodle import REQUIRED_FUNCTIONS, Found, MoodleClient, probe_auth
 from farm.operation import Action
 from farm.plan import Plan
@@ -26,7 +28,7 @@ from farm.site_rules import STOCK_AUTH_PLUGINS
 async def site_problem(client: MoodleClient, site: SiteConfig, plan: Plan) -> str | None:
     """Why ``site`` cannot take ``plan`` (token, missing functions, auth plugin), or None."""
     info = await client.site_info()
-    missing = [f for f in REQUIRED_FUNCTIONS if f not in info.functions]
+    missing = [f for f in (*REQUIRED_FUNCTIONS, *extra_functions(plan)) if f not in info.functions]
     if missing:
         return (
             f"the token of site {site.name} cannot call {', '.join(missing)}: "
@@ -41,6 +43,25 @@ async def site_problem(client: MoodleClient, site: SiteConfig, plan: Plan) -> st
                 f"[site] auth in {site.file.name}"
             )
     return None
+
+
+#: What a category named by idnumber is looked up with: not in every farm's service.
+CATEGORY_LOOKUP = "core_course_get_categories"
+
+
+def extra_functions(plan: Plan) -> list[str]:
+    """Functions the plan needs beyond the farm's list: a category lookup by idnumber."""
+    for op in plan.operations:
+        if op.kind is not Kind.ROLE_ASSIGNMENT:
+            continue
+        # A removal has no record: the index kept what it was.
+        values = op.record.values() if op.record is not None else {}
+        if op.record is None and op.previous is not None:
+            values = dict(op.previous.values)
+        context = str(values.get("context") or "")
+        if values.get("context_level") == "coursecat" and context.startswith(CATEGORY_BY_IDNUMBER):
+            return [CATEGORY_LOOKUP]
+    return []
 
 
 def simulation_notes(plan: Plan, site: SiteConfig) -> list[str]:

@@ -2,8 +2,13 @@
 
 Links name their ends by source key; the Moodle ids come from the index
 (accounts, cohorts and groups the farm created or adopted, this run
-included) and courses are found by idnumber. A link whose end Moodle does
-not have is reported on its own record; the others go on.
+included) and courses are found by idnumber or shortname, categories by id
+or idnumber. A link whose end Moodle does not have is reported on its own
+record; the others go on. A link (or group) whose course or category is not
+on the site is skipped, not refused: the report counts it per course, as a
+warning, and the next run plans it again, so that enrolments declared for
+courses a site has not made yet wait for them. A removal from a course that
+is gone counts as done: Moodle dropped the course's enrolments with it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Any, TypeVar
 
 from farm.adoption import Outcome, adopt_by_idnumber
 from farm.applied import Applied
-from farm.model import Cohort, Group, Kind
+from farm.model import CATEGORY_BY_IDNUMBER, Cohort, Group, Kind
 from farm.moodle import answers
 from farm.moodle.records import (
     AssignedRole,
@@ -195,13 +200,16 @@ async def enrolments(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     removing = ops[0].action is Action.UNENROL
     sent: dict[int, Operation] = {}
     items: list[Any] = []
+    gone: list[Applied] = []
     for op in ops:
         values = values_of(op)
         course = await writer.course_id(str(values.get("course")))
         user = writer.moodle_id(Kind.PERSON, str(values.get("person")))
         role = _role(writer, str(values.get("role")))
-        if course is None:
-            writer.refuse(op, f"no course with idnumber {values.get('course')!r} on the site")
+        if course is None and removing:
+            gone.append(Applied(op))
+        elif course is None:
+            writer.skip(op, f"course {values.get('course')}")
         elif user is None:
             writer.refuse(op, "the person has no account on the site yet")
         elif role is None and not removing:
@@ -215,6 +223,7 @@ async def enrolments(writer: SiteWriter, ops: Sequence[Operation]) -> None:
             )
             items.append(item)
             sent[id(item)] = op
+    await writer.confirm(gone)
     if not items:
         return
     if removing:
@@ -236,7 +245,7 @@ async def role_assignments(writer: SiteWriter, ops: Sequence[Operation]) -> None
         if level == "course":
             instance = await writer.course_id(context)
         elif level == "coursecat":
-            instance = int(context) if context.isdigit() else None
+            instance = await writer.category_id(context)
         elif level == "user":
             # A parent's role in the child's user context: the child's account.
             instance = writer.moodle_id(Kind.PERSON, context)
@@ -246,6 +255,9 @@ async def role_assignments(writer: SiteWriter, ops: Sequence[Operation]) -> None
             writer.refuse(op, f"unknown role {values.get('role')!r}")
         elif instance is None and level == "user":
             writer.refuse(op, f"{context} has no account on the site yet")
+        elif instance is None and level in ("course", "coursecat"):
+            what = "course" if level == "course" else "category"
+            writer.skip(op, f"{what} {context.removeprefix(CATEGORY_BY_IDNUMBER)}")
         elif instance is None:
             writer.refuse(op, f"no {level} {context!r} on the site")
         else:
@@ -283,7 +295,7 @@ async def create_groups(writer: SiteWriter, ops: Sequence[Operation]) -> None:
         wanted = op.record
         assert isinstance(wanted, Group)
         if wanted.course not in courses:
-            writer.refuse(op, f"no course with idnumber {wanted.course!r} on the site")
+            writer.skip(op, f"course {wanted.course}")
         elif decision.outcome is Outcome.AMBIGUOUS:
             writer.refuse(op, f"not created, ambiguous: {decision.reason}")
         elif decision.outcome is Outcome.ADOPT:
@@ -313,8 +325,12 @@ async def group_members(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     items: list[GroupMember] = []
     for op in ops:
         values = values_of(op)
-        group = writer.moodle_id(Kind.GROUP, f"{values.get('course')}|{values.get('group')}")
+        course = str(values.get("course"))
+        group = writer.moodle_id(Kind.GROUP, f"{course}|{values.get('group')}")
         user = writer.moodle_id(Kind.PERSON, str(values.get("person")))
+        if group is None and writer.course_missing(course):
+            writer.skip(op, f"course {course}")
+            continue
         if group is None or user is None:
             writer.refuse(op, _missing(group, user, "group"))
             continue

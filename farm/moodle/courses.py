@@ -11,6 +11,7 @@ from farm.moodle.records import (
     EnrolledUser,
     GroupMember,
     ManualEnrolment,
+    MoodleCategory,
     MoodleCourse,
     MoodleGroup,
     NewCourse,
@@ -30,6 +31,20 @@ class CourseCalls(Session):
         params = {"field": field, "value": value} if field else {}
         answer = await self.call("core_course_get_courses_by_field", params)
         return [MoodleCourse.from_answer(c) for c in answer.get("courses", [])]
+
+    async def get_categories_by_idnumber(self, idnumber: str) -> list[MoodleCategory]:
+        """The categories whose idnumber is ``idnumber`` (at most one: Moodle keeps them unique).
+
+        ``core_course_get_categories`` adds every subcategory of what matched
+        unless ``addsubcategories`` is 0; the answer is filtered again all the
+        same, so that a site that ignored it cannot hand back a child.
+        """
+        answer = await self.call(
+            "core_course_get_categories",
+            {"criteria": [{"key": "idnumber", "value": idnumber}], "addsubcategories": False},
+        )
+        found = [MoodleCategory.from_answer(c) for c in answer or []]
+        return [c for c in found if c.idnumber == idnumber]
 
     async def create_courses(
         self,

@@ -208,6 +208,25 @@ class MoodleCourse:
 
 
 @dataclass(frozen=True, slots=True)
+class MoodleCategory:
+    """A course category as ``core_course_get_categories`` answers it (``parent`` 0: top)."""
+
+    id: int
+    name: str
+    idnumber: str
+    parent: int
+
+    @classmethod
+    def from_answer(cls, data: Mapping[str, Any]) -> MoodleCategory:
+        return cls(
+            id=int(data["id"]),
+            name=str(data.get("name", "")),
+            idnumber=str(data.get("idnumber") or ""),
+            parent=int(data.get("parent") or 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ManualEnrolment:
     """An item of ``enrol_manual_enrol_users``: a person in a course, with a role.
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import anyio
 
-from farm.applied import Applied, Confirmation, Recorder, Refused
+from farm.applied import Applied, Confirmation, Recorder, Refused, Skipped
 from farm.index import IndexWrite, LiveIndex, SiteIndex, index_writes
-from farm.model import Kind
+from farm.model import CATEGORY_BY_IDNUMBER, COURSE_BY_SHORTNAME, Kind
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError, SiteError
 from farm.operation import Operation
@@ -40,7 +40,9 @@ class ApplyResult:
 
     ``stopped`` is true when ``stop`` was set before the plan ended;
     ``error`` is the site-level failure that ended the run early, if any.
-    ``index`` is the index after everything recorded.
+    ``index`` is the index after everything recorded. ``skipped`` are the
+    operations left for a later run because the course (or category) they
+    need is not on the site.
     """
 
     index: SiteIndex
@@ -48,10 +50,11 @@ class ApplyResult:
     refused: list[Refused] = field(default_factory=list)
     stopped: bool = False
     error: MoodleError | None = None
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def done(self) -> int:
-        return len(self.applied) + len(self.refused)
+        return len(self.applied) + len(self.refused) + len(self.skipped)
 
 
 class SiteWriter:
@@ -80,8 +83,10 @@ class SiteWriter:
         self.index = LiveIndex(index)
         self._record = record
         self.result = ApplyResult(index)
-        # Course ids by course idnumber; None when Moodle has no such course.
+        # Course ids by course reference; None when Moodle has no such course.
         self.courses: dict[str, int | None] = {}
+        # Category ids by category reference; None when Moodle has no such category.
+        self.categories: dict[str, int | None] = {}
         # Moodle ids adoption decided to take this run, not recorded yet: key by id, per kind.
         self.claimed: dict[Kind, dict[int, str]] = {}
         self._done: set[int] = set()
@@ -117,6 +122,11 @@ class SiteWriter:
         self.result.refused.append(Refused(op, reason))
         self._done.add(id(op))
 
+    def skip(self, op: Operation, missing: str) -> None:
+        """Leave ``op`` for a later run: ``missing`` (a course) is not on the site."""
+        self.result.skipped.append(Skipped(op, missing))
+        self._done.add(id(op))
+
     def settled(self, op: Operation) -> bool:
         """Whether the operation was confirmed or refused already."""
         return id(op) in self._done
@@ -146,12 +156,38 @@ class SiteWriter:
         entry = self.index.get(kind, key)
         return None if entry is None else entry.moodle_id
 
-    async def course_id(self, idnumber: str) -> int | None:
-        """The Moodle id of the course with this idnumber, looked up once per run."""
-        if idnumber not in self.courses:
-            found = await self.client.get_courses_by_field("idnumber", idnumber)
-            self.courses[idnumber] = found[0].id if found else None
-        return self.courses[idnumber]
+    async def course_id(self, reference: str) -> int | None:
+        """The Moodle id of a course, looked up once per run.
+
+        A reference is the course's idnumber, or ``shortname:`` and its
+        shortname (the SDET course rules' ``match = "shortname"``).
+        """
+        if reference not in self.courses:
+            field, value = "idnumber", reference
+            if reference.startswith(COURSE_BY_SHORTNAME):
+                field, value = "shortname", reference[len(COURSE_BY_SHORTNAME) :]
+            found = await self.client.get_courses_by_field(field, value)
+            self.courses[reference] = found[0].id if found else None
+        return self.courses[reference]
+
+    def course_missing(self, reference: str) -> bool:
+        """Whether this run looked the course up and Moodle has none."""
+        return reference in self.courses and self.courses[reference] is None
+
+    async def category_id(self, reference: str) -> int | None:
+        """The Moodle id of a category: a bare id, or ``idnumber:`` and its idnumber.
+
+        A lookup by idnumber is made once per run.
+        """
+        if reference.isdigit():
+            return int(reference)
+        if not reference.startswith(CATEGORY_BY_IDNUMBER):
+            return None
+        if reference not in self.categories:
+            idnumber = reference[len(CATEGORY_BY_IDNUMBER) :]
+            found = await self.client.get_categories_by_idnumber(idnumber)
+            self.categories[reference] = found[0].id if found else None
+        return self.categories[reference]
 
 
 def linked(writer: SiteWriter, kind: Kind) -> dict[int, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from farm.simulators.moodle.catalogue import function
+from farm.simulators.moodle.catalogue import ANSWER, function
 from farm.simulators.moodle.encoding import Multiple, Single, Value
 from farm.simulators.moodle.errors import (
     invalid_parameter,
@@ -12,7 +12,7 @@ from farm.simulators.moodle.errors import (
     moodle_error,
     unknown_user,
 )
-from farm.simulators.moodle.state import USER_LEVEL, CourseRow, EnrolmentRow, Site
+from farm.simulators.moodle.state import USER_LEVEL, CategoryRow, CourseRow, EnrolmentRow, Site
 
 CREATE = Single(
     {
@@ -102,6 +102,69 @@ def get_courses_by_field(site: Site, params: dict[str, Any]) -> dict[str, Any]:
     else:
         raise invalid_parameter(f"Invalid field name: {field}")
     return {"courses": [course_details(c) for c in courses], "warnings": []}
+
+
+CATEGORIES = Single(
+    {
+        "criteria": Multiple(
+            Single({"key": Value("text"), "value": Value("text")}), required=False
+        ),
+        "addsubcategories": Value("bool", required=False, default=True),
+    }
+)
+_CATEGORY_KEYS = ("id", "ids", "name", "idnumber", "parent", "visible", "theme")
+
+
+def _category_details(site: Site, row: CategoryRow) -> dict[str, Any]:
+    path, depth, at = "", 0, row
+    while True:
+        path, depth = f"/{at.id}{path}", depth + 1
+        if at.parent not in site.category_rows:
+            break
+        at = site.category_rows[at.parent]
+    return {
+        "id": row.id,
+        "name": row.name,
+        "idnumber": row.idnumber,
+        "description": "",
+        "descriptionformat": 1,
+        "parent": row.parent,
+        "sortorder": row.id * 10000,
+        "coursecount": sum(1 for c in site.courses.values() if c.categoryid == row.id),
+        "visible": 1,
+        "visibleold": 1,
+        "timemodified": 0,
+        "depth": depth,
+        "path": path,
+        "theme": "",
+    }
+
+
+@function("core_course_get_categories", CATEGORIES, counts=ANSWER)
+def get_categories(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Categories matching every criterion, then (by default) all their subcategories."""
+    rows = list(site.category_rows.values())
+    for criterion in params.get("criteria", []):
+        key, value = criterion["key"].strip(), criterion["value"]
+        if key not in _CATEGORY_KEYS:
+            raise invalid_parameter(f"You can not search on this criteria: {key}")
+        if key == "ids":
+            wanted = {v.strip() for v in value.split(",")}
+            rows = [r for r in rows if str(r.id) in wanted]
+        elif key in ("visible", "theme"):
+            rows = rows if value in ("1", "") else []
+        else:
+            rows = [r for r in rows if str(getattr(r, key)) == value]
+    found = {r.id: r for r in rows}
+    if params["addsubcategories"]:
+        grew = True
+        while grew:
+            below = [
+                r for r in site.category_rows.values() if r.parent in found and r.id not in found
+            ]
+            found.update((r.id, r) for r in below)
+            grew = bool(below)
+    return [_category_details(site, found[i]) for i in sorted(found)]
 
 
 def _course(site: Site, courseid: int) -> CourseRow:

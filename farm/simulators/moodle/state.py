@@ -284,6 +284,16 @@ class CourseRow:
 
 
 @dataclass
+class CategoryRow:
+    """A row of the site's ``course_categories`` table; ``parent`` 0 for a top category."""
+
+    id: int
+    name: str
+    idnumber: str = ""
+    parent: int = 0
+
+
+@dataclass
 class EnrolmentRow:
     """A manual enrolment (``user_enrolments``), keyed by course and user on the site."""
 
@@ -330,6 +340,10 @@ class Site:
     users: dict[int, UserRow] = field(default_factory=dict)
     cohorts: dict[int, CohortRow] = field(default_factory=dict)
     categories: dict[int, int] = field(default_factory=lambda: {1: 2})
+    # The rows behind ``categories`` (id -> context id): names, idnumbers, parents.
+    category_rows: dict[int, CategoryRow] = field(
+        default_factory=lambda: {1: CategoryRow(1, "Category 1")}
+    )
     courses: dict[int, CourseRow] = field(default_factory=dict)
     enrolments: dict[tuple[int, int], EnrolmentRow] = field(default_factory=dict)
     role_assignments: set[tuple[int, int, int]] = field(default_factory=set)
@@ -367,6 +381,13 @@ class Site:
         contextid = self.new_id()
         self.contexts[contextid] = (level, instance)
         return contextid
+
+    def add_category(self, name: str, idnumber: str = "", parent: int = 0) -> CategoryRow:
+        """A course category, as an administrator makes one: the farm creates none."""
+        row = CategoryRow(self.new_id(), name, idnumber, parent)
+        self.category_rows[row.id] = row
+        self.categories[row.id] = self.new_context(40, row.id)
+        return row
 
     @property
     def workers(self) -> anyio.Semaphore:

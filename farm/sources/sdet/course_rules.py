@@ -31,7 +31,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from farm.model import Profile
+from farm.model import CATEGORY_BY_IDNUMBER, COURSE_BY_SHORTNAME, Profile
 
 
 class Binding(StrEnum):
@@ -82,10 +82,6 @@ ENROLLED: dict[Binding, frozenset[Profile]] = {
 }
 DEFAULT_ROLES: dict[Profile, str] = {Profile.STUDENT: "student", Profile.TEACHER: "editingteacher"}
 ROLE_PLACEHOLDERS = frozenset({"uai"})
-#: How a course reference names a course matched by shortname (idnumbers go bare).
-SHORTNAME_REFERENCE = "shortname:"
-#: How a category context names a category by idnumber (a bare number is its id).
-CATEGORY_REFERENCE = "idnumber:"
 
 Match = Literal["idnumber", "shortname"]
 
@@ -123,7 +119,7 @@ def _check(template: str, allowed: frozenset[str], what: str) -> str:
 
 def course_reference(match: Match, value: str) -> str:
     """How an enrolment or group names its course: the idnumber, or ``shortname:`` and it."""
-    return value if match == "idnumber" else SHORTNAME_REFERENCE + value
+    return value if match == "idnumber" else COURSE_BY_SHORTNAME + value
 
 
 def _role_name(value: str) -> str:
@@ -279,7 +275,7 @@ class RoleRule(BaseModel):
         names = {"uai": uai}
         if self.context == "category":
             assert self.category is not None
-            return "coursecat", CATEGORY_REFERENCE + self.category.format_map(names)
+            return "coursecat", CATEGORY_BY_IDNUMBER + self.category.format_map(names)
         if self.context == "course":
             assert self.course is not None
             return "course", course_reference(self.match, self.course.format_map(names))
