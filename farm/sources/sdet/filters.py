@@ -14,32 +14,37 @@ from datetime import datetime
 
 from ldap3.utils.conv import escape_filter_chars
 
+from farm.model import Profile
 from farm.sources.sdet.entries import format_timestamp, rdn_pair, rdn_value
+from farm.sources.sdet.family_rules import Families, FamilyRules
 from farm.sources.sdet.structures import Structure
 
 
 @dataclass(frozen=True, slots=True)
 class Family:
-    """People of one kind: their object classes and the attributes that name their etab."""
+    """People of one kind: their object classes, the attributes that name their etab, a filter.
+
+    ``extra`` (a filter, or ``""``) is ANDed to every search of the family.
+    """
 
     name: str
     object_classes: tuple[str, ...]
     etab_attributes: tuple[str, ...]
+    profile: Profile | None = None
+    extra: str = ""
+
+    @classmethod
+    def of(cls, name: str, rules: FamilyRules, profile: Profile | None = None) -> Family:
+        """The family ``name`` as a directory's settings describe it."""
+        return cls(name, rules.object_classes, rules.etab_attributes, profile, rules.filter or "")
 
 
-STUDENTS = Family("students", ("ENTEleve",), ("ENTEleveClasses", "ENTEleveGroupes"))
-TEACHERS = Family(
-    "teachers",
-    ("ENTAuxEnseignant",),
-    ("ENTPersonFonctions", "ENTAuxEnsClasses", "ENTAuxEnsGroupes"),
-)
-STAFF = Family(
-    "staff",
-    ("ENTAuxNonEnsEtab", "ENTAuxNonEnsCollLoc", "ENTAuxNonEnsServAc"),
-    ("ENTPersonFonctions",),
-)
-PARENTS = Family("parents", ("ENTAuxPersRelEleve",), ())
-FAMILIES = (STUDENTS, TEACHERS, STAFF, PARENTS)
+def families(settings: Families) -> tuple[Family, ...]:
+    """The four families of a directory, students first."""
+    return tuple(Family.of(name, rules, profile) for name, rules, profile in settings.items())
+
+
+STUDENTS, TEACHERS, STAFF, PARENTS = FAMILIES = families(Families())
 
 
 def _any_of(clauses: Sequence[str]) -> str:
@@ -47,7 +52,9 @@ def _any_of(clauses: Sequence[str]) -> str:
 
 
 def _object_classes(family: Family) -> str:
-    return _any_of([f"(objectClass={escape_filter_chars(c)})" for c in family.object_classes])
+    classes = _any_of([f"(objectClass={escape_filter_chars(c)})" for c in family.object_classes])
+    # The extra filter was checked when the settings were read: it is used as written.
+    return f"{classes}{family.extra}"
 
 
 def since_clause(since: datetime | None) -> str:

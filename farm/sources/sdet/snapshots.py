@@ -24,6 +24,8 @@ from farm.model import (
 )
 from farm.sources.sdet.course_links import CourseLinks, course_links
 from farm.sources.sdet.course_rules import CourseRules
+from farm.sources.sdet.group_rules import GroupCohortRules
+from farm.sources.sdet.groups import GroupFacts, GroupReader, group_links
 from farm.sources.sdet.mapping import PROFILE_LABELS, CohortKind, MappingRules
 from farm.sources.sdet.people import Note, PersonFacts
 from farm.sources.sdet.structures import StructureMap
@@ -49,6 +51,7 @@ class _CohortMaker:
         self.kinds = rules.cohorts.kinds
         self.structures = structures
         self._made: dict[tuple[CohortKind, str, str], Cohort] = {}
+        self._groups: dict[tuple[int, str], Cohort] = {}
 
     def _make(self, kind: CohortKind, uai: str, code: str) -> Cohort:
         structure = self.structures.by_uai.get(uai)
@@ -76,6 +79,55 @@ class _CohortMaker:
             parts.cohorts[idnumber] = cohort
         parts.members.add((idnumber, person))
 
+    def add_group(self, parts: _TenantParts, rules: GroupCohortRules, group: GroupFacts) -> str:
+        """The group's cohort in ``parts`` (made on the first call); its idnumber."""
+        made = self._groups.get((group.table, group.key))
+        if made is None:
+            structure = self.structures.by_uai.get(group.uai)
+            names = {
+                "uai": group.uai,
+                "code": group.code,
+                "etab": structure.short_name if structure else group.uai,
+                "label": group.label,
+                "source": rules.name,
+            }
+            made = self._groups[group.table, group.key] = Cohort(
+                idnumber=cohort_idnumber(
+                    self.prefix, self.rules.year or "", rules.idnumber.format_map(names)
+                ),
+                name=rules.cohort_name.format_map(names),
+                context=self.rules.context,
+                establishment=group.uai,
+            )
+        parts.cohorts.setdefault(made.idnumber, made)
+        return made.idnumber
+
+
+def _add_groups(
+    parts: dict[str, _TenantParts],
+    maker: _CohortMaker,
+    groups: Sequence[GroupFacts],
+    readers: Sequence[GroupReader],
+    facts: Sequence[PersonFacts],
+    source_key_prefix: str,
+) -> None:
+    """The cohorts of groups of the requested schools, with their members read there.
+
+    A group entry is a cohort even when none of its members were read (a
+    delta read, say); a member is added only where the read put the person.
+    """
+    for group in groups:
+        tenant = parts.get(group.uai)
+        if tenant is not None:
+            maker.add_group(tenant, readers[group.table].rules, group)
+    for group, member in group_links(groups, readers, facts, source_key_prefix):
+        tenant = parts.get(group.uai)
+        key = member.source_key
+        if tenant is None or key is None or key not in tenant.people:
+            continue
+        idnumber = maker.add_group(tenant, readers[group.table].rules, group)
+        tenant.members.add((idnumber, key))
+
 
 def _warn(parts: _TenantParts, tenant: str, notes: Iterable[Note]) -> None:
     parts.warnings.extend(SourceWarning(tenant, n.entry, n.message, n.attribute) for n in notes)
@@ -91,6 +143,8 @@ def build_snapshots(
     complete: bool,
     orphan_notes: bool = False,
     courses: CourseRules | None = None,
+    groups: Sequence[GroupFacts] = (),
+    group_readers: Sequence[GroupReader] = (),
 ) -> dict[str, TenantSnapshot]:
     """One snapshot per tenant in ``tenants`` from the facts of one read.
 
@@ -98,6 +152,9 @@ def build_snapshots(
     (:mod:`farm.cohorts`), then the mapping's year and templates.
     ``courses`` are the directory's course rules: the enrolments, course
     groups and role assignments they make (:mod:`farm.sources.sdet.course_links`).
+
+    ``groups`` are the group entries read for the ``cohort_groups`` tables,
+    ``group_readers`` one reader per table (:mod:`farm.sources.sdet.groups`).
 
     ``orphan_notes`` attaches notes of entries linked to no requested tenant
     to every tenant (used for single-person reads, where the operator asked
@@ -190,6 +247,8 @@ def build_snapshots(
                             context=child.person.source_key,
                         )
                     )
+    if group_readers:
+        _add_groups(parts, maker, groups, group_readers, facts, rules.source_key_prefix)
     links = {
         tenant: course_links(
             tenant, p.facts, courses, prefix=cohort_prefix, year=rules.cohorts.year

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import anyio
 
@@ -25,16 +26,14 @@ from farm.sources import ReadRequest, ReadResult, SourceError
 from farm.sources.sdet.client import DirectoryClient
 from farm.sources.sdet.entries import Entry, canonical_dn, newest_timestamp
 from farm.sources.sdet.filters import (
-    PARENTS,
-    STAFF,
     STRUCTURES_FILTER,
-    STUDENTS,
-    TEACHERS,
     Family,
     entries_filter,
+    families,
     family_filter,
     person_filter,
 )
+from farm.sources.sdet.groups import GroupFacts, GroupReader
 from farm.sources.sdet.mapping import MappingRules
 from farm.sources.sdet.people import PERSON_ATTRIBUTES, PersonFacts, PersonReader
 from farm.sources.sdet.settings import DirectorySettings
@@ -68,6 +67,15 @@ class SdetSource:
         self._structures: StructureMap | None = None
         self._structures_read_at = 0.0
         self._structures_lock = anyio.Lock()
+        self._families = families(settings.families)
+        # The object classes that say a profile: those of the families found by
+        # class alone (a family with a filter may share a class with others).
+        self._class_profiles = tuple(
+            (name.lower(), family.profile)
+            for family in self._families
+            if not family.extra and family.profile is not None
+            for name in family.object_classes
+        )
 
     @property
     def name(self) -> str:
@@ -134,16 +142,45 @@ class SdetSource:
         if request.since is not None:
             since = request.since - timedelta(seconds=self.settings.delta_margin)
         courses = self.settings.courses
-        attributes = sorted({*PERSON_ATTRIBUTES, *rules.attributes(), *courses.attributes()})
+        tables = self.settings.cohort_groups
+        member_of = [t.person_attribute for t in tables if t.person_attribute is not None]
+        attributes = sorted(
+            {*PERSON_ATTRIBUTES, *rules.attributes(), *courses.attributes(), *member_of}
+        )
+        people = PersonReader(
+            structures, rules, member_of=member_of, family_profiles=self._class_profiles
+        )
+        read = _Reader(self, client, attributes, people)
+        readers = [GroupReader(at, table, structures) for at, table in enumerate(tables)]
+        groups: list[GroupFacts] = []
 
-        read = _Reader(self, client, attributes, PersonReader(structures, rules))
+        async def read_groups(reader: GroupReader) -> None:
+            table = reader.rules
+            assert table.base is not None
+            entries = await anyio.to_thread.run_sync(
+                client.search_as,
+                table.base,
+                table.filter,
+                table.group_attributes(),
+                reader,
+                limiter=self._limiter,
+            )
+            groups.extend(g for g in entries if g is not None)
+
         if request.person is not None:
-            facts = await read(person_filter(request.person, rules.source_key_prefix))
+            async with _first_error(), anyio.create_task_group() as group:
+                for reader in readers:
+                    if reader.rules.base is not None:
+                        group.start_soon(read_groups, reader)
+                facts = await read(person_filter(request.person, rules.source_key_prefix))
         else:
             found: dict[tuple[str, int], list[PersonFacts]] = {}
 
             async def run(family: Family, part: int, chunk: Sequence[Structure]) -> None:
-                found[family.name, part] = await read(family_filter(family, chunk, since=since))
+                convert = partial(people, family=family.profile)
+                found[family.name, part] = await read(
+                    family_filter(family, chunk, since=since), convert
+                )
 
             # Each family is read in several searches over parts of the schools, so
             # that every connection has work until the end and the server tests
@@ -152,16 +189,22 @@ class SdetSource:
                 targets, max(self.settings.connections, -(-len(targets) // UAIS_PER_SEARCH))
             )
             async with _first_error(), anyio.create_task_group() as group:
-                for family in (STUDENTS, TEACHERS, STAFF, PARENTS):
+                for reader in readers:
+                    if reader.rules.base is not None:
+                        group.start_soon(read_groups, reader)
+                for family in self._families:
                     for part, chunk in enumerate(chunks):
                         group.start_soon(run, family, part, chunk)
             facts = [f for batch in found.values() for f in batch]
             if since is None:
                 # A delta read needs no unchanged parent; the next full read links them.
                 students = [
-                    f for (name, _), batch in found.items() if name == STUDENTS.name for f in batch
+                    f
+                    for (name, _), batch in found.items()
+                    if name == self._families[0].name
+                    for f in batch
                 ]
-                facts += await _other_parents(read, students, facts)
+                facts += await _other_parents(read, students, facts, self._families[-1])
 
         def build() -> tuple[dict[str, TenantSnapshot], datetime | None]:
             # A teacher who is also a parent comes back from two searches: keep one.
@@ -180,6 +223,9 @@ class SdetSource:
                 complete=request.person is None and request.since is None,
                 orphan_notes=request.person is not None,
                 courses=courses,
+                # Searches finish in any order: the groups too are put in one.
+                groups=sorted(groups, key=_group_order),
+                group_readers=readers,
             )
             return snapshots, newest_timestamp(f.stamp for f in unique.values() if f.stamp)
 
@@ -208,6 +254,10 @@ def _by_key(facts: PersonFacts) -> str:
     return facts.key
 
 
+def _group_order(group: GroupFacts) -> tuple[int, str]:
+    return group.table, group.key
+
+
 class _Reader:
     """One read's searches: people under ``people_base``, turned into facts as they arrive."""
 
@@ -223,19 +273,21 @@ class _Reader:
         self.attributes = attributes
         self.convert = convert
 
-    async def __call__(self, filter_: str) -> list[PersonFacts]:
+    async def __call__(
+        self, filter_: str, convert: Callable[[Entry], PersonFacts] | None = None
+    ) -> list[PersonFacts]:
         return await anyio.to_thread.run_sync(
             self.client.search_as,
             self.source.settings.people_base,
             filter_,
             self.attributes,
-            self.convert,
+            convert or self.convert,
             limiter=self.source._limiter,
         )
 
 
 async def _other_parents(
-    read: _Reader, students: Sequence[PersonFacts], have: Sequence[PersonFacts]
+    read: _Reader, students: Sequence[PersonFacts], have: Sequence[PersonFacts], parents: Family
 ) -> list[PersonFacts]:
     """Parents named by the students' ``ENTEleveParents`` but attached elsewhere.
 
@@ -254,7 +306,7 @@ async def _other_parents(
     batches: list[list[PersonFacts]] = []
 
     async def fetch(chunk: Sequence[str]) -> None:
-        batches.append(await read(entries_filter(PARENTS, chunk)))
+        batches.append(await read(entries_filter(parents, chunk)))
 
     async with _first_error(), anyio.create_task_group() as group:
         for at in range(0, len(dns), PARENTS_PER_SEARCH):
