@@ -85,7 +85,13 @@ _TASK_LIST: Final = (
     _task("delta", "what changed in the directory since the last run (ENT)", delta=True),
     _task("users", "accounts only (ENT)", entities=frozenset({Entity.USERS})),
     _task("cohorts", "cohorts and their members (ENT)", entities=_COHORTS),
-    _task("roles", "role assignments (ENT)", entities=frozenset({Entity.ROLES})),
+    # The ENT plugin's "Affectations de rôle et inscriptions": the course rules' enrolments
+    # come with the roles, before the groups task adds the enrolled to their course groups.
+    _task(
+        "roles",
+        "role assignments and course enrolments (ENT)",
+        entities=frozenset({Entity.ROLES, Entity.ENROLMENTS}),
+    ),
     # An ENT's groups are course groups; a NetYpareo site's are cohorts of one family, and
     # the scope leaves every other cohort (the ENT's, the pdgroups') alone.
     _task(
