@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from farm.model import TenantSnapshot
 from farm.sources.sdet import DirectorySettings, MappingRules
 from farm.sources.sdet.entries import Entry
@@ -86,7 +88,7 @@ def test_levels_are_off_by_default_and_follow_the_templates() -> None:
 
 
 def group_read(
-    entries: list[Entry], groups: list[Entry], tables: list[dict[str, object]]
+    entries: list[Entry], groups: list[Entry], tables: Sequence[Mapping[str, object]]
 ) -> dict[str, TenantSnapshot]:
     # No cohorts from attributes: only the groups' show.
     rules = MappingRules.model_validate({"cohorts": {"kinds": []}})
