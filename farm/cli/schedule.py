@@ -69,7 +69,7 @@ def schedule() -> None:
 
     Schedules are cron expressions per task in farm.toml's [schedules], with
     site and tenant overrides; "disabled" tasks run only from the command
-    line ('farm schedule execute TASK' or 'farm sync').
+    line ('farm schedule execute TASK' or 'farm sync --task TASK').
     """
 
 
@@ -95,12 +95,12 @@ def list_(
     Without --tenant, a row per task and cron expression: how many tenants
     run it so, how many through a site or tenant override, its last run
     among them and their last results counted by state, its next run.
-    With --tenant, that tenant's tasks as Moodle's scheduled-task page
-    shows them: the cron fields, the override in effect, the last run and
-    its result, the next run, or "disabled: CLI only" (run it with 'farm
-    schedule execute'). The last run of a task is the last run that did its
-    work (a full sync counts). --json lists every tenant x task with all of
-    that. Times in [farm] timezone.
+    Each row says what its task does. With --tenant, that tenant's tasks
+    as Moodle's scheduled-task page shows them: the cron fields, the
+    override in effect, the last run and its result, the next run, or
+    "disabled: CLI only" (run it with 'farm sync --task'). The last run of
+    a task is the last run that did its work (a full sync counts). --json
+    lists every tenant x task with all of that. Times in [farm] timezone.
 
     \b
     Examples:
@@ -167,7 +167,7 @@ def execute(
 
     The task runs with the options the scheduler gives it (users: accounts
     only; delta: entries changed since the last run; ...), through the
-    coordinator as 'farm sync' runs, and counts as the task's last run in
+    coordinator as 'farm sync --task' runs, and counts as the task's last run in
     'farm schedule list'. A disabled task runs too: that is what "CLI only"
     means. Say which tenants with --tenant, --site or --tag; a tenant whose
     kind has no such task is refused. Exit status as 'farm sync'.
@@ -181,7 +181,7 @@ def execute(
     from farm.cli.run_summary import exit_code, print_summary, registry_failure_line, result_json
     from farm.cli.sync import run_request
     from farm.engine.coordinator import InvalidOptions, SyncRequest, check_options
-    from farm.engine.schedule import TASKS, task_options, tasks_of
+    from farm.engine.schedule import task_options, task_refusal
     from farm.registry import RunTrigger
 
     if not (tags or sites or tenants):
@@ -191,15 +191,9 @@ def execute(
         chosen = select_tenants(farm, tags=tags, sites=sites, tenants=tenants)
     except SelectionError as error:
         raise click.UsageError(str(error)) from None
-    known = sorted({t for config in chosen for t in tasks_of(config.kind)})
-    if task not in known and task not in {t for kind in TASKS for t in tasks_of(kind)}:
-        raise click.UsageError(f"no task {task!r}: these tenants have {', '.join(known)}")
-    for config in chosen:
-        if task not in tasks_of(config.kind):
-            theirs = ", ".join(tasks_of(config.kind))
-            raise click.UsageError(
-                f"{config.id} has no task {task!r} (a {config.kind} tenant's tasks: {theirs})"
-            )
+    refusal = task_refusal(task, chosen)
+    if refusal is not None:
+        raise click.UsageError(refusal)
     options = task_options(task)
     request = SyncRequest(
         tenants=chosen,

@@ -7,7 +7,7 @@ line. The farm has that per tenant and task, which on 163 tenants is 821
 lines, so:
 
 - :func:`farm_table` groups the tasks by schedule: one row per task and
-  cron expression, with how many tenants run it so, how many of those
+  cron expression, with what the task does, how many tenants run it so, how many of those
   through a site or tenant override, when it last ran among them with the
   tenants' last results counted by state, and the next run;
 - :func:`tenant_table` is one tenant's page: a row per task with its cron
@@ -31,7 +31,7 @@ from farm.clock import iso, label, local_text
 from farm.config import Farm
 from farm.config.schema import ESTABLISHMENT_TASKS, NETYPAREO_TASKS
 from farm.engine.health import State, counts_text, state_counts
-from farm.engine.schedule import TaskLast, TaskSchedule, next_run, override_of
+from farm.engine.schedule import TaskLast, TaskSchedule, next_run, override_of, task_does
 
 #: Moodle's names for the five cron fields, in order.
 CRON_FIELDS = ("minute", "hour", "day", "month", "weekday")
@@ -86,6 +86,7 @@ def farm_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
         groups.setdefault((line.entry.task, line.entry.cron), []).append(line)
     table = Table(
         "task",
+        "does",
         "schedule",
         "tenants",
         "override",
@@ -106,6 +107,7 @@ def farm_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
         overrides = sum(1 for m in members if m.override)
         table.add_row(
             Text(task),
+            Text(task_does(task), style="dim"),
             Text(cron),
             str(len(members)),
             str(overrides) if overrides else "-",
@@ -120,6 +122,7 @@ def tenant_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
     """One tenant's tasks, Moodle's scheduled-task page for it."""
     table = Table(
         "task",
+        "does",
         *CRON_FIELDS,
         "override",
         f"last run ({label(where)})",
@@ -136,6 +139,7 @@ def tenant_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
         last = line.last
         table.add_row(
             Text(line.entry.task),
+            Text(task_does(line.entry.task), style="dim"),
             *(Text(value) for value in cron),
             "site or tenant" if line.override else "-",
             "never" if last is None else f"{local_text(last.at, where)} (run {last.run_id})",
@@ -152,6 +156,7 @@ def task_json(line: TaskLine, where: ZoneInfo) -> dict[str, Any]:
         "tenant": line.entry.tenant,
         "site": line.entry.site,
         "task": line.entry.task,
+        "does": task_does(line.entry.task),
         "schedule": line.entry.cron,
         "fields": None if "schedule" in line.fields() else line.fields(),
         "disabled": line.entry.disabled,

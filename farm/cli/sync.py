@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -39,7 +39,7 @@ from farm.cli.context import (
 )
 from farm.cli.progress import ProgressView
 from farm.cli.run_summary import exit_code, print_summary, registry_failure_line, result_json
-from farm.config import Farm
+from farm.config import Farm, TenantConfig
 from farm.config.selection import SelectionError, select_tenants
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import (
@@ -156,6 +156,12 @@ log = structlog.get_logger("farm.sync")
     is_flag=True,
     help="Also manage cohorts and groups without the farm's prefix (use with care).",
 )
+@click.option(
+    "--task",
+    metavar="NAME",
+    help="Run this scheduled task, enabled or disabled, with its options "
+    "(farm schedule list says what each does).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @run_options
 @registry_option
@@ -178,6 +184,7 @@ def sync(
     cohort_removal: str | None,
     verbose: bool,
     adopt_cohorts: bool,
+    task: str | None,
     wait: bool,
     quiet: bool,
     as_json: bool,
@@ -191,7 +198,9 @@ def sync(
     Choose tenants with --all, or any of --tag, --site, --tenant (criteria
     combine with "and"); --user narrows the run to one person. A tenant
     another run is syncing is refused, naming who holds it and since when,
-    unless --wait is given.
+    unless --wait is given. --task runs one scheduled task (NetYpareo's
+    pdgroups, an ENT's users...) with the options the scheduler gives it,
+    even a disabled one; it counts as the task's last run.
 
     \b
     Examples:
@@ -199,6 +208,7 @@ def sync(
       farm sync --tag academie:montpellier --simulate
       farm sync --tenant 0340041K --user F1700ivg
       farm sync --site cfa-occitanie --entities users,cohorts --wait
+      farm sync --site cfa-occitanie --task pdgroups --simulate
       farm sync --all --json --quiet > run.json
       farm sync --all --executor distributed   # jobs run on 'farm worker' machines
     """
@@ -232,12 +242,21 @@ def sync(
         given["cohort_removal"] = cohort_removal
     if user:
         given["person"] = user
+    if task is not None:
+        given = _with_task(task, chosen, given)
     try:
         # Typed once, here: the coordinator, the jobs and the queue carry RunOptions.
         options = RunOptions.from_mapping(given)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    selection = {"tags": list(tags), "sites": list(sites), "tenants_asked": list(tenants)}
+    selection: dict[str, Any] = {
+        "tags": list(tags),
+        "sites": list(sites),
+        "tenants_asked": list(tenants),
+    }
+    if task is not None:
+        # The registry finds a task's last run by this (farm schedule list).
+        selection["task"] = task
     if user:
         selection["user"] = [user]
     request = SyncRequest(
@@ -273,6 +292,24 @@ def sync(
     if result.registry_error is not None:
         click.echo(registry_failure_line(result), err=True)
     raise SystemExit(exit_code(result))
+
+
+#: What a task decides itself: given with --task, these are refused rather than merged.
+_TASK_DECIDES = ("entities", "profiles", "mode", "delta", "refresh_only")
+
+
+def _with_task(task: str, chosen: Sequence[TenantConfig], given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` (the command line's options) on top of ``task``'s, or a usage error."""
+    from farm.engine.schedule import task_options, task_refusal
+
+    refusal = task_refusal(task, chosen)
+    if refusal is not None:
+        raise click.UsageError(refusal)
+    clash = [name for name in _TASK_DECIDES if name in given]
+    if clash:
+        flags = ", ".join("--" + name.replace("_", "-") for name in clash)
+        raise click.UsageError(f"--task {task} decides {flags} itself: leave them out")
+    return {**task_options(task).to_json(), **given}
 
 
 @asynccontextmanager

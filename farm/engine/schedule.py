@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
@@ -156,6 +157,25 @@ def task_does(task: str) -> str:
 def tasks_of(kind: TenantKind) -> tuple[str, ...]:
     """Every task a tenant of this kind can have."""
     return TASKS[kind]
+
+
+def task_refusal(task: str, tenants: Sequence[TenantConfig]) -> str | None:
+    """Why ``task`` cannot run for ``tenants`` (a tenant whose kind lacks it), or None.
+
+    The message names the tenant, the tasks its kind has and, for a
+    misspelt name, the closest of them ("did you mean").
+    """
+    for tenant in tenants:
+        theirs = tasks_of(tenant.kind)
+        if task in theirs:
+            continue
+        close = get_close_matches(task, theirs, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return (
+            f"{tenant.id} has no task {task!r} (a {tenant.kind} tenant's tasks: "
+            f"{', '.join(theirs)}){hint}"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
