@@ -10,11 +10,12 @@ index of the tests and the registry of the applier change in the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from farm.digest import list_digest
 from farm.model import MEMBERSHIP_KINDS, IndexEntry, Kind
 from farm.operation import Action, Operation
 
@@ -109,7 +110,9 @@ class SiteIndex:
         """A new index with ``writes`` applied in order; this one is left as it is.
 
         Costs the size of the kinds written to, not of every kind, and keeps
-        the dependents map up to date instead of rebuilding it.
+        the dependents map up to date instead of rebuilding it. A loop that
+        moves an index forward many times (an apply, :func:`apply_confirmed`)
+        uses a :class:`LiveIndex` instead, which copies nothing per write.
         """
         copy = SiteIndex()
         copy._entries = dict(self._entries)
@@ -164,19 +167,58 @@ class LiveIndex(SiteIndex):
 
     Copying a whole index for every confirmed batch would make a long run
     quadratic (4,000 deletions once took 52 s of CPU). Nobody else holds
-    this object's tables: :meth:`frozen` hands out an immutable copy.
+    this object's tables: :meth:`frozen` hands out an immutable copy. Its
+    dependents and, per kind, its Moodle ids (:meth:`linked_accounts`) are
+    built once and kept up to date by each write, so that a deletion's
+    cascade or an adoption's check costs the records it reads, not the
+    site's size.
     """
 
-    __slots__ = ()
+    __slots__ = ("_linked",)
 
     def __init__(self, index: SiteIndex) -> None:
         super().__init__()
         self._entries = {kind: dict(entries) for kind, entries in index._entries.items()}
+        self._linked: dict[Kind, dict[int, str]] = {}
         self._owners()
+
+    def linked_accounts(self, kind: Kind = Kind.PERSON) -> Mapping[int, str]:
+        """Moodle id -> key for one kind, a read-only view that follows later writes.
+
+        When two keys hold one id (an index that ``farm reconcile`` should
+        repair), the one written last is given.
+        """
+        linked = self._linked.get(kind)
+        if linked is None:
+            linked = self._linked[kind] = dict(super().linked_accounts(kind))
+        return MappingProxyType(linked)
 
     def write(self, writes: Iterable[IndexWrite]) -> None:
         """Apply ``writes`` here, in order."""
+        writes = tuple(writes)
+        if self._linked:
+            self._link(writes)
         self._write(writes, shared=False)
+
+    def _link(self, writes: Sequence[IndexWrite]) -> None:
+        """Move the Moodle-id maps forward; called before the entries change."""
+        # A key written twice in one batch: its second write replaces the first.
+        written: dict[tuple[Kind, str], IndexEntry | None] = {}
+        for write in writes:
+            linked = self._linked.get(write.kind)
+            if linked is None:
+                continue
+            here = (write.kind, write.key)
+            if here in written:
+                previous = written[here]
+            else:
+                previous = self._entries[write.kind].get(write.key)
+            written[here] = write.entry
+            held = None if previous is None else previous.moodle_id
+            if held is not None and linked.get(held) == write.key:
+                del linked[held]
+            if write.entry is not None and write.entry.moodle_id is not None:
+                linked[write.entry.moodle_id] = write.key
 
     def frozen(self) -> SiteIndex:
         """An immutable copy of the index as it stands."""
@@ -246,9 +288,10 @@ def index_writes(
         moodle_id = previous.moodle_id if previous is not None else operation.moodle_id
     if moodle_id is None and kind.has_moodle_id:
         raise ValueError(f"{action} of {kind} {key} needs the Moodle id Moodle answered")
-    entry = IndexEntry(
-        kind, key, moodle_id, record.digest(), record.values(), operation.tenants, False
-    )
+    # The values in field order are the very list the digest is made of: one canonical pass.
+    values = record.values()
+    digest = list_digest(list(values.values()))
+    entry = IndexEntry(kind, key, moodle_id, digest, values, operation.tenants, False)
     return (IndexWrite(kind, key, entry),)
 
 
@@ -261,19 +304,12 @@ def apply_confirmed(
 
     ``moodle_ids`` gives, by (kind, key), the ids Moodle answered for the
     creations. The applier writes the same :func:`index_writes` to the
-    registry, one confirmed batch at a time.
+    registry, one confirmed batch at a time. Each operation reads the index
+    the ones before it left (a deletion's cascade sees the links added
+    earlier); the index is copied twice, whatever the number of operations.
     """
     ids = moodle_ids or {}
-    current = index
-    pending: list[IndexWrite] = []
-    upserts_pending = False
+    live = LiveIndex(index)
     for operation in operations:
-        if operation.action is Action.DELETE and upserts_pending:
-            # A cascade reads dependents: entries added earlier must be visible to it.
-            current = current.with_writes(pending)
-            pending = []
-            upserts_pending = False
-        writes = index_writes(current, operation, ids.get((operation.kind, operation.key)))
-        upserts_pending = upserts_pending or any(w.entry is not None for w in writes)
-        pending.extend(writes)
-    return current.with_writes(pending)
+        live.write(index_writes(live, operation, ids.get((operation.kind, operation.key))))
+    return live.frozen()

@@ -47,6 +47,7 @@ import structlog
 
 from farm.applied import Applied, Confirmation, Refused, Skipped
 from farm.config import Farm, SiteConfig
+from farm.engine.collector import COLLECTOR
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.jobspec import JobSpec
 from farm.engine.outcome import JobOutcome, TenantOutcome, final_report, unrecorded_words
@@ -91,8 +92,13 @@ class JobContext:
 
 
 async def run_job(spec: JobSpec, ctx: JobContext) -> JobOutcome:
-    """Sync ``spec.tenants`` of ``spec.site``; see the module docstring."""
-    return await _Job(spec, ctx).run()
+    """Sync ``spec.tenants`` of ``spec.site``; see the module docstring.
+
+    The garbage collector is tuned for the job's long-lived data while it
+    runs (:mod:`farm.engine.collector`).
+    """
+    with COLLECTOR.held():
+        return await _Job(spec, ctx).run()
 
 
 class _Job:
@@ -221,6 +227,7 @@ class _Job:
         found = await load_stored_plan(
             self.ctx, self.site, self.run_id, tenants, options, self.replan
         )
+        COLLECTOR.settle()
         self.tallies, self.kept = found.tallies, found.kept
         if found.failure is not None:
             self.fail(tenants, found.failure)
@@ -266,6 +273,8 @@ class _Job:
             return plan_site(self.site.name, snapshot, index, options, self.site.rules())
 
         plan = await anyio.to_thread.run_sync(build)
+        # The records read, the index and the plan live until the job ends.
+        COLLECTOR.settle()
         seconds = time.monotonic() - started
         for tenant in tenants:
             self.durations[tenant]["plan"] = seconds

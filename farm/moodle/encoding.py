@@ -5,6 +5,13 @@
 are numbered from 0, ``None`` values are left out (Moodle then applies its
 default), and :class:`~farm.secrets.Secret` values are revealed here, at the
 last moment, because this is where the request body is built.
+
+A batched call flattens and quotes each record once (:func:`item_form`),
+when the session cuts its batches: the pieces give the batch's form-field
+count and, prefixed with the record's place in the list (:func:`list_form`),
+the request body, also when a refused batch is split and sent again. The
+quoted pieces of a new account hold its revealed password until its batch
+was sent.
 """
 
 from __future__ import annotations
@@ -18,6 +25,10 @@ from urllib.parse import quote_plus
 from farm.secrets import Secret
 
 Fields = list[tuple[str, str]]
+Quoted = list[str]
+"""Form fields already quoted, each ``name=value``, in order: a request body, not joined yet."""
+ItemForm = tuple[str, ...]
+"""One list item's quoted fields, each name relative to the item (``%5Busername%5D=jdupont``)."""
 
 
 def encode(params: Mapping[str, Any]) -> Fields:
@@ -62,42 +73,41 @@ def _flatten(name: str, value: Any, out: Fields) -> None:
         out.append((name, str(value)))
 
 
-def field_count(value: Any) -> int:
-    """How many form fields ``value`` becomes once flattened."""
-    kind = type(value)
-    if kind is str or kind is int or kind is bool:
-        return 1
-    if value is None:
-        return 0
-    if kind is dict:
-        count = 0
-        for item in value.values():
-            kind = type(item)
-            if kind is str or kind is int or kind is bool:
-                count += 1
-            elif item is not None:
-                count += field_count(item)
-        return count
-    if kind is list or kind is tuple:
-        return sum(field_count(v) for v in value)
-    if isinstance(value, Mapping):
-        return sum(field_count(v) for v in value.values())
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return sum(field_count(v) for v in value)
-    return 1
-
-
 @lru_cache(maxsize=65536)
 def _quoted_name(name: str) -> str:
     # Field names repeat from request to request (users[0][email]...): quote each once.
     return quote_plus(name)
 
 
-def form_body(fields: Fields) -> bytes:
+def quoted(fields: Fields) -> Quoted:
+    """Each field as ``name=value``, quoted as ``urlencode`` quotes it."""
+    return [f"{_quoted_name(name)}={_quoted_value(value)}" for name, value in fields]
+
+
+def item_form(value: Any) -> ItemForm:
+    """One item of a list parameter, flattened and quoted once; its length is its field count.
+
+    Quoting is character by character, so ``quote(users[3]) + quote([username])``
+    is ``quote(users[3][username])``: :func:`list_form` puts each item at its
+    place without quoting it again.
+    """
+    fields: Fields = []
+    _flatten("", value, fields)
+    return tuple([f"{_quoted_name(name)}={_quoted_value(text)}" for name, text in fields])
+
+
+def list_form(key: str, items: Sequence[ItemForm]) -> Quoted:
+    """The quoted fields of ``key[0]``, ``key[1]``... from the items' own quoted fields."""
+    out: Quoted = []
+    for index, pieces in enumerate(items):
+        prefix = _quoted_name(f"{key}[{index}]")
+        out.extend([prefix + piece for piece in pieces])
+    return out
+
+
+def form_body(pieces: Quoted) -> bytes:
     """The urlencoded request body, the same bytes ``urlencode`` would give, faster."""
-    return "&".join(
-        f"{_quoted_name(name)}={_quoted_value(value)}" for name, value in fields
-    ).encode()
+    return "&".join(pieces).encode()
 
 
 # What quote_plus leaves as it is; every other ASCII character is escaped, a space as "+".

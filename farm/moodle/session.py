@@ -11,7 +11,8 @@ removes the waits in tests.
 
 Batches: :meth:`Session.apply` cuts items into batches of at most
 ``records_per_batch`` records and ``form_fields_per_request`` form fields,
-sends them concurrently, and reads each answer with a :class:`BatchCall`'s
+sends them concurrently (each record flattened and quoted once, when the
+batches are cut), and reads each answer with a :class:`BatchCall`'s
 ``read`` function, which checks it names the records sent, in order. A batch
 Moodle refuses as a whole is split in halves until each refused record stands
 alone with its reason; the good ones still go in. When a create was retried
@@ -34,7 +35,7 @@ import httpx
 import stamina
 import structlog
 
-from farm.moodle.encoding import Fields, encode, field_count, form_body
+from farm.moodle.encoding import ItemForm, Quoted, encode, form_body, item_form, list_form, quoted
 from farm.moodle.errors import (
     AnswerMismatch,
     FunctionNotAvailable,
@@ -60,8 +61,6 @@ SITE_INFO = "core_webservice_get_site_info"
 log = structlog.get_logger("farm.moodle")
 
 OnBatch = Callable[[BatchResult[T]], Awaitable[None]]
-
-_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -89,12 +88,12 @@ class _Run(Generic[T]):
     on_batch: OnBatch[T] | None
     total: BatchResult[T] = field(default_factory=BatchResult)
     fatal: MoodleError | None = None
-    # Each item's parameters, built once when cutting batches (by id of the item).
-    params: dict[int, Any] = field(default_factory=dict)
+    # Each item's quoted form fields, built once when cutting batches (by id of the item).
+    forms: dict[int, ItemForm] = field(default_factory=dict)
 
-    def item_params(self, item: T) -> Any:
-        found = self.params.get(id(item), _MISSING)
-        return self.call.item_params(item) if found is _MISSING else found
+    def item_form(self, item: T) -> ItemForm:
+        found = self.forms.get(id(item))
+        return item_form(self.call.item_params(item)) if found is None else found
 
 
 @cache
@@ -170,11 +169,14 @@ class Session:
         )
 
     async def call_reply(self, function: str, params: Mapping[str, Any]) -> Reply:
+        return await self._call_quoted(function, quoted(encode(params)))
+
+    async def _call_quoted(self, function: str, fields: Quoted) -> Reply:
         known = self._functions
         if known is not None and function != SITE_INFO and function not in known:
             raise self._not_available(function)
         try:
-            reply = await self._call_reply(function, params)
+            reply = await self._call_reply(function, fields)
         except RecordError as exc:
             # With debugging off an unknown function answers like an unknown record:
             # only the site's function list tells them apart.
@@ -195,8 +197,7 @@ class Session:
             errorcode="functionnotlisted",
         )
 
-    async def _call_reply(self, function: str, params: Mapping[str, Any]) -> Reply:
-        fields = encode(params)
+    async def _call_reply(self, function: str, fields: Quoted) -> Reply:
         if len(fields) + HEADER_FIELDS > self.limits.form_fields_per_request:
             raise RecordError(
                 f"the request needs {len(fields) + HEADER_FIELDS} form fields, the site's "
@@ -224,16 +225,15 @@ class Session:
             raise
         return Reply(answer, retried)
 
-    async def _once(self, function: str, fields: Fields) -> Any:
-        body = [
+    async def _once(self, function: str, fields: Quoted) -> Any:
+        header = [
             ("wstoken", self._token.reveal()),
             ("wsfunction", function),
             ("moodlewsrestformat", "json"),
-            *fields,
         ]
         endpoint = self.url + REST_PATH
         # Encoded before waiting for a slot, so a freed slot is used at once.
-        content = form_body(body)
+        content = form_body([*quoted(header), *fields])
         async with self._limiter:
             self.calls += 1
             try:
@@ -283,21 +283,22 @@ class Session:
     # Batches.
 
     def batches(
-        self, call: BatchCall[T], items: Sequence[T], params: dict[int, Any] | None = None
+        self, call: BatchCall[T], items: Sequence[T], forms: dict[int, ItemForm] | None = None
     ) -> list[list[T]]:
         """Cut items into batches under both the record and the form-field limits.
 
-        ``params``, when given, keeps each item's parameters (by id of the item).
+        Each item is flattened and quoted here, once: ``forms``, when given,
+        keeps the result (by id of the item) for the requests.
         """
-        budget = self.limits.form_fields_per_request - HEADER_FIELDS - field_count(call.extra)
+        budget = self.limits.form_fields_per_request - HEADER_FIELDS - len(encode(call.extra))
         batches: list[list[T]] = []
         current: list[T] = []
         used = 0
         for item in items:
-            item_params = call.item_params(item)
-            if params is not None:
-                params[id(item)] = item_params
-            cost = field_count(item_params)
+            form = item_form(call.item_params(item))
+            if forms is not None:
+                forms[id(item)] = form
+            cost = len(form)
             if current and (len(current) >= self.limits.records_per_batch or used + cost > budget):
                 batches.append(current)
                 current, used = [], 0
@@ -325,7 +326,7 @@ class Session:
         # Batches wait here, not inside the request, so that none starts once the call stops.
         gate = anyio.CapacityLimiter(self.limits.calls_in_flight)
         async with anyio.create_task_group() as group:
-            for batch in self.batches(call, items, run.params):
+            for batch in self.batches(call, items, run.forms):
                 group.start_soon(self._send_batch, run, batch, gate)
         if run.fatal is not None:
             raise run.fatal
@@ -357,9 +358,10 @@ class Session:
 
     async def _isolate(self, run: _Run[T], batch: list[T], may_adopt: bool) -> BatchResult[T]:
         call = run.call
-        params = {**call.extra, call.key: [run.item_params(i) for i in batch]}
+        fields = quoted(encode(call.extra))
+        fields += list_form(call.key, [run.item_form(i) for i in batch])
         try:
-            reply = await self.call_reply(call.function, params)
+            reply = await self._call_quoted(call.function, fields)
         except RecordError as exc:
             if call.adopt is not None and (may_adopt or exc.after_retry):
                 return await self._adopt(run, batch, exc, call.adopt)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from farm.index import IndexWrite, SiteIndex, apply_confirmed, index_writes
+from farm.index import IndexWrite, LiveIndex, SiteIndex, apply_confirmed, index_writes
 from farm.model import Cohort, CohortMembership, Enrolment, IndexEntry, Kind
 from farm.operation import Action, Category, Operation
 from tests.unit.plan.factory import person
@@ -165,3 +165,77 @@ def test_an_index_moved_forward_knows_the_same_dependents_as_one_built_afresh() 
         assert sorted(after.dependents(*owner)) == sorted(afresh.dependents(*owner)), owner
     assert (Kind.COHORT_MEMBER, "farm_a|sdet:0") not in after.dependents(Kind.COHORT, "farm_a")
     assert len(index.dependents(Kind.COHORT, "farm_a")) == 4  # the original is untouched
+
+
+def test_a_live_index_moves_forward_in_place_and_leaves_the_index_it_came_from() -> None:
+    members = [
+        entry(Kind.COHORT_MEMBER, f"farm_a|sdet:{n}", cohort="farm_a", person=f"sdet:{n}")
+        for n in range(3)
+    ]
+    index = SiteIndex([entry(Kind.PERSON, "sdet:0", 1), entry(Kind.COHORT, "farm_a", 9), *members])
+    live = LiveIndex(index)
+    live.write([IndexWrite(Kind.COHORT_MEMBER, "farm_a|sdet:1", None)])
+    live.write(
+        [
+            IndexWrite(
+                Kind.COHORT_MEMBER,
+                "farm_a|sdet:7",
+                entry(Kind.COHORT_MEMBER, "farm_a|sdet:7", cohort="farm_a", person="sdet:7"),
+            )
+        ]
+    )
+
+    frozen = live.frozen()
+    assert frozen == SiteIndex(list(frozen))
+    assert sorted(k for _, k in live.dependents(Kind.COHORT, "farm_a")) == [
+        "farm_a|sdet:0",
+        "farm_a|sdet:2",
+        "farm_a|sdet:7",
+    ]
+    assert len(index.of(Kind.COHORT_MEMBER)) == 3  # the index it was built from is untouched
+    assert index.get(Kind.COHORT_MEMBER, "farm_a|sdet:7") is None
+
+
+def test_a_live_index_s_moodle_ids_follow_creations_adoptions_and_deletions() -> None:
+    live = LiveIndex(SiteIndex([entry(Kind.PERSON, "sdet:1", 1), entry(Kind.PERSON, "sdet:2", 2)]))
+    linked = live.linked_accounts(Kind.PERSON)
+    assert dict(linked) == {1: "sdet:1", 2: "sdet:2"}
+
+    live.write(
+        [
+            IndexWrite(Kind.PERSON, "sdet:3", entry(Kind.PERSON, "sdet:3", 3)),
+            IndexWrite(Kind.PERSON, "sdet:2", None),
+            # Written twice in one batch: the second write decides.
+            IndexWrite(Kind.PERSON, "sdet:1", entry(Kind.PERSON, "sdet:1", 10)),
+            IndexWrite(Kind.PERSON, "sdet:1", entry(Kind.PERSON, "sdet:1", 11)),
+        ]
+    )
+
+    # The view handed out before the writes follows them, as one built afresh would say.
+    assert dict(linked) == {3: "sdet:3", 11: "sdet:1"}
+    assert dict(linked) == dict(live.frozen().linked_accounts(Kind.PERSON))
+    assert dict(live.linked_accounts(Kind.COHORT)) == {}
+
+
+def test_applying_a_plan_reads_each_operation_s_index_so_a_cascade_sees_links_added_before() -> (
+    None
+):
+    p = person(1)
+    cohort = Cohort("farm_a", "A")
+    member = CohortMembership("farm_a", p.key)
+    index = SiteIndex([entry(Kind.PERSON, p.key, 1), entry(Kind.COHORT, "farm_a", 9)])
+    operations = [
+        Operation(Kind.COHORT_MEMBER, Action.ADD, member.key, Category.CREATE, member),
+        Operation(
+            Kind.COHORT,
+            Action.DELETE,
+            cohort.key,
+            Category.REMOVE,
+            previous=index.get(Kind.COHORT, "farm_a"),
+        ),
+    ]
+
+    after = apply_confirmed(index, operations)
+
+    assert after == SiteIndex([entry(Kind.PERSON, p.key, 1)])
+    assert index.get(Kind.COHORT, "farm_a") is not None  # the index given is left as it was

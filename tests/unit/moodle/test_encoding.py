@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 
-from farm.moodle.encoding import encode, field_count
+from farm.moodle.encoding import encode, form_body, item_form, list_form, quoted
 from farm.moodle.errors import (
     FunctionNotAvailable,
     InvalidToken,
@@ -40,7 +41,25 @@ def test_php_bracket_names_number_lists_and_nest_mappings() -> None:
         ("values[0]", "1"),
         ("values[1]", "2"),
     ]
-    assert field_count({"users": [{"a": 1, "b": [1, 2]}, {"c": None}]}) == 3
+    assert [len(item_form(u)) for u in ({"a": 1, "b": [1, 2]}, {"c": None})] == [3, 0]
+
+
+def test_items_quoted_once_give_the_body_urlencode_gives_at_any_place_in_the_list() -> None:
+    users = [
+        {
+            "username": "élève x",
+            "email": "a+b@example.org",
+            "customfields": [{"value": "0750001A"}],
+        },
+        {"username": "b&c=d", "suspended": False, "idnumber": None, "password": Secret("p w%")},
+    ]
+    forms = [item_form(user) for user in users]
+    whole = quoted(encode({"extra": "1"})) + list_form("users", forms)
+    assert form_body(whole) == urlencode(encode({"extra": "1", "users": users})).encode()
+    # The second item alone (a refused batch split in halves) is renumbered from 0.
+    alone = form_body(list_form("users", forms[1:])).decode()
+    assert alone == urlencode(encode({"users": users[1:]}))
+    assert alone.startswith("users%5B0%5D%5Busername%5D=b%26c%3Dd&")
 
 
 def test_booleans_become_1_and_0_and_secrets_are_revealed_only_in_the_body() -> None:
