@@ -17,7 +17,8 @@ lets an update send only the fields that changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import ItemsView, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, ClassVar, Self, cast
@@ -358,6 +359,81 @@ _SNAPSHOT_FIELD = {
 }
 
 
+class JsonValues(Mapping[str, Any]):
+    """An index entry's values with their JSON text, each made from the other when first asked.
+
+    Loading a site's index reads every entry, but a run that changes
+    nothing reads the values of almost none: the planner compares digests.
+    The registry hands out the stored text, decoded on the first look-up;
+    the apply path may wrap the values it confirms (:meth:`of`), encoded
+    once when the registry writes them. :attr:`text` is what the registry
+    stores, as it is: the same values are never encoded twice.
+    """
+
+    __slots__ = ("_data", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text: str | None = text
+        self._data: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any], text: str | None = None) -> JsonValues:
+        """Values already decoded, and their JSON ``text`` if known (else encoded when asked)."""
+        made = cls.__new__(cls)
+        made._text = text
+        made._data = dict(values)
+        return made
+
+    @property
+    def text(self) -> str:
+        """The values as one JSON object."""
+        if self._text is None:
+            self._text = json.dumps(self._data)
+        return self._text
+
+    def _decoded(self) -> dict[str, Any]:
+        data = self._data
+        if data is None:
+            assert self._text is not None  # one of the two is always set
+            loaded = json.loads(self._text)
+            if not isinstance(loaded, dict):
+                raise ValueError(f"index values are not a JSON object: {self._text[:80]!r}")
+            data = self._data = loaded
+        return data
+
+    def __getitem__(self, name: str) -> Any:
+        return self._decoded()[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._decoded().get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._decoded()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def items(self) -> ItemsView[str, Any]:
+        return self._decoded().items()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, JsonValues):
+            if self._text is not None and self._text == other._text:
+                return True
+            return self._decoded() == other._decoded()
+        if isinstance(other, Mapping):
+            return self._decoded() == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
+
+
 @dataclass(frozen=True, slots=True)
 class IndexEntry:
     """One record the farm wrote to a site.
@@ -389,10 +465,11 @@ class IndexEntry:
         values: Mapping[str, Any],
         tenants: Iterable[str],
     ) -> IndexEntry:
-        """Rebuild an entry from a registry row, which has no ``suspended`` column.
+        """Rebuild an entry from parts that do not say whether it is suspended.
 
         The farm suspends a person only when no tenant holds them, and then
-        records ``suspended: true`` in the values, so the two together say it.
+        records ``suspended: true`` in the values, so the two together say it
+        (the registry's revision 0009 filled its ``suspended`` column so).
         """
         held = frozenset(tenants)
         kind = Kind(kind)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 
 from farm.applied import Confirmation
 from farm.index import SiteIndex
-from farm.model import IndexEntry
+from farm.model import IndexEntry, JsonValues, Kind
 from farm.registry.database import Store
 from farm.registry.journal import IndexRow, JournalLine, index_changes, journal_lines
 from farm.registry.rows import JournalEntry, RunId, StoredEntry
@@ -40,11 +40,18 @@ class IndexStore(Store):
     """Index reads and confirmed-batch writes, in the core's own types."""
 
     def site_index(self, site: str) -> SiteIndex:
-        """The index of ``site`` as the planner and the applier read it."""
-        return SiteIndex(
-            IndexEntry.restore(r.entity, r.key, r.moodle_id, r.digest, r.values, r.tenants)
-            for r in self.index_entries(site)
-        )
+        """The index of ``site`` as the planner and the applier read it.
+
+        A sync reads it whole before planning, so it is read as plain
+        columns from the driver: no ORM rows, no timestamps, and the values
+        left as their JSON text (:class:`~farm.model.JsonValues`), decoded
+        only for the entries a plan looks into. Each distinct list of
+        tenants is decoded once and its set shared by the entries that hold it.
+        """
+        sql = _SITE_INDEX_POSTGRES if self.backend == "postgresql" else _SITE_INDEX_SQLITE
+        with self.reading() as session:
+            rows = session.connection().exec_driver_sql(sql, (site,)).fetchall()
+        return SiteIndex(_entries(site, rows))
 
     def index_entries(self, site: str, entity: str | None = None) -> list[StoredEntry]:
         """Every stored entry of ``site`` (of one ``entity`` if given), ordered by entity and key.
@@ -53,7 +60,6 @@ class IndexStore(Store):
         or a test inspects. A sync reads :meth:`site_index`.
         """
         with self.reading() as session:
-            # Columns, not ORM objects: a site's index is read whole before every plan.
             table = IndexEntryRow.__table__.c  # type: ignore[attr-defined]
             query = select(
                 table.site,
@@ -65,6 +71,7 @@ class IndexStore(Store):
                 table.tenants,
                 table.updated_at,
                 table.run_id,
+                table.suspended,
             ).where(table.site == site)
             if entity is not None:
                 query = query.where(table.entity == entity)
@@ -80,6 +87,7 @@ class IndexStore(Store):
                     tenants=tuple(row[6]),
                     updated_at=row[7],
                     run_id=None if row[8] is None else RunId(row[8]),
+                    suspended=bool(row[9]),
                 )
                 for row in session.execute(query)
             ]
@@ -112,6 +120,7 @@ class IndexStore(Store):
                 w.digest,
                 texts.of(w.values),
                 texts.of_tenants(w.tenants),
+                w.suspended,
             )
             for w in upserts
         ]
@@ -179,6 +188,8 @@ class _Texts:
 
     A creation's journal line carries the very values its index row holds, and
     the tenants of a site's records repeat: both are encoded once per batch.
+    Values that come with their text (:class:`~farm.model.JsonValues`: read
+    from the index, or encoded by the apply path) are not encoded again.
     """
 
     def __init__(self) -> None:
@@ -188,6 +199,8 @@ class _Texts:
     def of(self, value: Any) -> str:
         if value is None:
             return "null"
+        if type(value) is JsonValues:
+            return value.text
         found = self._by_id.get(id(value))
         if found is not None and found[0] is value:
             return found[1]
@@ -225,10 +238,10 @@ def _append_journal(
 # hands the GIL over at every row, which other busy threads turn into waits.
 _UPSERT = (
     'INSERT INTO index_entry (site, entity, "key", moodle_id, digest, "values", tenants, '
-    "run_id, updated_at) VALUES {} "
+    "suspended, run_id, updated_at) VALUES {} "
     'ON CONFLICT (site, entity, "key") DO UPDATE SET moodle_id = excluded.moodle_id, '
     'digest = excluded.digest, "values" = excluded."values", tenants = excluded.tenants, '
-    "run_id = excluded.run_id, updated_at = excluded.updated_at"
+    "suspended = excluded.suspended, run_id = excluded.run_id, updated_at = excluded.updated_at"
 )
 _JOURNAL = (
     'INSERT INTO journal (run_id, site, seq, entity, action, "key", moodle_id, old, new, '
@@ -236,8 +249,33 @@ _JOURNAL = (
 )
 _LAST_SEQ_SQLITE = "SELECT max(seq) FROM journal WHERE run_id = ? AND site = ?"
 _LAST_SEQ_POSTGRES = "SELECT max(seq) FROM journal WHERE run_id = %s AND site = %s"
+# A site's whole index, in the order the planner meets it; PostgreSQL hands jsonb over as
+# text, which the driver would otherwise decode into objects the planner mostly never reads.
+_SITE_INDEX_SQLITE = (
+    'SELECT entity, "key", moodle_id, digest, "values", tenants, suspended FROM index_entry '
+    'WHERE site = ? ORDER BY entity, "key"'
+)
+_SITE_INDEX_POSTGRES = (
+    'SELECT entity, "key", moodle_id, digest, "values"::text, tenants::text, suspended '
+    'FROM index_entry WHERE site = %s ORDER BY entity, "key"'
+)
+_KINDS = {kind.value: kind for kind in Kind}
 # Which columns of each statement hold JSON (cast to jsonb on PostgreSQL).
 _JSON_COLUMNS = {_UPSERT: (5, 6), _JOURNAL: (7, 8, 9)}
+
+
+def _entries(site: str, rows: Iterable[Sequence[Any]]) -> Iterator[IndexEntry]:
+    """The entries of :data:`_SITE_INDEX_SQLITE`'s rows (or PostgreSQL's), in their order."""
+    kinds = _KINDS
+    tenant_sets: dict[str, frozenset[str]] = {}
+    for entity, key, moodle_id, digest, values, tenants, suspended in rows:
+        kind = kinds.get(entity)
+        if kind is None:
+            raise ValueError(f"index of site {site}: {key!r} has an unknown entity {entity!r}")
+        held = tenant_sets.get(tenants)
+        if held is None:
+            held = tenant_sets[tenants] = frozenset(json.loads(tenants))
+        yield IndexEntry(kind, key, moodle_id, digest, JsonValues(values), held, bool(suspended))
 
 
 def _insert_rows(session: Session, backend: str, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -48,6 +48,7 @@ class IndexRow:
     moodle_id: int | None
     values: Mapping[str, Any]
     tenants: tuple[str, ...]
+    suspended: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ def index_changes(
                     # Shared with the creation's journal line: the batch encodes it once.
                     entry.values,
                     tuple(sorted(entry.tenants)),
+                    entry.suspended,
                 )
             )
     return upserts, deletes

@@ -186,7 +186,9 @@ class RelinkStore(Store):
         session.delete(row)
         session.flush()
         # Suspended as the farm suspends anyone: the digest of what it last wrote, no tenant.
-        session.add(_index_row(row, duplicate.key, row.digest, values, [], run_id, now))
+        session.add(
+            _index_row(row, duplicate.key, row.digest, values, [], run_id, now, suspended=True)
+        )
         changed = {name: before.get(name) for name in ("username", "email", "idnumber")}
         lines.append(
             _line(
@@ -234,6 +236,7 @@ class RelinkStore(Store):
                 list(tenants),
                 run_id,
                 now,
+                suspended=row.suspended,
             )
         )
         moved_keys = {"source_key": relink.csv_key}, {"source_key": relink.directory_key}
@@ -350,6 +353,8 @@ def _index_row(
     tenants: list[str],
     run_id: RunId,
     now: datetime,
+    *,
+    suspended: bool = False,
 ) -> IndexEntryRow:
     return IndexEntryRow(
         site=like.site,
@@ -361,6 +366,7 @@ def _index_row(
         tenants=sorted(tenants),
         run_id=run_id,
         updated_at=now,
+        suspended=suspended,
     )
 
 

@@ -120,7 +120,11 @@ class RunReport:
 
 @dataclass(frozen=True, slots=True)
 class StoredEntry:
-    """An index entry as stored: what the farm last wrote to a site for one record, and when."""
+    """An index entry as stored: what the farm last wrote to a site for one record, and when.
+
+    ``suspended`` says the farm suspended the account because every tenant
+    dropped the person.
+    """
 
     site: str
     entity: str
@@ -131,6 +135,7 @@ class StoredEntry:
     tenants: tuple[str, ...]
     updated_at: datetime
     run_id: RunId | None
+    suspended: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, false
 from sqlmodel import Field, SQLModel
 
 from farm.registry.database import JSONValue, UTCDateTime
@@ -89,6 +89,10 @@ class IndexEntryRow(SQLModel, table=True):
     tenants: list[str] = _json()
     run_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     updated_at: datetime = _timestamp()
+    # The farm suspended the account: every tenant dropped the person (revision 0009).
+    suspended: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class RunRow(SQLModel, table=True):
