@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from farm.config.course_checks import course_rule_checks
 from farm.config.files import FileSet, Loc, ParsedFile
 from farm.config.problems import Problem, annotation_fields
 from farm.config.schema import FarmFile, SiteFile
@@ -22,6 +23,7 @@ def check_files(files: FileSet, *, resolve_secrets: bool) -> list[Problem]:
     if files.farm is not None:
         problems.extend(_farm_checks(files))
     problems.extend(site_checks(files))
+    problems.extend(course_rule_checks(files))
     if resolve_secrets:
         problems.extend(_secret_checks(files))
     # A site-wide default that is wrong would otherwise be reported once per tenant.

@@ -29,7 +29,7 @@ import string
 from enum import StrEnum
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from farm.model import CATEGORY_BY_IDNUMBER, COURSE_BY_SHORTNAME, Profile
 
@@ -185,6 +185,15 @@ class EnrolmentRule(BaseModel):
             )
         return found[0]
 
+    @field_validator("course")
+    @classmethod
+    def _course_fits_the_attribute(cls, value: str, info: ValidationInfo) -> str:
+        attribute = info.data.get("attribute")
+        if attribute is None:
+            return value  # the attribute itself is refused
+        binding = ATTRIBUTES[attribute.lower()][1]
+        return _check(value, PLACEHOLDERS[binding], f"attribute {attribute}")
+
     @field_validator("roles")
     @classmethod
     def _role_names(cls, value: dict[Profile, str]) -> dict[Profile, str]:
@@ -199,7 +208,6 @@ class EnrolmentRule(BaseModel):
     @model_validator(mode="after")
     def _fits_the_attribute(self) -> Self:
         binding = self.binding
-        _check(self.course, PLACEHOLDERS[binding], f"attribute {self.attribute}")
         extra = set(self.roles) - ENROLLED[binding]
         if extra:
             raise ValueError(

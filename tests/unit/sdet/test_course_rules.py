@@ -39,7 +39,8 @@ def test_a_placeholder_the_attribute_cannot_fill_is_refused_with_those_it_can() 
     message = error_of(
         roles=[{"function": "DIR", "role": "manager", "context": "category", "category": "{etab}"}]
     )
-    assert "roles.0.category" in message and "{etab}" in message
+    assert "roles.0.category" in message
+    assert "{etab}" in message
 
 
 def test_roles_and_profiles_must_be_names_the_rule_can_use() -> None:
