@@ -7,6 +7,12 @@ groups, students, teachers (some in both schools of a cité), staff and
 parents, with French names (accents, hyphens, apostrophes, homonyms) and a
 few broken entries. :meth:`GeneratedDirectory.ldif` writes it for slapadd;
 the ``people`` tuple says what a correct reader must find.
+
+Two shapes: ``"sdet"`` keeps every link on people, as plain SDET does;
+``"grouped"`` keeps groups as ``groupOfNames`` entries under ``ou=groups``
+(``cn=Etablissements:<name>_<UAI>:<group>``, the students as ``member``
+DNs), and its teachers carry no ``ENTAuxEnseignant`` class (a function
+code says what they are) and name their groups with ``isMemberOf``.
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ from farm.simulators.lexicon import (
     FIRST_NAMES,
     GROUPS,
     LAST_NAMES,
+    LEVEL_LABELS,
     LYCEE_LEVELS,
     STAFF_FUNCTIONS,
 )
 from farm.uai import check_letter
 
 Kind = Literal["student", "teacher", "staff", "parent"]
+Shape = Literal["sdet", "grouped"]
 Broken = Literal["missing-givenName", "malformed-class", "unknown-structure"]
 
 
@@ -62,6 +70,7 @@ class GeneratedPerson:
     taught_groups: frozenset[tuple[str, str]] = frozenset()
     children: tuple[str, ...] = ()
     broken: Broken | None = None
+    level: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -74,10 +83,16 @@ class GeneratedDirectory:
     establishments: tuple[GeneratedEstablishment, ...]
     people: tuple[GeneratedPerson, ...]
     entries: tuple[tuple[str, dict[str, list[str]]], ...] = field(repr=False)
+    shape: Shape = "sdet"
 
     @property
     def people_base(self) -> str:
         return f"ou=people,{self.suffix}"
+
+    @property
+    def groups_base(self) -> str:
+        """Where a ``"grouped"`` directory keeps its group entries."""
+        return f"ou=groups,{self.suffix}"
 
     @property
     def structures_base(self) -> str:
@@ -242,6 +257,7 @@ class _Truth:
     taught_groups: set[tuple[str, str]] = field(default_factory=set)
     children: list[str] = field(default_factory=list)
     broken: Broken | None = None
+    level: str | None = None
 
     def freeze(self, dn: str) -> GeneratedPerson:
         return GeneratedPerson(
@@ -257,6 +273,7 @@ class _Truth:
             taught_groups=frozenset(self.taught_groups),
             children=tuple(self.children),
             broken=self.broken,
+            level=self.level,
         )
 
 
@@ -275,17 +292,19 @@ def _students(
         )
         attrs = b.person("E", ["ENTEleve"], profiles)
         code = e.classes[k % len(e.classes)]
+        short = code.rstrip("0123456789")
+        level = LEVEL_LABELS.get(short, short)
         attrs |= {
             "ENTPersonStructRattach": [b.variant(e.dn)],
             "ENTEleveStatutEleve": ["SCOLAIRE"],
             "ENTEleveMEF": ["00000000000"],
             "ENTEleveLibelleMEF": [code],
-            "ENTEleveNivFormation": [code.rstrip("0123456789")],
+            "ENTEleveNivFormation": [level],
             "ENTEleveFiliere": [code.rstrip("0123456789")],
             "ENTEleveMajeur": ["N"],
             "ENTEleveClasses": [f"{b.variant(e.dn)}${code}"],
         }
-        truth = _Truth(attrs, {"student"}, {e.uai}, classes={(e.uai, code)})
+        truth = _Truth(attrs, {"student"}, {e.uai}, classes={(e.uai, code)}, level=level)
         if b.rng.random() < 0.3:
             group = b.rng.choice(e.groups)
             attrs["ENTEleveGroupes"] = [f"{b.variant(e.dn)}${group}"]
@@ -360,8 +379,13 @@ def generate(
     *,
     seed: int = 0,
     suffix: str = "dc=ent-test,dc=fr",
+    shape: Shape = "sdet",
 ) -> GeneratedDirectory:
-    """A directory of ``establishments`` schools and about ``people`` people, same for a seed."""
+    """A directory of ``establishments`` schools and about ``people`` people, same for a seed.
+
+    Both shapes hold the same people for a seed; only where their groups
+    are written differs (see the module's docstring).
+    """
     if establishments < 1:
         raise ValueError("at least one establishment")
     b = _DirectoryBuilder(random.Random(seed), suffix)
@@ -425,10 +449,78 @@ def generate(
     entries += [
         (e.dn, _structure_entry(e, by_uai[e.partner].dn if e.partner else None)) for e in etabs
     ]
+    groups = _group_entries(b, etabs, truths) if shape == "grouped" else []
     entries += [(b.dn(t.attrs), t.attrs) for t in truths]
+    entries += groups
     return GeneratedDirectory(
         suffix=suffix,
         establishments=tuple(etabs),
         people=tuple(t.freeze(b.dn(t.attrs)) for t in truths),
         entries=tuple(entries),
+        shape=shape,
     )
+
+
+def group_name(etab: GeneratedEstablishment, group: str) -> str:
+    """The ``cn`` of a group entry of a ``"grouped"`` directory, ESCO's way."""
+    short = etab.name.removesuffix("-ac-TEST")
+    return f"Etablissements:{short}_{etab.uai}:{group}"
+
+
+def _group_entries(
+    b: _DirectoryBuilder, etabs: list[GeneratedEstablishment], truths: list[_Truth]
+) -> list[tuple[str, dict[str, list[str]]]]:
+    """Move the groups off the people: entries with member DNs, teachers' isMemberOf.
+
+    The truth keeps who is in which group; taught classes have no place in
+    this shape (its teachers have no ENTAuxEnseignant class), so they go.
+    """
+    by_uai = {e.uai: e for e in etabs}
+    members: dict[tuple[str, str], list[str]] = {}
+    admins: list[str] = []
+    for t in truths:
+        attrs = t.attrs
+        attrs.pop("ENTEleveGroupes", None)
+        for pair in sorted(t.groups):
+            members.setdefault(pair, []).append(b.dn(attrs))
+        if "teacher" in t.kinds:
+            attrs["objectClass"] = [c for c in attrs["objectClass"] if c != "ENTAuxEnseignant"]
+            attrs["objectClass"].append("eduMember")
+            attrs.pop("ENTAuxEnsClasses", None)
+            attrs.pop("ENTAuxEnsGroupes", None)
+            t.taught_classes = set()
+            attrs["isMemberOf"] = [group_name(by_uai[u], g) for u, g in sorted(t.taught_groups)]
+            if not attrs["isMemberOf"]:
+                del attrs["isMemberOf"]
+        elif "staff" in t.kinds and not admins:
+            admins.append(b.dn(attrs))
+    base = f"ou=groups,{b.suffix}"
+    out: list[tuple[str, dict[str, list[str]]]] = [
+        (base, {"objectClass": ["organizationalUnit"], "ou": ["groups"]})
+    ]
+    for (uai, group), dns in sorted(members.items()):
+        cn = group_name(by_uai[uai], group)
+        out.append(
+            (
+                f"cn={cn},{base}",
+                {
+                    "objectClass": ["groupOfNames"],
+                    "cn": [cn],
+                    "description": [f"Groupe {group}"],
+                    "member": dns,
+                },
+            )
+        )
+    # A group that is no cohort: the discriminant must leave it out.
+    if admins:
+        out.append(
+            (
+                f"cn=Applications:Moodle:admins,{base}",
+                {
+                    "objectClass": ["groupOfNames"],
+                    "cn": ["Applications:Moodle:admins"],
+                    "member": admins,
+                },
+            )
+        )
+    return out

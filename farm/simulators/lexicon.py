@@ -99,4 +99,14 @@ STAFF_FUNCTIONS = (
 )
 COLLEGE_LEVELS = ("6EME", "5EME", "4EME", "3EME")
 LYCEE_LEVELS = ("2NDE", "1ERE G", "TLE G")
+# ENTEleveNivFormation of each level, as the académies' exports write it.
+LEVEL_LABELS = {
+    "6EME": "6EME",
+    "5EME": "5EME",
+    "4EME": "4EME",
+    "3EME": "3EME",
+    "2NDE": "SECONDE GENERALE & TECHNO YC BT",
+    "1ERE G": "PREMIERE GENERALE",
+    "TLE G": "TERMINALE GENERALE",
+}
 GROUPS = ("LATIN", "EURO ANGLAIS", "ESP LV2")
