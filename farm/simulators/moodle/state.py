@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import anyio
 
+from farm.simulators.moodle.user_table import INDEXED, UserTable
+
 SYSTEM_CONTEXT = 1
 USER_LEVEL = 30
 COURSE_LEVEL = 50
@@ -256,6 +258,25 @@ class UserRow:
     # (createpassword=1) and forced a change at next login.
     password_emailed: bool = False
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # A row held in a site's users table tells the table when a looked-up
+        # column changes (a call's write, or a test's), so its index stays true.
+        homes: dict[int, UserTable[UserRow]] | None = self.__dict__.get("_homes")
+        if not homes or name not in INDEXED:
+            object.__setattr__(self, name, value)
+            return
+        old = self.__dict__.get(name)
+        object.__setattr__(self, name, value)
+        told: list[UserTable[UserRow]] = []
+        for table in homes.values():
+            if all(table is not done for done in told):
+                told.append(table)
+                table.moved(self, name, old)
+
+    def __getstate__(self) -> dict[str, object]:
+        # A copy (copy.copy, deepcopy, pickle) is a row of no table.
+        return {k: v for k, v in self.__dict__.items() if k != "_homes"}
+
 
 @dataclass
 class CohortRow:
@@ -337,7 +358,8 @@ class Site:
     version: str = "2025041406.02"
     seed: int = 0
     roles: dict[int, Role] = field(default_factory=lambda: {r.id: r for r in DEFAULT_ROLES})
-    users: dict[int, UserRow] = field(default_factory=dict)
+    # A dict by id that also indexes usernames, e-mails and idnumbers (user_table.py).
+    users: UserTable[UserRow] = field(default_factory=UserTable)
     cohorts: dict[int, CohortRow] = field(default_factory=dict)
     categories: dict[int, int] = field(default_factory=lambda: {1: 2})
     # The rows behind ``categories`` (id -> context id): names, idnumbers, parents.
@@ -367,6 +389,12 @@ class Site:
     _next_id: int = 100
     _workers: anyio.Semaphore | None = None
     _random: random.Random | None = None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # site.users = {...} (here or in a test) still gets the indexed table.
+        if name == "users" and not isinstance(value, UserTable):
+            value = UserTable(value)  # type: ignore[arg-type]
+        object.__setattr__(self, name, value)
 
     def __post_init__(self) -> None:
         self.users.setdefault(1, UserRow(1, "guest", "Guest user", " ", "root@localhost"))
@@ -455,7 +483,9 @@ class Site:
         return [u for u in self.users.values() if not u.deleted and u.id > 2]
 
     def user_by_username(self, username: str) -> UserRow | None:
-        return next((u for u in self.users.values() if u.username == username), None)
+        """The first row (deleted or not) with this username, as a scan would find it."""
+        keys = self.users.keys_with("username", username)
+        return self.users[keys[0]] if keys else None
 
     def cohort_by_idnumber(self, idnumber: str) -> CohortRow | None:
         return next((c for c in self.cohorts.values() if c.idnumber == idnumber), None)

@@ -12,7 +12,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from farm.simulators.moodle.catalogue import ANSWER, function
@@ -25,6 +25,7 @@ from farm.simulators.moodle.errors import (
     unknown_user,
 )
 from farm.simulators.moodle.state import PASSWORD_NOT_CACHED, USER_LEVEL, Site, UserRow
+from farm.simulators.moodle.user_table import EMAIL_FOLDED
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CUSTOMFIELDS = Multiple(
@@ -111,25 +112,29 @@ def _email_taken(site: Site, email: str, except_id: int | None = None) -> bool:
     """Moodle compares emails without case when it checks they are unique."""
     if site.allowaccountssameemail:
         return False
-    wanted = email.lower()
+    return site.users.live_with(EMAIL_FOLDED, email.lower(), except_id=except_id)
+
+
+def _username_taken(site: Site, username: str, except_id: int) -> bool:
+    """Usernames are unique among all rows, deleted ones included."""
     return any(
-        u.email.lower() == wanted and not u.deleted and u.id != except_id
-        for u in site.users.values()
+        site.users[key].id != except_id for key in site.users.keys_with("username", username)
     )
 
 
 @function("core_user_create_users", CREATE, counts="users")
 def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
     pending: list[UserRow] = []
-    taken_usernames = {u.username for u in site.users.values()}
-    taken_emails = {u.email.lower() for u in site.users.values() if not u.deleted}
+    # The site's rows are looked up in its index; the call's own records here.
+    new_usernames: set[str] = set()
+    new_emails: set[str] = set()
     # Checked in Moodle's order, record after record: the first offender is named.
     for item in params["users"]:
         for key in ("username", "firstname", "lastname"):
             if item[key].strip() == "":
                 raise invalid_parameter(f"The field {key} cannot be blank")
         username = item["username"]
-        if username in taken_usernames:
+        if username in new_usernames or site.users.holds("username", username):
             raise invalid_parameter(f"Username already exists: {username}")
         auth = item.get("auth", "manual")
         if auth not in site.auth_installed or auth in _NOT_CREATABLE:
@@ -144,7 +149,10 @@ def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
         email = item["email"]
         if not _EMAIL.match(email):
             raise invalid_parameter(f"Email address is invalid: {email}")
-        if not site.allowaccountssameemail and email.lower() in taken_emails:
+        folded = email.lower()
+        if not site.allowaccountssameemail and (
+            folded in new_emails or site.users.live_with(EMAIL_FOLDED, folded)
+        ):
             raise invalid_parameter(f"Email address already exists: {email}")
         # user_create_user: the policy of an explicit password, then the insert.
         if keeps_password and not createpassword:
@@ -169,8 +177,8 @@ def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
         )
         _apply_customfields(site, user, item["customfields"])
         pending.append(user)
-        taken_usernames.add(username)
-        taken_emails.add(email.lower())
+        new_usernames.add(username)
+        new_emails.add(folded)
     # Nothing was written until every record passed: the call is all-or-nothing.
     answer = []
     for user in pending:
@@ -215,7 +223,10 @@ def update_users(site: Site, params: dict[str, Any]) -> dict[str, Any]:
             _update_one(site, item, warn, before)
     except WSError:
         for userid, old in before.items():
-            vars(site.users[userid]).update(vars(old))
+            row = site.users[userid]
+            # Attribute by attribute, so that the site's index follows.
+            for column in fields(old):
+                setattr(row, column.name, getattr(old, column.name))
         raise
     return {"warnings": warnings}
 
@@ -245,9 +256,7 @@ def _update_one(
             warn(user.id, "useremailduplicate", "Duplicate email address")
             return
     username = item.get("username")
-    if username is not None and any(
-        u.username == username and u.id != user.id for u in site.users.values()
-    ):
+    if username is not None and _username_taken(site, username, user.id):
         warn(user.id, "usernameexists", "Username already exists")
         return
     if "auth" in item and item["auth"] not in site.auth_installed:
@@ -336,7 +345,9 @@ def get_users_by_field(site: Site, params: dict[str, Any]) -> list[dict[str, Any
             raise invalid_parameter(f"The field '{field}' value is invalid: {value}")
     wanted = {str(int(v)) for v in values} if field == "id" else set(values)
     found = []
-    for user in site.users.values():
+    # The rows holding a wanted value, in the table's order, as a scan would list them.
+    for key in site.users.keys_with_any(field, wanted):
+        user = site.users[key]
         if user.deleted or user.id == 1:
             continue
         # Lookups compare exactly, so an email differing in case is not found.
@@ -349,10 +360,10 @@ GET_USERS = Single({"criteria": Multiple(Single({"key": Value("alpha"), "value":
 _LIKE_KEYS = ("email", "firstname", "lastname")
 
 
-def _like(pattern: str, actual: str) -> bool:
+def _like(pattern: str) -> re.Pattern[str]:
     """SQL ``LIKE`` without case: ``%`` any run of characters, ``_`` one character."""
     regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, actual, re.IGNORECASE | re.DOTALL) is not None
+    return re.compile(regex, re.IGNORECASE | re.DOTALL)
 
 
 @function("core_user_get_users", GET_USERS, counts="criteria")
@@ -377,22 +388,28 @@ def get_users(site: Site, params: dict[str, Any]) -> dict[str, Any]:
             value = clean_username(value)
         criteria.append((key, value))
 
+    # Each LIKE pattern compiled once per call, not once per row.
+    likes = {value: _like(value) for key, value in criteria if key in _LIKE_KEYS}
+
     def matches(user: UserRow) -> bool:
         for key, value in criteria:
             actual = str(getattr(user, key))
             if key in _LIKE_KEYS:
-                if not _like(value, actual):
+                if likes[value].fullmatch(actual) is None:
                     return False
             elif actual != value:
                 return False
         return True
 
+    # An exact criterion on an indexed column narrows the rows to test; else all are.
+    exact = next(((k, v) for k, v in criteria if k in ("id", "idnumber", "username")), None)
+    rows = (
+        [site.users[key] for key in site.users.keys_with(*exact)]
+        if exact is not None
+        else list(site.users.values())
+    )
     # Criteria combine with AND; with no valid criterion every user comes back.
-    users = [
-        user_details(site, u)
-        for u in site.users.values()
-        if not u.deleted and u.id != 1 and matches(u)
-    ]
+    users = [user_details(site, u) for u in rows if not u.deleted and u.id != 1 and matches(u)]
     return {"users": users, "warnings": warnings}
 
 
@@ -411,28 +428,36 @@ def delete_users(site: Site, params: dict[str, Any]) -> None:
         doomed.append(user)
     for user in doomed:
         _delete(site, user)
+    _drop_links(site, {user.id for user in doomed})
 
 
 def _delete(site: Site, user: UserRow) -> None:
     user.deleted = True
     # Moodle frees the username, email and idnumber at once (user_delete_user()).
-    taken = {u.username for u in site.users.values()}
     name = clean_username(f"{user.email}.{int(time.time())}")
-    while name in taken:
+    while site.users.holds("username", name):
         name += "1"
     old_username, user.username = user.username, name
     user.email = hashlib.md5(old_username.encode()).hexdigest()  # noqa: S324
     user.idnumber = ""
     user.customfields.clear()
-    for key in [k for k in site.enrolments if k[1] == user.id]:
+
+
+def _drop_links(site: Site, userids: set[int]) -> None:
+    """Remove the deleted users' enrolments, roles, contexts and memberships.
+
+    One pass over each table for the whole call, not one per user: a call's
+    cost is its own records' plus one scan, whatever the number of users.
+    """
+    for key in [k for k in site.enrolments if k[1] in userids]:
         del site.enrolments[key]
-    own = {c for c, (level, i) in site.contexts.items() if level == USER_LEVEL and i == user.id}
+    own = {c for c, (level, i) in site.contexts.items() if level == USER_LEVEL and i in userids}
     site.role_assignments = {
-        a for a in site.role_assignments if a[2] != user.id and a[1] not in own
+        a for a in site.role_assignments if a[2] not in userids and a[1] not in own
     }
     for contextid in own:
         del site.contexts[contextid]
     for cohort in site.cohorts.values():
-        cohort.members.discard(user.id)
+        cohort.members -= userids
     for group in site.groups.values():
-        group.members.discard(user.id)
+        group.members -= userids
