@@ -186,15 +186,23 @@ class Person(Record):
 
 @dataclass(frozen=True, slots=True)
 class Cohort(Record):
-    """A site-level cohort. ``idnumber`` carries the farm's prefix; it is the key."""
+    """A site-level cohort. ``idnumber`` carries the farm's prefix; it is the key.
+
+    ``visible`` is false only on a cohort the farm archives
+    (``cohort_retirement = "archive"``, :mod:`farm.plan_objects`), which it
+    renames too. It is not digested: sources never set it, so the digests
+    of every cohort stay what they were, and the rename is what makes a
+    cohort read again differ from its archived entry (its update shows it).
+    """
 
     idnumber: str
     name: str
     description: str = ""
     context: str = "system"
     establishment: str | None = None
+    visible: bool = True
 
-    DIGEST_EXCLUDES: ClassVar[frozenset[str]] = frozenset({"establishment"})
+    DIGEST_EXCLUDES: ClassVar[frozenset[str]] = frozenset({"establishment", "visible"})
     KIND: ClassVar[Kind] = Kind.COHORT
 
     @property

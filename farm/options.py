@@ -24,18 +24,72 @@ class RemovalPolicy(StrEnum):
     DELETE = "delete"
 
 
-class CohortRemovalPolicy(StrEnum):
-    """What happens to a farm cohort every tenant dropped (``cohort_removal``).
+class CohortRetirementPolicy(StrEnum):
+    """What happens to a farm cohort no tenant reads any more (``cohort_retirement``).
 
-    ``keep`` (the default) empties it: its members are removed, the cohort
-    stays in Moodle and in the index without tenants, and a source that
-    brings it back revives it with the same Moodle id, so that what Moodle
-    attached to that id (cohort enrolments, for one) survives. ``delete``
-    deletes it in Moodle, its members with it.
+    A cohort is retired when every tenant that held it read completely
+    without it: last year's cohorts at the rentrée (their idnumbers carry the
+    school year), a class that closed. Retiring never takes a member out of a
+    cohort unless the policy says ``empty`` or ``delete``:
+
+    - ``keep`` (the default) releases it: nothing is written to Moodle, the
+      cohort keeps its name and members (and what Moodle attached to it,
+      cohort enrolments for one); the index forgets its tenants, so the farm
+      no longer manages it until a source brings it back.
+    - ``archive`` releases it the same way, renamed with
+      ``cohort_archive_suffix`` (``"2nde 1 (2025-2026)"``) and hidden
+      (``visible = 0``; Moodle keeps a hidden cohort's enrolments).
+    - ``empty`` removes its members and keeps the cohort, so that a source
+      that brings it back revives it with the same Moodle id (what
+      ``cohort_removal = "keep"`` did).
+    - ``delete`` deletes it in Moodle, its members with it.
     """
 
     KEEP = "keep"
+    ARCHIVE = "archive"
+    EMPTY = "empty"
     DELETE = "delete"
+
+
+#: ``cohort_removal``, the setting ``cohort_retirement`` replaced: each old value and its new name.
+COHORT_REMOVAL_VALUES: Mapping[str, CohortRetirementPolicy] = {
+    "keep": CohortRetirementPolicy.EMPTY,
+    "delete": CohortRetirementPolicy.DELETE,
+}
+
+#: What an archived cohort's name gets; ``{school_year}`` is the year its idnumber carries
+#: (``farm:2025:…`` gives ``2025-2026``), ``archived`` when it carries none.
+DEFAULT_ARCHIVE_SUFFIX = " ({school_year})"
+
+
+def retirement_of_removal(value: object) -> CohortRetirementPolicy:
+    """The ``cohort_retirement`` an old ``cohort_removal`` value means, or a ValueError."""
+    policy = COHORT_REMOVAL_VALUES.get(str(value))
+    if policy is None:
+        raise ValueError(
+            f"cohort_removal {value!r} is not a value it took ('keep' or 'delete'); "
+            f"it is now cohort_retirement: {', '.join(CohortRetirementPolicy)}"
+        )
+    return policy
+
+
+def check_archive_suffix(suffix: str) -> str:
+    """``suffix`` if it can rename an archived cohort, else a ValueError naming the problem.
+
+    It must not be blank (the rename is what shows the cohort is archived, and
+    what brings it back shown when a source reads it again), and the only
+    placeholder it may hold is ``{school_year}``.
+    """
+    if not suffix.strip():
+        raise ValueError("cohort_archive_suffix must not be blank")
+    try:
+        suffix.format(school_year="2025-2026")
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(
+            f"cohort_archive_suffix {suffix!r} may hold only the placeholder {{school_year}} "
+            f"({type(error).__name__}: {error})"
+        ) from None
+    return suffix
 
 
 class Mode(StrEnum):
@@ -80,12 +134,14 @@ class PlanOptions:
       their links. Cohorts and groups may be created or updated, never removed.
     - ``mode``: create-only, update-only or delete-only.
     - ``removal``: what happens to people every tenant dropped.
-    - ``cohort_removal``: what happens to cohorts every tenant dropped:
-      emptied and kept (the default), or deleted.
-    - ``mass_removal_threshold``/``mass_removal_floor``: a plan that takes
-      more than this share of the site's people off the site, and more than
-      the floor, stops the run; ``allow_mass_removal`` lifts every safety
-      stop for one run.
+    - ``cohort_retirement``: what happens to cohorts no tenant reads any
+      more (:class:`CohortRetirementPolicy`: kept as they are by default);
+      ``cohort_archive_suffix`` is what ``archive`` adds to their names.
+    - ``mass_removal_threshold``/``mass_removal_floor``: a plan that removes
+      more than this share of what the index holds for the site (people,
+      cohorts, memberships, enrolments, role assignments, each on its own),
+      and more than the floor, stops the run (:mod:`farm.safety`);
+      ``allow_mass_removal`` lifts every safety stop for one run.
     - ``adopt_cohorts``: also create, adopt and update cohorts and groups
       whose idnumber lacks ``cohort_prefix`` (the ENT plugin's "disable
       automatic cohort lock"). Groups use the same prefix.
@@ -107,7 +163,8 @@ class PlanOptions:
     person: str | None = None
     mode: Mode = Mode.ALL
     removal: RemovalPolicy = RemovalPolicy.SUSPEND
-    cohort_removal: CohortRemovalPolicy = CohortRemovalPolicy.KEEP
+    cohort_retirement: CohortRetirementPolicy = CohortRetirementPolicy.KEEP
+    cohort_archive_suffix: str = DEFAULT_ARCHIVE_SUFFIX
     mass_removal_threshold: float = 0.10
     mass_removal_floor: int = _FLOOR
     allow_mass_removal: bool = False
@@ -119,7 +176,10 @@ class PlanOptions:
         # The planner compares policies by identity: "keep" given as a plain string must
         # not fall through to a deletion.
         object.__setattr__(self, "removal", RemovalPolicy(self.removal))
-        object.__setattr__(self, "cohort_removal", CohortRemovalPolicy(self.cohort_removal))
+        object.__setattr__(
+            self, "cohort_retirement", CohortRetirementPolicy(self.cohort_retirement)
+        )
+        check_archive_suffix(self.cohort_archive_suffix)
         if not 0.0 < self.mass_removal_threshold <= 1.0:
             raise ValueError(
                 f"mass_removal_threshold must be a share in (0, 1], "
@@ -152,7 +212,8 @@ class PlanDefaults:
     """What a site and its farm say when a run's options say nothing (farm.toml, the site file)."""
 
     removal: RemovalPolicy = RemovalPolicy.SUSPEND
-    cohort_removal: CohortRemovalPolicy = CohortRemovalPolicy.KEEP
+    cohort_retirement: CohortRetirementPolicy = CohortRetirementPolicy.KEEP
+    cohort_archive_suffix: str = DEFAULT_ARCHIVE_SUFFIX
     mass_removal_threshold: float = 0.10
     cohort_prefix: str = ""
 
@@ -205,7 +266,7 @@ class RunOptions:
     person: str | None = None
     mode: Mode = Mode.ALL
     removal: RemovalPolicy | None = None
-    cohort_removal: CohortRemovalPolicy | None = None
+    cohort_retirement: CohortRetirementPolicy | None = None
     mass_removal_threshold: float | None = None
     mass_removal_floor: int | None = None
     delta: bool = False
@@ -238,7 +299,8 @@ class RunOptions:
             person=self.person,
             mode=self.mode,
             removal=self.removal or defaults.removal,
-            cohort_removal=self.cohort_removal or defaults.cohort_removal,
+            cohort_retirement=self.cohort_retirement or defaults.cohort_retirement,
+            cohort_archive_suffix=defaults.cohort_archive_suffix,
             mass_removal_threshold=defaults.mass_removal_threshold
             if threshold is None
             else threshold,
@@ -268,7 +330,7 @@ class RunOptions:
         for name in ("mass_removal_floor", "apply_plan_of", "undo_of"):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
-        for name in ("removal", "cohort_removal"):
+        for name in ("removal", "cohort_retirement"):
             policy = getattr(self, name)
             if policy is not None:
                 data[name] = policy.value
@@ -279,12 +341,25 @@ class RunOptions:
         """Options by name (a task's TOML table, a queued job's JSON), checked.
 
         ``entities`` and ``profiles`` are lists or comma-separated strings.
+        ``cohort_removal``, the old name of ``cohort_retirement`` (a task's
+        options, a run queued or recorded before it), still reads: ``keep``
+        as ``empty``, ``delete`` as ``delete``.
         Raises :class:`ValueError` naming the bad option and what it takes.
         """
         known = {field.name for field in fields(cls)}
         for name in options:
-            if name not in known:
+            if name not in known and name != "cohort_removal":
                 raise ValueError(f"unknown option {name!r} (known: {', '.join(sorted(known))})")
+        if options.get("cohort_removal") is not None:
+            if options.get("cohort_retirement") is not None:
+                raise ValueError(
+                    "options 'cohort_removal' and 'cohort_retirement' both given: "
+                    "give cohort_retirement only (cohort_removal is its old name)"
+                )
+            options = {
+                **{k: v for k, v in options.items() if k != "cohort_removal"},
+                "cohort_retirement": retirement_of_removal(options["cohort_removal"]).value,
+            }
         values: dict[str, Any] = {}
         for name in (*_FLAGS, *_RUN_FLAGS):
             if name in options:
@@ -302,8 +377,8 @@ class RunOptions:
                 values["mode"] = Mode(options["mode"])
             if options.get("removal") is not None:
                 values["removal"] = RemovalPolicy(options["removal"])
-            if options.get("cohort_removal") is not None:
-                values["cohort_removal"] = CohortRemovalPolicy(options["cohort_removal"])
+            if options.get("cohort_retirement") is not None:
+                values["cohort_retirement"] = CohortRetirementPolicy(options["cohort_retirement"])
         except ValueError as error:
             raise ValueError(f"bad option value: {error}") from None
         for name in ("person", "cohort_year", "task", "cohort_scope"):

@@ -14,13 +14,19 @@ are (Moodle deletes them with the account under the delete policy; under
 suspend and keep they come back with the person). Likewise Moodle deletes a
 cohort's members with the cohort.
 
-A cohort every tenant dropped follows ``cohort_removal``: under ``keep``
-(the default) it is emptied, not deleted: its members are removed (those of
-people who stay; a leaving person's membership follows them as above), the
-cohort stays in Moodle and in the index with no tenant, and when a source
-brings it back it is re-indexed, never created again, so it keeps its Moodle
-id and what Moodle attached to it (cohort enrolments); its members are added
-again. Under ``delete`` it is deleted, its members with it.
+A cohort every tenant dropped is retired under ``cohort_retirement``
+(:class:`farm.options.CohortRetirementPolicy`). Under ``keep`` (the
+default) it is released: nothing is written to Moodle, its members stay,
+and the index forgets its tenants and theirs, so later runs leave it alone;
+under ``archive`` it is released the same way, renamed with the archive
+suffix and hidden. Under ``empty`` its members are removed (those of people
+who stay; a leaving person's membership follows them as above) and the
+cohort stays in Moodle and in the index with no tenant. Whichever of those
+three, when a source brings the cohort back it is re-indexed (updated, if
+it was renamed), never created again, so it keeps its Moodle id and what
+Moodle attached to it (cohort enrolments); the members the source lists are
+added, the others removed. Under ``delete`` it is deleted, its members with
+it.
 
 This module is the planner's face: :func:`plan_site` runs one pass
 (:class:`farm.planner.Planner`) through its steps, people, cohorts and
@@ -37,7 +43,7 @@ from farm.cohort_scope import narrow
 from farm.index import SiteIndex
 from farm.model import Kind, SourceWarning
 from farm.operation import Action, Batch, Category, Operation
-from farm.options import CohortRemovalPolicy, PlanOptions, RemovalPolicy
+from farm.options import CohortRetirementPolicy, PlanOptions, RemovalPolicy
 from farm.plan_links import plan_links
 from farm.plan_objects import plan_objects, plan_people
 from farm.planner import Planner
@@ -173,7 +179,7 @@ __all__ = [
     "Action",
     "Batch",
     "Category",
-    "CohortRemovalPolicy",
+    "CohortRetirementPolicy",
     "Operation",
     "Plan",
     "PlanOptions",

@@ -40,7 +40,13 @@ from farm.model import (
     SourceWarning,
 )
 from farm.operation import Action, Category, Operation
-from farm.options import CohortRemovalPolicy, Mode, PlanOptions, RemovalPolicy
+from farm.options import (
+    CohortRetirementPolicy,
+    Mode,
+    PlanOptions,
+    RemovalPolicy,
+    retirement_of_removal,
+)
 from farm.safety import SafetyStop
 from farm.site_rules import Refusal
 from farm.stored_plan import RecordId, StoredPlan
@@ -162,7 +168,7 @@ _CONVERTERS: Mapping[str, Callable[[Any, str], Any]] = {
     "Kind": _kind,
     "Mode": _enum(Mode),
     "RemovalPolicy": _enum(RemovalPolicy),
-    "CohortRemovalPolicy": _enum(CohortRemovalPolicy),
+    "CohortRetirementPolicy": _enum(CohortRetirementPolicy),
     "frozenset[str]": _strings,
     "frozenset[Profile]": _enums(Profile),
     "frozenset[Entity]": _enums(Entity),
@@ -223,6 +229,18 @@ def _check_converters() -> None:
 
 
 _check_converters()
+
+
+def _options(data: Any) -> Any:
+    """A stored plan's options, ``cohort_removal`` (stored before ``cohort_retirement``) renamed."""
+    if not isinstance(data, dict) or "cohort_removal" not in data:
+        return data
+    renamed = {name: value for name, value in data.items() if name != "cohort_removal"}
+    try:
+        renamed["cohort_retirement"] = retirement_of_removal(data["cohort_removal"]).value
+    except ValueError as error:
+        raise _fail("options.cohort_removal", str(error)) from None
+    return renamed
 
 
 def record_to_json(record: Record) -> dict[str, Any]:
@@ -346,7 +364,7 @@ def plan_from_json(data: Any) -> StoredPlan:
         run_id=_int(doc.get("run_id"), "run_id"),
         site=_string(doc.get("site"), "site"),
         tenants=tuple(sorted(_strings(doc.get("tenants", []), "tenants"))),
-        options=_decode(PlanOptions, doc.get("options", {}), "options"),
+        options=_decode(PlanOptions, _options(doc.get("options", {})), "options"),
         operations=operations("operations"),
         blocked=None if blocked is None else _decode(SafetyStop, blocked, "blocked"),
         withheld=operations("withheld"),

@@ -4,15 +4,19 @@ A link is added once its person (and its cohort or group) exists or is
 created this run; one that must wait is counted in the plan's notes. A link
 whose tenants all read completely without it is removed, but only while its
 person stays on the site: a leaving person's links follow the person, and a
-deleted cohort's members go with the cohort. The rules are in
+deleted cohort's members go with the cohort. A retired cohort's members
+(``cohort_retirement`` keep or archive) stay in Moodle: the index forgets
+their tenants with the cohort's, and when a source reads the cohort again
+the members it no longer lists are removed. The rules are in
 :mod:`farm.plan`; the objects links point at are planned first by
 :mod:`farm.plan_objects`. Pure.
 """
 
 from __future__ import annotations
 
-from farm.model import CohortMembership, GroupMembership, Kind, Record
+from farm.model import CohortMembership, GroupMembership, IndexEntry, Kind, Record
 from farm.operation import ADDING, REMOVING, Action, Category, Operation
+from farm.options import CohortRetirementPolicy
 from farm.planner import NO_CHANGES, Planner
 
 
@@ -82,11 +86,20 @@ def _plan_absent_links(planner: Planner, kind: Kind) -> None:
     present = planner.snapshot.of(kind)
     removing = REMOVING[kind]
     stays: dict[str, bool] = {}
+    members = kind is Kind.COHORT_MEMBER
     for key, entry in planner.index.of(kind).items():
-        if key in present or not entry.tenants & authoritative:
+        if key in present:
+            continue
+        cohort = entry.values.get("cohort") if members else None
+        taken_back = not entry.tenants and cohort in planner.taken_back
+        if not (taken_back or entry.tenants & authoritative):
             continue
         person = entry.values.get("person", "")
         if scope is not None and not scope(person):
+            continue
+        if members and not taken_back and _released(planner, cohort):
+            # Its cohort is released: the membership stays in Moodle, the farm lets it go.
+            planner.reindex(kind, key, Category.REMOVE, None, entry, frozenset())
             continue
         remaining = entry.tenants - authoritative
         if remaining:
@@ -106,3 +119,24 @@ def _plan_absent_links(planner: Planner, kind: Kind) -> None:
         planner.emit(
             Operation(kind, removing, key, Category.REMOVE, None, entry, NO_CHANGES, frozenset())
         )
+
+
+def _released(planner: Planner, cohort: object) -> bool:
+    """Whether a membership's cohort is released: retired this run, or earlier and still gone.
+
+    A cohort the index holds with no tenant and no source reads was retired
+    by an earlier run; under keep or archive its members are left as they
+    are (under ``empty`` it has none the farm still holds but a leaving
+    person's, whose membership follows them).
+    """
+    if not isinstance(cohort, str):
+        return False
+    if cohort in planner.released_cohorts:
+        return True
+    if cohort in planner.snapshot.of(Kind.COHORT) or planner.options.cohort_retirement not in (
+        CohortRetirementPolicy.KEEP,
+        CohortRetirementPolicy.ARCHIVE,
+    ):
+        return False
+    entry: IndexEntry | None = planner.index.get(Kind.COHORT, cohort)
+    return entry is not None and not entry.tenants

@@ -2,20 +2,25 @@
 
 A record read but not indexed is created, one whose digest changed is
 updated (revived when it was suspended), one whose tenants all read
-completely without it is removed under the run's removal policy. The rules
+completely without it is removed under the run's removal policy: a cohort
+under ``cohort_retirement`` (kept, archived, emptied or deleted). The rules
 are in :mod:`farm.plan`; the links that point at these objects are planned
 afterwards by :mod:`farm.plan_links`. Pure.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from farm.cohorts import owns
-from farm.model import Kind, Record
+from farm.model import Cohort, IndexEntry, Kind, Record
 from farm.operation import Action, Category, Operation
-from farm.options import CohortRemovalPolicy, RemovalPolicy
+from farm.options import CohortRetirementPolicy, RemovalPolicy
 from farm.planner import NO_CHANGES, Planner, changes_between
+
+#: The first part of an idnumber after the prefix, when it is a school year (SDET's ``2025``).
+_YEAR = re.compile(r"(\d{4})(?:-(\d{4}))?(?::|$)")
 
 
 def plan_people(planner: Planner) -> None:
@@ -55,6 +60,9 @@ def _plan_present(planner: Planner, kind: Kind, scope: Callable[[str], bool] | N
             continue
         found = origins[key]
         entry = entries.get(key)
+        if kind is Kind.COHORT and entry is not None and not entry.tenants:
+            # A retired (or emptied) cohort a source reads again: the farm manages it again.
+            planner.taken_back.add(key)
         if entry is None:
             if check_owner and not _owned(planner, record):
                 planner.unowned.setdefault(kind, []).append(key)
@@ -94,7 +102,7 @@ def _plan_absent(planner: Planner, kind: Kind, scope: Callable[[str], bool] | No
     present = planner.snapshot.of(kind)
     held = planner.snapshot.held if kind is Kind.PERSON else frozenset()
     policy = planner.options.removal
-    keep_cohorts = planner.options.cohort_removal is CohortRemovalPolicy.KEEP
+    retirement = planner.options.cohort_retirement
     for key, entry in planner.index.of(kind).items():
         if key in present or entry.suspended or not entry.tenants & authoritative:
             continue
@@ -104,10 +112,12 @@ def _plan_absent(planner: Planner, kind: Kind, scope: Callable[[str], bool] | No
         if scope is not None and not scope(key):
             continue
         remaining = entry.tenants - authoritative
-        if kind is Kind.COHORT and keep_cohorts and not remaining:
-            # Emptied, not deleted: farm.plan_links removes its members.
-            planner.emptied_cohorts.add(key)
-            planner.reindex(kind, key, Category.REMOVE, None, entry, remaining)
+        if (
+            kind is Kind.COHORT
+            and not remaining
+            and retirement is not CohortRetirementPolicy.DELETE
+        ):
+            _retire(planner, key, entry, retirement)
         elif (
             remaining
             or kind is Kind.GROUP
@@ -130,3 +140,67 @@ def _plan_absent(planner: Planner, kind: Kind, scope: Callable[[str], bool] | No
                     kind, Action.DELETE, key, Category.REMOVE, None, entry, NO_CHANGES, frozenset()
                 )
             )
+
+
+def _retire(planner: Planner, key: str, entry: IndexEntry, policy: CohortRetirementPolicy) -> None:
+    """A cohort no tenant reads any more, kept, archived or emptied (``delete`` is a deletion)."""
+    if policy is CohortRetirementPolicy.EMPTY:
+        # Emptied, not deleted: farm.plan_links removes its members.
+        planner.emptied_cohorts.add(key)
+    else:
+        # Released: farm.plan_links releases its members too, in the index only.
+        planner.released_cohorts.add(key)
+    if policy is CohortRetirementPolicy.ARCHIVE:
+        archived = _archived(planner, key, entry)
+        if archived is not None:
+            # The rename keeps the tenants and the re-index below drops them: two journal
+            # lines, each of which an undo takes back (the name, then the tenants).
+            planner.archived_cohorts.add(key)
+            changes = {"name": (entry.values.get("name"), archived.name)}
+            planner.emit(
+                Operation(
+                    Kind.COHORT,
+                    Action.UPDATE,
+                    key,
+                    Category.REMOVE,
+                    archived,
+                    entry,
+                    changes,
+                    entry.tenants,
+                )
+            )
+    planner.reindex(Kind.COHORT, key, Category.REMOVE, None, entry, frozenset())
+
+
+def _archived(planner: Planner, key: str, entry: IndexEntry) -> Cohort | None:
+    """The cohort renamed with the archive suffix and hidden; None when it has the suffix."""
+    values = entry.values
+    name = str(values.get("name", ""))
+    suffix = planner.options.cohort_archive_suffix.format(
+        school_year=school_year(planner.options.cohort_prefix, key)
+    )
+    if name.endswith(suffix):
+        return None
+    return Cohort(
+        idnumber=key,
+        name=name + suffix,
+        description=str(values.get("description", "")),
+        context=str(values.get("context", "system")),
+        visible=False,
+    )
+
+
+def school_year(prefix: str, idnumber: str) -> str:
+    """The school year a cohort's idnumber carries after the prefix, ``archived`` if none.
+
+    >>> school_year("farm:", "farm:2025:0999901Z:2NDE1")
+    '2025-2026'
+    >>> school_year("farm:", "farm:netypareo:cfa-31:group:G1")
+    'archived'
+    """
+    rest = idnumber[len(prefix) :] if idnumber.startswith(prefix) else idnumber
+    found = _YEAR.match(rest)
+    if found is None:
+        return "archived"
+    start = int(found.group(1))
+    return f"{start}-{found.group(2) or start + 1}"

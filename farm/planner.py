@@ -43,6 +43,12 @@ class Planner:
         self.created: dict[Kind, set[str]] = {kind: set() for kind in Kind}
         self.deleted_cohorts: set[str] = set()
         self.emptied_cohorts: set[str] = set()
+        #: Cohorts retired under keep or archive: the farm lets them go, members and all.
+        self.released_cohorts: set[str] = set()
+        #: Of those, the ones renamed and hidden this run.
+        self.archived_cohorts: set[str] = set()
+        #: Cohorts a source reads again after they were retired (indexed with no tenant).
+        self.taken_back: set[str] = set()
         self.unowned: dict[Kind, list[str]] = {}
         self.waiting: dict[Kind, int] = {}
         self.held_kept = 0
@@ -169,6 +175,29 @@ class Planner:
                     removed[cohort] = removed.get(cohort, 0) + 1
             for key in sorted(self.emptied_cohorts):
                 yield (
-                    f"cohort emptied (kept: cohort_removal = keep): {key} "
+                    f"cohort emptied (kept: cohort_retirement = empty): {key} "
                     f"({removed.get(key, 0)} member(s) removed)"
                 )
+        if self.released_cohorts and not withheld:
+            yield from self._released_notes()
+
+    def _released_notes(self) -> Iterator[str]:
+        """One note for the cohorts kept as they are, one for those archived: a rentrée has many."""
+        archived = sorted(self.archived_cohorts)
+        kept = sorted(self.released_cohorts - self.archived_cohorts)
+        policy = self.options.cohort_retirement.value
+        if kept:
+            yield (
+                f"{len(kept)} cohort(s) released (cohort_retirement = {policy}: left as they are "
+                f"in Moodle, members kept; the farm no longer manages them): {_shown(kept)}"
+            )
+        if archived:
+            yield (
+                f"{len(archived)} cohort(s) archived (cohort_retirement = archive: renamed with "
+                f"{self.options.cohort_archive_suffix!r} and hidden, members kept): "
+                f"{_shown(archived)}"
+            )
+
+
+def _shown(keys: list[str], most: int = 5) -> str:
+    return ", ".join(keys[:most]) + (", ..." if len(keys) > most else "")

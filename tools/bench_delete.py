@@ -33,7 +33,7 @@ from farm.index import SiteIndex
 from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
 from farm.moodle import MoodleClient, MoodleLimits
 from farm.moodle.applier import Applier
-from farm.options import CohortRemovalPolicy, PlanOptions, RemovalPolicy
+from farm.options import CohortRetirementPolicy, PlanOptions, RemovalPolicy
 from farm.plan import plan_site
 from farm.secrets import Secret
 from farm.snapshot import merge_site
@@ -73,7 +73,7 @@ async def apply(client: MoodleClient, index: SiteIndex, people: int) -> tuple[Si
     options = PlanOptions(
         cohort_prefix=PREFIX,
         removal=RemovalPolicy.DELETE,
-        cohort_removal=CohortRemovalPolicy.DELETE,
+        cohort_retirement=CohortRetirementPolicy.DELETE,
         allow_mass_removal=True,
     )
     tenant = snapshot(people) if people else TenantSnapshot(A)

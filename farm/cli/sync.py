@@ -57,7 +57,7 @@ from farm.engine.wiring import Sources, client_provider
 from farm.logs import configure_logs
 from farm.model import Entity, Profile
 from farm.notify import notify_after_run
-from farm.options import RunOptions
+from farm.options import CohortRetirementPolicy, RunOptions
 from farm.registry import RegistryError, RunTrigger
 
 #: Executors ``farm sync`` can run jobs on, by name.
@@ -143,10 +143,17 @@ log = structlog.get_logger("farm.sync")
 )
 @click.option("--allow-mass-removal", is_flag=True, help="Lift the safety stops for this run.")
 @click.option(
+    "--cohort-retirement",
+    type=click.Choice([policy.value for policy in CohortRetirementPolicy]),
+    help="Cohorts no tenant reads any more (last year's at the rentrée): keep them as they "
+    "are, archive them (renamed and hidden), empty them, or delete them (default: the "
+    "site's cohort_retirement).",
+)
+@click.option(
     "--cohort-removal",
     type=click.Choice(["keep", "delete"]),
-    help="Cohorts gone from the source: keep them emptied, or delete them "
-    "(default: the site's cohort_removal).",
+    hidden=True,
+    help="The old name of --cohort-retirement: keep is empty, delete is delete.",
 )
 @click.option(
     "--verbose", "-v", is_flag=True, help="Keep one line per operation in the run's reports."
@@ -181,6 +188,7 @@ def sync(
     profiles: tuple[str, ...],
     mode: str | None,
     allow_mass_removal: bool,
+    cohort_retirement: str | None,
     cohort_removal: str | None,
     verbose: bool,
     adopt_cohorts: bool,
@@ -238,6 +246,8 @@ def sync(
         given["profiles"] = _csv(profiles)
     if mode:
         given["mode"] = mode
+    if cohort_retirement:
+        given["cohort_retirement"] = cohort_retirement
     if cohort_removal:
         given["cohort_removal"] = cohort_removal
     if user:

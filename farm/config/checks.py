@@ -13,7 +13,7 @@ from farm.config.course_checks import course_rule_checks
 from farm.config.files import FileSet, Loc, ParsedFile
 from farm.config.problems import Problem, annotation_fields
 from farm.config.schema import FarmFile, SiteFile
-from farm.config.sites import is_url, site_checks
+from farm.config.sites import is_url, retirement_checks, site_checks
 from farm.secrets import SecretError, SecretRef
 
 
@@ -73,6 +73,8 @@ def _farm_checks(files: FileSet) -> Iterator[Problem]:
                 "the URL holds a password, and farm.toml is no place for a secret",
                 "remove it and give the password through PGPASSWORD or ~/.pgpass",
             )
+    section = farm.farm
+    yield from retirement_checks(source, "farm", section.cohort_retirement, section.cohort_removal)
     if farm.status.critical_after <= farm.status.warning_after:
         yield source.problem(
             ("status", "critical_after"),

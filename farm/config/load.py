@@ -21,7 +21,7 @@ from farm.config.schema import (
     DEFAULT_SCHEDULES,
     ESTABLISHMENT_TASKS,
     NETYPAREO_TASKS,
-    CohortRemoval,
+    CohortRetirement,
     FarmFile,
     FarmSection,
     Removal,
@@ -30,11 +30,13 @@ from farm.config.schema import (
 )
 from farm.moodle.settings import MoodleLimits
 from farm.options import (
-    CohortRemovalPolicy,
+    DEFAULT_ARCHIVE_SUFFIX,
+    CohortRetirementPolicy,
     PlanDefaults,
     PlanOptions,
     RemovalPolicy,
     RunOptions,
+    retirement_of_removal,
 )
 from farm.pronote.settings import PronoteSettings
 from farm.secrets import SecretRef
@@ -75,7 +77,8 @@ class FarmSettings:
     limits: MoodleLimits = field(default_factory=MoodleLimits)
     removal: Removal = "suspend"
     mass_removal_threshold: float = 0.10
-    cohort_removal: CohortRemoval = "keep"
+    cohort_retirement: CohortRetirement = "keep"
+    cohort_archive_suffix: str = DEFAULT_ARCHIVE_SUFFIX
     schedules: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType(dict(DEFAULT_SCHEDULES)), hash=False
     )
@@ -122,8 +125,8 @@ class TenantConfig:
 class SiteConfig:
     """One Moodle site and its tenants, from ``tenants/<name>.toml``.
 
-    ``limits``, ``removal``, ``mass_removal_threshold`` and ``cohort_removal``
-    already include the farm-wide defaults. ``token`` is a reference; resolve
+    ``limits``, ``removal``, ``mass_removal_threshold``, ``cohort_retirement``
+    and ``cohort_archive_suffix`` already include the farm-wide defaults. ``token`` is a reference; resolve
     it only to call Moodle.
     """
 
@@ -136,7 +139,8 @@ class SiteConfig:
     tenants: tuple[TenantConfig, ...]
     removal: Removal
     mass_removal_threshold: float
-    cohort_removal: CohortRemoval = "keep"
+    cohort_retirement: CohortRetirement = "keep"
+    cohort_archive_suffix: str = DEFAULT_ARCHIVE_SUFFIX
     profile_fields: tuple[str, ...] = ()
     auth: str | None = None
     new_passwords: PasswordDelivery | None = None
@@ -187,7 +191,8 @@ class Farm:
         config = self.sites[site] if isinstance(site, str) else site
         return PlanDefaults(
             removal=RemovalPolicy(config.removal),
-            cohort_removal=CohortRemovalPolicy(config.cohort_removal),
+            cohort_retirement=CohortRetirementPolicy(config.cohort_retirement),
+            cohort_archive_suffix=config.cohort_archive_suffix,
             mass_removal_threshold=config.mass_removal_threshold,
             cohort_prefix=self.settings.cohort_prefix,
         )
@@ -282,7 +287,8 @@ def _build(farm_dir: Path, farm_file: FarmFile, site_files: Mapping[str, Any]) -
         limits=farm_file.limits,
         removal=section.removal,
         mass_removal_threshold=section.mass_removal_threshold,
-        cohort_removal=section.cohort_removal,
+        cohort_retirement=_retirement(section.cohort_retirement, section.cohort_removal) or "keep",
+        cohort_archive_suffix=section.cohort_archive_suffix,
         schedules=MappingProxyType({**DEFAULT_SCHEDULES, **farm_file.schedules.overrides()}),
         cohort_prefix=section.cohort_prefix,
         timezone=section.timezone,
@@ -305,6 +311,15 @@ def _build(farm_dir: Path, farm_file: FarmFile, site_files: Mapping[str, Any]) -
         tenants=MappingProxyType(tenants),
         pronote=farm_file.pronote,
     )
+
+
+def _retirement(
+    retirement: CohortRetirement | None, removal: str | None
+) -> CohortRetirement | None:
+    """A table's ``cohort_retirement``, or what its old ``cohort_removal`` means (checks warn)."""
+    if retirement is not None or removal is None:
+        return retirement
+    return retirement_of_removal(removal).value
 
 
 def _site(name: str, path: Path, site_file: SiteFile, settings: FarmSettings) -> SiteConfig:
@@ -359,7 +374,9 @@ def _site(name: str, path: Path, site_file: SiteFile, settings: FarmSettings) ->
             if section.mass_removal_threshold is not None
             else settings.mass_removal_threshold
         ),
-        cohort_removal=section.cohort_removal or settings.cohort_removal,
+        cohort_retirement=_retirement(section.cohort_retirement, section.cohort_removal)
+        or settings.cohort_retirement,
+        cohort_archive_suffix=section.cohort_archive_suffix or settings.cohort_archive_suffix,
         profile_fields=section.profile_fields,
         auth=section.auth,
         new_passwords=section.new_passwords,

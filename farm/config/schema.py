@@ -21,6 +21,7 @@ from farm.cohorts import DEFAULT_PREFIX
 from farm.config.notify import NotifySettings
 from farm.config.table import Table
 from farm.moodle.settings import MoodleLimits
+from farm.options import DEFAULT_ARCHIVE_SUFFIX, check_archive_suffix
 from farm.pronote.settings import PronoteSettings
 from farm.secrets import SecretReference
 from farm.site_rules import EmailConflicts, PasswordDelivery
@@ -48,7 +49,10 @@ DEFAULT_SCHEDULES: Final = {
 }
 
 Removal = Literal["keep", "suspend", "delete"]
+#: ``cohort_removal``, the old name of ``cohort_retirement``, and the values it took.
 CohortRemoval = Literal["keep", "delete"]
+CohortRetirement = Literal["keep", "archive", "empty", "delete"]
+ArchiveSuffix = Annotated[str, AfterValidator(check_archive_suffix)]
 
 _NAME: Final = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _TAG: Final = re.compile(r"[a-z0-9][a-z0-9._:-]*")
@@ -177,9 +181,20 @@ class FarmSection(Table):
     removal: Removal = Field(
         "suspend", description="what happens to people gone from the source: keep, suspend, delete"
     )
-    cohort_removal: CohortRemoval = Field(
-        "keep",
-        description="what happens to cohorts gone from the source: keep (emptied), delete",
+    cohort_retirement: CohortRetirement | None = Field(
+        None,
+        description="what happens to cohorts no tenant reads any more: keep (as they are, the "
+        "default), archive (renamed and hidden), empty (members removed), delete",
+    )
+    cohort_removal: CohortRemoval | None = Field(
+        None,
+        description="the old name of cohort_retirement, still read: keep is empty, delete is "
+        "delete",
+    )
+    cohort_archive_suffix: ArchiveSuffix = Field(
+        DEFAULT_ARCHIVE_SUFFIX,
+        description="what cohort_retirement = archive adds to a cohort's name; {school_year} "
+        "is the year of its idnumber (2025-2026), or 'archived'",
     )
     mass_removal_threshold: float = Field(
         0.10, gt=0, le=1, description="share of a site's people a run may remove before it stops"
@@ -247,8 +262,14 @@ class SiteSection(Table):
     token: SecretReference = Field(description="web-service token: env:NAME or file:PATH")
     tags: tuple[Tag, ...] = Field((), description="tags of every tenant of the site")
     removal: Removal | None = Field(None, description="overrides [farm] removal")
+    cohort_retirement: CohortRetirement | None = Field(
+        None, description="overrides [farm] cohort_retirement"
+    )
     cohort_removal: CohortRemoval | None = Field(
-        None, description="overrides [farm] cohort_removal"
+        None, description="the old name of cohort_retirement, still read"
+    )
+    cohort_archive_suffix: ArchiveSuffix | None = Field(
+        None, description="overrides [farm] cohort_archive_suffix"
     )
     mass_removal_threshold: float | None = Field(
         None, gt=0, le=1, description="overrides [farm] mass_removal_threshold"

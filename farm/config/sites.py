@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from farm.config.files import FileSet, Loc, SiteView
+from farm.config.files import FileSet, Loc, ParsedFile, SiteView
 from farm.config.problems import Problem, did_you_mean, key_path
 from farm.site_rules import INTERNAL_AUTH_PLUGINS
 from farm.uai import is_uai
@@ -96,7 +96,36 @@ def site_checks(files: FileSet) -> Iterator[Problem]:
                 )
 
 
+def retirement_checks(
+    source: ParsedFile, table: str, retirement: str | None, removal: str | None
+) -> Iterator[Problem]:
+    """``cohort_removal``, the old name of ``cohort_retirement``: a warning, or both an error."""
+    if removal is None:
+        return
+    meant = "empty" if removal == "keep" else removal
+    if retirement is not None:
+        yield source.problem(
+            (table, "cohort_removal"),
+            "cohort_removal is the old name of cohort_retirement, which is set too",
+            "remove cohort_removal",
+        )
+        return
+    yield dataclasses.replace(
+        source.problem(
+            (table, "cohort_removal"),
+            f"cohort_removal is now cohort_retirement; {removal!r} is read as {meant!r}",
+            f'write cohort_retirement = "{meant}" instead (or "keep": leave retired cohorts '
+            f'as they are, or "archive": rename and hide them)',
+        ),
+        warning=True,
+    )
+
+
 def _section_checks(view: SiteView) -> Iterator[Problem]:
+    if view.section is not None:
+        yield from retirement_checks(
+            view.source, "site", view.section.cohort_retirement, view.section.cohort_removal
+        )
     if view.section is not None and not is_url(view.section.url, ("http", "https")):
         yield view.source.problem(
             ("site", "url"),

@@ -119,7 +119,10 @@ async def _update_cohorts(
 
     def params(item: tuple[Cohort, int]) -> dict[str, Any]:
         cohort, moodle_id = item
-        base = NewCohort(cohort.idnumber, cohort.name, cohort.description, _category(cohort))
+        # visible goes with every update: an archived cohort read again is shown again.
+        base = NewCohort(
+            cohort.idnumber, cohort.name, cohort.description, _category(cohort), cohort.visible
+        )
         return {"id": moodle_id, **base.params()}
 
     async def on_batch(result: BatchResult[tuple[Cohort, int]]) -> None:

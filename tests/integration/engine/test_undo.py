@@ -25,7 +25,7 @@ from farm.engine.undo_request import UndoOutcome, UndoRefused, simulate_undo, un
 from farm.engine.wiring import Sources, client_provider
 from farm.model import Cohort, CohortMembership, Kind, Person, TenantSnapshot
 from farm.operation import Action
-from farm.options import CohortRemovalPolicy, RunOptions
+from farm.options import CohortRetirementPolicy, RunOptions
 from farm.registry import RunStatus
 from farm.undo import CreatedPolicy
 from tests.integration.engine.conftest import COLLEGE, LYCEE, SITE, Scenario, person
@@ -80,7 +80,7 @@ class Farm:
     coordinator: Coordinator
 
     async def sync(self, **options: Any) -> RunResult:
-        options.setdefault("cohort_removal", CohortRemovalPolicy.DELETE.value)
+        options.setdefault("cohort_retirement", CohortRetirementPolicy.DELETE.value)
         request = SyncRequest(
             tenants=tuple(self.scenario.farm.tenants[t] for t in (LYCEE, COLLEGE)),
             options=RunOptions.from_mapping(options),

@@ -157,12 +157,12 @@ def test_a_cohort_gone_from_the_source_is_deleted_with_its_members_under_delete(
     members = [CohortMembership(CLASS.key, p.source_key) for p in people]
     index = synced(tenant(A, people, cohorts=[CLASS], members=members))
 
-    result = plan(index, tenant(A, people), cohort_removal="delete")
+    result = plan(index, tenant(A, people), cohort_retirement="delete")
 
     assert actions(result) == [(Kind.COHORT, "delete", CLASS.key)]
     after = apply(index, result)
     assert after.of(Kind.COHORT_MEMBER) == {}
-    assert plan(after, tenant(A, people), cohort_removal="delete").operations == ()
+    assert plan(after, tenant(A, people), cohort_retirement="delete").operations == ()
 
 
 def test_a_renamed_cohort_is_updated() -> None:

@@ -233,7 +233,7 @@ def test_run_options_travel_as_json_and_come_back_the_same() -> None:
     sent = given.to_json()
     assert sent["entities"] == ["cohorts", "users"]
     assert sent["run_date"] == "2026-09-01"
-    assert "cohort_removal" not in sent  # left to the site
+    assert "cohort_retirement" not in sent  # left to the site
     assert RunOptions.from_mapping(json.loads(json.dumps(sent))) == given
 
 

@@ -19,7 +19,7 @@ from farm.applied import Applied, Confirmation
 from farm.index import SiteIndex, index_writes
 from farm.model import Cohort, CohortMembership, Group, IndexEntry, Kind, Person
 from farm.operation import Action, Category, Operation
-from farm.options import CohortRemovalPolicy
+from farm.options import CohortRetirementPolicy
 from farm.registry.journal import journal_lines
 from farm.registry.rows import JournalEntry, RunId
 from farm.stored_plan import field_changes
@@ -78,7 +78,7 @@ def before() -> tuple[list[Person], SiteIndex]:
             cohorts=[cohort("a"), cohort("b"), cohort("gone")],
             members=[*members("a", 1, 2, 3), *members("b", 4, 5), *members("gone", 6)],
         ),
-        cohort_removal=CohortRemovalPolicy.DELETE,
+        cohort_retirement=CohortRetirementPolicy.DELETE,
     )
     return people, index
 
@@ -95,7 +95,7 @@ def night(people: list[Person], index: SiteIndex) -> tuple[SiteIndex, list[Journ
             cohorts=[cohort("a"), cohort("b"), cohort("new")],
             members=[*members("a", 1, 2, 7), *members("b", 3, 4, 5), *members("new", 1, 7)],
         ),
-        cohort_removal=CohortRemovalPolicy.DELETE,
+        cohort_retirement=CohortRetirementPolicy.DELETE,
     )
     assert planned.blocked is None
     return confirm(index, planned.operations, NIGHT)
@@ -328,3 +328,28 @@ def test_a_link_a_forced_run_added_again_needs_nothing() -> None:
             Kind.COHORT_MEMBER, key, "there before the run, which added it again: nothing to undo"
         ),
     )
+
+
+def test_the_undo_of_a_rentree_archive_renames_and_shows_last_years_cohort_again() -> None:
+    people, start = before()
+    planned = plan(
+        start,
+        tenant(UAI, people, cohorts=[cohort("a"), cohort("b")], members=[*members("a", 1, 2, 3)]),
+        cohort_retirement=CohortRetirementPolicy.ARCHIVE,
+    )
+    after, lines = confirm(start, planned.operations, NIGHT)
+    assert after.get(Kind.COHORT, f"{PREFIX}gone").values["name"] == "Classe gone (archived)"
+
+    undo = invert(lines, after, run_id=NIGHT)
+
+    assert undo.left_alone == ()
+    rename, reindex = [op for op in undo.operations if op.kind is Kind.COHORT]
+    assert (rename.action, dict(rename.changes)) == (
+        Action.UPDATE,
+        {"name": ("Classe gone (archived)", "Classe gone")},
+    )
+    assert (reindex.action, reindex.tenants) == (Action.REINDEX, {UAI})
+    assert isinstance(rename.record, Cohort)
+    assert rename.record.visible is True
+    undone, _ = confirm(after, undo.operations, NIGHT + 1)
+    assert state(undone) == state(start)

@@ -1,8 +1,9 @@
 """A cohort the source drops, then brings back, on the simulated Moodle (issue 12).
 
-Under ``cohort_removal = keep`` (the default) the cohort is emptied, not
-deleted: its Moodle id survives, with whatever Moodle attached to it (cohort
-enrolments), and its members come back with the source. Under ``delete``
+Under ``cohort_retirement = "empty"`` (what ``cohort_removal = "keep"``
+was) the cohort is emptied, not deleted: its Moodle id survives, with
+whatever Moodle attached to it (cohort enrolments), and its members come
+back with the source. Under ``delete``
 the cohort goes and comes back as a new one, with a new id.
 """
 
@@ -16,7 +17,7 @@ from farm.simulators.moodle import CohortRow
 from tests.integration.engine.conftest import COLLEGE, LYCEE, Scenario, person
 
 COHORT = f"farm:{LYCEE}:student"
-NOTE = "cohort emptied (kept: cohort_removal = keep)"
+NOTE = "cohort emptied (kept: cohort_retirement = empty)"
 
 
 def students(n: int) -> list[Person]:
@@ -44,6 +45,7 @@ def notes(scenario: Scenario) -> list[str]:
 
 
 async def sync_ok(scenario: Scenario, **options: Any) -> None:
+    options.setdefault("cohort_retirement", "empty")
     outcome = await scenario.sync(**options)
     assert {t.phase for t in outcome.tenants.values()} == {Phase.SUCCEEDED}, outcome
 
@@ -123,7 +125,7 @@ async def test_under_delete_the_cohort_is_deleted_and_comes_back_as_a_new_one(
     assert first is not None
 
     scenario.source.set(without_cohorts(people))
-    await sync_ok(scenario, cohort_removal="delete")
+    await sync_ok(scenario, cohort_retirement="delete")
 
     assert cohort(scenario) is None
     assert COHORT not in scenario.index("cohort")
@@ -131,7 +133,7 @@ async def test_under_delete_the_cohort_is_deleted_and_comes_back_as_a_new_one(
     assert not any(note.startswith(NOTE) for note in notes(scenario))
 
     scenario.set_people(LYCEE, people)
-    await sync_ok(scenario, cohort_removal="delete")
+    await sync_ok(scenario, cohort_retirement="delete")
 
     back = cohort(scenario)
     assert back is not None
