@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from farm.applied import Confirmation
-from farm.index import SiteIndex
+from farm.applied import Applied, Confirmation
+from farm.index import SiteIndex, index_writes
 from farm.model import Cohort, Kind
+from farm.operation import Action, Category, Operation
 from farm.registry import Registry, RunId, RunTrigger
 from tests.confirmations import created, deleted, person, renamed
 from tests.integration.registry.farms import build_farm
@@ -86,3 +87,43 @@ def test_a_large_batch_is_recorded_whole(registry: Registry, site: str) -> None:
     registry.record_confirmation(site, deleted(registry.site_index(site), gone), run_id=run)
     assert [e.moodle_id for e in registry.index_entries(site)] == list(range(1100, 1200))
     assert len(registry.journal(run, site)) == 2300
+
+
+def test_a_suspension_and_a_reindex_read_back_as_recorded(registry: Registry, site: str) -> None:
+    run = registry.start_run(trigger=RunTrigger.BATCH)
+    registry.record_confirmation(
+        site, created(SiteIndex(), [person("sdet:1"), person("sdet:2")]), run_id=run
+    )
+    index = registry.site_index(site)
+    entry = index.get(Kind.PERSON, "sdet:2")
+    assert entry is not None
+    suspend = Operation(
+        Kind.PERSON, Action.SUSPEND, "sdet:2", Category.REMOVE, None, entry,
+        {"suspended": (False, True)}, frozenset(),
+    )  # fmt: skip
+    registry.record_confirmation(
+        site, Confirmation((Applied(suspend),), index_writes(index, suspend)), run_id=run
+    )
+    index = registry.site_index(site)
+    kept = index.get(Kind.PERSON, "sdet:1")
+    assert kept is not None
+    # The person joins a second establishment: only the tenants of the entry read back change.
+    both = frozenset({"0750001A", "0750002B"})
+    reindex = Operation(
+        Kind.PERSON, Action.REINDEX, "sdet:1", Category.UPDATE, None, kept, {}, both
+    )
+    registry.record_confirmation(
+        site, Confirmation((Applied(reindex),), index_writes(index, reindex)), run_id=run
+    )
+
+    read = registry.site_index(site)
+    gone, moved = read.get(Kind.PERSON, "sdet:2"), read.get(Kind.PERSON, "sdet:1")
+    assert gone is not None
+    assert moved is not None
+    assert (gone.suspended, gone.tenants, gone.values["suspended"]) == (True, frozenset(), True)
+    assert (moved.suspended, moved.tenants) == (False, both)
+    assert moved.values == person("sdet:1").values()
+    assert [(e.key, e.suspended, e.tenants) for e in registry.index_entries(site)] == [
+        ("sdet:1", False, ("0750001A", "0750002B")),
+        ("sdet:2", True, ()),
+    ]

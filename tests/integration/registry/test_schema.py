@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +10,11 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import column, create_engine, inspect, select, table, text, update
+from sqlalchemy import column, create_engine, insert, inspect, select, table, text, update
 from sqlmodel import SQLModel
 
+from farm.index import SiteIndex
+from farm.model import IndexEntry, Kind
 from farm.registry import (
     Registry,
     RegistryNotCreated,
@@ -20,7 +23,9 @@ from farm.registry import (
     RunTrigger,
     SchemaStateKind,
 )
+from farm.registry.database import JSONValue, UTCDateTime
 from farm.registry.schema import VERSION_TABLE, alembic_config, expected_revision
+from tests.confirmations import person
 from tests.integration.registry.farms import build_farm
 
 TABLES = {
@@ -147,3 +152,62 @@ def test_an_older_registry_is_named_then_upgraded_with_its_history(
         indexes = {i["name"] for i in inspect(connection).get_indexes("tenant_report")}
     engine.dispose()
     assert "ix_tenant_report_tenant_run" in indexes
+
+
+def test_an_0008_index_is_read_back_the_same_after_the_upgrade(
+    registry_url: str, tmp_path: Path
+) -> None:
+    engine = create_engine(registry_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0008")
+    engine.dispose()
+    with Registry.open(registry_url, check=False) as old:
+        old.load_farm(build_farm(tmp_path, {"lyc": {"0750001A": "Lycée A"}}))
+        run = old.start_run(trigger=RunTrigger.BATCH)
+    gone = {**person("sdet:2").values(), "suspended": True}
+    # As revision 0008 held them: whether an account is suspended was in its values only.
+    rows = [
+        ("person", "sdet:1", 101, person("sdet:1").values(), ["0750001A"]),
+        ("person", "sdet:2", 102, gone, []),  # suspended by the farm: no tenant left
+        ("person", "sdet:3", 103, person("sdet:3").values(), []),  # kept, not suspended
+        ("person", "sdet:4", 104, {**gone, "username": "sdet-4"}, ["0750001A"]),  # held again
+        ("cohort", "farm:c", 7, {"idnumber": "farm:c", "suspended": True}, []),
+        ("cohort_member", "farm:c|sdet:1", None, {"cohort": "farm:c", "person": "sdet:1"}, []),
+    ]
+    index = table(
+        "index_entry",
+        *(column(name) for name in ("site", "entity", "key", "moodle_id", "digest", "run_id")),
+        column("values", JSONValue),
+        column("tenants", JSONValue),
+        column("updated_at", UTCDateTime()),
+    )
+    now = datetime.now(UTC)
+    engine = create_engine(registry_url)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(index),
+            [
+                {"site": "lyc", "entity": entity, "key": key, "moodle_id": moodle_id,
+                 "digest": f"d{n}", "run_id": run, "values": values, "tenants": tenants,
+                 "updated_at": now}
+                for n, (entity, key, moodle_id, values, tenants) in enumerate(rows)
+            ],
+        )  # fmt: skip
+    engine.dispose()
+    read_by_0008 = SiteIndex(
+        IndexEntry.restore(entity, key, moodle_id, f"d{n}", values, tenants)
+        for n, (entity, key, moodle_id, values, tenants) in enumerate(rows)
+    )
+
+    with Registry.open(registry_url, check=False) as registry:
+        registry.upgrade()
+        read = registry.site_index("lyc")
+        stored = registry.index_entries("lyc")
+
+    assert read == read_by_0008
+    assert list(read) == list(read_by_0008)
+    assert [e.key for e in read if e.suspended] == ["sdet:2"]
+    assert [e.key for e in stored if e.suspended] == ["sdet:2"]
+    assert read.get(Kind.PERSON, "sdet:4") == IndexEntry(
+        Kind.PERSON, "sdet:4", 104, "d3", {**gone, "username": "sdet-4"}, frozenset({"0750001A"})
+    )

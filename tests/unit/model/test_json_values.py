@@ -1,0 +1,52 @@
+"""Index values kept as their JSON text: read like the mapping they encode, encoded once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from farm.index import SiteIndex
+from farm.model import IndexEntry, JsonValues, Kind
+
+VALUES = {"username": "ada", "profiles": ["student"], "profile_fields": {}, "suspended": False}
+
+
+def test_stored_text_reads_as_the_mapping_it_encodes() -> None:
+    stored, plain = JsonValues(json.dumps(VALUES)), dict(VALUES)
+
+    assert stored == plain
+    assert plain == stored
+    assert stored.get("username") == "ada"
+    assert stored.get("email", "") == ""
+    assert stored["profiles"] == ["student"]
+    assert "suspended" in stored
+    assert (len(stored), list(stored), dict(stored.items())) == (4, list(VALUES), VALUES)
+    assert repr(stored) == repr(VALUES)
+    assert stored != {**VALUES, "username": "alan"}
+
+
+def test_an_entry_with_stored_values_equals_the_same_entry_built_in_memory() -> None:
+    stored = IndexEntry(Kind.PERSON, "sdet:1", 7, "d", JsonValues(json.dumps(VALUES)))
+    built = IndexEntry(Kind.PERSON, "sdet:1", 7, "d", dict(VALUES))
+
+    assert stored == built
+    assert SiteIndex([stored]) == SiteIndex([built])
+    assert stored != IndexEntry(Kind.PERSON, "sdet:1", 7, "d", {**VALUES, "suspended": True})
+
+
+def test_values_given_decoded_are_encoded_when_asked_or_keep_the_text_given() -> None:
+    confirmed = JsonValues.of(VALUES)
+    known = JsonValues.of(VALUES, text='{"username": "ada"}')
+
+    assert json.loads(confirmed.text) == VALUES
+    assert confirmed.text is confirmed.text
+    assert known.text == '{"username": "ada"}'
+    assert confirmed == JsonValues(json.dumps(VALUES))
+
+
+def test_stored_text_that_is_not_an_object_is_refused_when_read() -> None:
+    broken = JsonValues("[1, 2]")
+
+    with pytest.raises(ValueError, match=r"index values are not a JSON object: '\[1, 2\]'"):
+        broken.get("username")
