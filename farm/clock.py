@@ -70,3 +70,15 @@ def iso(moment: datetime | None, where: ZoneInfo) -> str | None:
 def label(where: ZoneInfo) -> str:
     """The zone's name, for headers: ``Europe/Paris``."""
     return str(where.key)
+
+
+def ago_text(seconds: float) -> str:
+    """``12 s``, ``3 min``, ``2 h 05``, ``3 days``: how long, for a sentence."""
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min"
+    if whole < 86400:
+        return f"{whole // 3600} h {whole % 3600 // 60:02d}"
+    return f"{whole // 86400} days"

@@ -37,7 +37,8 @@ import anyio
 import anyio.to_thread
 import structlog
 
-from farm.registry import Lease, LeaseHeld, Registry, RegistryError, lease_holder
+from farm.clock import ago_text
+from farm.registry import Holder, Lease, LeaseHeld, Registry, RegistryError, lease_holder
 
 log = structlog.get_logger("farm.leases")
 
@@ -65,13 +66,22 @@ class LeaseRefused(Exception):
         super().__init__(describe_holder(held))
 
 
+def holder_words(holder: str) -> str:
+    """``a run on web1 (process 4242)``: a lease holder's name, as an operator reads it."""
+    return f"a run {Holder.of(holder).place()}"
+
+
 def describe_holder(held: LeaseHeld, now: datetime | None = None) -> str:
-    """``tenant:X is held by host:pid:id since 10:02:03 UTC (12 s ago), until ...``."""
+    """``site:X is held by a run on web1 (process 4242) since 10:02:03 UTC (12 s ago); ...``.
+
+    The holder is said in words (:class:`farm.registry.Holder`), never as its
+    machine-made name: an operator reads it in a report or a log at night.
+    """
     now = now or datetime.now(UTC)
-    age = max(0, int((now - held.since).total_seconds()))
+    since = held.since.astimezone(UTC)
     return (
-        f"{held.key} is held by {held.holder} since "
-        f"{held.since.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC ({age} s ago); "
+        f"{held.key} is held by {holder_words(held.holder)} since "
+        f"{since:%Y-%m-%d %H:%M:%S} UTC ({ago_text((now - held.since).total_seconds())} ago); "
         f"the lease expires at {held.expires_at.astimezone(UTC):%H:%M:%S} UTC unless renewed"
     )
 

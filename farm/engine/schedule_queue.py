@@ -39,7 +39,7 @@ from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.executor import JobFunction, give_up, run_leased_job
 from farm.engine.job import JobContext, run_job
 from farm.engine.jobspec import JobSpec
-from farm.engine.leases import LeasePolicy, describe_holder, lease_order, site_key
+from farm.engine.leases import LeasePolicy, describe_holder, holder_words, lease_order, site_key
 from farm.engine.outcome import JobOutcome, TenantOutcome
 from farm.engine.schedule import TaskSchedule, WaitBound, task_options, wait_bound
 from farm.registry import LeaseHeld, Registry, ReportWarning, RunId, RunTrigger
@@ -331,7 +331,7 @@ class _QueuedJob:
             if busy is None:
                 self.end_wait()
                 return None
-            self.begin_wait(busy.key, busy.holder)
+            self.begin_wait(busy.key, holder_words(busy.holder))
             if (busy.key, busy.holder) != shown:
                 shown = (busy.key, busy.holder)
                 log.info("lease busy, the scheduled job waits", key=busy.key, holder=busy.holder)

@@ -19,7 +19,7 @@ from farm.registry.errors import (
 )
 from farm.registry.farm_load import FarmChanges, SiteChange, TenantChange
 from farm.registry.journal_store import RunJournalLines
-from farm.registry.leases import lease_holder
+from farm.registry.leases import Holder, lease_holder
 from farm.registry.plans import PlanStore, UnknownStoredPlan
 from farm.registry.pronote import PronoteStore
 from farm.registry.registry import Registry
@@ -49,6 +49,7 @@ from farm.registry.tenants import RegisteredSite, RegisteredTenant, TenantHistor
 __all__ = [
     "DuplicateAccount",
     "FarmChanges",
+    "Holder",
     "InconsistentFarm",
     "JournalEntry",
     "Lease",

@@ -78,6 +78,42 @@ def lease_holder() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Holder:
+    """The process a holder name points at, as far as the name says: its host and PID.
+
+    Every holder name this farm writes says both (:func:`lease_holder`); an
+    older or foreign name that does not is kept whole as the host.
+    """
+
+    host: str
+    pid: int | None
+
+    @classmethod
+    def of(cls, holder: str) -> Holder:
+        process = HolderProcess.of(holder)
+        if process is not None:
+            return cls(process.host, process.pid)
+        # ``host:pid:nonce`` where /proc could not say more; anything else is shown as is.
+        parts = holder.rsplit(":", 2)
+        if len(parts) == 3 and parts[1].isdigit():
+            return cls(parts[0], int(parts[1]))
+        return cls(holder, None)
+
+    @property
+    def here(self) -> bool:
+        """Whether the holder is this very process."""
+        return self.pid == os.getpid() and self.host == socket.gethostname()
+
+    def place(self, this: str = "of this process") -> str:
+        """``on web1 (process 4242)``, ``of web1``, or ``this`` when it is this process."""
+        if self.here:
+            return this
+        if self.pid is None:
+            return f"of {self.host}"
+        return f"on {self.host} (process {self.pid})"
+
+
+@dataclass(frozen=True, slots=True)
 class HolderProcess:
     """The process a holder name says holds a lease: host, PID, start time, machine."""
 

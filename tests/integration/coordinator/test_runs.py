@@ -97,13 +97,14 @@ async def test_a_busy_tenant_is_refused_naming_its_holder(
     assert result.status is RunStatus.PARTIAL
     refused = result.tenants[busy]
     assert refused.phase is Phase.SKIPPED
-    assert "held by cron-host:4242:abc since" in refused.reason
+    assert "held by a run on cron-host (process 4242) since" in refused.reason
+    assert "cron-host:4242:abc" not in refused.reason
     # The whole site waits for its tenant; the other site went ahead.
     assert result.tenants[farmkit.tenant_id(0, 0)].phase is Phase.SKIPPED
     assert result.tenants[farmkit.tenant_id(1, 0)].phase is Phase.SUCCEEDED
     assert sim.sites["site-00"].live_users() == []
     report = registry.get_report(result.run_id, busy).tenants[0]
-    assert "cron-host:4242:abc" in (report.reason or "")
+    assert "held by a run on cron-host (process 4242)" in (report.reason or "")
     assert [lease.key for lease in registry.leases()] == [f"tenant:{busy}"]
 
 
