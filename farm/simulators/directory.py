@@ -472,8 +472,9 @@ def _group_entries(
 ) -> list[tuple[str, dict[str, list[str]]]]:
     """Move the groups off the people: entries with member DNs, teachers' isMemberOf.
 
-    The truth keeps who is in which group; taught classes have no place in
-    this shape (its teachers have no ENTAuxEnseignant class), so they go.
+    The truth keeps who is in which group, teachers as members like their
+    students; taught classes have no place in this shape (its teachers have
+    no ENTAuxEnseignant class), so they go.
     """
     by_uai = {e.uai: e for e in etabs}
     members: dict[tuple[str, str], list[str]] = {}
@@ -488,10 +489,11 @@ def _group_entries(
             attrs["objectClass"].append("eduMember")
             attrs.pop("ENTAuxEnsClasses", None)
             attrs.pop("ENTAuxEnsGroupes", None)
-            t.taught_classes = set()
-            attrs["isMemberOf"] = [group_name(by_uai[u], g) for u, g in sorted(t.taught_groups)]
-            if not attrs["isMemberOf"]:
-                del attrs["isMemberOf"]
+            if t.taught_groups:
+                attrs["isMemberOf"] = [group_name(by_uai[u], g) for u, g in sorted(t.taught_groups)]
+            # A teacher is a member of the group entry like its students.
+            t.groups |= t.taught_groups
+            t.taught_classes, t.taught_groups = set(), set()
         elif "staff" in t.kinds and not admins:
             admins.append(b.dn(attrs))
     base = f"ou=groups,{b.suffix}"
