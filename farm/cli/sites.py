@@ -11,7 +11,8 @@ import click
 
 from farm.cli.context import CliContext
 from farm.config import Farm, FarmConfigError, SiteConfig, load_farm
-from farm.moodle import SiteCheck, SiteTarget, check_sites
+from farm.config.problems import key_path
+from farm.moodle import CoursePattern, SiteCheck, SiteTarget, check_sites
 from farm.secrets import SecretError
 
 
@@ -39,7 +40,13 @@ def check(obj: CliContext, names: tuple[str, ...], as_json: bool) -> None:
     fields (PHP's max_input_vars), whether the auth plugin of the site's
     accounts is installed (CAS is no longer part of Moodle 5.0), whether
     each role id of [site.roles] is a role the token can assign, and the
-    round-trip time of one call. The profile-field check writes a marker
+    round-trip time of one call. When the directories' course rules declare
+    courses, it counts the site's courses each course template names and
+    warns for a template that names none; it looks up the categories the
+    role rules name (core_course_get_categories must then be in the
+    token's service) and warns for those missing. A warning does not fail
+    the check: the links of a missing course are skipped, counted in each
+    run's report, until the course is made. The profile-field check writes a marker
     into the token's own account and restores it; the auth check creates a
     suspended throwaway account and deletes it at once. Exit code 0 when
     every site is ready, 1 otherwise.
@@ -89,6 +96,35 @@ def _target(farm: Farm, site: SiteConfig) -> SiteTarget:
         profile_fields=site.profile_fields,
         auths=farm.auths_of(site),
         roles=dict(site.roles),
+        course_patterns=_course_patterns(farm, site),
+        categories=tuple(
+            sorted(
+                {
+                    idnumber
+                    for tenant in site.tenants
+                    if tenant.kind == "establishment" and tenant.source in farm.directories
+                    for idnumber in farm.directories[tenant.source].courses.categories(tenant.id)
+                }
+            )
+        ),
+    )
+
+
+def _course_patterns(farm: Farm, site: SiteConfig) -> tuple[CoursePattern, ...]:
+    """The course templates of the directories the site's establishments read."""
+    uais: dict[str, list[str]] = {}
+    for tenant in site.tenants:
+        if tenant.kind == "establishment" and tenant.source in farm.directories:
+            uais.setdefault(tenant.source, []).append(tenant.id)
+    return tuple(
+        CoursePattern(
+            key=key_path(("directories", name, "courses", *loc)),
+            template=template,
+            match=match,
+            uais=tuple(sorted(ids)),
+        )
+        for name, ids in sorted(uais.items())
+        for loc, match, template in farm.directories[name].courses.course_patterns()
     )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from farm.config import SiteConfig
 from farm.model import CATEGORY_BY_IDNUMBER, Kind, Person
-from farm.moodle import REQUIRED_FUNCTIONS, Found, MoodleClient, probe_auth
+from farm.moodle import CATEGORY_LOOKUP, REQUIRED_FUNCTIONS, Found, MoodleClient, probe_auth
 from farm.operation import Action
 from farm.plan import Plan
 from farm.safety import SafetyStop
@@ -43,10 +43,6 @@ async def site_problem(client: MoodleClient, site: SiteConfig, plan: Plan) -> st
                 f"[site] auth in {site.file.name}"
             )
     return None
-
-
-#: What a category named by idnumber is looked up with: not in every farm's service.
-CATEGORY_LOOKUP = "core_course_get_categories"
 
 
 def extra_functions(plan: Plan) -> list[str]:

@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from farm.moodle.errors import SiteError as SiteError
     from farm.moodle.errors import TransientError as TransientError
     from farm.moodle.errors import UnknownError as UnknownError
+    from farm.moodle.preflight import CATEGORY_LOOKUP as CATEGORY_LOOKUP
+    from farm.moodle.preflight import OPTIONAL_FUNCTIONS as OPTIONAL_FUNCTIONS
     from farm.moodle.preflight import REQUIRED_FUNCTIONS as REQUIRED_FUNCTIONS
+    from farm.moodle.preflight import CoursePattern as CoursePattern
     from farm.moodle.preflight import SiteCheck as SiteCheck
     from farm.moodle.preflight import SiteTarget as SiteTarget
     from farm.moodle.preflight import check_site as check_site
@@ -72,6 +75,9 @@ _EXPORTS = {
         "UnknownError",
     ),
     "farm.moodle.preflight": (
+        "CATEGORY_LOOKUP",
+        "CoursePattern",
+        "OPTIONAL_FUNCTIONS",
         "REQUIRED_FUNCTIONS",
         "SiteCheck",
         "SiteTarget",

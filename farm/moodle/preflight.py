@@ -20,6 +20,8 @@ check looks up the token's own user id as the last of
 
 from __future__ import annotations
 
+import re
+import string
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ import httpx
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError
 from farm.moodle.probes import Found, ProbeResult, probe_auth, probe_role
-from farm.moodle.records import SiteInfo, UserUpdate
+from farm.moodle.records import MoodleCourse, SiteInfo, UserUpdate
 from farm.moodle.settings import MoodleLimits
 from farm.secrets import Secret
 
@@ -62,12 +64,68 @@ REQUIRED_FUNCTIONS: tuple[str, ...] = (
     "core_group_delete_group_members",
     "core_enrol_get_enrolled_users",
 )
+#: What a category named by idnumber is looked up with (role rules at a category context).
+CATEGORY_LOOKUP = "core_course_get_categories"
+OPTIONAL_FUNCTIONS: Mapping[str, str] = {
+    CATEGORY_LOOKUP: "role rules at a category named by its idnumber",
+}
+"""Functions only some sites need, with what needs them: checked only where it is used.
+
+They are not in MOODLE-WS.md's list of the farm's functions: a service set up
+from that list lacks them, and a site without such rules must not be refused.
+"""
 MARKER = "farm-preflight"
 
 
 @dataclass(frozen=True, slots=True)
+class CoursePattern:
+    """A course template of the site's course rules, and the establishments it is filled for.
+
+    ``key`` says where the template is written (``directories.ent.courses.
+    enrolments[0].course``); ``match`` is ``idnumber`` or ``shortname``.
+    ``{uai}`` stands for each of ``uais``, any other placeholder for any text.
+    """
+
+    key: str
+    template: str
+    match: str = "idnumber"
+    uais: tuple[str, ...] = ()
+
+    def regex(self) -> re.Pattern[str]:
+        uais = "|".join(re.escape(uai) for uai in self.uais) or ".+"
+        parts: list[str] = []
+        for literal, name, _, _ in string.Formatter().parse(self.template):
+            parts.append(re.escape(literal))
+            if name is not None:
+                parts.append(f"(?:{uais})" if name == "uai" else ".+")
+        return re.compile("".join(parts))
+
+    def matches(self, courses: Sequence[MoodleCourse]) -> int:
+        """How many of ``courses`` the template names."""
+        pattern = self.regex()
+        return sum(
+            1
+            for course in courses
+            if pattern.fullmatch(course.shortname if self.match == "shortname" else course.idnumber)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PatternCount:
+    """How many of the site's courses one course template names."""
+
+    pattern: CoursePattern
+    courses: int
+
+
+@dataclass(frozen=True, slots=True)
 class SiteTarget:
-    """What the check needs to know about one site."""
+    """What the check needs to know about one site.
+
+    ``course_patterns`` are the course templates of the course rules its
+    establishments' directories declare; ``categories`` the idnumbers of the
+    categories their role rules give roles in.
+    """
 
     name: str
     url: str
@@ -76,6 +134,13 @@ class SiteTarget:
     profile_fields: tuple[str, ...] = ()
     auths: tuple[str, ...] = ()
     roles: Mapping[str, int] = field(default_factory=dict)
+    course_patterns: tuple[CoursePattern, ...] = ()
+    categories: tuple[str, ...] = ()
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """The functions the site's token needs: the farm's, and those its rules use."""
+        return (*REQUIRED_FUNCTIONS, *((CATEGORY_LOOKUP,) if self.categories else ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +159,28 @@ class SiteCheck:
     missing_auths: tuple[str, ...] = ()
     missing_roles: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
+    course_patterns: tuple[PatternCount, ...] = ()
+    missing_categories: tuple[str, ...] = ()
+    categories_found: int = 0
+
+    @property
+    def warnings(self) -> list[str]:
+        """What is worth fixing but does not stop a sync: rules naming nothing on the site.
+
+        A course (or category) the rules name and the site lacks only has
+        its links skipped, counted in each run's report, until it is made.
+        """
+        out: list[str] = []
+        empty = [count.pattern for count in self.course_patterns if not count.courses]
+        if empty:
+            out.extend(f"no course matches {p.key} = {p.template!r} (by {p.match})" for p in empty)
+        if self.missing_categories:
+            out.append(
+                f"{len(self.missing_categories)} of "
+                f"{len(self.missing_categories) + self.categories_found} categories of the "
+                f"role rules missing (idnumber {', '.join(self.missing_categories)})"
+            )
+        return out
 
     @property
     def ok(self) -> bool:
@@ -129,6 +216,15 @@ class SiteCheck:
         if self.missing_roles:
             parts.append("roles the token cannot assign: " + ", ".join(self.missing_roles))
         parts.extend(f"could not check {what}" for what in self.unknown)
+        if self.course_patterns:
+            matched = [c for c in self.course_patterns if c.courses]
+            parts.append(
+                f"course rules: {len(matched)} of {len(self.course_patterns)} course patterns "
+                f"match courses ({sum(c.courses for c in matched)} courses)"
+            )
+        if self.categories_found:
+            parts.append(f"{self.categories_found} categories of the role rules found")
+        parts.extend(f"warning: {warning}" for warning in self.warnings)
         return f"{self.site}: {'OK' if self.ok else 'FAIL'} " + "; ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
@@ -145,6 +241,18 @@ class SiteCheck:
             "missing_auths": list(self.missing_auths),
             "missing_roles": list(self.missing_roles),
             "unchecked": list(self.unknown),
+            "course_patterns": [
+                {
+                    "key": c.pattern.key,
+                    "pattern": c.pattern.template,
+                    "match": c.pattern.match,
+                    "courses": c.courses,
+                }
+                for c in self.course_patterns
+            ],
+            "categories_found": self.categories_found,
+            "missing_categories": list(self.missing_categories),
+            "warnings": self.warnings,
             "error": self.error,
         }
 
@@ -191,6 +299,9 @@ class _Probe:
     fields_missing: tuple[str, ...] = ()
     error: str | None = None
     probed: list[ProbeResult] = field(default_factory=list)
+    pattern_counts: tuple[PatternCount, ...] = ()
+    categories_found: int = 0
+    missing_categories: tuple[str, ...] = ()
 
     async def read_info(self) -> None:
         await self._guarded(self._info)
@@ -231,6 +342,25 @@ class _Probe:
         if "core_role_unassign_roles" in functions:
             for shortname, role_id in sorted(self.target.roles.items()):
                 self.probed.append(await probe_role(self.client, shortname, role_id, userid))
+        await self._course_rules(functions)
+
+    async def _course_rules(self, functions: frozenset[str]) -> None:
+        """Count the courses each course template names, and find the rules' categories."""
+        target = self.target
+        if target.course_patterns and "core_course_get_courses_by_field" in functions:
+            # One call for every course: cheaper than a lookup per course the rules make.
+            courses = await self.client.get_courses_by_field()
+            self.pattern_counts = tuple(
+                PatternCount(p, p.matches(courses)) for p in target.course_patterns
+            )
+        if target.categories and CATEGORY_LOOKUP in functions:
+            missing: list[str] = []
+            for idnumber in target.categories:
+                if await self.client.get_categories_by_idnumber(idnumber):
+                    self.categories_found += 1
+                else:
+                    missing.append(idnumber)
+            self.missing_categories = tuple(missing)
 
     def result(self) -> SiteCheck:
         target = self.target
@@ -242,7 +372,7 @@ class _Probe:
             target.url,
             release=self.info.release,
             version=self.info.version,
-            missing_functions=tuple(f for f in REQUIRED_FUNCTIONS if f not in self.info.functions),
+            missing_functions=tuple(f for f in target.functions if f not in self.info.functions),
             missing_profile_fields=self.fields_missing,
             form_fields_kept=self.fields_kept,
             round_trip=self.round_trip,
@@ -257,6 +387,9 @@ class _Probe:
             unknown=tuple(
                 f"{p.subject}: {p.reason}" for p in self.probed if p.found is Found.UNKNOWN
             ),
+            course_patterns=self.pattern_counts,
+            missing_categories=self.missing_categories,
+            categories_found=self.categories_found,
         )
 
 

@@ -43,7 +43,7 @@ def _add(table: dict[str, set[str]], code: str, key: str) -> None:
 
 
 @dataclass(slots=True)
-class _Tenant:
+class _Classes:
     """Who is in which class, group and level of one establishment, both ways."""
 
     class_students: dict[str, set[str]] = field(default_factory=dict)
@@ -59,7 +59,7 @@ class _Tenant:
     taught_groups_of: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, tenant: str, people: Iterable[PersonFacts]) -> _Tenant:
+    def of(cls, tenant: str, people: Iterable[PersonFacts]) -> _Classes:
         here = cls()
         for facts in people:
             if facts.person is None:
@@ -157,7 +157,7 @@ def course_links(
         return CourseLinks()
     made = _Made()
     if rules.enrolments:
-        here = _Tenant.of(tenant, people)
+        here = _Classes.of(tenant, people)
         for rule in rules.enrolments:
             _enrol(made, here, tenant, rule, prefix, year)
     for facts in people:
@@ -188,7 +188,7 @@ def course_links(
 
 def _enrol(
     made: _Made,
-    here: _Tenant,
+    here: _Classes,
     tenant: str,
     rule: EnrolmentRule,
     prefix: str,

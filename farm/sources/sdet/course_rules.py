@@ -315,6 +315,14 @@ class CourseRules(BaseModel):
             found.append((("roles", at, "role"), role_rule.role))
         return found
 
+    def categories(self, uai: str) -> list[str]:
+        """The idnumbers of the categories the role rules give roles in, for ``uai``."""
+        return [
+            rule.category.format_map({"uai": uai})
+            for rule in self.roles
+            if rule.category is not None
+        ]
+
     def course_patterns(self) -> list[tuple[tuple[str | int, ...], Match, str]]:
         """Each course template, with its key and what it matches, for ``farm sites check``."""
         found: list[tuple[tuple[str | int, ...], Match, str]] = [
