@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,19 @@ def test_tenants_check_names_the_file_and_key_of_a_bad_filter_regex_and_kind(
         in found["farm.toml", "directories.ent.cohort_groups[0].pattern"].message
     )
     assert all(p.line is not None for p in found.values())
+
+
+def test_the_documented_cohort_examples_are_valid_settings() -> None:
+    doc = (Path(__file__).parents[3] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = doc.split("#### Cohorts from a directory", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```text\n(.*?)```", section, re.DOTALL)
+    head = "[directories.ent-occitanie]\n" + "".join(f"{k} = {v!r}\n" for k, v in BASE.items())
+
+    farm = tomllib.loads(head + "\n".join(blocks))
+
+    directory = DirectorySettings.model_validate(farm["directories"]["ent-occitanie"])
+    assert len(blocks) == 3
+    assert "level" in directory.mapping.cohorts.kinds
+    assert [t.name for t in directory.cohort_groups] == ["esco", "posix"]
+    assert directory.cohort_groups[1].members_are_uids
+    assert directory.families.teachers.filter == "(ENTPersonFonctions=*$ENS$*)"
