@@ -60,6 +60,8 @@ def main() -> int:
                     "groups": sorted(map(list, p.groups | p.taught_groups)),
                     "level": p.level,
                     "broken": p.broken,
+                    "taught_classes": sorted(map(list, p.taught_classes)),
+                    "subject": p.subject,
                 }
                 for p in directory.people
             ],

@@ -3,7 +3,10 @@
 :func:`generate` builds, deterministically for a seed, establishments with
 correct UAIs (some paired in cités scolaires: a lycée and a collège linked by
 ``ENTEtablissementStructRattachFctl``, RDNs by SIRET, not UAI), classes,
-groups, students, teachers (some in both schools of a cité), staff and
+groups, students (with their level), teachers (some in both schools of a
+cité; each with one subject in every class and group taught, in
+``ENTAuxEnsClassesMatieres`` and ``ENTAuxEnsGroupesMatieres``), staff
+(function codes ``DIR``, ``EDU``, ``ADM`` in turn: each school has a ``DIR``) and
 parents, with French names (accents, hyphens, apostrophes, homonyms) and a
 few broken entries. :meth:`GeneratedDirectory.ldif` writes it for slapadd;
 the ``people`` tuple says what a correct reader must find.
@@ -71,6 +74,9 @@ class GeneratedPerson:
     children: tuple[str, ...] = ()
     broken: Broken | None = None
     level: str | None = None
+    #: A teacher's subject (BCN code) in every class and group they teach
+    #: (``ENTAuxEnsClassesMatieres``, ``ENTAuxEnsGroupesMatieres``).
+    subject: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -258,6 +264,7 @@ class _Truth:
     children: list[str] = field(default_factory=list)
     broken: Broken | None = None
     level: str | None = None
+    subject: str | None = None
 
     def freeze(self, dn: str) -> GeneratedPerson:
         return GeneratedPerson(
@@ -274,6 +281,7 @@ class _Truth:
             children=tuple(self.children),
             broken=self.broken,
             level=self.level,
+            subject=self.subject,
         )
 
 
@@ -354,7 +362,24 @@ def _teacher(b: _DirectoryBuilder, etabs: list[GeneratedEstablishment]) -> _Trut
     attrs["ENTAuxEnsClasses"] = classes
     if groups:
         attrs["ENTAuxEnsGroupes"] = groups
+    # The subject in each class and group, as <etab DN>$<code>$<subject>: the values
+    # above with the subject appended, so that the random draws stay the same.
+    truth.subject = SUBJECT_CODES[code]
+    attrs["ENTAuxEnsClassesMatieres"] = [f"{value}${truth.subject}" for value in classes]
+    if groups:
+        attrs["ENTAuxEnsGroupesMatieres"] = [f"{value}${truth.subject}" for value in groups]
     return truth
+
+
+#: BCN subject codes ("matières") of the disciplines teachers are given.
+SUBJECT_CODES = {
+    "L1300": "061300",
+    "L0422": "030201",
+    "L0201": "020100",
+    "L1000": "040100",
+    "L1500": "070100",
+    "L1600": "062100",
+}
 
 
 def _staff(b: _DirectoryBuilder, e: GeneratedEstablishment, k: int) -> _Truth:
