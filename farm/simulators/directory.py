@@ -512,8 +512,9 @@ def _group_entries(
         if "teacher" in t.kinds:
             attrs["objectClass"] = [c for c in attrs["objectClass"] if c != "ENTAuxEnseignant"]
             attrs["objectClass"].append("eduMember")
-            attrs.pop("ENTAuxEnsClasses", None)
-            attrs.pop("ENTAuxEnsGroupes", None)
+            # ENTAuxEnseignant's attributes go with the class.
+            for name in [n for n in attrs if n.startswith("ENTAuxEns")]:
+                del attrs[name]
             if t.taught_groups:
                 attrs["isMemberOf"] = [group_name(by_uai[u], g) for u, g in sorted(t.taught_groups)]
             # A teacher is a member of the group entry like its students.

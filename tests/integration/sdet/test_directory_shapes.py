@@ -231,3 +231,25 @@ async def test_levels_and_group_entries_reach_moodle_and_a_rerun_writes_nothing(
     finally:
         await sources.aclose()
         registry.close()
+
+
+async def test_a_single_person_read_brings_the_groups_that_name_them(
+    shapes_server: Slapd, directories: dict[str, GeneratedDirectory]
+) -> None:
+    directory = directories["grouped"]
+    source = SdetSource("ent-grouped", shape_settings(shapes_server, directory))
+    teacher = next(p for p in directory.people if p.valid and "teacher" in p.kinds and p.groups)
+    student = next(p for p in directory.people if p.valid and "student" in p.kinds and p.groups)
+    tenants = tuple(e.uai for e in directory.establishments)
+
+    for person in (teacher, student):
+        result = await source.read(ReadRequest(tenants=tenants, person=person.uid))
+        got = {
+            (m.cohort, m.person)
+            for s in result.snapshots.values()
+            for m in s.cohort_members
+            if ":group:" in m.cohort
+        }
+        # The teacher through isMemberOf, the student through the entries' member DNs.
+        assert got == {(f"farm:{u}:group:{g}", f"sdet:{person.uid}") for u, g in person.groups}
+        assert not any(s.complete for s in result.snapshots.values())
