@@ -1,47 +1,56 @@
 #!/usr/bin/env python3
-"""Benchmark of a farm-wide sync: many tenants on many simulated sites.
+"""Benchmark of a farm-wide sync against a bare client, both measured in this one run.
 
     tools/bench_farm.py                          # 200 tenants, 50 sites, 100,000 people
     tools/bench_farm.py --sites 5 --tenants 20 --people 10000
+    tools/bench_farm.py --big 2000,5000,10000,20000,50000 --sequential-sites 1
     tools/bench_farm.py --registry postgresql+psycopg://postgres@127.0.0.1/bench
-    tools/bench_farm.py --in-process             # simulator in the engine's process
+    tools/bench_farm.py --quick                  # a small version of everything, in seconds
 
 Every site is a Moodle simulator site with the cost model (30 ms per call +
 10 ms per record, 4 workers). The simulator runs in a process of its own
-(uvicorn on a loopback port, started by this script with ``--serve``) so
-that its CPU does not compete with the engine's event loop, and the engine
-talks to it over real HTTP; ``--in-process`` serves it in-process instead.
-People come from a static source; the registry is a new SQLite file unless
-``--registry`` names an empty database; the real coordinator, leases, event
-bus and job run.
+(uvicorn on a loopback port, started by this script with ``--serve``) and
+the engine talks real HTTP to it; ``--in-process`` serves it in this
+process instead (what ``--quick`` does). People come from a static source;
+the registry is a new SQLite file unless ``--registry`` names an empty
+database; the real coordinator, leases, event bus and job run, with the
+garbage-collector tuning every job gets (``farm.engine.collector``, held
+by ``run_job`` whichever command runs it), and the thresholds ``farm`` sets
+for every command (``farm/cli/__init__.py``) are printed as they are here.
 
-It prints the wall time of the first sync and of a no-change rerun, the
-ideal time from the cost model (the busiest site's work divided by its
-workers), their ratio, the speed-up over syncing the sites one after
-another (the sum of the sites' job durations, which is what a one-at-a-time
-run would take), the writes the rerun made, and peak memory.
+In the same run, on other sites of the same simulator:
 
-It also prints what bounds the ratio when it falls short:
+- **bare**: a bare ``httpx.AsyncClient`` loop sends the same records (the
+  same fields, 100 per call, as many calls in flight per site as the farm,
+  the cohort, the users, then the memberships) and does nothing else: the
+  floor any Python client can reach. The table prints farm/bare for the CPU
+  per record and the wall time, and each one's ratio to the cost-model
+  ideal (the busiest site's work divided by its workers): the bare client's
+  is the best ratio this machine allows.
+- **sequential**: ``--sequential-sites`` sites (default 1) synced one after
+  another, one call at a time (``jobs_in_flight = 1``, ``calls_in_flight =
+  1``), each with as many people as a site of the farm: that measured time
+  per site, times the farm's sites, is what syncing the sites one after
+  another would take; it is labelled an estimate from that measure.
+- **big site**: ``--big`` sizes (default 2,000 to 50,000 people), each one
+  site with one tenant, synced then rerun with the cost model off (no
+  delays: the series measures CPU): CPU per 1,000 records, the no-change
+  rerun's engine CPU per person, and the index entries the engine copied
+  (a whole index copied per batch would show as a count growing with the
+  square of the size).
 
-- the engine's CPU seconds per 1,000 records written, and the "engine CPU
-  floor" they imply: one process runs its Python on one core at a time (the
-  GIL), so the first sync cannot take less wall time than its CPU time, and
-  the best ratio it allows is the ideal divided by that floor;
-- the share of that CPU spent in the garbage collector (``--gc-tuned``
-  freezes the source's records and raises the young-generation threshold,
-  as a batch process may);
-- the simulator's time serving calls against the cost model's work: above
-  1.0, calls took longer than the model says (loaded cores, late answers);
-- the slowest site's phases, in seconds from the run's start.
-
-``--calls-in-flight`` sets the sites' ``calls_in_flight`` apart from the
-simulated workers (default: equal).
-Aims: ratio >= 0.9, rerun writes = 0, peak memory <= 1 GB.
+Memory is the engine process's peak resident set after the first sync and
+after the rerun, per person. The load average is printed at the start and
+the end. Aims (issue 20): farm/bare CPU per record <= 1.5, farm/bare wall
+<= 1.2 at 100,000 people, rerun <= 20 us per person at 50,000 on one site,
+CPU per record at 50,000 on one site within 20% of that at 2,000, peak
+resident memory <= 3 KB per person.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -51,9 +60,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,17 +73,20 @@ import httpx
 from farm.config import Farm, FarmSettings, SiteConfig, TenantConfig
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator, SyncRequest
-from farm.engine.events import Event, EventKind
+from farm.engine.events import Event, EventKind, Phase
 from farm.engine.wiring import Sources, client_provider
+from farm.logs import configure_logs
 from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
 from farm.moodle.settings import MoodleLimits
 from farm.registry import Registry
 from farm.secrets import SecretRef
-from farm.simulators.moodle import CostModel, MoodleSimulator
+from farm.simulators.moodle import STOCK_AUTH_PLUGINS, CostModel, MoodleSimulator
 from farm.sources.static import StaticSource
 
 TOKEN = "b3nch-t0ken-0123456789"  # noqa: S105  (the simulated sites' token)
 READS = ("get_", "search_")
+PER_CALL = 100
+DEFAULT_BIG = (2000, 5000, 10_000, 20_000, 50_000)
 
 
 @dataclass
@@ -91,11 +104,32 @@ class MeteredCost(CostModel):
         return seconds
 
 
-def simulator(sites: int, workers: int, per_call: float, per_record: float) -> MoodleSimulator:
+@dataclass(frozen=True)
+class SiteGroup:
+    """Sites ``{prefix}-000`` ... of the simulator, with one cost model."""
+
+    prefix: str
+    count: int
+    per_call: float
+    per_record: float
+    workers: int
+
+    def names(self) -> list[str]:
+        return [f"{self.prefix}-{n:03d}" for n in range(self.count)]
+
+
+def simulator(groups: Sequence[SiteGroup]) -> MoodleSimulator:
     sim = MoodleSimulator()
-    for s in range(sites):
-        cost = MeteredCost(per_call, per_record, workers)
-        sim.add_site(f"site-{s:03d}", token=TOKEN, profile_fields=("uai",), cost=cost)
+    for group in groups:
+        for name in group.names():
+            sim.add_site(
+                name,
+                token=TOKEN,
+                profile_fields=("uai",),
+                cost=MeteredCost(group.per_call, group.per_record, group.workers),
+                # The farm's sites authenticate people with the ENT's CAS, as a real one would.
+                auth_installed={*STOCK_AUTH_PLUGINS, "cas"},
+            )
     return sim
 
 
@@ -109,14 +143,9 @@ def stats_of(sim: MoodleSimulator) -> dict[str, Any]:
             "records": site.cost.records,
             "writes": sum(n for f, n in site.calls.items() if not any(r in f for r in READS)),
             "users": len(site.live_users()),
-            "peak_working": site.peak_working,
         }
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {
-        "sites": sites,
-        "cpu": usage.ru_utime + usage.ru_stime,
-        "peak_mb": usage.ru_maxrss / 1024,
-    }
+    return {"sites": sites, "cpu": usage.ru_utime + usage.ru_stime}
 
 
 class StatsApp:
@@ -124,28 +153,21 @@ class StatsApp:
 
     def __init__(self, sim: MoodleSimulator) -> None:
         self.sim = sim
-        self.served = 0.0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == "/_bench/stats":
-            stats = stats_of(self.sim)
-            stats["served"] = self.served
-            body = json.dumps(stats).encode()
+            body = json.dumps(stats_of(self.sim)).encode()
             headers = [(b"content-type", b"application/json")]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
-        started = time.monotonic()
-        try:
-            await self.sim(scope, receive, send)
-        finally:
-            self.served += time.monotonic() - started
+        await self.sim(scope, receive, send)
 
 
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    sim = simulator(args.sites, args.workers, args.per_call, args.per_record)
+    sim = simulator([SiteGroup(**group) for group in json.loads(args.groups)])
     sim.rebase(f"http://127.0.0.1:{args.port}")
     uvicorn.run(
         StatsApp(sim),
@@ -164,119 +186,115 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def build(
-    root: Path, base_url: str, sites: int, tenants: int, people: int, in_flight: int
-) -> tuple[Farm, list[TenantSnapshot]]:
-    per_tenant = people // tenants
-    site_configs: dict[str, SiteConfig] = {}
-    all_tenants: dict[str, TenantConfig] = {}
-    snapshots: list[TenantSnapshot] = []
-    for t in range(tenants):
-        site = f"site-{t % sites:03d}"
-        uai = f"{1000000 + t:07d}B"
-        all_tenants[uai] = TenantConfig(uai, "establishment", uai, site, "ent", frozenset())
-        members = tuple(
-            Person(
-                source_key=f"sdet:{uai}-{i}",
-                username=f"u{uai.lower()}x{i}",
-                idnumber=f"{uai}-{i}",
-                firstname=f"Prénom{i}",
-                lastname=f"NOM{t}",
-                email=f"u{uai.lower()}x{i}@example.org",
-                profiles=frozenset({Profile.STUDENT}),
-                establishments=frozenset({uai}),
-            )
-            for i in range(per_tenant)
+# The people: one tenant's, the same for the farm's source and the bare client.
+def tenant_uai(t: int) -> str:
+    return f"{1000000 + t:07d}B"
+
+
+def people_of(t: int, count: int) -> tuple[Person, ...]:
+    uai = tenant_uai(t)
+    return tuple(
+        Person(
+            source_key=f"sdet:{uai}-{i}",
+            username=f"u{uai.lower()}x{i}",
+            idnumber=f"{uai}-{i}",
+            firstname=f"Prénom{i}",
+            lastname=f"NOM{t}",
+            email=f"u{uai.lower()}x{i}@example.org",
+            profiles=frozenset({Profile.STUDENT}),
+            establishments=frozenset({uai}),
         )
-        cohort = Cohort(f"farm:{uai}:student", f"Élèves {uai}")
+        for i in range(count)
+    )
+
+
+def cohort_of(t: int) -> Cohort:
+    uai = tenant_uai(t)
+    return Cohort(f"farm:{uai}:student", f"Élèves {uai}")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A farm to sync: ``tenants`` spread over the sites of ``group``, ``people`` in all."""
+
+    group: SiteGroup
+    tenants: int
+    people: int
+    calls_in_flight: int
+    jobs_in_flight: int
+    # The number of its first tenant: each phase has tenants (and people) of its own.
+    first: int = 0
+
+    @property
+    def per_tenant(self) -> int:
+        return self.people // self.tenants
+
+    def numbers(self) -> range:
+        return range(self.first, self.first + self.tenants)
+
+    def site_of(self, t: int) -> str:
+        return self.group.names()[(t - self.first) % self.group.count]
+
+
+def source_of(shape: Shape) -> StaticSource:
+    """The people of the shape's tenants, each tenant's in one cohort."""
+    snapshots: list[TenantSnapshot] = []
+    for t in shape.numbers():
+        members = people_of(t, shape.per_tenant)
+        cohort = cohort_of(t)
+        memberships = tuple(CohortMembership(cohort.idnumber, p.source_key) for p in members)
         snapshots.append(
             TenantSnapshot(
-                tenant=uai,
+                tenant=tenant_uai(t),
                 people=members,
                 cohorts=(cohort,),
-                cohort_members=tuple(
-                    CohortMembership(cohort.idnumber, p.source_key) for p in members
-                ),
+                cohort_members=memberships,
             )
         )
-    for s in range(sites):
-        name = f"site-{s:03d}"
+    return StaticSource("ent", snapshots)
+
+
+def build(root: Path, base_url: str, shape: Shape, registry_url: str) -> Farm:
+    """The shape's farm: its sites, with its tenants, and its jobs in flight."""
+    site_configs: dict[str, SiteConfig] = {}
+    all_tenants: dict[str, TenantConfig] = {}
+    for t in shape.numbers():
+        uai = tenant_uai(t)
+        all_tenants[uai] = TenantConfig(
+            uai, "establishment", uai, shape.site_of(t), "ent", frozenset()
+        )
+    for name in shape.group.names():
         site_configs[name] = SiteConfig(
             name=name,
             file=root / f"{name}.toml",
             url=f"{base_url}/{name}",
             token=SecretRef("env", "FARM_BENCH_TOKEN"),
-            limits=MoodleLimits(calls_in_flight=in_flight, records_per_batch=100),
+            limits=MoodleLimits(calls_in_flight=shape.calls_in_flight, records_per_batch=PER_CALL),
             tags=frozenset(),
             tenants=tuple(t for t in all_tenants.values() if t.site == name),
             removal="suspend",
             mass_removal_threshold=0.5,
+            auth="cas",
         )
-    farm = Farm(
+    return Farm(
         root=root,
         settings=FarmSettings(
-            name="bench", registry_url=f"sqlite:///{root / 'registry.db'}", jobs_in_flight=sites
+            name="bench", registry_url=registry_url, jobs_in_flight=shape.jobs_in_flight
         ),
         directories={},
         netypareo={},
         sites=site_configs,
         tenants=all_tenants,
     )
-    return farm, snapshots
 
 
-class GcClock:
-    """Time the process spends in the cyclic garbage collector."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._started = 0.0
-        gc.callbacks.append(self._tick)
-
-    def _tick(self, phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.seconds += time.perf_counter() - self._started
-
-
-class SiteClock:
-    """Each site's job duration, from its first event to its last final phase, and its phases."""
-
-    def __init__(self) -> None:
-        self.origin = time.monotonic()
-        self.start: dict[str, float] = {}
-        self.end: dict[str, float] = defaultdict(float)
-        self.phases: dict[str, dict[str, float]] = defaultdict(dict)
-
-    def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
-
-    def publish(self, event: Event) -> None:
-        if event.site is None:
-            return
-        now = time.monotonic()
-        if event.kind is EventKind.PHASE and event.phase is not None:
-            self.phases[event.site].setdefault(event.phase.value, now - self.origin)
-            if event.phase.value == "reading":
-                self.start.setdefault(event.site, now)
-            if event.phase.final:
-                self.end[event.site] = now
-                self.phases[event.site]["done"] = now - self.origin
-
-    def total(self) -> float:
-        return sum(self.end[s] - self.start[s] for s in self.start if s in self.end)
-
-    def timeline(self, site: str) -> str:
-        """When the site's job entered each phase, in seconds from the run's start."""
-        marks = self.phases.get(site, {})
-        return ", ".join(f"{name} {at:.1f}" for name, at in marks.items())
-
-
-async def sync(coordinator: Coordinator, farm: Farm) -> tuple[float, str]:
-    started = time.perf_counter()
-    result = await coordinator.run(SyncRequest(tenants=tuple(farm.tenants.values())))
-    return time.perf_counter() - started, result.status.value
+def union(farms: Sequence[Farm]) -> Farm:
+    """One farm holding every phase's sites and tenants: the registry is loaded once."""
+    return dataclasses.replace(
+        farms[0],
+        sites={name: site for farm in farms for name, site in farm.sites.items()},
+        tenants={uai: tenant for farm in farms for uai, tenant in farm.tenants.items()},
+    )
 
 
 def cpu_seconds() -> float:
@@ -284,6 +302,276 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def peak_mb() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min)"
+
+
+class CopyCounter:
+    """Index entries the engine copies: each LiveIndex built, frozen, or with_writes.
+
+    Counted by wrapping those three of ``farm.index`` while the benchmark
+    runs; an engine without them prints n/a.
+    """
+
+    def __init__(self) -> None:
+        self.entries = 0
+        self.measurable = False
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        from farm import index as index_module
+
+        wrapped: list[tuple[type, str, Any]] = []
+        live = getattr(index_module, "LiveIndex", None)
+        site = getattr(index_module, "SiteIndex", None)
+        targets = [(live, "__init__", 1), (live, "frozen", 0), (site, "with_writes", 0)]
+        for owner, name, which in targets:
+            original = getattr(owner, name, None) if owner is not None else None
+            if owner is None or original is None:
+                continue
+            wrapped.append((owner, name, original))
+            setattr(owner, name, self._wrap(original, which))
+        self.measurable = bool(wrapped)
+        try:
+            yield
+        finally:
+            for owner, name, original in wrapped:
+                setattr(owner, name, original)
+
+    def _wrap(self, original: Callable[..., Any], which: int) -> Callable[..., Any]:
+        # which: the position of the index that is copied (0: self, 1: the argument).
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.entries += len(args[which])
+            return original(*args, **kwargs)
+
+        return counted
+
+
+@dataclass
+class FarmRun:
+    """One farm's first sync and no-change rerun, as measured."""
+
+    first_wall: float
+    first_cpu: float
+    first_status: str
+    rerun_wall: float
+    rerun_cpu: float
+    rerun_status: str
+    rerun_writes: int
+    records: int
+    work: dict[str, float]
+    peak_first_mb: float
+    peak_rerun_mb: float
+    copied_first: int | None
+    copied_rerun: int | None
+    gc_threshold: tuple[int, int, int] = (0, 0, 0)
+
+
+Stats = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def run_farm(
+    farm: Farm,
+    shape: Shape,
+    registry: Registry,
+    transport: httpx.AsyncBaseTransport | None,
+    stats: Stats,
+) -> FarmRun:
+    source = source_of(shape)
+    names = shape.group.names()
+    copies = CopyCounter()
+    seen: list[tuple[int, int, int]] = []
+    async with EventBus(registry) as bus:
+        # The thresholds a job applies with, as the engine sets them.
+        bus.subscribe(lambda event: seen.append(gc.get_threshold()) if applying(event) else None)
+        coordinator = Coordinator(
+            farm=farm,
+            registry=registry,
+            events=bus,
+            sources=Sources(farm, {"ent": source}),
+            clients=client_provider(transport=transport),
+        )
+        request = SyncRequest(tenants=tuple(farm.tenants.values()))
+        del source
+        before = await stats()
+        with copies.counting():
+            cpu, started = cpu_seconds(), time.perf_counter()
+            first = await coordinator.run(request)
+            first_wall, first_cpu = time.perf_counter() - started, cpu_seconds() - cpu
+            copied_first = copies.entries
+            peak_first = peak_mb()
+            after_first = await stats()
+            cpu, started = cpu_seconds(), time.perf_counter()
+            rerun = await coordinator.run(request)
+            rerun_wall, rerun_cpu = time.perf_counter() - started, cpu_seconds() - cpu
+            copied_rerun = copies.entries - copied_first
+        peak_rerun = peak_mb()
+        after_rerun = await stats()
+    return FarmRun(
+        first_wall=first_wall,
+        first_cpu=first_cpu,
+        first_status=first.status.value,
+        rerun_wall=rerun_wall,
+        rerun_cpu=rerun_cpu,
+        rerun_status=rerun.status.value,
+        rerun_writes=int(sum(delta(after_first, after_rerun, "writes", names).values())),
+        records=int(sum(delta(before, after_first, "records", names).values())),
+        work=delta(before, after_first, "work", names),
+        peak_first_mb=peak_first,
+        peak_rerun_mb=peak_rerun,
+        copied_first=copied_first if copies.measurable else None,
+        copied_rerun=copied_rerun if copies.measurable else None,
+        gc_threshold=seen[0] if seen else gc.get_threshold(),
+    )
+
+
+def applying(event: Event) -> bool:
+    return event.kind is EventKind.PHASE and event.phase is Phase.APPLYING
+
+
+def delta(
+    before: dict[str, Any], after: dict[str, Any], key: str, names: Sequence[str]
+) -> dict[str, float]:
+    return {name: after["sites"][name][key] - before["sites"][name][key] for name in names}
+
+
+# The bare client.
+def _form(function: str, fields: list[tuple[str, str]]) -> bytes:
+    head = [("wstoken", TOKEN), ("wsfunction", function), ("moodlewsrestformat", "json")]
+    return urllib.parse.urlencode(head + fields).encode()
+
+
+def _user_fields(batch: Sequence[Person]) -> list[tuple[str, str]]:
+    # The fields the farm sends for a new CAS account (see a capture of its calls).
+    fields: list[tuple[str, str]] = []
+    for n, person in enumerate(batch):
+        at = f"users[{n}]"
+        fields += [
+            (f"{at}[username]", person.username),
+            (f"{at}[firstname]", person.firstname),
+            (f"{at}[lastname]", person.lastname),
+            (f"{at}[email]", person.email or ""),
+            (f"{at}[auth]", "cas"),
+            (f"{at}[idnumber]", person.idnumber or ""),
+        ]
+    return fields
+
+
+def _cohort_fields(cohorts: Sequence[Cohort]) -> list[tuple[str, str]]:
+    fields: list[tuple[str, str]] = []
+    for n, cohort in enumerate(cohorts):
+        at = f"cohorts[{n}]"
+        fields += [
+            (f"{at}[categorytype][type]", "system"),
+            (f"{at}[categorytype][value]", ""),
+            (f"{at}[name]", cohort.name),
+            (f"{at}[idnumber]", cohort.idnumber),
+            (f"{at}[description]", ""),
+            (f"{at}[visible]", "1"),
+        ]
+    return fields
+
+
+def _member_fields(pairs: Sequence[tuple[int, int]]) -> list[tuple[str, str]]:
+    fields: list[tuple[str, str]] = []
+    for n, (cohortid, userid) in enumerate(pairs):
+        at = f"members[{n}]"
+        fields += [
+            (f"{at}[cohorttype][type]", "id"),
+            (f"{at}[cohorttype][value]", str(cohortid)),
+            (f"{at}[usertype][type]", "id"),
+            (f"{at}[usertype][value]", str(userid)),
+        ]
+    return fields
+
+
+async def _post(http: httpx.AsyncClient, url: str, body: bytes) -> Any:
+    response = await http.post(
+        url, content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    response.raise_for_status()
+    answer = response.json()
+    if isinstance(answer, dict) and "exception" in answer:
+        raise SystemExit(f"bare client: {url} answered {answer}")
+    return answer
+
+
+async def bare_site(
+    http: httpx.AsyncClient, url: str, tenants: Sequence[int], per_tenant: int, in_flight: int
+) -> None:
+    """One site's records, sent as the farm would send them and nothing else."""
+    endpoint = f"{url}/webservice/rest/server.php"
+    limit = anyio.Semaphore(in_flight)
+    cohorts = [cohort_of(t) for t in tenants]
+    made = await _post(http, endpoint, _form("core_cohort_create_cohorts", _cohort_fields(cohorts)))
+    cohort_ids = [int(c["id"]) for c in made]
+    pairs: list[tuple[int, int]] = []
+
+    async def create(batch: Sequence[Person], cohortid: int) -> None:
+        async with limit:
+            answer = await _post(
+                http, endpoint, _form("core_user_create_users", _user_fields(batch))
+            )
+        pairs.extend((cohortid, int(user["id"])) for user in answer)
+
+    async def add(batch: Sequence[tuple[int, int]]) -> None:
+        async with limit:
+            await _post(
+                http, endpoint, _form("core_cohort_add_cohort_members", _member_fields(batch))
+            )
+
+    async with anyio.create_task_group() as group:
+        for t, cohortid in zip(tenants, cohort_ids, strict=True):
+            people = people_of(t, per_tenant)
+            for start in range(0, len(people), PER_CALL):
+                group.start_soon(create, people[start : start + PER_CALL], cohortid)
+    async with anyio.create_task_group() as group:
+        for start in range(0, len(pairs), PER_CALL):
+            group.start_soon(add, pairs[start : start + PER_CALL])
+
+
+@dataclass
+class BareRun:
+    wall: float
+    cpu: float
+    records: int
+    work: dict[str, float] = field(default_factory=dict)
+
+
+async def run_bare(
+    base_url: str, shape: Shape, transport: httpx.AsyncBaseTransport | None, stats: Stats
+) -> BareRun:
+    names = shape.group.names()
+    tenants_of: dict[str, list[int]] = {name: [] for name in names}
+    for t in shape.numbers():
+        tenants_of[shape.site_of(t)].append(t)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    before = await stats()
+    async with httpx.AsyncClient(transport=transport, limits=limits, timeout=600) as http:
+        cpu, started = cpu_seconds(), time.perf_counter()
+        async with anyio.create_task_group() as group:
+            for name in names:
+                group.start_soon(
+                    bare_site,
+                    http,
+                    f"{base_url}/{name}",
+                    tenants_of[name],
+                    shape.per_tenant,
+                    shape.calls_in_flight,
+                )
+        wall, used = time.perf_counter() - started, cpu_seconds() - cpu
+    after = await stats()
+    records = int(sum(delta(before, after, "records", names).values()))
+    return BareRun(wall, used, records, delta(before, after, "work", names))
+
+
+# The simulator, in a process of its own or in this one.
 async def remote_stats(url: str) -> dict[str, Any]:
     async with httpx.AsyncClient() as http:
         response = await http.get(f"{url}/_bench/stats", timeout=60)
@@ -292,27 +580,19 @@ async def remote_stats(url: str) -> dict[str, Any]:
         return answer
 
 
-def spawn_simulator(args: argparse.Namespace, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+def spawn_simulator(groups: Sequence[SiteGroup], log: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    command = [
-        sys.executable,
-        __file__,
-        "--serve",
-        f"--port={port}",
-        f"--sites={args.sites}",
-        f"--workers={args.workers}",
-        f"--per-call={args.per_call}",
-        f"--per-record={args.per_record}",
-    ]
+    spec = json.dumps([vars(group) for group in groups])
+    command = [sys.executable, __file__, "--serve", f"--port={port}", f"--groups={spec}"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     return process, port
 
 
 async def start_simulator(
-    args: argparse.Namespace, log: Path
+    groups: Sequence[SiteGroup], log: Path
 ) -> tuple[subprocess.Popen[bytes], str]:
-    process, port = spawn_simulator(args, log)
+    process, port = spawn_simulator(groups, log)
     url = f"http://127.0.0.1:{port}"
     with anyio.fail_after(60):
         while True:
@@ -325,176 +605,243 @@ async def start_simulator(
                 await anyio.sleep(0.2)
 
 
-def figures(before: dict[str, Any], after: dict[str, Any], key: str) -> dict[str, float]:
-    return {name: after["sites"][name][key] - before["sites"][name][key] for name in after["sites"]}
+def ideal_of(work: dict[str, float], workers: int) -> float:
+    """The cost model's time for the busiest site: its work divided by its workers."""
+    return max(work.values(), default=0.0) / workers
+
+
+def per_k(cpu: float, records: int) -> float:
+    return 1000 * cpu / max(1, records)
 
 
 async def main(args: argparse.Namespace) -> None:
     os.environ["FARM_BENCH_TOKEN"] = TOKEN
     root = Path(tempfile.mkdtemp(prefix="bench-farm-"))
+    in_flight = args.calls_in_flight or args.workers
+    cost = (args.per_call, args.per_record, args.workers)
+    tenants, sites = args.tenants, args.sites
+    main_shape = Shape(SiteGroup("site", sites, *cost), tenants, args.people, in_flight, sites)
+    # The bare client's tenants are numbered apart from the farm's: other sites, other people.
+    bare_shape = dataclasses.replace(main_shape, group=SiteGroup("bare", sites, *cost))
+    shapes = [main_shape]
+    seq_shape = None
+    if args.sequential_sites:
+        per_site_tenants = max(1, tenants // sites)
+        seq_shape = Shape(
+            SiteGroup("seq", args.sequential_sites, *cost),
+            per_site_tenants * args.sequential_sites,
+            args.people // sites * args.sequential_sites,
+            calls_in_flight=1,
+            jobs_in_flight=1,
+            first=tenants,
+        )
+        shapes.append(seq_shape)
+    for size in args.big:
+        after = shapes[-1].first + shapes[-1].tenants
+        group = SiteGroup(f"big{size}", 1, 0.0, 0.0, args.workers)
+        shapes.append(Shape(group, 1, size, in_flight, 1, first=after))
+    groups = [bare_shape.group, *(shape.group for shape in shapes)]
+
     process: subprocess.Popen[bytes] | None = None
-    sim: MoodleSimulator | None = None
-    stats: Callable[[], Awaitable[dict[str, Any]]]
+    transport: httpx.AsyncBaseTransport | None = None
+    stats: Stats
     if args.in_process:
-        local = sim = simulator(args.sites, args.workers, args.per_call, args.per_record)
-        base_url = sim.base_url
+        local = simulator(groups)
+        base_url, transport = local.base_url, local.transport()
 
         async def stats() -> dict[str, Any]:
             return stats_of(local)
 
     else:
-        process, base_url = await start_simulator(args, root / "simulator.log")
+        process, base_url = await start_simulator(groups, root / "simulator.log")
 
         async def stats() -> dict[str, Any]:
             return await remote_stats(base_url)
 
+    registry_url = args.registry or f"sqlite:///{root / 'registry.db'}"
+    farms = [build(root, base_url, shape, registry_url) for shape in shapes]
+    registry = Registry.open(registry_url, check=False, create=True)
+    registry.upgrade()
+    registry.load_farm(union(farms))
+    mode = "in-process" if args.in_process else "own process, HTTP over loopback"
+    print(
+        f"bench_farm: {tenants} tenants on {sites} sites, {args.people:,} people, "
+        f"registry {registry_url.split(':', 1)[0]}, simulator {mode}; {os.cpu_count()} CPUs"
+    )
+    print(
+        f"cost model: {args.per_call * 1000:.0f} ms/call + {args.per_record * 1000:.0f} "
+        f"ms/record, {args.workers} workers per site; {in_flight} calls in flight per site, "
+        f"{PER_CALL} records per call"
+    )
+    print(f"load average at start: {load_average()}")
     try:
-        await bench(args, root, base_url, sim, stats)
+        baseline = peak_mb()
+        farm = await run_farm(farms[0], main_shape, registry, transport, stats)
+        bare = await run_bare(base_url, bare_shape, transport, stats)
+        print_main(args, farm, bare, baseline)
+        rest = list(zip(farms[1:], shapes[1:], strict=True))
+        if seq_shape is not None:
+            seq_farm, _ = rest.pop(0)
+            sequential = await run_farm(seq_farm, seq_shape, registry, transport, stats)
+            print_sequential(args, farm, sequential)
+        if rest:
+            print_big_header()
+            first: float | None = None
+            for big_farm, shape in rest:
+                big = await run_farm(big_farm, shape, registry, transport, stats)
+                cpu = per_k(big.first_cpu, big.records)
+                first = cpu if first is None else first
+                print_big_row(shape.people, big, cpu, cpu / first)
     finally:
+        print(f"load average at end:   {load_average()}")
+        registry.close()
         if process is not None:
             process.terminate()
             process.wait(timeout=30)
 
 
-async def bench(
-    args: argparse.Namespace,
-    root: Path,
-    base_url: str,
-    sim: MoodleSimulator | None,
-    stats: Callable[[], Awaitable[dict[str, Any]]],
-) -> None:
-    in_flight = args.calls_in_flight or args.workers
-    farm, snapshots = build(root, base_url, args.sites, args.tenants, args.people, in_flight)
-    registry_url = args.registry or farm.settings.registry_url
-    registry = Registry.open(registry_url, check=False, create=True)
-    registry.upgrade()
-    registry.load_farm(farm)
-    source = StaticSource("ent", snapshots)
-    del snapshots
-    if args.gc_tuned:
-        # The source's records live through the run: keep the collector from scanning
-        # them, and collect the young generation every 50,000 allocations, not 700.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 20)
-    collections = GcClock()
-    clock = SiteClock()
-    transport = sim.transport() if sim is not None else None
-    async with EventBus(registry) as bus:
-        bus.subscribe(clock.publish)
-        coordinator = Coordinator(
-            farm=farm,
-            registry=registry,
-            events=bus,
-            sources=Sources(farm, {"ent": source}),
-            clients=client_provider(transport=transport),
-        )
-        start = await stats()
-        clock.reset()
-        cpu_start = cpu_seconds()
-        gc_start = collections.seconds
-        first, first_status = await sync(coordinator, farm)
-        cpu_first = cpu_seconds() - cpu_start
-        gc_first = collections.seconds - gc_start
-        sequential = clock.total()
-        slowest = max(clock.end, key=lambda name: clock.end[name] - clock.start[name])
-        timeline = clock.timeline(slowest)
-        after_first = await stats()
-        rerun, rerun_status = await sync(coordinator, farm)
-        after_rerun = await stats()
-    registry.close()
-
-    work = figures(start, after_first, "work")
-    records = sum(figures(start, after_first, "records").values())
-    rerun_writes = int(sum(figures(after_first, after_rerun, "writes").values()))
-    users = sum(site["users"] for site in after_rerun["sites"].values())
-    busiest = max(work, key=lambda name: work[name])
-    ideal = work[busiest] / args.workers
-    floor = sum(work.values()) / args.workers
-    busy = work[busiest] / first
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    per_k = 1000 * cpu_first / max(1, records)
-    mode = "in-process" if sim is not None else "own process, HTTP over loopback"
-    backend = registry_url.split(":", 1)[0]
+def print_main(args: argparse.Namespace, farm: FarmRun, bare: BareRun, baseline: float) -> None:
+    threshold = ", ".join(str(n) for n in farm.gc_threshold)
     print(
-        f"farm: {args.tenants} tenants on {args.sites} sites, {args.people} people "
-        f"({users} accounts), registry {backend}, simulator {mode}"
+        f"garbage collector while a job applies: thresholds {threshold} "
+        f"(farm.engine.collector, as in farm sync and farm worker); outside jobs here: "
+        f"{', '.join(str(n) for n in gc.get_threshold())}"
+    )
+    ideal = ideal_of(farm.work, args.workers)
+    bare_ideal = ideal_of(bare.work, args.workers)
+    farm_k, bare_k = per_k(farm.first_cpu, farm.records), per_k(bare.cpu, bare.records)
+    rows = [
+        ("wall (s)", f"{farm.first_wall:.2f}", f"{bare.wall:.2f}", farm.first_wall / bare.wall),
+        ("CPU (s)", f"{farm.first_cpu:.2f}", f"{bare.cpu:.2f}", farm.first_cpu / bare.cpu),
+        ("CPU s per 1,000 records", f"{farm_k:.3f}", f"{bare_k:.3f}", farm_k / bare_k),
+        ("records written", f"{farm.records:,}", f"{bare.records:,}", None),
+        ("cost-model ideal (s)", f"{ideal:.2f}", f"{bare_ideal:.2f}", None),
+        (
+            "ideal/wall",
+            f"{ideal / farm.first_wall:.2f}",
+            f"{bare_ideal / bare.wall:.2f}",
+            None,
+        ),
+    ]
+    print()
+    print(f"first sync ({farm.first_status})  {'farm':>10}  {'bare':>10}  {'farm/bare':>9}")
+    for label, mine, theirs, ratio in rows:
+        shown = f"{ratio:9.2f}" if ratio is not None else ""
+        print(f"  {label:<24}{mine:>10}  {theirs:>10}  {shown}")
+    print(
+        f"  best ratio ideal/wall this machine allows: {bare_ideal / bare.wall:.2f} (the bare "
+        f"client's); the farm's: {ideal / farm.first_wall:.2f}; the cost model's: 1.00"
+    )
+    people = max(1, args.people)
+    print()
+    print(
+        f"no-change rerun ({farm.rerun_status}): wall {farm.rerun_wall:.2f} s, engine CPU "
+        f"{farm.rerun_cpu:.2f} s = {1e6 * farm.rerun_cpu / people:.1f} us per person, "
+        f"writes {farm.rerun_writes}"
     )
     print(
-        f"cost model: {args.per_call * 1000:.0f} ms/call + {args.per_record * 1000:.0f} "
-        f"ms/record, {args.workers} workers per site, calls_in_flight {in_flight}; "
-        f"{os.cpu_count()} CPUs"
-    )
-    print(f"first sync wall time:    {first:8.2f} s  ({first_status})")
-    print(f"ideal (busiest site):    {ideal:8.2f} s")
-    print(f"ratio ideal/wall:        {ideal / first:8.2f}  (aim >= 0.9)")
-    print(f"busiest site's workers:  {busy:8.2f} busy on average, of {args.workers}")
-    print(f"slowest site's job:      {slowest}: {timeline}")
-    print(f"sites one after another: {sequential:8.2f} s  (sum of per-site job durations)")
-    print(f"  cost-model floor:      {floor:8.2f} s  (sum of the sites' ideal times)")
-    print(f"speed-up:                {sequential / first:8.1f} x")
-    print(f"no-change rerun:         {rerun:8.2f} s  ({rerun_status})")
-    print(f"rerun writes:            {rerun_writes:8d}    (aim = 0)")
-    print(f"peak memory (engine):    {peak_mb:8.0f} MB  (aim <= 1024)")
-    print(f"records written:         {records:8d}")
-    print(
-        f"engine CPU, first sync:  {cpu_first:8.2f} s  = {per_k:.2f} CPU s per 1,000 records, "
-        f"{cpu_first / first:.2f} CPU s per wall s"
-    )
-    print(
-        f"  of which the garbage collector: {gc_first:.2f} s"
-        + (" (--gc-tuned)" if args.gc_tuned else " (default thresholds)")
-    )
-    if sim is None:
-        served = after_first["served"] - start["served"]
-        print(
-            f"simulator's time serving: {served:7.2f} s  for {sum(work.values()):.2f} s of "
-            f"cost-model work ({served / max(sum(work.values()), 1e-9):.2f} x)"
-        )
-        sim_cpu = after_first["cpu"] - start["cpu"]
-        print(
-            f"simulator CPU:           {sim_cpu:8.2f} s  = "
-            f"{1000 * sim_cpu / max(1, records):.2f} CPU s per 1,000 records; "
-            f"peak {after_rerun['peak_mb']:.0f} MB"
-        )
-    bound = records * per_k / 1000
-    print(
-        f"engine CPU floor:        {bound:8.2f} s  (wall time if the engine had one core to "
-        f"itself; best ratio it allows: {min(1.0, ideal / max(bound, 1e-9)):.2f})"
+        f"memory: peak RSS {farm.peak_first_mb:.0f} MB after the first sync = "
+        f"{1024 * farm.peak_first_mb / people:.2f} KB per person; {farm.peak_rerun_mb:.0f} MB "
+        f"after the rerun = {1024 * farm.peak_rerun_mb / people:.2f} KB per person "
+        f"(the interpreter and its imports: {baseline:.0f} MB)"
     )
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
+def print_sequential(args: argparse.Namespace, farm: FarmRun, sequential: FarmRun) -> None:
+    per_site = sequential.first_wall / max(1, args.sequential_sites)
+    estimate = per_site * args.sites
+    print(
+        f"sequential: {args.sequential_sites} site(s) of {args.people // args.sites:,} people "
+        f"synced one after another, one call at a time: {sequential.first_wall:.2f} s measured "
+        f"= {per_site:.2f} s per site"
+    )
+    print(
+        f"  x {args.sites} sites = {estimate:.1f} s (estimate from that measure); the farm's "
+        f"first sync: {farm.first_wall:.2f} s, speed-up {estimate / farm.first_wall:.1f} x"
+    )
+
+
+def print_big_header() -> None:
+    print()
+    print("big site: one site, one tenant, cost model off (the series measures CPU)")
+    print(
+        f"  {'people':>7}  {'CPU s/1,000 rec':>15}  {'vs first':>8}  {'rerun us/person':>15}  "
+        f"{'copied (first)':>14}  {'copied (rerun)':>14}"
+    )
+
+
+def print_big_row(people: int, run: FarmRun, cpu: float, ratio: float) -> None:
+    first = "n/a" if run.copied_first is None else f"{run.copied_first:,}"
+    rerun = "n/a" if run.copied_rerun is None else f"{run.copied_rerun:,}"
+    print(
+        f"  {people:>7,}  {cpu:>15.3f}  {ratio:>8.2f}  {1e6 * run.rerun_cpu / people:>15.1f}  "
+        f"{first:>14}  {rerun:>14}"
+    )
+
+
+def sizes(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()] if text else []
+
+
+def parser() -> argparse.ArgumentParser:
+    parsed = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sites", type=int, default=50)
-    parser.add_argument("--tenants", type=int, default=200)
-    parser.add_argument("--people", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument(
+    parsed.add_argument("--sites", type=int, default=50)
+    parsed.add_argument("--tenants", type=int, default=200)
+    parsed.add_argument("--people", type=int, default=100_000)
+    parsed.add_argument("--workers", type=int, default=4)
+    parsed.add_argument(
         "--calls-in-flight",
         type=int,
         default=0,
-        help="the sites' calls_in_flight limit (default: --workers)",
+        help="the sites' calls_in_flight limit, the bare client's too (default: --workers)",
     )
-    parser.add_argument("--per-call", type=float, default=0.030)
-    parser.add_argument("--per-record", type=float, default=0.010)
-    parser.add_argument("--registry", help="an empty registry URL (default: a new SQLite file)")
-    parser.add_argument(
+    parsed.add_argument("--per-call", type=float, default=0.030)
+    parsed.add_argument("--per-record", type=float, default=0.010)
+    parsed.add_argument(
+        "--sequential-sites",
+        type=int,
+        default=1,
+        help="sites synced one after another, one call at a time (0: none)",
+    )
+    parsed.add_argument(
+        "--big",
+        type=sizes,
+        default=list(DEFAULT_BIG),
+        help="people on one site for the big-site series, comma-separated ('' for none)",
+    )
+    parsed.add_argument("--registry", help="an empty registry URL (default: a new SQLite file)")
+    parsed.add_argument(
         "--in-process", action="store_true", help="serve the simulator in the engine's process"
     )
-    parser.add_argument(
-        "--gc-tuned",
+    parsed.add_argument(
+        "--quick",
         action="store_true",
-        help="freeze the objects built before the first sync and raise the collector's "
-        "young-generation threshold to 50,000",
+        help="a small version of everything (2 sites, 2 tenants, 200 people, big 100,200, "
+        "the cost model off, the simulator in-process) to check the benchmark runs",
     )
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
-    arguments = parser.parse_args()
-    if arguments.serve:
-        serve(arguments)
+    parsed.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parsed.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parsed.add_argument("--groups", default="[]", help=argparse.SUPPRESS)
+    return parsed
+
+
+def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    args = parser().parse_args(argv)
+    if args.quick:
+        args.sites, args.tenants, args.people = 2, 2, 200
+        args.per_call = args.per_record = 0.0
+        args.big, args.in_process = [100, 200], True
+    return args
+
+
+if __name__ == "__main__":
+    parsed_args = arguments()
+    # Logs as every farm command sets them (warnings and errors only).
+    configure_logs()
+    if parsed_args.serve:
+        serve(parsed_args)
     else:
-        anyio.run(main, arguments)
+        anyio.run(main, parsed_args)
     sys.exit(0)
