@@ -35,6 +35,7 @@ from types import MappingProxyType
 from farm.index import SiteIndex
 from farm.model import Kind, Person, Record, SourceWarning
 from farm.snapshot import SiteSnapshot
+from farm.user_defaults import UserDefaults
 
 STOCK_ROLE_IDS: Mapping[str, int] = MappingProxyType(
     {
@@ -101,7 +102,9 @@ class SiteRules:
     """The facts about one site that decide what it accepts; see the module docstring.
 
     ``profile_fields`` are the custom profile fields the site declares
-    (None: not checked).
+    (None: not checked). ``user_defaults`` are the language, time zone and
+    country the site gives the accounts the farm creates
+    (:mod:`farm.user_defaults`): sent on creation only.
     """
 
     site: str = ""
@@ -111,6 +114,7 @@ class SiteRules:
     email_template: str = "{username}@noreply.invalid"
     roles: Mapping[str, int] = field(default_factory=lambda: STOCK_ROLE_IDS)
     profile_fields: frozenset[str] | None = None
+    user_defaults: UserDefaults = field(default_factory=UserDefaults)
 
     def role_id(self, shortname: str) -> int | None:
         return self.roles.get(shortname)

@@ -43,6 +43,7 @@ from farm.secrets import SecretRef
 from farm.site_rules import STOCK_ROLE_IDS, EmailConflicts, PasswordDelivery, SiteRules
 from farm.sources.netypareo.settings import NetYpareoSettings
 from farm.sources.sdet.settings import DirectorySettings
+from farm.user_defaults import UserDefaults
 
 __all__ = [
     "FARM_FILE",
@@ -147,6 +148,7 @@ class SiteConfig:
     email_conflicts: EmailConflicts = EmailConflicts.HOLD
     email_template: str = "{username}@noreply.invalid"
     roles: Mapping[str, int] = field(default_factory=dict)
+    user_defaults: UserDefaults = field(default_factory=UserDefaults)
 
     def rules(self) -> SiteRules:
         """What this site accepts, for the planner (:mod:`farm.site_rules`)."""
@@ -158,6 +160,7 @@ class SiteConfig:
             email_template=self.email_template,
             roles={**STOCK_ROLE_IDS, **self.roles},
             profile_fields=frozenset(self.profile_fields),
+            user_defaults=self.user_defaults,
         )
 
     @property
@@ -383,4 +386,5 @@ def _site(name: str, path: Path, site_file: SiteFile, settings: FarmSettings) ->
         email_conflicts=section.email_conflicts,
         email_template=section.email_template,
         roles=MappingProxyType(dict(section.roles)),
+        user_defaults=UserDefaults(section.lang, section.timezone, section.country),
     )

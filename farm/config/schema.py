@@ -28,6 +28,7 @@ from farm.site_rules import EmailConflicts, PasswordDelivery
 from farm.sources.netypareo.settings import NetYpareoSettings
 from farm.sources.sdet.settings import DirectorySettings
 from farm.uai import normalize_uai
+from farm.user_defaults import check_country, check_lang, check_timezone
 
 DISABLED: Final = "disabled"
 ESTABLISHMENT_TASKS: Final = ("users", "cohorts", "roles", "groups", "delta")
@@ -307,6 +308,21 @@ class SiteSection(Table):
     roles: dict[str, Annotated[int, Field(ge=1)]] = Field(
         default_factory=dict,
         description="role ids by shortname, for roles a stock site lacks (e.g. parent = 9)",
+    )
+    lang: Annotated[str, AfterValidator(check_lang)] | None = Field(
+        None,
+        description="language of the accounts the farm creates, a language pack the site has "
+        "(e.g. 'fr'); Moodle's default language otherwise. On creation only",
+    )
+    timezone: Annotated[str, AfterValidator(check_timezone)] | None = Field(
+        None,
+        description="time zone of the accounts the farm creates (e.g. 'Europe/Paris', 99 for "
+        "the site's); on creation only",
+    )
+    country: Annotated[str, AfterValidator(check_country)] | None = Field(
+        None,
+        description="country of the accounts the farm creates, ISO 3166 alpha-2 (e.g. 'FR'); "
+        "on creation only",
     )
 
 

@@ -115,6 +115,7 @@ async def create_people(writer: SiteWriter, ops: Sequence[Operation]) -> None:
                 writer.refuse(op, delivery)
                 continue
             password, createpassword = delivery
+            defaults = writer.rules.user_defaults
             new = NewUser(
                 username=person.username,
                 firstname=person.firstname,
@@ -125,6 +126,10 @@ async def create_people(writer: SiteWriter, ops: Sequence[Operation]) -> None:
                 password=password,
                 customfields=dict(person.profile_fields),
                 createpassword=createpassword,
+                # The site's defaults, on creation only: no part of the digest, never updated.
+                lang=defaults.lang,
+                timezone=defaults.timezone,
+                country=defaults.country,
             )
             to_create.append(new)
             creating[id(new)] = op

@@ -27,7 +27,9 @@ class NewUser:
     Shibboleth, LDAP) needs neither, and gets neither: Moodle records the
     password as "not cached". ``core_user_create_users`` has no
     ``suspended`` key (a real 5.0.6+ refuses the whole call): an account
-    born suspended is created, then suspended by an update.
+    born suspended is created, then suspended by an update. ``lang``,
+    ``timezone`` and ``country`` left None are not sent: Moodle gives its
+    defaults (the site's language, its time zone ``99``, no country).
     """
 
     username: str
@@ -40,6 +42,8 @@ class NewUser:
     lang: str | None = None
     customfields: Mapping[str, str] = field(default_factory=dict)
     createpassword: bool = False
+    timezone: str | None = None
+    country: str | None = None
 
     def params(self) -> dict[str, Any]:
         return {
@@ -52,6 +56,8 @@ class NewUser:
             "password": self.password,
             "createpassword": True if self.createpassword else None,
             "lang": self.lang,
+            "timezone": self.timezone,
+            "country": self.country,
             "customfields": _customfields(self.customfields),
         }
 

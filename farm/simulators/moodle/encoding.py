@@ -56,7 +56,7 @@ def _keys(name: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Value:
-    """A scalar parameter: ``int``, ``bool``, ``text``, ``username``, ``alpha``."""
+    """A scalar parameter: ``int``, ``bool``, ``text``, ``username``, ``alpha``, ``timezone``."""
 
     kind: str
     required: bool = True
@@ -146,7 +146,15 @@ def _value(spec: Value, raw: Any, path: str) -> Any:
         return text
     if spec.kind == "alpha" and not re.fullmatch(r"[A-Za-z]*", text):
         raise invalid_parameter(problem)
+    if spec.kind == "timezone" and not _TIMEZONE.fullmatch(text):
+        raise invalid_parameter(problem)
     return text
+
+
+# PARAM_TIMEZONE: an hour offset, 99 (the site's own), or a name such as Europe/Paris.
+_TIMEZONE = re.compile(
+    r"([+-]?(0?[0-9](\.[5|0])?|1[0-3](\.0)?|1[0-2]\.5))|99|[A-Za-z0-9]+(/?[A-Za-z_-])+"
+)
 
 
 def clean_username(text: str) -> str:

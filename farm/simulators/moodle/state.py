@@ -253,6 +253,8 @@ class UserRow:
     # external auth; None when Moodle generated one (createpassword=1).
     password: str | None = None
     lang: str = "en"
+    timezone: str = "99"
+    country: str = ""
     customfields: dict[str, str] = field(default_factory=dict)
     # True when Moodle would have e-mailed the person a generated password
     # (createpassword=1) and forced a change at next login.
@@ -347,6 +349,9 @@ class Site:
     password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
     auth_enabled: set[str] = field(default_factory=lambda: {"manual", "nologin", "email"})
     auth_installed: set[str] = field(default_factory=lambda: set(STOCK_AUTH_PLUGINS))
+    # The language packs installed (a stock site has English only) and the site's default.
+    languages: set[str] = field(default_factory=lambda: {"en"})
+    lang: str = "en"
     allowaccountssameemail: bool = False
     profile_fields: dict[str, str] = field(default_factory=dict)
     # None: the token's user is a site admin and may enrol with every role that can

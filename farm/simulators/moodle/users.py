@@ -35,8 +35,10 @@ _COMMON: dict[str, Value | Single | Multiple] = {
     "auth": Value("text", required=False),
     "idnumber": Value("text", required=False),
     "lang": Value("text", required=False),
+    # PARAM_TIMEZONE and PARAM_ALPHA: a value they would clean is refused.
+    "timezone": Value("timezone", required=False),
     "city": Value("text", required=False),
-    "country": Value("text", required=False),
+    "country": Value("alpha", required=False),
     "institution": Value("text", required=False),
     "department": Value("text", required=False),
     "description": Value("text", required=False),
@@ -139,6 +141,10 @@ def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
         auth = item.get("auth", "manual")
         if auth not in site.auth_installed or auth in _NOT_CREATABLE:
             raise invalid_parameter(f"Invalid authentication type: {auth}")
+        # Moodle sends the site's language when the call gives none; a pack it lacks fails.
+        lang = item.get("lang") or site.lang
+        if lang not in site.languages:
+            raise invalid_parameter(f"Invalid language code: {lang}")
         createpassword = bool(item.get("createpassword", False))
         password = item.get("password") or ""
         keeps_password = auth in _INTERNAL_AUTHS
@@ -171,7 +177,10 @@ def create_users(site: Site, params: dict[str, Any]) -> list[dict[str, Any]]:
             auth=auth,
             idnumber=item.get("idnumber") or "",
             password=stored,
-            lang=item.get("lang") or "en",
+            lang=lang,
+            # Moodle's defaults: the site's time zone (99), no country.
+            timezone=item.get("timezone") or "99",
+            country=item.get("country") or "",
             # setnew_password_and_mail(): whatever the auth, the person gets an e-mail.
             password_emailed=createpassword,
         )
@@ -268,7 +277,17 @@ def _update_one(
         _check_password_policy(site, password)
     _check_lengths(item)
     before.setdefault(user.id, replace(user, customfields=dict(user.customfields)))
-    for key in ("username", "firstname", "lastname", "email", "idnumber", "auth", "lang"):
+    for key in (
+        "username",
+        "firstname",
+        "lastname",
+        "email",
+        "idnumber",
+        "auth",
+        "lang",
+        "timezone",
+        "country",
+    ):
         if item.get(key) is not None:
             setattr(user, key, item[key])
     if "suspended" in item:
@@ -295,7 +314,7 @@ def user_details(site: Site, user: UserRow) -> dict[str, Any]:
         "confirmed": True,
         "lang": user.lang,
         "theme": "",
-        "timezone": "99",
+        "timezone": user.timezone,
         "mailformat": 1,
         "description": "",
         "descriptionformat": 1,
@@ -304,6 +323,8 @@ def user_details(site: Site, user: UserRow) -> dict[str, Any]:
     }
     if user.idnumber:
         answer["idnumber"] = user.idnumber
+    if user.country:  # left out when empty, as Moodle does
+        answer["country"] = user.country
     if user.customfields:
         answer["customfields"] = [
             {

@@ -28,7 +28,9 @@ from tests.fixtures.netypareo import ServedNetYpareo
 
 PARENT = 9
 #: Every test has a Moodle site, an endpoint and a tenant of its own, all named after it.
-NAMES = ("students", "teachers", "groups", "tutors", "caches", "sites", "names")
+NAMES = ("students", "teachers", "groups", "tutors", "caches", "sites", "names", "defaults")
+#: The Moodle user defaults of the "defaults" site (its Moodle has the French pack).
+DEFAULTS = 'lang = "fr"\ntimezone = "Europe/Paris"\ncountry = "FR"\n'
 
 
 @dataclass
@@ -86,6 +88,7 @@ def world(
         for name in NAMES:
             site = moodle.add_site(name, token=f"token-{name}", profile_fields=CFA_PROFILE_FIELDS)
             site.roles[PARENT] = Role(PARENT, "parent", "Parent", frozenset({30}))
+            site.languages.add("fr")
             for group in groups:  # group_course = "{tenant}-{code}"
                 course = CourseRow(0, 0, f"{name}-{group.code}", group.name, 1, "")
                 course.idnumber = f"{name}-{code}-{group.code}"
@@ -103,7 +106,9 @@ def world(
             (folder / f"{name}.toml").write_text(
                 f"[site]\nurl = {_q(site.wwwroot)}\n"
                 f'token = "file:secrets/{name}.token"\nnetypareo = {_q(name)}\n'
-                f'auth = "oauth2"\nprofile_fields = {json.dumps(list(CFA_PROFILE_FIELDS))}\n\n'
+                f'auth = "oauth2"\nprofile_fields = {json.dumps(list(CFA_PROFILE_FIELDS))}\n'
+                + (DEFAULTS if name == "defaults" else "")
+                + "\n"
                 f"[site.roles]\nparent = {PARENT}\n\n"
                 f'[[netypareo_sites]]\nid = "{name}-{code}"\ncode = {_q(code)}\nindex = 0\n',
                 encoding="utf-8",
@@ -274,3 +279,20 @@ def test_a_task_unknown_for_the_tenant_is_refused_with_the_valid_ones(world: Wor
     does = {entry["task"]: entry["does"] for entry in json.loads(listed.output)}
     assert does["caches"].startswith("the reference tables")
     assert "continuing-education" in does["pdgroups"]
+
+
+def test_a_site_with_lang_fr_creates_accounts_in_french_and_a_rerun_writes_nothing(
+    reset: World,
+) -> None:
+    world = reset
+    site = world.site("defaults")
+    english = world.site("students")  # created by its own test or not: Moodle's defaults there
+
+    world.task("defaults", "students")
+
+    made = [u for u in site.live_users() if u.id != 1]
+    assert made
+    assert {(u.lang, u.timezone, u.country) for u in made} == {("fr", "Europe/Paris", "FR")}
+    assert all(u.lang == "en" and u.country == "" for u in english.live_users() if u.id != 1)
+    # On creation only: the defaults are no part of what a rerun compares.
+    assert world.task("defaults", "students")["writes"] == 0

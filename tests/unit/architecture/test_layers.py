@@ -82,6 +82,7 @@ LAYERS: tuple[Layer, ...] = (
             "farm.index",
             "farm.safety",
             "farm.site_rules",
+            "farm.user_defaults",
             "farm.adoption",
             "farm.snapshot",
             "farm.plan",
