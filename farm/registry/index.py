@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
@@ -50,7 +51,15 @@ class IndexStore(Store):
         """
         sql = _SITE_INDEX_POSTGRES if self.backend == "postgresql" else _SITE_INDEX_SQLITE
         with self.reading() as session:
-            rows = session.connection().exec_driver_sql(sql, (site,)).fetchall()
+            # The driver's own cursor: its plain tuples cost a third less than result rows.
+            dbapi = session.connection().connection.dbapi_connection
+            assert dbapi is not None  # a session's connection is checked out
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute(sql, (site,))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
         return SiteIndex(_entries(site, rows))
 
     def index_entries(self, site: str, entity: str | None = None) -> list[StoredEntry]:
@@ -265,9 +274,15 @@ _JSON_COLUMNS = {_UPSERT: (5, 6), _JOURNAL: (7, 8, 9)}
 
 
 def _entries(site: str, rows: Iterable[Sequence[Any]]) -> Iterator[IndexEntry]:
-    """The entries of :data:`_SITE_INDEX_SQLITE`'s rows (or PostgreSQL's), in their order."""
+    """The entries of :data:`_SITE_INDEX_SQLITE`'s rows (or PostgreSQL's), in their order.
+
+    Each entry's fields are set as the frozen dataclass's own ``__init__`` sets
+    them, without its call and defaults: a third of the cost of building it,
+    on every entry of every site before every plan.
+    """
     kinds = _KINDS
     tenant_sets: dict[str, frozenset[str]] = {}
+    new, put = object.__new__, object.__setattr__
     for entity, key, moodle_id, digest, values, tenants, suspended in rows:
         kind = kinds.get(entity)
         if kind is None:
@@ -275,7 +290,21 @@ def _entries(site: str, rows: Iterable[Sequence[Any]]) -> Iterator[IndexEntry]:
         held = tenant_sets.get(tenants)
         if held is None:
             held = tenant_sets[tenants] = frozenset(json.loads(tenants))
-        yield IndexEntry(kind, key, moodle_id, digest, JsonValues(values), held, bool(suspended))
+        entry = new(IndexEntry)
+        put(entry, "kind", kind)
+        put(entry, "key", key)
+        put(entry, "moodle_id", moodle_id)
+        put(entry, "digest", digest)
+        put(entry, "values", JsonValues(values))
+        put(entry, "tenants", held)
+        put(entry, "suspended", bool(suspended))
+        yield entry
+
+
+# The fields _entries sets, which must be all of IndexEntry's.
+assert [f.name for f in fields(IndexEntry)] == [
+    "kind", "key", "moodle_id", "digest", "values", "tenants", "suspended"
+]  # fmt: skip
 
 
 def _insert_rows(session: Session, backend: str, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
