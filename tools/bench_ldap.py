@@ -3,6 +3,7 @@
 
     .venv/bin/python tools/bench_ldap.py                 # 50,000 people, 100 establishments
     .venv/bin/python tools/bench_ldap.py --people 5000 --establishments 10
+    .venv/bin/python tools/bench_ldap.py --shape grouped   # groups as entries + isMemberOf
 
 The directory is generated and written as LDIF by a child process (so that
 its memory does not count), loaded with slapadd, served by a private slapd,
@@ -27,6 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -35,17 +37,42 @@ from farm.simulators.slapd import Slapd
 from farm.sources import ReadRequest
 from farm.sources.sdet import DirectorySettings, SdetSource
 
+# How a grouped directory is read: its teachers by function code, its groups as cohorts.
+GROUPED: dict[str, Any] = {
+    "families": {
+        "teachers": {"object_classes": ["ENTPerson"], "filter": "(ENTPersonFonctions=*$ENS$*)"}
+    },
+    "cohort_groups": [
+        {
+            "name": "esco",
+            "base": "ou=groups,{suffix}",
+            "filter": "(objectClass=groupOfNames)",
+            "person_attribute": "isMemberOf",
+            "name_attribute": "description",
+            "pattern": r"^Etablissements:[^:]*_(?P<uai>[0-9]{7}[A-Z]):(?P<code>[^:]+)$",
+            "idnumber": "{uai}:group:{code}",
+        }
+    ],
+}
 
-def _write_ldif(path: Path, establishments: int, people: int, seed: int) -> None:
+
+def _write_ldif(path: Path, establishments: int, people: int, seed: int, shape: str) -> None:
     code = (
         "import sys; from pathlib import Path; from farm.simulators.directory import generate; "
-        "generate(int(sys.argv[1]), int(sys.argv[2]), seed=int(sys.argv[3]))"
+        "generate(int(sys.argv[1]), int(sys.argv[2]), seed=int(sys.argv[3]), shape=sys.argv[5])"
         ".write_ldif(Path(sys.argv[4]))"
     )
     subprocess.run(
-        [sys.executable, "-c", code, str(establishments), str(people), str(seed), str(path)],
+        [sys.executable, "-c", code, str(establishments), str(people), str(seed), str(path), shape],
         check=True,
     )
+
+
+def _shape_settings(shape: str, suffix: str) -> dict[str, Any]:
+    if shape != "grouped":
+        return {}
+    tables = [{**t, "base": t["base"].format(suffix=suffix)} for t in GROUPED["cohort_groups"]]
+    return {**GROUPED, "cohort_groups": tables}
 
 
 def _rss_mib() -> float:
@@ -105,6 +132,12 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3, help="reads, back to back (default 3)")
     parser.add_argument(
+        "--shape",
+        choices=("sdet", "grouped"),
+        default="sdet",
+        help="sdet: groups on people; grouped: group entries (member DNs) and isMemberOf",
+    )
+    parser.add_argument(
         "--gc-threshold",
         type=int,
         default=0,
@@ -116,19 +149,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="farm-bench-ldap-") as folder:
         ldif = Path(folder) / "directory.ldif"
         started = time.perf_counter()
-        _write_ldif(ldif, args.establishments, args.people, args.seed)
+        _write_ldif(ldif, args.establishments, args.people, args.seed, args.shape)
         generated = time.perf_counter() - started
         started = time.perf_counter()
         with Slapd(Path(folder) / "slapd", suffix=suffix, ldif_files=[ldif]) as server:
             loaded = time.perf_counter() - started
             server_pid = int((server.folder / "run" / "slapd.pid").read_text().strip())
-            settings = DirectorySettings(
-                url=server.url,
-                people_base=f"ou=people,{suffix}",
-                structures_base=f"ou=structures,{suffix}",
-                page_size=args.page_size,
-                connections=args.connections,
-                timeout=300,
+            settings = DirectorySettings.model_validate(
+                {
+                    "url": server.url,
+                    "people_base": f"ou=people,{suffix}",
+                    "structures_base": f"ou=structures,{suffix}",
+                    "page_size": args.page_size,
+                    "connections": args.connections,
+                    "timeout": 300,
+                    **_shape_settings(args.shape, suffix),
+                }
             )
             source = SdetSource("bench", settings)
             structures = anyio.run(source.structures)
@@ -138,7 +174,10 @@ def main() -> int:
             baseline = _rss_mib()
             runs = [_read_once(source, tenants, server_pid) for _ in range(max(1, args.repeat))]
     first = runs[0]
-    print(f"directory        {args.people} people asked, {len(tenants)} establishments")
+    print(
+        f"directory        {args.people} people asked, {len(tenants)} establishments, "
+        f"shape {args.shape}"
+    )
     print(f"generate + LDIF  {generated:8.2f} s (child process)")
     print(f"slapadd + start  {loaded:8.2f} s")
     print(
