@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from farm.cli import main
 from farm.config import FarmConfigError, load_farm
 from farm.user_defaults import UserDefaults
 
@@ -45,3 +47,14 @@ def test_a_bad_default_is_refused_naming_the_file_and_key(
     (problem,) = caught.value.problems
     assert (problem.file.name, problem.key) == ("lycee-iroise.toml", key)
     assert said in str(problem)
+
+
+def test_tenants_check_refuses_lang_french_naming_file_and_key(tmp_path: Path) -> None:
+    root = write_farm(tmp_path, **{"lycee-iroise": with_defaults('lang = "french"\n')})
+
+    done = CliRunner().invoke(main, ["--farm-dir", str(root), "tenants", "check"])
+
+    assert done.exit_code != 0
+    assert "lycee-iroise.toml" in done.output
+    assert "site.lang" in done.output
+    assert "'french' is not a Moodle language code" in done.output
