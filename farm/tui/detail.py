@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from farm.clock import label, local_text, zone
-from farm.registry import JournalEntry, TenantReport
+from farm.registry import JournalEntry, StaffTally, TenantReport
 from farm.tui.charts import NightBars, result_strip
 from farm.tui.feed import HistoryPoint, RegistryFeed, TenantDetail
 from farm.tui.nights import Night, tenant_nights
@@ -108,6 +108,37 @@ _STATUS_STYLES = {
     "interrupted": "red",
     "skipped": "magenta",
 }
+
+
+def staff_view(tally: StaffTally | None, tenant: str, where: ZoneInfo | None) -> Text:
+    """The tenant's staff CSV people, and what ``farm reconcile`` last found to review.
+
+    ``Staff CSV: 12 people imported · 3 pending reconciliations · 1 ghost``,
+    then when the scan was; a count that asks for work is coloured, and the
+    command that does that work is named under it.
+    """
+    line = Text("Staff CSV: ", style="bold")
+    people = tally.people if tally is not None else 0
+    scan = tally.scan if tally is not None else None
+    if people == 0 and scan is None:
+        line.append("no one imported, never reconciled", style="dim")
+        return line
+    line.append(f"{people} {'person' if people == 1 else 'people'} imported")
+    if scan is None:
+        line.append(" · never reconciled", style="dim")
+        return line
+    pending = f"{scan.pending} pending reconciliation{'' if scan.pending == 1 else 's'}"
+    line.append(" · ")
+    line.append(pending, style="dark_orange" if scan.pending else "")
+    line.append(" · ")
+    ghosts = f"{scan.ghosts} ghost{'' if scan.ghosts == 1 else 's'}"
+    line.append(ghosts, style="dark_orange" if scan.ghosts else "")
+    if scan.ambiguous or scan.duplicates:
+        line.append(f" · {scan.ambiguous} ambiguous · {scan.duplicates} duplicates", style="red")
+    line.append(f"   (last scan {_when(scan.at, where)})", style="dim")
+    if scan.pending or scan.ghosts or scan.ambiguous or scan.duplicates:
+        line.append(f"\n  review with: farm reconcile --tenant {tenant}", style="dim")
+    return line
 
 
 def schedule_view(detail: TenantDetail) -> RenderableType:
@@ -201,6 +232,7 @@ class TenantScreen(Screen[None]):
         yield Static(title, id="title")
         with VerticalScroll():
             yield Static(Text("Loading…", style="dim"), id="report", classes="section")
+            yield Static(id="staff", classes="section")
             yield Static(id="strip", classes="section")
             with Horizontal(id="charts"):
                 yield NightBars("Records written", "records", color="blue", id="written")
@@ -264,6 +296,9 @@ class TenantScreen(Screen[None]):
         self.shown_run = run_id
         report = detail.reports.get(run_id) if run_id is not None else None
         self.query_one("#report", Static).update(report_view(report or detail.last, run_id))
+        self.query_one("#staff", Static).update(
+            staff_view(detail.staff, self.tenant.id, detail.zone)
+        )
         now = getattr(self.app, "clock", lambda: datetime.now(UTC))()
         nights = tenant_nights(detail.points, detail.zone or zone(None), now)
         self.nights = nights

@@ -25,6 +25,7 @@ from farm.registry import (
     RunId,
     RunStatus,
     RunSummary,
+    StaffTally,
     TenantReport,
     UnknownTenantReport,
 )
@@ -104,6 +105,7 @@ class TenantDetail:
     reports: Mapping[int, TenantReport] = field(default_factory=dict)
     points: tuple[HistoryPoint, ...] = ()  # every run of the last 30 nights, for the charts
     journal: tuple[JournalEntry, ...] = ()  # the tenant's latest changes, newest first
+    staff: StaffTally | None = None  # its staff CSV people and last reconciliation scan
 
 
 class RegistryFeed:
@@ -262,6 +264,7 @@ class RegistryFeed:
             reports=reports,
             points=tuple(reversed(points)),
             journal=tuple(self.journal(tenant.id)),
+            staff=self.registry.staff_tallies([tenant.id]).get(tenant.id),
         )
 
     def journal(
