@@ -38,7 +38,7 @@ class GroupCohortRules(BaseModel):
     ``pattern`` is searched in ``match_on`` (``dn`` or a group attribute; the
     value itself without ``base``); a group it does not match is no cohort.
     Its named group ``uai`` ties the group to an establishment (a UAI, or the
-    SIRET of a structure); ``code``, when present, is the cohort's code,
+    SIRET or RDN value of a structure); ``code``, when present, is the cohort's code,
     else the group's ``name_attribute``.
 
     Members: ``member_attribute`` on the group (``member`` or

@@ -51,7 +51,12 @@ class GroupReader:
         self.rules = rules
         self._pattern = re.compile(rules.pattern)
         self._by_uai = structures.by_uai
-        self._by_siret = {s.siren: s.uai for s in structures.by_uai.values() if s.siren}
+        # A group may name its school by SIRET, or by the RDN value of its DN.
+        self._by_siret: dict[str, str] = {}
+        for structure in structures.by_uai.values():
+            for name in (structure.siren, rdn_value(structure.dn)):
+                if name:
+                    self._by_siret.setdefault(name.upper(), structure.uai)
         self._member_key = (rules.member_attribute or "").lower()
         self._values: dict[str, GroupFacts | None] = {}
 

@@ -217,3 +217,30 @@ def test_member_uids_dn_references_and_groups_only_named_on_people() -> None:
         # No group entries for the clubs: the value is the group, its code the whole name.
         ("farm:0999901Z:clubs:club:0999901Z:ECHECS", "sdet:E2"),
     }
+
+
+def test_unique_members_and_groups_named_by_the_schools_siret() -> None:
+    s1 = student("E1", COLLEGE_DN, "3EME1", "3EME")
+    groups = [
+        Entry(
+            f"cn=CHORALE,ou=groups,{COLLEGE_DN}",
+            {
+                "objectclass": ["groupOfUniqueNames"],
+                "cn": ["CHORALE"],
+                "uniquemember": ["uid=E1,ou=people,dc=x#'0101'B"],
+            },
+        )
+    ]
+    table = {
+        "name": "clubs",
+        "base": "ou=structures,dc=x",
+        "member_attribute": "uniqueMember",
+        "match_on": "dn",
+        # The group sits under its school, whose RDN is a SIRET, not a UAI.
+        "pattern": r"ENTStructureSIREN=(?P<uai>[0-9]{14}),",
+    }
+
+    snapshots = group_read([s1], groups, [table])
+
+    assert members(snapshots[COLLEGE]) == {("farm:0999902A:clubs:CHORALE", "sdet:E1")}
+    assert not snapshots[LYCEE].cohorts
