@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from farm.model import Enrolment, GroupMembership, RoleAssignment
+from farm.engine.schedule import task_options
+from farm.index import SiteIndex, apply_confirmed
+from farm.model import Enrolment, GroupMembership, Kind, RoleAssignment, TenantSnapshot
+from farm.options import PlanDefaults
+from farm.plan import plan_site
+from farm.site_rules import SiteRules
+from farm.snapshot import merge_site
 from farm.sources.sdet import MappingRules
 from farm.sources.sdet.course_rules import CourseRules
 from farm.sources.sdet.people import person_facts
@@ -171,3 +177,31 @@ def test_no_course_rules_make_no_links_and_read_no_more_attributes() -> None:
     snapshots = links(CourseRules())
     assert not any(s.enrolments or s.groups or s.role_assignments for s in snapshots.values())
     assert CourseRules().attributes() == frozenset()
+
+
+SITE = SiteRules(site="s", auth="oauth2")
+
+
+def kinds_planned(index: SiteIndex, snapshot: TenantSnapshot, task: str) -> set[Kind]:
+    options = task_options(task).resolve(PlanDefaults(cohort_prefix="farm:"))
+    planned = plan_site("s", merge_site([snapshot]), index, options, SITE)
+    return {op.kind for op in planned.operations}
+
+
+def test_the_roles_task_enrols_and_assigns_and_the_groups_task_makes_the_course_groups() -> None:
+    course_rules = rules(
+        enrolments=[CLASS_SUBJECT],
+        roles=[{"profile": "teacher", "role": "coursecreator"}],
+    )
+    snapshot = links(course_rules)[LYCEE]
+    users = task_options("users").resolve(PlanDefaults(cohort_prefix="farm:"))
+    first = plan_site("s", merge_site([snapshot]), SiteIndex(), users, SITE)
+    people = apply_confirmed(
+        SiteIndex(),
+        first.operations,
+        {(op.kind, op.key): n for n, op in enumerate(first.operations, 100)},
+    )
+
+    assert kinds_planned(people, snapshot, "roles") == {Kind.ENROLMENT, Kind.ROLE_ASSIGNMENT}
+    assert kinds_planned(people, snapshot, "groups") == {Kind.GROUP, Kind.GROUP_MEMBER}
+    assert kinds_planned(people, snapshot, "cohorts") == {Kind.COHORT, Kind.COHORT_MEMBER}
