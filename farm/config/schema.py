@@ -153,14 +153,18 @@ class Schedules(Table):
     users: Cron | None = Field(None, description="accounts of an establishment (full read)")
     cohorts: Cron | None = Field(None, description="cohorts and their members")
     roles: Cron | None = Field(None, description="role assignments")
-    groups: Cron | None = Field(None, description="course groups; NetYpareo groups as cohorts")
+    groups: Cron | None = Field(
+        None, description="course groups (ENT); the apprenticeship groups' cohorts (NetYpareo)"
+    )
     delta: Cron | None = Field(None, description="accounts changed since the last run (ENT)")
-    sites: Cron | None = Field(None, description="NetYpareo sites")
-    pdgroups: Cron | None = Field(None, description="NetYpareo continuing-education groups")
-    students: Cron | None = Field(None, description="NetYpareo learners (apprenants)")
-    teachers: Cron | None = Field(None, description="NetYpareo trainers (formateurs)")
-    tutors: Cron | None = Field(None, description="NetYpareo company tutors")
-    caches: Cron | None = Field(None, description="NetYpareo cached reference data")
+    sites: Cron | None = Field(None, description="NetYpareo sites checked, cohort updates only")
+    pdgroups: Cron | None = Field(
+        None, description="NetYpareo continuing-education groups' cohorts and members"
+    )
+    students: Cron | None = Field(None, description="NetYpareo learners and their enrolments")
+    teachers: Cron | None = Field(None, description="NetYpareo trainers and their enrolments")
+    tutors: Cron | None = Field(None, description="NetYpareo company tutors and their role")
+    caches: Cron | None = Field(None, description="NetYpareo reference tables reloaded")
 
     def overrides(self) -> dict[str, str]:
         """The tasks this table sets."""
