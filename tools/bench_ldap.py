@@ -8,9 +8,14 @@
 The directory is generated and written as LDIF by a child process (so that
 its memory does not count), loaded with slapadd, served by a private slapd,
 then read ``--repeat`` times back to back: all establishments in one
-request, as a full sync would. Prints, per read, entries/s (wall clock and
-per CPU second of this process) and the CPU slapd used; then the median and
-the process's peak resident memory. The machine may be shared: compare
+request, as a full sync would. The searches the first read sent (base,
+filter, attributes) are then run ``--repeat`` times by OpenLDAP's own
+``ldapsearch``, paged the same way and as many at once as the source's
+connections, and the ratio of the two median wall times says how close the
+source comes to slapd's own speed (1.00: as fast). Prints, per read,
+entries/s (wall clock and per CPU second of this process) and the CPU slapd
+used; then the median, the ldapsearch runs, the ratio and the process's
+peak resident memory. The machine may be shared: compare
 runs made back to back, and the per-CPU-second figure rather than the wall
 clock. Aim: >= 5,000 entries/s.
 """
@@ -26,6 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +44,7 @@ from farm.simulators.directory import generate
 from farm.simulators.slapd import Slapd
 from farm.sources import ReadRequest
 from farm.sources.sdet import DirectorySettings, SdetSource
+from farm.sources.sdet.client import DirectoryClient
 
 # How a grouped directory is read: its teachers by function code, its groups as cohorts.
 GROUPED: dict[str, Any] = {
@@ -87,6 +96,85 @@ def _cpu_of(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class _Search:
+    base: str
+    filter: str
+    attributes: tuple[str, ...]
+
+
+@contextmanager
+def _searches_recorded(into: list[_Search]) -> Iterator[None]:
+    """Record every search the source sends (base, filter, attributes) while the block runs."""
+    original = DirectoryClient.search_as
+
+    def recorded(
+        self: DirectoryClient,
+        base: str,
+        filter_: str,
+        attributes: Sequence[str],
+        convert: Callable[[Any], Any],
+    ) -> list[Any]:
+        into.append(_Search(base, filter_, tuple(attributes)))
+        return original(self, base, filter_, attributes, convert)
+
+    DirectoryClient.search_as = recorded  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DirectoryClient.search_as = original  # type: ignore[method-assign]
+
+
+@dataclass
+class _Native:
+    wall: float
+    cpu: float
+    server_cpu: float
+    entries: int
+
+
+def _ldapsearch(url: str, search: _Search, page_size: int) -> int:
+    """One search by OpenLDAP's own client, paged the same way; the entries it printed."""
+    done = subprocess.run(
+        [
+            "ldapsearch",
+            "-x",
+            "-LLL",
+            "-o",
+            "ldif-wrap=no",
+            "-H",
+            url,
+            "-b",
+            search.base,
+            "-s",
+            "sub",
+            "-E",
+            f"pr={page_size}/noprompt",
+            search.filter,
+            *search.attributes,
+        ],
+        stdout=subprocess.PIPE,
+        check=True,
+    )
+    out = done.stdout
+    return out.count(b"\ndn: ") + out.startswith(b"dn: ")
+
+
+def _native_once(
+    url: str, searches: list[_Search], page_size: int, connections: int, server_pid: int
+) -> _Native:
+    """The searches by ``ldapsearch``, as many at once as the source's connections."""
+    server_cpu = _cpu_of(server_pid)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        entries = sum(pool.map(lambda s: _ldapsearch(url, s, page_size), searches))
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    return _Native(wall, cpu, _cpu_of(server_pid) - server_cpu, entries)
 
 
 @dataclass
@@ -172,7 +260,14 @@ def main() -> int:
             if args.gc_threshold:
                 gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
             baseline = _rss_mib()
-            runs = [_read_once(source, tenants, server_pid) for _ in range(max(1, args.repeat))]
+            searches: list[_Search] = []
+            with _searches_recorded(searches):
+                runs = [_read_once(source, tenants, server_pid)]
+            runs += [_read_once(source, tenants, server_pid) for _ in range(1, args.repeat)]
+            native = [
+                _native_once(server.url, searches, args.page_size, args.connections, server_pid)
+                for _ in range(max(1, args.repeat))
+            ]
     first = runs[0]
     print(
         f"directory        {args.people} people asked, {len(tenants)} establishments, "
@@ -196,6 +291,18 @@ def main() -> int:
     print(
         f"throughput       {median:8.0f} entries/s wall (median; best {best:.0f}), "
         f"{statistics.median(per_cpu):.0f} entries/CPU s (median)"
+    )
+    for number, done in enumerate(native, 1):
+        print(
+            f"ldapsearch {number:<6} {done.wall:8.2f} s wall, {done.cpu:.2f} s CPU in ldapsearch, "
+            f"{done.server_cpu:.2f} s CPU in slapd: the same {len(searches)} searches, "
+            f"{args.connections} at once, {done.entries} entries"
+        )
+    farm_wall = statistics.median(run.wall for run in runs)
+    native_wall = statistics.median(done.wall for done in native)
+    print(
+        f"ratio            {native_wall / farm_wall:8.2f} of ldapsearch's speed (its median wall "
+        f"{native_wall:.2f} s / the source's median read {farm_wall:.2f} s; 1.00: as fast)"
     )
     print(
         f"peak memory      {_rss_mib():8.1f} MiB RSS "
