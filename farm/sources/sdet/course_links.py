@@ -73,7 +73,7 @@ class _Classes:
                 if uai == tenant:
                     _add(here.group_students, code, key)
                     _add(here.groups_of, key, code)
-            if facts.classes or facts.groups:
+            if Profile.STUDENT in facts.person.profiles:
                 for level in facts.course_levels:
                     _add(here.level_students, level, key)
             for uai, code in facts.taught_classes:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from farm.cli import main
+from farm.sources.sdet.course_rules import CourseRules
 
 from .farmdir import FARM_TOML, LYCEE_TOML, write_farm
 
@@ -86,3 +89,15 @@ def test_a_role_the_site_declares_is_accepted(tmp_path: Path) -> None:
     )
     result = check(tmp_path, rules, site)
     assert result.exit_code == 0, result.output
+
+
+def test_the_documented_rules_are_valid_rules() -> None:
+    doc = (Path(__file__).parents[3] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = doc[doc.index("#### Enrolments, course groups and roles") :]
+    example = tomllib.loads(re.findall(r"```text\n(.*?)```", section, re.DOTALL)[0])
+    rules = CourseRules.model_validate(example["directories"]["ent-occitanie"]["courses"])
+    assert [rule.attribute for rule in rules.enrolments] == [
+        "ENTAuxEnsClassesMatieres",
+        "ENTEleveNivFormation",
+    ]
+    assert rules.categories("0342225J") == ["0342225J"]
