@@ -35,9 +35,11 @@ In the same run, on other sites of the same simulator:
 - **big site**: ``--big`` sizes (default 2,000 to 50,000 people), each one
   site with one tenant, synced then rerun with the cost model off (no
   delays: the series measures CPU): CPU per 1,000 records, the no-change
-  rerun's engine CPU per person, and the index entries the engine copied
-  (a whole index copied per batch would show as a count growing with the
-  square of the size).
+  rerun's engine CPU per person, the index entries the engine copied (a
+  whole index copied per batch would show as a count growing with the
+  square of the size), and the simulator's CPU per 1,000 records (flat
+  when the simulator costs what each call carries, so that the series
+  measures the farm).
 
 Memory is the engine process's peak resident set after the first sync and
 after the rerun, per person. The load average is printed at the start and
@@ -145,7 +147,7 @@ def stats_of(sim: MoodleSimulator) -> dict[str, Any]:
             "users": len(site.live_users()),
         }
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"sites": sites, "cpu": usage.ru_utime + usage.ru_stime}
+    return {"sites": sites, "cpu": usage.ru_utime + usage.ru_stime, "pid": os.getpid()}
 
 
 class StatsApp:
@@ -370,6 +372,8 @@ class FarmRun:
     peak_rerun_mb: float
     copied_first: int | None
     copied_rerun: int | None
+    # The simulator's CPU during the first sync (its process's; None in-process).
+    simulator_cpu: float | None
     gc_threshold: tuple[int, int, int] = (0, 0, 0)
 
 
@@ -427,8 +431,16 @@ async def run_farm(
         peak_rerun_mb=peak_rerun,
         copied_first=copied_first if copies.measurable else None,
         copied_rerun=copied_rerun if copies.measurable else None,
+        simulator_cpu=simulator_cpu(before, after_first),
         gc_threshold=seen[0] if seen else gc.get_threshold(),
     )
+
+
+def simulator_cpu(before: dict[str, Any], after: dict[str, Any]) -> float | None:
+    """The simulator process's CPU between two stats; None when it is this process."""
+    if "pid" not in after or after["pid"] == os.getpid():
+        return None
+    return float(after["cpu"] - before["cpu"])
 
 
 def applying(event: Event) -> bool:
@@ -542,6 +554,7 @@ class BareRun:
     cpu: float
     records: int
     work: dict[str, float] = field(default_factory=dict)
+    simulator_cpu: float | None = None
 
 
 async def run_bare(
@@ -568,7 +581,8 @@ async def run_bare(
         wall, used = time.perf_counter() - started, cpu_seconds() - cpu
     after = await stats()
     records = int(sum(delta(before, after, "records", names).values()))
-    return BareRun(wall, used, records, delta(before, after, "work", names))
+    work = delta(before, after, "work", names)
+    return BareRun(wall, used, records, work, simulator_cpu(before, after))
 
 
 # The simulator, in a process of its own or in this one.
@@ -715,6 +729,12 @@ def print_main(args: argparse.Namespace, farm: FarmRun, bare: BareRun, baseline:
         ("CPU (s)", f"{farm.first_cpu:.2f}", f"{bare.cpu:.2f}", farm.first_cpu / bare.cpu),
         ("CPU s per 1,000 records", f"{farm_k:.3f}", f"{bare_k:.3f}", farm_k / bare_k),
         ("records written", f"{farm.records:,}", f"{bare.records:,}", None),
+        (
+            "simulator CPU s/1,000 rec",
+            shown_k(farm.simulator_cpu, farm.records),
+            shown_k(bare.simulator_cpu, bare.records),
+            None,
+        ),
         ("cost-model ideal (s)", f"{ideal:.2f}", f"{bare_ideal:.2f}", None),
         (
             "ideal/wall",
@@ -747,6 +767,10 @@ def print_main(args: argparse.Namespace, farm: FarmRun, bare: BareRun, baseline:
     )
 
 
+def shown_k(cpu: float | None, records: int) -> str:
+    return "n/a" if cpu is None else f"{per_k(cpu, records):.3f}"
+
+
 def print_sequential(args: argparse.Namespace, farm: FarmRun, sequential: FarmRun) -> None:
     per_site = sequential.first_wall / max(1, args.sequential_sites)
     estimate = per_site * args.sites
@@ -766,16 +790,17 @@ def print_big_header() -> None:
     print("big site: one site, one tenant, cost model off (the series measures CPU)")
     print(
         f"  {'people':>7}  {'CPU s/1,000 rec':>15}  {'vs first':>8}  {'rerun us/person':>15}  "
-        f"{'copied (first)':>14}  {'copied (rerun)':>14}"
+        f"{'copied (first)':>14}  {'copied (rerun)':>14}  {'simulator s/1,000 rec':>21}"
     )
 
 
 def print_big_row(people: int, run: FarmRun, cpu: float, ratio: float) -> None:
     first = "n/a" if run.copied_first is None else f"{run.copied_first:,}"
     rerun = "n/a" if run.copied_rerun is None else f"{run.copied_rerun:,}"
+    simulated = shown_k(run.simulator_cpu, run.records)
     print(
         f"  {people:>7,}  {cpu:>15.3f}  {ratio:>8.2f}  {1e6 * run.rerun_cpu / people:>15.1f}  "
-        f"{first:>14}  {rerun:>14}"
+        f"{first:>14}  {rerun:>14}  {simulated:>21}"
     )
 
 
@@ -818,7 +843,7 @@ def parser() -> argparse.ArgumentParser:
     parsed.add_argument(
         "--quick",
         action="store_true",
-        help="a small version of everything (2 sites, 2 tenants, 200 people, big 100,200, "
+        help="a small version of everything (2 sites, 2 tenants, 100 people, big 50,100, "
         "the cost model off, the simulator in-process) to check the benchmark runs",
     )
     parsed.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -830,9 +855,9 @@ def parser() -> argparse.ArgumentParser:
 def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser().parse_args(argv)
     if args.quick:
-        args.sites, args.tenants, args.people = 2, 2, 200
+        args.sites, args.tenants, args.people = 2, 2, 100
         args.per_call = args.per_record = 0.0
-        args.big, args.in_process = [100, 200], True
+        args.big, args.in_process = [50, 100], True
     return args
 
 
