@@ -101,6 +101,11 @@ class GroupCohortRules(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        if "{code}" not in self.idnumber and "{label}" not in self.idnumber:
+            raise ValueError(
+                f"idnumber {self.idnumber!r} names no group ({{code}} or {{label}}): every "
+                "group of a school would be one cohort"
+            )
         if self.base is None and self.person_attribute is None:
             raise ValueError(
                 "set base (where the group entries are) or person_attribute "

@@ -92,6 +92,7 @@ def test_malformed_filters_say_what_and_where(text: str, message: str) -> None:
         ({"cohort_groups": [{**GROUPS, "pattern": "_([0-9]{7}[A-Z])"}]}, "no named group 'uai'"),
         ({"cohort_groups": [{**GROUPS, "filter": "(objectClass=groupOfNames"}]}, "expected ')'"),
         ({"cohort_groups": [{**GROUPS, "idnumber": "{uai}:{level}"}]}, "unknown placeholder"),
+        ({"cohort_groups": [{**GROUPS, "idnumber": "{uai}:groups"}]}, "names no group"),
         ({"cohort_groups": [{**GROUPS, "base": None}]}, "set base"),
         ({"cohort_groups": [{**GROUPS, "member_attribute": None}]}, "no way to find members"),
         ({"cohort_groups": [GROUPS, GROUPS]}, "two cohort_groups tables are named 'esco'"),
@@ -157,7 +158,7 @@ def test_tenants_check_names_the_file_and_key_of_a_bad_filter_regex_and_kind(
 
 def test_the_documented_cohort_examples_are_valid_settings() -> None:
     doc = (Path(__file__).parents[3] / "docs" / "configuration.md").read_text(encoding="utf-8")
-    section = doc.split("#### Cohorts from a directory", 1)[1].split("\n### ", 1)[0]
+    section = re.split(r"\n###? ", doc.split("#### Cohorts from a directory", 1)[1], maxsplit=1)[0]
     blocks = re.findall(r"```text\n(.*?)```", section, re.DOTALL)
     head = "[directories.ent-occitanie]\n" + "".join(f"{k} = {v!r}\n" for k, v in BASE.items())
 
