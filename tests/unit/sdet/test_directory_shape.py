@@ -158,7 +158,9 @@ def test_tenants_check_names_the_file_and_key_of_a_bad_filter_regex_and_kind(
 
 def test_the_documented_cohort_examples_are_valid_settings() -> None:
     doc = (Path(__file__).parents[3] / "docs" / "configuration.md").read_text(encoding="utf-8")
-    section = re.split(r"\n###? ", doc.split("#### Cohorts from a directory", 1)[1], maxsplit=1)[0]
+    section = re.split(r"\n#{2,4} ", doc.split("#### Cohorts from a directory", 1)[1], maxsplit=1)[
+        0
+    ]
     blocks = re.findall(r"```text\n(.*?)```", section, re.DOTALL)
     head = "[directories.ent-occitanie]\n" + "".join(f"{k} = {v!r}\n" for k, v in BASE.items())
 
