@@ -53,7 +53,7 @@ def paris_today() -> date:
 
 
 @dataclass(frozen=True, slots=True)
-class Reads:
+class TaskReads:
     """What one read asks the endpoint for, per tenant (after the sites and reference tables)."""
 
     groups: bool = True
@@ -63,18 +63,18 @@ class Reads:
     tutors: bool = True
 
 
-EVERYTHING: Final = Reads()
+EVERYTHING: Final = TaskReads()
 #: What each NetYpareo task reads (``farm.engine.schedule`` says what it plans); any other
 #: task, or none, reads everything. ``caches`` reads no tenant at all.
-READS: Final[Mapping[str, Reads]] = {
-    "sites": Reads(learners=False, trainers=False, tutors=False),
-    "groups": Reads(pdgroups=False, trainers=False, tutors=False),
-    "pdgroups": Reads(groups=False, trainers=False, tutors=False),
-    "students": Reads(trainers=False, tutors=False),
+READS: Final[Mapping[str, TaskReads]] = {
+    "sites": TaskReads(learners=False, trainers=False, tutors=False),
+    "groups": TaskReads(pdgroups=False, trainers=False, tutors=False),
+    "pdgroups": TaskReads(groups=False, trainers=False, tutors=False),
+    "students": TaskReads(trainers=False, tutors=False),
     # Trainers are enrolled where their groups map to a course: the groups, not their learners.
-    "teachers": Reads(learners=False, tutors=False),
+    "teachers": TaskReads(learners=False, tutors=False),
     # A tutor's role points at apprentices read in a group.
-    "tutors": Reads(trainers=False),
+    "tutors": TaskReads(trainers=False),
 }
 CACHES: Final = "caches"
 
@@ -172,7 +172,7 @@ class NetYpareoSource:
         return ReadResult(snapshots=snapshots)
 
     async def _read_tenant(
-        self, tenant: NetYpareoTenant, records: TenantRecords, reads: Reads = EVERYTHING
+        self, tenant: NetYpareoTenant, records: TenantRecords, reads: TaskReads = EVERYTHING
     ) -> None:
         call = self.client.call
         site = tenant.site_code

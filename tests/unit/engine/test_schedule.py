@@ -137,13 +137,12 @@ def test_task_names_follow_moodle_scheduled_tasks() -> None:
 
 
 def test_every_task_says_what_it_does_and_each_netypareo_task_plans_its_own_entities() -> None:
-    kinds = ("establishment", "netypareo")
-    assert all(task_does(task) for kind in kinds for task in tasks_of(kind))
+    assert all(task_does(task) for task in (*tasks_of("establishment"), *tasks_of("netypareo")))
     groups, pdgroups = task_options("groups"), task_options("pdgroups")
     assert groups.cohort_scope == "netypareo:*:group:*"
     assert pdgroups.cohort_scope == "netypareo:*:pdgroup:*"
-    assert task_options("teachers").entities == {Entity.USERS, Entity.ENROLMENTS}
-    assert task_options("tutors").entities == {Entity.USERS, Entity.ROLES}
+    assert task_options("teachers").entities == frozenset({Entity.USERS, Entity.ENROLMENTS})
+    assert task_options("tutors").entities == frozenset({Entity.USERS, Entity.ROLES})
     assert task_options("caches").entities == frozenset()
     # Two tasks never stand for each other, though both plan cohorts.
     assert not Ground.of_run(groups).covers(Ground.of_run(pdgroups))
