@@ -204,7 +204,10 @@ class SdetSource:
                     if name == self._families[0].name
                     for f in batch
                 ]
-                facts += await _other_parents(read, students, facts, self._families[-1])
+                parents = self._families[-1]
+                facts += await _other_parents(
+                    read, students, facts, parents, partial(people, family=parents.profile)
+                )
 
         def build() -> tuple[dict[str, TenantSnapshot], datetime | None]:
             # A teacher who is also a parent comes back from two searches: keep one.
@@ -287,7 +290,11 @@ class _Reader:
 
 
 async def _other_parents(
-    read: _Reader, students: Sequence[PersonFacts], have: Sequence[PersonFacts], parents: Family
+    read: _Reader,
+    students: Sequence[PersonFacts],
+    have: Sequence[PersonFacts],
+    parents: Family,
+    convert: Callable[[Entry], PersonFacts],
 ) -> list[PersonFacts]:
     """Parents named by the students' ``ENTEleveParents`` but attached elsewhere.
 
@@ -306,7 +313,7 @@ async def _other_parents(
     batches: list[list[PersonFacts]] = []
 
     async def fetch(chunk: Sequence[str]) -> None:
-        batches.append(await read(entries_filter(parents, chunk)))
+        batches.append(await read(entries_filter(parents, chunk), convert))
 
     async with _first_error(), anyio.create_task_group() as group:
         for at in range(0, len(dns), PARENTS_PER_SEARCH):
