@@ -24,13 +24,19 @@ from farm.model import Kind
 from farm.registry import Registry
 from tests.acceptance.test_staff_cli import HOSTILE, folder_listing
 from tests.acceptance.test_sync_e2e import Farm, World, as_json, ok, world
-from tests.staff_files import ENCODINGS, STAFF_HEADER, TEACHERS_HEADER, write_csv
+from tests.staff_files import STAFF_HEADER, TEACHERS_HEADER, write_csv
 
 __all__ = ["world"]  # the module-scoped fixture, shared with the sync tests' world
 
 pytestmark = [pytest.mark.slapd, pytest.mark.slow]
 
 SUFFIXES = ("UN", "DEUX", "TROIS", "QUATRE")
+
+#: The encodings the whole import is run in: a marked UTF-16 file and a Windows-1252 one, the
+#: two that differ most from plain UTF-8. Reading every encoding is proved by ``farm staff
+#: check`` (tests/acceptance/test_staff_cli.py) and the unit tests of the reader; running the
+#: import, sync and reconciliation four times over would only make the suite longer.
+IMPORT_ENCODINGS = ("utf-16", "cp1252")
 
 
 def teachers(n: int) -> list[tuple[str, ...]]:
@@ -155,12 +161,12 @@ def add_directory_person(world: World, like: str, uid: str, **values: str) -> st
     return f"sdet:{uid}"
 
 
-def test_import_in_every_encoding_then_reconcile_leaves_one_account_each_with_its_history(
+def test_import_in_two_encodings_then_reconcile_leaves_one_account_each_with_its_history(
     cite: Cite, world: World, tmp_path: Path
 ) -> None:
     farm = cite.farm
     reports: list[Path] = []
-    for n, encoding in enumerate(ENCODINGS):
+    for n, encoding in enumerate(IMPORT_ENCODINGS):
         path = write_csv(tmp_path / f"enseignants-{n}.csv", TEACHERS_HEADER, teachers(n),
                          encoding=encoding)  # fmt: skip
         preview = ok(farm.run("staff", "import", str(path), "--tenant", cite.lycee,
@@ -192,7 +198,7 @@ def test_import_in_every_encoding_then_reconcile_leaves_one_account_each_with_it
         # One line per person and establishment: PASTEUR twice.
         assert assert_report_is_moodle(cite, reports[-1]) == 5
     imported = {row["Cle synchro"] for report in reports for row in report_rows(report)}
-    assert len(imported) == 4 * (5 + 4)
+    assert len(imported) == len(IMPORT_ENCODINGS) * (5 + 4)
     before = farm.writes()
     ok(farm.run("sync", "--all", "--quiet"))
     assert farm.writes() == before  # the rosters are sources: nothing changed, nothing written
@@ -257,7 +263,7 @@ def test_import_in_every_encoding_then_reconcile_leaves_one_account_each_with_it
         tally = registry.staff_tallies([cite.lycee])[cite.lycee]
     assert tally.pending == 0
     # The lycée's people: 5 teachers and 3 staff per encoding, but the two linked.
-    assert tally.people == 4 * (5 + 3) - 2
+    assert tally.people == len(IMPORT_ENCODINGS) * (5 + 3) - 2
     # The report files still say what Moodle holds for everyone not linked since.
     for report in reports:
         assert_report_is_moodle(cite, report, skip=frozenset(linked))
