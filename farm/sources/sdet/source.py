@@ -68,6 +68,8 @@ class SdetSource:
         self._structures_read_at = 0.0
         self._structures_lock = anyio.Lock()
         self._families = families(settings.families)
+        by_name = {family.name: family for family in self._families}
+        self._students, self._parents = by_name["students"], by_name["parents"]
         # The object classes that say a profile: those of the families found by
         # class alone (a family with a filter may share a class with others).
         self._class_profiles = tuple(
@@ -201,10 +203,10 @@ class SdetSource:
                 students = [
                     f
                     for (name, _), batch in found.items()
-                    if name == self._families[0].name
+                    if name == self._students.name
                     for f in batch
                 ]
-                parents = self._families[-1]
+                parents = self._parents
                 facts += await _other_parents(
                     read, students, facts, parents, partial(people, family=parents.profile)
                 )
