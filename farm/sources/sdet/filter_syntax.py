@@ -66,7 +66,9 @@ class _Parser:
         close = at
         while close < len(text) and text[close] not in "()":
             close += 1
-        if close >= len(text) or text[close] != ")":
+        if close >= len(text):
+            raise self._fail(close, "expected ')'")
+        if text[close] != ")":
             raise self._fail(close, "expected ')' (write '(' in a value as \\28)")
         body = text[at:close]
         equals = body.find("=")
