@@ -18,7 +18,7 @@ lets an update send only the fields that changed.
 from __future__ import annotations
 
 import json
-from collections.abc import ItemsView, Iterable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, ClassVar, Self, cast
@@ -402,10 +402,11 @@ class JsonValues(Mapping[str, Any]):
     def _decoded(self) -> dict[str, Any]:
         data = self._data
         if data is None:
-            assert self._text is not None  # one of the two is always set
-            loaded = json.loads(self._text)
+            text = self._text
+            assert text is not None  # one of the two is always set
+            loaded = _json_document(text)
             if not isinstance(loaded, dict):
-                raise ValueError(f"index values are not a JSON object: {self._text[:80]!r}")
+                raise ValueError(f"index values are not a JSON object: {text[:80]!r}")
             data = self._data = loaded
         return data
 
@@ -440,6 +441,24 @@ class JsonValues(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return repr(self._decoded())
+
+
+# json.loads wraps the C scanner in Python calls that cost more than scanning a small
+# object (2.8 us against 1.0 for a membership's values): scan, then check nothing follows.
+# The decoder's C scanner is not in its type stubs.
+_DECODER: Any = json.JSONDecoder()
+_scan_json: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once
+
+
+def _json_document(text: str) -> Any:
+    """The value of JSON ``text``, which the registry wrote (no surrounding blanks)."""
+    try:
+        value, end = _scan_json(text, 0)
+    except StopIteration:
+        end = -1
+    if end != len(text):
+        return json.loads(text)  # raises the decoder's own error, or takes the blanks
+    return value
 
 
 @dataclass(frozen=True, slots=True)

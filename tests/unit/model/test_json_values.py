@@ -45,8 +45,11 @@ def test_values_given_decoded_are_encoded_when_asked_or_keep_the_text_given() ->
     assert confirmed == JsonValues(json.dumps(VALUES))
 
 
-def test_stored_text_that_is_not_an_object_is_refused_when_read() -> None:
-    broken = JsonValues("[1, 2]")
-
+def test_stored_text_that_is_not_one_json_object_is_refused_when_read() -> None:
     with pytest.raises(ValueError, match=r"index values are not a JSON object: '\[1, 2\]'"):
-        broken.get("username")
+        JsonValues("[1, 2]").get("username")
+    with pytest.raises(json.JSONDecodeError, match="Extra data"):
+        JsonValues('{"username": "ada"} {}').get("username")
+    with pytest.raises(json.JSONDecodeError, match="Expecting value"):
+        JsonValues("").get("username")
+    assert JsonValues(' {"username": "ada"}\n').get("username") == "ada"
