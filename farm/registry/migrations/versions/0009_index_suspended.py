@@ -28,10 +28,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("index_entry") as batch:
-        batch.add_column(
-            sa.Column("suspended", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # A plain ALTER on both backends: SQLite adds a column with a constant default in place,
+    # where a batch operation would copy the whole table (a third more file for 100,000 rows).
+    op.add_column(
+        "index_entry",
+        sa.Column("suspended", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     if op.get_bind().dialect.name == "postgresql":
         no_tenant = "jsonb_array_length(tenants) = 0"
         said = "\"values\" -> 'suspended' = 'true'::jsonb"
