@@ -16,6 +16,11 @@ from farm.moodle.session import BatchCall, OnBatch, Session
 log = structlog.get_logger("farm.moodle")
 
 LOOKUP_FIELDS = ("id", "idnumber", "username", "email")
+#: Values per lookup call, in records per batch: a lookup sends one field per value and
+#: answers only the accounts found, so it takes many more values than a write takes
+#: records. A slice of creations (farm.moodle.apply_users) is looked up in one call per
+#: identifier, within the form-field limit.
+LOOKUP_BATCHES = 10
 
 
 class UserCalls(Session):
@@ -125,7 +130,11 @@ class UserCalls(Session):
         if not values:
             return []
         size = max(
-            1, min(self.limits.records_per_batch * 2, self.limits.form_fields_per_request - 10)
+            1,
+            min(
+                self.limits.records_per_batch * LOOKUP_BATCHES,
+                self.limits.form_fields_per_request - 10,
+            ),
         )
         chunks = [list(values[i : i + size]) for i in range(0, len(values), size)]
         found: list[list[MoodleUser]] = [[] for _ in chunks]
