@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import text as sa_text
 from sqlalchemy.exc import IntegrityError
 
 from farm.applied import Applied, Confirmation
 from farm.index import SiteIndex, index_writes
-from farm.model import Cohort, Kind
+from farm.model import Cohort, JsonValues, Kind
 from farm.operation import Action, Category, Operation
 from farm.registry import Registry, RunId, RunTrigger
 from tests.confirmations import created, deleted, person, renamed
@@ -127,3 +131,30 @@ def test_a_suspension_and_a_reindex_read_back_as_recorded(registry: Registry, si
         ("sdet:1", False, ("0750001A", "0750002B")),
         ("sdet:2", True, ()),
     ]
+
+
+def test_values_that_come_with_their_json_text_are_stored_as_that_text(
+    registry: Registry, registry_url: str, site: str
+) -> None:
+    run = registry.start_run(trigger=RunTrigger.BATCH)
+    ada = person("sdet:1")
+    # The apply path encoded the values already (compact, unlike the registry's encoder).
+    text = json.dumps(ada.values(), separators=(",", ":"))
+    batch = created(SiteIndex(), [ada])
+    write = batch.writes[0]
+    assert write.entry is not None
+    entry = replace(write.entry, values=JsonValues.of(ada.values(), text))
+    registry.record_confirmation(
+        site, Confirmation(batch.applied, (replace(write, entry=entry),)), run_id=run
+    )
+
+    assert registry.site_index(site).get(Kind.PERSON, "sdet:1") == entry
+    assert registry.journal(run, site)[0].new == ada.values()
+    if registry_url.startswith("sqlite"):
+        # Stored as given, the index row and the creation's journal line alike.
+        engine = create_engine(registry_url)
+        with engine.connect() as connection:
+            stored = connection.execute(sa_text('SELECT "values" FROM index_entry')).scalar_one()
+            line = connection.execute(sa_text("SELECT new FROM journal")).scalar_one()
+        engine.dispose()
+        assert (stored, line) == (text, text)
