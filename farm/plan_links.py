@@ -97,11 +97,13 @@ def _plan_absent_links(planner: Planner, kind: Kind) -> None:
         person = entry.values.get("person", "")
         if scope is not None and not scope(person):
             continue
-        if members and not taken_back and _released(planner, cohort):
-            # Its cohort is released: the membership stays in Moodle, the farm lets it go.
-            planner.reindex(kind, key, Category.REMOVE, None, entry, frozenset())
-            continue
         remaining = entry.tenants - authoritative
+        if members and not taken_back and _released(planner, cohort):
+            # Its cohort is released: the membership stays in Moodle, the farm lets it go
+            # (a leaving person's follows them, as any of their links).
+            if _stays(planner, stays, person):
+                planner.reindex(kind, key, Category.REMOVE, None, entry, remaining)
+            continue
         if remaining:
             planner.emit(
                 Operation(
@@ -109,16 +111,21 @@ def _plan_absent_links(planner: Planner, kind: Kind) -> None:
                 )
             )
             continue
-        staying = stays.get(person)
-        if staying is None:
-            staying = stays[person] = planner.person_stays(person)
-        if not staying:
+        if not _stays(planner, stays, person):
             continue
         if kind is Kind.COHORT_MEMBER and entry.values.get("cohort") in planner.deleted_cohorts:
             continue
         planner.emit(
             Operation(kind, removing, key, Category.REMOVE, None, entry, NO_CHANGES, frozenset())
         )
+
+
+def _stays(planner: Planner, known: dict[str, bool], person: str) -> bool:
+    """Whether the person stays on the site, asked once per person and pass."""
+    staying = known.get(person)
+    if staying is None:
+        staying = known[person] = planner.person_stays(person)
+    return staying
 
 
 def _released(planner: Planner, cohort: object) -> bool:

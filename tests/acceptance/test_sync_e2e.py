@@ -392,3 +392,46 @@ def test_ctrl_c_interrupts_the_run_releases_leases_and_a_rerun_converges(world: 
         expected = {uid.lower() for uai in uais for uid in world.directory.people_of(uai)}
         accounts = [u.username for u in farm.sites[site].live_users() if u.username != "admin"]
         assert sorted(accounts) == sorted(expected)  # no duplicate, nobody missing
+
+
+def test_a_rentree_that_would_delete_the_cohorts_stops_until_allowed(world: World) -> None:
+    """The cohorts' year changes: under delete every cohort would go, so the run stops."""
+    farm = world.farm("rentree")
+    ok(farm.run("registry", "upgrade"))
+    ok(farm.run("registry", "load"))
+    site, uais = next(iter(farm.establishments.items()))
+    ok(farm.run("sync", "--site", site, "--json", "--quiet"))
+    cohorts = {c.id: set(c.members) for c in farm.sites[site].cohorts.values()}
+    assert len(cohorts) > 5
+    with (farm.folder / "farm.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[directories.ent-demo.mapping.cohorts]\nyear = "2026"\n')
+    before = farm.writes()
+
+    stopped = farm.run("sync", "--site", site, "--cohort-retirement", "delete", "--json")
+
+    assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+    n = len(cohorts)
+    for uai in uais:
+        reason = as_json(stopped)["tenants"][uai]["reason"]
+        assert f"would remove {n} of {n} cohorts (deleted or emptied) on {site}" in reason
+        assert "--allow-mass-removal" in reason
+    assert farm.writes() == before
+    assert {c.id: set(c.members) for c in farm.sites[site].cohorts.values()} == cohorts
+
+    allowed = ok(
+        farm.run(
+            "sync",
+            "--site",
+            site,
+            "--cohort-retirement",
+            "delete",
+            "--allow-mass-removal",
+            "--json",
+        )
+    )
+
+    deleted = sum(t["counts"].get("cohort.delete", 0) for t in as_json(allowed)["tenants"].values())
+    assert deleted == n
+    now = farm.sites[site].cohorts.values()
+    assert not set(cohorts) & {c.id for c in now}
+    assert {c.idnumber.split(":")[1] for c in now} == {"2026"}

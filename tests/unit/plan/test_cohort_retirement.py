@@ -206,14 +206,25 @@ def test_a_leaving_persons_membership_follows_them_and_everything_returns_as_it_
     assert plan(after, full, cohort_retirement="empty").operations == ()
 
 
-def test_emptying_a_cohort_takes_nobody_off_the_site_for_the_mass_removal_rule() -> None:
+def test_emptying_a_cohort_takes_nobody_off_the_site_but_its_memberships_count() -> None:
     people = [person(n) for n in range(1, 41)]
     index, _ = with_class(people)
 
     result = plan(index, tenant(A, people), cohort_retirement="empty")
 
-    assert result.blocked is None
-    assert len([op for op in result.operations if op.action is Action.REMOVE]) == 40
+    # Nobody leaves the site: the people rule passes; 40 of 40 memberships go: that one stops.
+    assert result.blocked is not None
+    assert (result.blocked.rule, result.blocked.removals) == ("mass-removal-cohort_member", 40)
+    allowed = plan(index, tenant(A, people), cohort_retirement="empty", allow_mass_removal=True)
+    assert len([op for op in allowed.operations if op.action is Action.REMOVE]) == 40
+
+
+def test_releasing_every_cohort_removes_nothing_the_safety_checks_count() -> None:
+    people = [person(n) for n in range(1, 41)]
+    index, _ = with_class(people)
+
+    for policy in ("keep", "archive"):
+        assert plan(index, tenant(A, people), cohort_retirement=policy).blocked is None
 
 
 def test_an_empty_source_still_stops_a_run_that_would_only_empty_cohorts() -> None:
