@@ -414,7 +414,9 @@ class JsonValues(Mapping[str, Any]):
         return self._decoded()[name]
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self._decoded().get(name, default)
+        # The planner's and the site rules' one look-up: no call once decoded.
+        data = self._data
+        return (self._decoded() if data is None else data).get(name, default)
 
     def __contains__(self, name: object) -> bool:
         return name in self._decoded()
