@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from farm.model import Person, Profile
 from farm.sources.sdet.entries import (
@@ -21,7 +21,7 @@ from farm.sources.sdet.entries import (
     parse_etab_value,
     parse_timestamp,
 )
-from farm.sources.sdet.mapping import FieldReader, MappingRules
+from farm.sources.sdet.mapping import FieldReader, MappingRules, parse_date
 from farm.sources.sdet.structures import StructureMap
 
 PERSON_ATTRIBUTES = (
@@ -37,6 +37,7 @@ PERSON_ATTRIBUTES = (
     "ENTAuxEnsGroupes",
     "ENTAuxPersRelEleveEleve",
     "ENTEleveParents",
+    "ENTPersonDateSuppression",
 )
 # Lower-cased name, name: classes, groups, taught classes, taught groups (PersonFacts order).
 _ETAB_CODE_ATTRIBUTES = (
@@ -139,9 +140,12 @@ class PersonReader:
         *,
         member_of: Iterable[str] = (),
         family_profiles: Sequence[tuple[str, Profile]] = FAMILY_PROFILES,
+        today: date | None = None,
     ) -> None:
         self.structures = structures
         self.rules = rules
+        #: The run's day: a person whose ENTPersonDateSuppression is on or before it is gone.
+        self.today = today or date.today()
         self._required = (
             ("username", FieldReader(rules.username)),
             ("firstname", FieldReader(rules.firstname)),
@@ -349,6 +353,9 @@ class PersonReader:
             person = self._account(
                 entry, uid, source_key or "", establishments, functions, notes, family
             )
+        if person is not None and self._deleted(get("entpersondatesuppression", ()), dn, notes):
+            # Read as gone, not held: the farm's removal policy applies to the account.
+            person, source_key = None, None
         # Tuples, and one shared empty one: a read keeps these for every entry,
         # and lists and sets would each be one more object for the collector.
         return PersonFacts(
@@ -371,6 +378,36 @@ class PersonReader:
             notes=tuple(notes) if notes else (),
             member_of=self._member_of(attributes) if self._member_of_keys else (),
         )
+
+    def _deleted(self, values: Sequence[str], dn: str, notes: list[Note]) -> bool:
+        """Whether the entry's scheduled deletion (``ENTPersonDateSuppression``) has come.
+
+        The date is ``dd/mm/yyyy`` as SDET writes it (or ``yyyy-mm-dd``, or
+        GeneralizedTime); compared as a date, not as text, so that a date of
+        2030 never passes for one of 2024. A value that is no date is noted and
+        ignored; a future date changes nothing.
+        """
+        text = _first(values)
+        if not text or not text.strip():
+            return False
+        text = text.strip()
+        stamp = parse_timestamp(text)
+        day = stamp.date() if stamp is not None else parse_date(text)
+        if day is None:
+            notes.append(
+                Note(dn, f"ignored value {text!r}: not a date", "ENTPersonDateSuppression")
+            )
+            return False
+        if day > self.today:
+            return False
+        notes.append(
+            Note(
+                dn,
+                f"read as gone: its scheduled deletion date {day:%d/%m/%Y} has passed",
+                "ENTPersonDateSuppression",
+            )
+        )
+        return True
 
     def _member_of(self, attributes: Mapping[str, Sequence[str]]) -> tuple[tuple[str, str], ...]:
         return tuple(

@@ -150,7 +150,11 @@ class SdetSource:
             {*PERSON_ATTRIBUTES, *rules.attributes(), *courses.attributes(), *member_of}
         )
         people = PersonReader(
-            structures, rules, member_of=member_of, family_profiles=self._class_profiles
+            structures,
+            rules,
+            member_of=member_of,
+            family_profiles=self._class_profiles,
+            today=request.run_date,
         )
         read = _Reader(self, client, attributes, people)
         readers = [GroupReader(at, table, structures) for at, table in enumerate(tables)]
