@@ -16,7 +16,6 @@ was sent.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -73,6 +72,12 @@ def _flatten(name: str, value: Any, out: Fields) -> None:
         out.append((name, str(value)))
 
 
+@lru_cache(maxsize=4096)
+def _quoted_key(key: Any) -> str:
+    # A mapping's keys repeat from record to record: "[username]" quoted once.
+    return quote_plus(f"[{key}]")
+
+
 @lru_cache(maxsize=65536)
 def _quoted_name(name: str) -> str:
     # Field names repeat from request to request (users[0][email]...): quote each once.
@@ -91,9 +96,49 @@ def item_form(value: Any) -> ItemForm:
     is ``quote(users[3][username])``: :func:`list_form` puts each item at its
     place without quoting it again.
     """
-    fields: Fields = []
-    _flatten("", value, fields)
-    return tuple([f"{_quoted_name(name)}={_quoted_value(text)}" for name, text in fields])
+    out: Quoted = []
+    _quote_into("", value, out)
+    return tuple(out)
+
+
+def quoted_params(params: Mapping[str, Any]) -> Quoted:
+    """``quoted(encode(params))`` in one walk: the fields of a call that is not batched."""
+    out: Quoted = []
+    for key, value in params.items():
+        _quote_into(_quoted_name(key), value, out)
+    return out
+
+
+def _quote_into(name: str, value: Any, out: Quoted) -> None:
+    # As _flatten, but each field comes out quoted: ``name`` is quoted already.
+    kind = type(value)
+    if kind is str:
+        out.append(f"{name}={_quoted_value(value)}")
+    elif value is None:
+        return
+    elif kind is bool:
+        out.append(f"{name}=1" if value else f"{name}=0")
+    elif kind is int:
+        out.append(f"{name}={value}")
+    elif kind is dict or isinstance(value, Mapping):
+        for key, item in value.items():
+            field = name + _quoted_key(key)
+            # A record's fields are mostly strings: append them without a call.
+            if type(item) is str:
+                out.append(f"{field}={_quoted_value(item)}")
+            else:
+                _quote_into(field, item, out)
+    elif (
+        kind is list
+        or kind is tuple
+        or (isinstance(value, Sequence) and not isinstance(value, str | bytes))
+    ):
+        for index, item in enumerate(value):
+            _quote_into(f"{name}%5B{index}%5D", item, out)
+    elif isinstance(value, Secret):
+        out.append(f"{name}={_quoted_value(value.reveal())}")
+    else:
+        out.append(f"{name}={_quoted_value(str(value))}")
 
 
 def list_form(key: str, items: Sequence[ItemForm]) -> Quoted:
@@ -110,19 +155,32 @@ def form_body(pieces: Quoted) -> bytes:
     return "&".join(pieces).encode()
 
 
-# What quote_plus leaves as it is; every other ASCII character is escaped, a space as "+".
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.~-]")
-_ESCAPES = {chr(code): "+" if code == 32 else f"%{code:02X}" for code in range(128)}
+class _Escapes(dict[int, str]):
+    """Code point -> how ``quote_plus`` writes it, for ``str.translate``; filled as met.
+
+    ASCII is there from the start (letters, digits and ``_.~-`` as they are,
+    a space as ``+``, the rest ``%XX``); any other character is its UTF-8
+    bytes escaped, computed the first time it is met. One ``translate``
+    call quotes a value in C, where ``quote_plus`` loops in Python.
+    """
+
+    def __missing__(self, code: int) -> str:
+        escaped = quote_plus(chr(code))
+        self[code] = escaped
+        return escaped
 
 
-def _escape(match: re.Match[str]) -> str:
-    return _ESCAPES[match.group()]
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-")
+_QUOTE = _Escapes(
+    {
+        code: chr(code) if chr(code) in _SAFE else "+" if code == 32 else f"%{code:02X}"
+        for code in range(128)
+    }
+)
 
 
 def _quoted_value(value: str) -> str:
-    if value.isascii():
-        if value.isalnum():
-            return value
-        # One regular-expression pass: an e-mail has one or two characters to escape.
-        return _UNSAFE.sub(_escape, value)
-    return quote_plus(value)
+    # Most values (logins, idnumbers, codes) need no escape: checking costs less than translating.
+    if value.isalnum() and value.isascii():
+        return value
+    return value.translate(_QUOTE)

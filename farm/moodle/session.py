@@ -35,7 +35,15 @@ import httpx
 import stamina
 import structlog
 
-from farm.moodle.encoding import ItemForm, Quoted, encode, form_body, item_form, list_form, quoted
+from farm.moodle.encoding import (
+    ItemForm,
+    Quoted,
+    form_body,
+    item_form,
+    list_form,
+    quoted,
+    quoted_params,
+)
 from farm.moodle.errors import (
     AnswerMismatch,
     FunctionNotAvailable,
@@ -169,7 +177,7 @@ class Session:
         )
 
     async def call_reply(self, function: str, params: Mapping[str, Any]) -> Reply:
-        return await self._call_quoted(function, quoted(encode(params)))
+        return await self._call_quoted(function, quoted_params(params))
 
     async def _call_quoted(self, function: str, fields: Quoted) -> Reply:
         known = self._functions
@@ -290,7 +298,8 @@ class Session:
         Each item is flattened and quoted here, once: ``forms``, when given,
         keeps the result (by id of the item) for the requests.
         """
-        budget = self.limits.form_fields_per_request - HEADER_FIELDS - len(encode(call.extra))
+        extra = len(quoted_params(call.extra))
+        budget = self.limits.form_fields_per_request - HEADER_FIELDS - extra
         batches: list[list[T]] = []
         current: list[T] = []
         used = 0
@@ -358,7 +367,7 @@ class Session:
 
     async def _isolate(self, run: _Run[T], batch: list[T], may_adopt: bool) -> BatchResult[T]:
         call = run.call
-        fields = quoted(encode(call.extra))
+        fields = quoted_params(call.extra)
         fields += list_form(call.key, [run.item_form(i) for i in batch])
         try:
             reply = await self._call_quoted(call.function, fields)

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from farm.moodle.encoding import encode, form_body, item_form, list_form, quoted
+from farm.moodle.encoding import encode, form_body, item_form, list_form, quoted, quoted_params
 from farm.moodle.errors import (
     FunctionNotAvailable,
     InvalidToken,
@@ -49,13 +49,14 @@ def test_items_quoted_once_give_the_body_urlencode_gives_at_any_place_in_the_lis
         {
             "username": "élève x",
             "email": "a+b@example.org",
-            "customfields": [{"value": "0750001A"}],
+            "customfields": [{"value": "日本 ~_.-/:?"}],
         },
         {"username": "b&c=d", "suspended": False, "idnumber": None, "password": Secret("p w%")},
     ]
     forms = [item_form(user) for user in users]
     whole = quoted(encode({"extra": "1"})) + list_form("users", forms)
     assert form_body(whole) == urlencode(encode({"extra": "1", "users": users})).encode()
+    assert quoted_params({"extra": "1", "users": users}) == whole
     # The second item alone (a refused batch split in halves) is renumbered from 0.
     alone = form_body(list_form("users", forms[1:])).decode()
     assert alone == urlencode(encode({"users": users[1:]}))
