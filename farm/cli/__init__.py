@@ -8,7 +8,6 @@ of contents: name, module, and the one line shown by ``farm --help``.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import importlib.util
 import os
@@ -119,9 +118,6 @@ def main(ctx: click.Context, farm_dir: Path) -> None:
     # Every command logs the same way: readable lines in a terminal, JSON lines
     # elsewhere, secrets masked. Commands with --log-json configure it again.
     configure_logs()
-    # A sync holds hundreds of thousands of long-lived records: with Python's default
-    # threshold (700) the collector rescans them constantly. Measured with
-    # tools/bench_farm.py: 19 s of 54 CPU seconds at full size; 4 s with this threshold
-    # and the source's records frozen (--gc-tuned), which only the benchmark does.
-    gc.set_threshold(50_000, 20, 20)
+    # The garbage collector is tuned where runs go through, for every command that starts
+    # one and for farm worker alike: farm/engine/collector.py, held by each job.
     ctx.obj = CliContext(farm_dir=farm_dir)
