@@ -7,12 +7,13 @@ line. The farm has that per tenant and task, which on 163 tenants is 821
 lines, so:
 
 - :func:`farm_table` groups the tasks by schedule: one row per task and
-  cron expression, with what the task does, how many tenants run it so, how many of those
+  cron expression, with how many tenants run it so, how many of those
   through a site or tenant override, when it last ran among them with the
-  tenants' last results counted by state, and the next run;
+  tenants' last results counted by state, the next run, and what the task does;
 - :func:`tenant_table` is one tenant's page: a row per task with its cron
   fields, the override in effect, the last run (its id, when, its result)
-  and the next run, or "disabled: CLI only";
+  and the next run, or "disabled: CLI only", and what the task does
+  (last, so the columns scripts read keep their places);
 - :func:`task_json` is every tenant x task with all of that, for scripts.
 """
 
@@ -86,13 +87,13 @@ def farm_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
         groups.setdefault((line.entry.task, line.entry.cron), []).append(line)
     table = Table(
         "task",
-        "does",
         "schedule",
         "tenants",
         "override",
         f"last run ({label(where)})",
         "last results",
         "next run",
+        "does",
         title="Scheduled tasks (farm schedule list --tenant ID: one tenant's)",
     )
     # Moodle's order: the establishments' tasks, then the NetYpareo sites' own.
@@ -107,13 +108,13 @@ def farm_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
         overrides = sum(1 for m in members if m.override)
         table.add_row(
             Text(task),
-            Text(task_does(task), style="dim"),
             Text(cron),
             str(len(members)),
             str(overrides) if overrides else "-",
             "never" if latest is None else f"{local_text(latest.at, where)} (run {latest.run_id})",
             Text(counts_text(results), style=_style(results)),
             _next(members[0], where),
+            Text(task_does(task), style="dim"),
         )
     return table
 
@@ -122,12 +123,12 @@ def tenant_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
     """One tenant's tasks, Moodle's scheduled-task page for it."""
     table = Table(
         "task",
-        "does",
         *CRON_FIELDS,
         "override",
         f"last run ({label(where)})",
         "result",
         "next run",
+        "does",
     )
     for line in lines:
         fields = line.fields()
@@ -139,12 +140,12 @@ def tenant_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
         last = line.last
         table.add_row(
             Text(line.entry.task),
-            Text(task_does(line.entry.task), style="dim"),
             *(Text(value) for value in cron),
             "site or tenant" if line.override else "-",
             "never" if last is None else f"{local_text(last.at, where)} (run {last.run_id})",
             Text("-" if last is None else last.status, style=_status_style(last)),
             _next(line, where),
+            Text(task_does(line.entry.task), style="dim"),
         )
     return table
 
