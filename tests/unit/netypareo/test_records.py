@@ -232,3 +232,27 @@ def test_trainers_are_enrolled_where_their_groups_map_and_tutors_flag_unknown_le
         "teaches unknown group 1999",
         "tutors learner 59999, who is in no group read",
     ]
+
+
+def test_a_course_template_per_group_and_a_tutor_role_over_each_apprentice_read() -> None:
+    r = records(group_course="{tenant}-{cursus}-{code}", tutor_role="parent")
+    group = r.add_group(group_row(), continuing=False)
+    assert group is not None
+    r.add_learner(learner_row(), group)
+    r.add_tutor({"codeInterlocuteur": 9001, "nomInterlocuteur": "Roux",
+                 "prenomInterlocuteur": "Léa", "email": "lea@boulangerie.fr",
+                 "codesApprenant": {"code": ["50001", "59999"]}})  # fmt: skip
+    snap = r.snapshot()
+    assert {(e.course, e.role) for e in snap.enrolments} == {
+        ("cfa-occ-toulouse-BTS1-1001", "student")
+    }
+    (role,) = snap.role_assignments
+    assert (role.person, role.role, role.context_level, role.context) == (
+        "netypareo:occ:tuteur:9001",
+        "parent",
+        "user",
+        "netypareo:occ:apprenant:50001",
+    )
+    # The apprentice read in no group gets no role, only the warning.
+    assert [w.message for w in snap.warnings] == ["tutors learner 59999, who is in no group read"]
+    assert r.snapshot(person="9001").role_assignments == snap.role_assignments

@@ -59,6 +59,7 @@ def test_a_token_written_in_clear_is_refused() -> None:
         ("username", "{loginn}", "unknown placeholder"),
         ("idnumber", "{}", "unknown placeholder"),
         ("email_fallback", "{code", "malformed template"),
+        ("group_course", "{tenant}-{login}", "unknown placeholder"),
     ],
 )
 def test_templates_with_unknown_placeholders_are_refused(
