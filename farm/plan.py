@@ -144,8 +144,9 @@ def plan_site(
     """Plan one site's run. See the module docstring for the rules.
 
     ``options.cohort_scope`` narrows the read and the index to the cohorts
-    it matches first (:mod:`farm.cohort_scope`). ``rules`` are what the site accepts (:func:`farm.site_rules.check_site_rules`
-    runs first); by default a stock site whose accounts' auth the sources give.
+    it matches first (:mod:`farm.cohort_scope`). ``rules`` are what the
+    site accepts (:func:`farm.site_rules.check_site_rules` runs first); by
+    default a stock site whose accounts' auth the sources give.
     """
     options = options or PlanOptions()
     if options.cohort_scope is not None:
