@@ -59,17 +59,23 @@ class GroupReader:
                     self._by_siret.setdefault(name.upper(), structure.uai)
         self._member_key = (rules.member_attribute or "").lower()
         self._values: dict[str, GroupFacts | None] = {}
+        #: (group DN or value, what ``uai`` captured) of the groups the pattern
+        #: matched but whose establishment the directory does not have: a
+        #: pattern capturing the wrong part shows here, not as missing cohorts.
+        self.unknown: list[tuple[str, str]] = []
 
     def _establishment(self, captured: str) -> str | None:
         text = captured.strip().upper()
         return text if text in self._by_uai else self._by_siret.get(text)
 
-    def _match(self, subject: str) -> tuple[str, str | None] | None:
+    def _match(self, subject: str, name: str) -> tuple[str, str | None] | None:
         match = self._pattern.search(subject)
         if match is None or not match.group("uai"):
             return None
         uai = self._establishment(match.group("uai"))
         if uai is None:
+            # list.append is atomic: readers of several searches may share one.
+            self.unknown.append((name, match.group("uai")))
             return None
         code = match.groupdict().get("code")
         return uai, code.strip() if code else None
@@ -82,7 +88,7 @@ class GroupReader:
         except ValueError:
             return None
         subject = entry.dn if rules.match_on == DN else (entry.first(rules.match_on) or "")
-        found = self._match(subject)
+        found = self._match(subject, entry.dn)
         if found is None:
             return None
         uai, code = found
@@ -121,7 +127,7 @@ class GroupReader:
         """The group a person's attribute value names, for a table without group entries."""
         if value in self._values:
             return self._values[value]
-        found = self._match(value)
+        found = self._match(value, value)
         group = None
         if found is not None:
             uai, code = found

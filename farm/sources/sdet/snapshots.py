@@ -120,7 +120,20 @@ def _add_groups(
         tenant = parts.get(group.uai)
         if tenant is not None:
             maker.add_group(tenant, readers[group.table].rules, group)
-    for group, member in group_links(groups, readers, facts, source_key_prefix):
+    links = list(group_links(groups, readers, facts, source_key_prefix))
+    for reader in readers:
+        if reader.unknown:
+            first, captured = min(reader.unknown)
+            rules = reader.rules
+            message = (
+                f"cohort_groups {rules.name}: {len(set(reader.unknown))} group(s) matched the "
+                f"pattern with a uai naming no structure of the directory (here {captured!r}): "
+                "check the pattern's (?P<uai>...) group"
+            )
+            where = rules.match_on if rules.base is not None else rules.person_attribute
+            for name, tenant in parts.items():
+                tenant.warnings.append(SourceWarning(name, first, message, where))
+    for group, member in links:
         tenant = parts.get(group.uai)
         key = member.source_key
         if tenant is None or key is None or key not in tenant.people:

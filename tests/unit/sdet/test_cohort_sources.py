@@ -179,6 +179,12 @@ def test_group_entries_with_member_dns_and_people_naming_them_make_one_cohort_ea
     # An empty group entry of a read school is still a cohort; refused groups are none.
     assert "farm:0999902A:group:VIDE" in names
     assert not [n for n in names if "admins" in n or "0999999X" in n]
+    # A group the pattern ties to no structure is worth a word: the pattern may be wrong.
+    (warning,) = [w for w in lycee.warnings if "cohort_groups" in w.message]
+    assert warning.entry == "cn=Etablissements:AILLEURS_0999999X:LATIN,ou=groups,dc=x"
+    assert "1 group(s)" in warning.message
+    assert "'0999999X'" in warning.message
+    assert not [w for w in lycee.warnings if "Applications" in w.entry]
 
 
 def test_member_uids_dn_references_and_groups_only_named_on_people() -> None:
