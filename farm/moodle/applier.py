@@ -61,6 +61,7 @@ from farm.moodle.apply_users import USER_HANDLERS, USER_SLICERS
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError, RecordError
 from farm.moodle.site_writer import ApplyResult, Handler, SiteWriter, Slicer
+from farm.moodle.unenrolments import UNENROL_HANDLERS, UNENROL_SLICERS
 from farm.operation import Action, Operation
 from farm.passwords import CredentialsFile
 from farm.plan import Plan
@@ -77,9 +78,10 @@ async def _reindex(writer: SiteWriter, ops: Sequence[Operation]) -> None:
 HANDLERS: Mapping[tuple[Kind, Action], Handler] = {
     **USER_HANDLERS,
     **LINK_HANDLERS,
+    **UNENROL_HANDLERS,
     **{(kind, Action.REINDEX): _reindex for kind in Kind},
 }
-SLICERS: Mapping[tuple[Kind, Action], Slicer] = USER_SLICERS
+SLICERS: Mapping[tuple[Kind, Action], Slicer] = {**USER_SLICERS, **UNENROL_SLICERS}
 
 
 class Applier:

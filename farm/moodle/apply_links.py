@@ -7,8 +7,8 @@ or idnumber. A link whose end Moodle does not have is reported on its own
 record; the others go on. A link (or group) whose course or category is not
 on the site is skipped, not refused: the report counts it per course, as a
 warning, and the next run plans it again, so that enrolments declared for
-courses a site has not made yet wait for them. A removal from a course that
-is gone counts as done: Moodle dropped the course's enrolments with it.
+courses a site has not made yet wait for them. Taking enrolments away is
+:mod:`farm.moodle.unenrolments`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from farm.moodle.records import (
     ManualEnrolment,
     NewCohort,
     NewGroup,
-    Unenrolment,
 )
 from farm.moodle.session import BatchCall
 from farm.moodle.site_writer import Handler, SiteWriter, linked, values_of
@@ -200,38 +199,25 @@ def _role(writer: SiteWriter, name: str) -> int | None:
 
 
 async def enrolments(writer: SiteWriter, ops: Sequence[Operation]) -> None:
-    removing = ops[0].action is Action.UNENROL
+    """Manual enrolments; taking them away is :mod:`farm.moodle.unenrolments`."""
     sent: dict[int, Operation] = {}
-    items: list[Any] = []
-    gone: list[Applied] = []
+    items: list[ManualEnrolment] = []
     for op in ops:
         values = values_of(op)
         course = await writer.course_id(str(values.get("course")))
         user = writer.moodle_id(Kind.PERSON, str(values.get("person")))
         role = _role(writer, str(values.get("role")))
-        if course is None and removing:
-            gone.append(Applied(op))
-        elif course is None:
+        if course is None:
             writer.skip(op, f"course {values.get('course')}")
         elif user is None:
             writer.refuse(op, "the person has no account on the site yet")
-        elif role is None and not removing:
+        elif role is None:
             writer.refuse(op, f"unknown role {values.get('role')!r}")
         else:
-            # Past the checks above, ``role`` is None only when removing.
-            item: Any = (
-                Unenrolment(course, user)
-                if removing or role is None
-                else ManualEnrolment(course, user, role)
-            )
+            item = ManualEnrolment(course, user, role)
             items.append(item)
             sent[id(item)] = op
-    await writer.confirm(gone)
-    if not items:
-        return
-    if removing:
-        await writer.client.unenrol_users(items, on_batch=_confirmer(writer, sent))
-    else:
+    if items:
         await writer.client.enrol_users(items, on_batch=_confirmer(writer, sent))
 
 
@@ -355,7 +341,6 @@ LINK_HANDLERS: Mapping[tuple[Kind, Action], Handler] = {
     (Kind.COHORT_MEMBER, Action.ADD): cohort_members,
     (Kind.COHORT_MEMBER, Action.REMOVE): cohort_members,
     (Kind.ENROLMENT, Action.ENROL): enrolments,
-    (Kind.ENROLMENT, Action.UNENROL): enrolments,
     (Kind.GROUP, Action.CREATE): create_groups,
     (Kind.GROUP, Action.UPDATE): update_groups,
     (Kind.GROUP_MEMBER, Action.ADD): group_members,

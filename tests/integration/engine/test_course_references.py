@@ -89,3 +89,30 @@ async def test_courses_by_shortname_categories_by_idnumber_and_missing_courses(
     outcome = await scenario.sync([LYCEE])
     assert outcome.tenants[LYCEE].phase is Phase.SUCCEEDED, outcome.tenants[LYCEE].reason
     assert not any(key.startswith("shortname:maths-2nde1|") for key in scenario.index("enrolment"))
+
+
+async def test_a_changed_role_keeps_the_person_enrolled_and_a_dropped_enrolment_unenrols(
+    scenario: Scenario,
+) -> None:
+    site = scenario.site
+    maths = course(scenario, "maths", idnumber="MATHS")
+    read = replace(
+        snapshot(LYCEE, [person("E1"), person("E2")]),
+        enrolments=(Enrolment("MATHS", "sdet:E1"), Enrolment("MATHS", "sdet:E2")),
+    )
+    scenario.source.set(read)
+    await scenario.sync([LYCEE])
+    ids = {u.username: u.id for u in site.live_users()}
+
+    # The rule now gives E1 another role, and E2 leaves the course.
+    scenario.source.set(replace(read, enrolments=(Enrolment("MATHS", "sdet:E1", "teacher"),)))
+    outcome = await scenario.sync([LYCEE])
+
+    assert outcome.tenants[LYCEE].phase is Phase.SUCCEEDED, outcome.tenants[LYCEE].reason
+    assert set(site.enrolments) == {(maths.id, ids["e1"])}
+    roles = {(r, u) for r, ctx, u in site.role_assignments if ctx == maths.contextid}
+    assert roles == {(TEACHER, ids["e1"])}
+    assert set(scenario.index("enrolment")) == {"MATHS|sdet:E1|teacher"}
+    writes = scenario.writes()
+    await scenario.sync([LYCEE])
+    assert scenario.writes() == writes
