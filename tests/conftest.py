@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,6 +28,22 @@ pytest_plugins = [
     "tests.fixtures.netypareo",
     "tests.fixtures.webhook",
 ]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_inherited_terminal_size() -> Iterator[None]:
+    """The commands the tests run see no ``COLUMNS`` or ``LINES`` but the ones a test gives.
+
+    A piped ``farm`` command draws its tables as wide as ``COLUMNS`` says
+    (:mod:`farm.cli.screen`); pytest-xdist's workers, and many shells, export
+    ``COLUMNS=80``, which would make the same test pass or fail by how it was
+    started. A test that means a width sets it on the command's environment.
+    """
+    saved = {name: os.environ.pop(name) for name in ("COLUMNS", "LINES") if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 class BlockingCallOnEventLoop(AssertionError):
