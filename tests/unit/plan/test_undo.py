@@ -338,7 +338,9 @@ def test_the_undo_of_a_rentree_archive_renames_and_shows_last_years_cohort_again
         cohort_retirement=CohortRetirementPolicy.ARCHIVE,
     )
     after, lines = confirm(start, planned.operations, NIGHT)
-    assert after.get(Kind.COHORT, f"{PREFIX}gone").values["name"] == "Classe gone (archived)"
+    archived = after.get(Kind.COHORT, f"{PREFIX}gone")
+    assert archived is not None
+    assert archived.values["name"] == "Classe gone (archived)"
 
     undo = invert(lines, after, run_id=NIGHT)
 
@@ -348,7 +350,7 @@ def test_the_undo_of_a_rentree_archive_renames_and_shows_last_years_cohort_again
         Action.UPDATE,
         {"name": ("Classe gone (archived)", "Classe gone")},
     )
-    assert (reindex.action, reindex.tenants) == (Action.REINDEX, {UAI})
+    assert (reindex.action, reindex.tenants) == (Action.REINDEX, frozenset({UAI}))
     assert isinstance(rename.record, Cohort)
     assert rename.record.visible is True
     undone, _ = confirm(after, undo.operations, NIGHT + 1)
