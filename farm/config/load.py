@@ -127,8 +127,8 @@ class SiteConfig:
     """One Moodle site and its tenants, from ``tenants/<name>.toml``.
 
     ``limits``, ``removal``, ``mass_removal_threshold``, ``cohort_retirement``
-    and ``cohort_archive_suffix`` already include the farm-wide defaults. ``token`` is a reference; resolve
-    it only to call Moodle.
+    and ``cohort_archive_suffix`` already include the farm-wide defaults.
+    ``token`` is a reference; resolve it only to call Moodle.
     """
 
     name: str
