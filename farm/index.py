@@ -236,14 +236,19 @@ def _owners_of(entry: IndexEntry) -> Iterator[tuple[Kind, str]]:
 
 
 def index_writes(
-    index: SiteIndex, operation: Operation, moodle_id: int | None = None
+    index: SiteIndex,
+    operation: Operation,
+    moodle_id: int | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> tuple[IndexWrite, ...]:
     """The index writes that record ``operation`` once Moodle confirmed it.
 
     ``moodle_id`` is the id Moodle answered for a creation (or the account
     an adoption found); other operations reuse the id the index holds. A
     deletion also drops the entries Moodle deleted with the object: the
-    person's memberships, or the cohort's members.
+    person's memberships, or the cohort's members. ``values`` are the
+    record's :meth:`~farm.model.Record.values` when the caller made them
+    already (the applier's handlers read them to build the call).
     """
     kind, key, action = operation.kind, operation.key, operation.action
     previous = index.get(kind, key)
@@ -289,7 +294,8 @@ def index_writes(
     if moodle_id is None and kind.has_moodle_id:
         raise ValueError(f"{action} of {kind} {key} needs the Moodle id Moodle answered")
     # The values in field order are the very list the digest is made of: one canonical pass.
-    values = record.values()
+    if values is None:
+        values = record.values()
     digest = list_digest(list(values.values()))
     entry = IndexEntry(kind, key, moodle_id, digest, values, operation.tenants, False)
     return (IndexWrite(kind, key, entry),)

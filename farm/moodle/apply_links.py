@@ -30,7 +30,7 @@ from farm.moodle.records import (
     NewGroup,
 )
 from farm.moodle.session import BatchCall
-from farm.moodle.site_writer import Handler, SiteWriter, linked, values_of
+from farm.moodle.site_writer import Handler, SiteWriter, linked
 from farm.operation import Action, Operation
 
 T = TypeVar("T")
@@ -167,7 +167,7 @@ async def cohort_members(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     sent: dict[int, Operation] = {}
     items: list[CohortMember] = []
     for op in ops:
-        values = values_of(op)
+        values = writer.values(op)
         cohort = writer.moodle_id(Kind.COHORT, str(values.get("cohort")))
         user = writer.moodle_id(Kind.PERSON, str(values.get("person")))
         if cohort is None or user is None:
@@ -203,7 +203,7 @@ async def enrolments(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     sent: dict[int, Operation] = {}
     items: list[ManualEnrolment] = []
     for op in ops:
-        values = values_of(op)
+        values = writer.values(op)
         course = await writer.course_id(str(values.get("course")))
         user = writer.moodle_id(Kind.PERSON, str(values.get("person")))
         role = _role(writer, str(values.get("role")))
@@ -225,7 +225,7 @@ async def role_assignments(writer: SiteWriter, ops: Sequence[Operation]) -> None
     sent: dict[int, Operation] = {}
     items: list[AssignedRole] = []
     for op in ops:
-        values = values_of(op)
+        values = writer.values(op)
         user = writer.moodle_id(Kind.PERSON, str(values.get("person")))
         role = _role(writer, str(values.get("role")))
         level = str(values.get("context_level") or "system")
@@ -313,7 +313,7 @@ async def group_members(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     sent: dict[int, Operation] = {}
     items: list[GroupMember] = []
     for op in ops:
-        values = values_of(op)
+        values = writer.values(op)
         course = str(values.get("course"))
         group = writer.moodle_id(Kind.GROUP, f"{course}|{values.get('group')}")
         user = writer.moodle_id(Kind.PERSON, str(values.get("person")))

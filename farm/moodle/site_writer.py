@@ -90,6 +90,8 @@ class SiteWriter:
         # Moodle ids adoption decided to take this run, not recorded yet: key by id, per kind.
         self.claimed: dict[Kind, dict[int, str]] = {}
         self._done: set[int] = set()
+        # The records' values the handlers read, by id of the operation, until recorded.
+        self._values: dict[int, Mapping[str, Any]] = {}
         self._confirming = anyio.Lock()
 
     async def confirm(self, applied: Sequence[Applied]) -> None:
@@ -101,7 +103,8 @@ class SiteWriter:
             writes: list[IndexWrite] = []
             dropped: set[tuple[Kind, str]] = set()
             for item in applied:
-                for write in index_writes(self.index, item.operation, item.moodle_id):
+                made = self._values.pop(id(item.operation), None)
+                for write in index_writes(self.index, item.operation, item.moodle_id, made):
                     if write.entry is None:
                         # Two deletions may cascade to one membership (its person and
                         # its cohort): drop it once.
@@ -121,11 +124,25 @@ class SiteWriter:
     def refuse(self, op: Operation, reason: str) -> None:
         self.result.refused.append(Refused(op, reason))
         self._done.add(id(op))
+        self._values.pop(id(op), None)
 
     def skip(self, op: Operation, missing: str) -> None:
         """Leave ``op`` for a later run: ``missing`` (a course) is not on the site."""
         self.result.skipped.append(Skipped(op, missing))
         self._done.add(id(op))
+        self._values.pop(id(op), None)
+
+    def values(self, op: Operation) -> Mapping[str, Any]:
+        """The record's values, or for a removal those the index kept of it.
+
+        Made once per operation: the index write that records it reuses them.
+        """
+        if op.record is None:
+            return op.previous.values if op.previous is not None else {}
+        made = self._values.get(id(op))
+        if made is None:
+            made = self._values[id(op)] = op.record.values()
+        return made
 
     def settled(self, op: Operation) -> bool:
         """Whether the operation was confirmed or refused already."""
@@ -219,10 +236,3 @@ class LinkedIds(Mapping[int, str]):
 def linked(writer: SiteWriter, kind: Kind) -> Mapping[int, str]:
     """Moodle ids the index holds for ``kind``, and those adoption claimed this run."""
     return LinkedIds(writer.claimed.get(kind, {}), writer.index.linked_accounts(kind))
-
-
-def values_of(op: Operation) -> Mapping[str, Any]:
-    """The record's values, or for a removal those the index kept of it."""
-    if op.record is not None:
-        return op.record.values()
-    return op.previous.values if op.previous is not None else {}
