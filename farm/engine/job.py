@@ -341,7 +341,9 @@ class _Job:
             if applier is not None:
                 # The report counts what was recorded before the registry failed.
                 done = applier.result
-                self.tallies = self.spread(plan, applied=done.applied, refused=done.refused)
+                self.tallies = self.spread(
+                    plan, applied=done.applied, refused=done.refused, skipped=done.skipped
+                )
             self.registry_error = str(error)
             left = unrecorded_words(self.site.name, self.unrecorded)
             self.fail(tenants, f"registry: {error}; unrecorded: {left}")
