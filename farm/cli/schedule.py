@@ -36,7 +36,7 @@ import structlog
 from rich.text import Text
 
 from farm.cli.context import CliContext, fail, load_farm_or_fail, open_registry, registry_option
-from farm.cli.schedule_views import farm_table, task_json, task_lines, tenant_table
+from farm.cli.schedule_views import farm_table, task_json, task_legend, task_lines, tenant_table
 from farm.cli.screen import table_console
 from farm.clock import label, zone
 from farm.config import Farm, FarmConfigError, load_farm
@@ -95,7 +95,7 @@ def list_(
     Without --tenant, a row per task and cron expression: how many tenants
     run it so, how many through a site or tenant override, its last run
     among them and their last results counted by state, its next run.
-    Each row says what its task does. With --tenant, that tenant's tasks
+    A line under the tables says what each task does. With --tenant, that tenant's tasks
     as Moodle's scheduled-task page shows them: the cron fields, the
     override in effect, the last run and its result, the next run, or
     "disabled: CLI only" (run it with 'farm sync --task'). The last run of
@@ -135,6 +135,7 @@ def list_(
             + Text(f"  (site {config.site})", style="dim")
         )
         console.print(tenant_table([li for li in lines if li.entry.tenant == tenant.id], where))
+    console.print(task_legend(lines), end="")
     console.print(
         f"Times in {label(where)}. 'override': a site or tenant file sets the task's "
         "schedule; last run: the last run that did the task's work (a full sync counts).",

@@ -9,11 +9,11 @@ lines, so:
 - :func:`farm_table` groups the tasks by schedule: one row per task and
   cron expression, with how many tenants run it so, how many of those
   through a site or tenant override, when it last ran among them with the
-  tenants' last results counted by state, the next run, and what the task does;
+  tenants' last results counted by state, and the next run;
 - :func:`tenant_table` is one tenant's page: a row per task with its cron
   fields, the override in effect, the last run (its id, when, its result)
-  and the next run, or "disabled: CLI only", and what the task does
-  (last, so the columns scripts read keep their places);
+  and the next run, or "disabled: CLI only";
+- :func:`task_legend` says what each task listed does, under the tables;
 - :func:`task_json` is every tenant x task with all of that, for scripts.
 """
 
@@ -93,7 +93,6 @@ def farm_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
         f"last run ({label(where)})",
         "last results",
         "next run",
-        "does",
         title="Scheduled tasks (farm schedule list --tenant ID: one tenant's)",
     )
     # Moodle's order: the establishments' tasks, then the NetYpareo sites' own.
@@ -114,7 +113,6 @@ def farm_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
             "never" if latest is None else f"{local_text(latest.at, where)} (run {latest.run_id})",
             Text(counts_text(results), style=_style(results)),
             _next(members[0], where),
-            Text(task_does(task), style="dim"),
         )
     return table
 
@@ -128,7 +126,6 @@ def tenant_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
         f"last run ({label(where)})",
         "result",
         "next run",
-        "does",
     )
     for line in lines:
         fields = line.fields()
@@ -145,7 +142,6 @@ def tenant_table(lines: Sequence[TaskLine], where: ZoneInfo) -> Table:
             "never" if last is None else f"{local_text(last.at, where)} (run {last.run_id})",
             Text("-" if last is None else last.status, style=_status_style(last)),
             _next(line, where),
-            Text(task_does(line.entry.task), style="dim"),
         )
     return table
 
@@ -167,6 +163,20 @@ def task_json(line: TaskLine, where: ZoneInfo) -> dict[str, Any]:
         else {"run": last.run_id, "at": iso(last.at, where), "status": last.status},
         "next_run": iso(line.upcoming, where),
     }
+
+
+def task_legend(lines: Sequence[TaskLine]) -> Text:
+    """What each task of ``lines`` does, a line each, in the tables' order: under the tables,
+    so that their columns keep the width they need."""
+    tasks = dict.fromkeys(
+        [*ESTABLISHMENT_TASKS, *NETYPAREO_TASKS, *(li.entry.task for li in lines)]
+    )
+    shown = {li.entry.task for li in lines}
+    legend = Text()
+    for task in (t for t in tasks if t in shown):
+        legend.append(f"{task}", style="bold")
+        legend.append(f": {task_does(task)}\n")
+    return legend
 
 
 def _next(line: TaskLine, where: ZoneInfo) -> str | Text:

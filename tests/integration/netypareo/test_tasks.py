@@ -279,6 +279,8 @@ def test_a_task_unknown_for_the_tenant_is_refused_with_the_valid_ones(world: Wor
     does = {entry["task"]: entry["does"] for entry in json.loads(listed.output)}
     assert does["caches"].startswith("the reference tables")
     assert "continuing-education" in does["pdgroups"]
+    table = world.farm("schedule", "list", "--site", "names")
+    assert f"caches: {does['caches']}" in table.output  # a line under the table
 
 
 def test_a_site_with_lang_fr_creates_accounts_in_french_and_a_rerun_writes_nothing(
