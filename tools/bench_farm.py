@@ -515,12 +515,28 @@ async def _post(http: httpx.AsyncClient, url: str, body: bytes) -> Any:
 
 
 async def bare_site(
-    http: httpx.AsyncClient, url: str, tenants: Sequence[int], per_tenant: int, in_flight: int
+    url: str,
+    people: dict[int, tuple[Person, ...]],
+    in_flight: int,
+    transport: httpx.AsyncBaseTransport | None,
 ) -> None:
-    """One site's records, sent as the farm would send them and nothing else."""
+    """One site's records, sent as the farm would send them and nothing else.
+
+    One client per site with as many connections as calls in flight, as the
+    farm's session has: one pool for every site would cost more per call
+    than either (httpx scans its pool's connections for each request).
+    """
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    async with httpx.AsyncClient(transport=transport, limits=limits, timeout=600) as http:
+        await _send_site(http, url, people, in_flight)
+
+
+async def _send_site(
+    http: httpx.AsyncClient, url: str, people: dict[int, tuple[Person, ...]], in_flight: int
+) -> None:
     endpoint = f"{url}/webservice/rest/server.php"
     limit = anyio.Semaphore(in_flight)
-    cohorts = [cohort_of(t) for t in tenants]
+    cohorts = [cohort_of(t) for t in people]
     made = await _post(http, endpoint, _form("core_cohort_create_cohorts", _cohort_fields(cohorts)))
     cohort_ids = [int(c["id"]) for c in made]
     pairs: list[tuple[int, int]] = []
@@ -539,10 +555,9 @@ async def bare_site(
             )
 
     async with anyio.create_task_group() as group:
-        for t, cohortid in zip(tenants, cohort_ids, strict=True):
-            people = people_of(t, per_tenant)
-            for start in range(0, len(people), PER_CALL):
-                group.start_soon(create, people[start : start + PER_CALL], cohortid)
+        for members, cohortid in zip(people.values(), cohort_ids, strict=True):
+            for start in range(0, len(members), PER_CALL):
+                group.start_soon(create, members[start : start + PER_CALL], cohortid)
     async with anyio.create_task_group() as group:
         for start in range(0, len(pairs), PER_CALL):
             group.start_soon(add, pairs[start : start + PER_CALL])
@@ -561,24 +576,18 @@ async def run_bare(
     base_url: str, shape: Shape, transport: httpx.AsyncBaseTransport | None, stats: Stats
 ) -> BareRun:
     names = shape.group.names()
-    tenants_of: dict[str, list[int]] = {name: [] for name in names}
+    # The records exist before the clock starts, as the farm's source does.
+    people_of_site: dict[str, dict[int, tuple[Person, ...]]] = {name: {} for name in names}
     for t in shape.numbers():
-        tenants_of[shape.site_of(t)].append(t)
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        people_of_site[shape.site_of(t)][t] = people_of(t, shape.per_tenant)
     before = await stats()
-    async with httpx.AsyncClient(transport=transport, limits=limits, timeout=600) as http:
-        cpu, started = cpu_seconds(), time.perf_counter()
-        async with anyio.create_task_group() as group:
-            for name in names:
-                group.start_soon(
-                    bare_site,
-                    http,
-                    f"{base_url}/{name}",
-                    tenants_of[name],
-                    shape.per_tenant,
-                    shape.calls_in_flight,
-                )
-        wall, used = time.perf_counter() - started, cpu_seconds() - cpu
+    cpu, started = cpu_seconds(), time.perf_counter()
+    async with anyio.create_task_group() as group:
+        for name in names:
+            url = f"{base_url}/{name}"
+            group.start_soon(bare_site, url, people_of_site[name], shape.calls_in_flight, transport)
+    wall, used = time.perf_counter() - started, cpu_seconds() - cpu
+    del people_of_site
     after = await stats()
     records = int(sum(delta(before, after, "records", names).values()))
     work = delta(before, after, "work", names)
