@@ -716,11 +716,14 @@ async def main(args: argparse.Namespace) -> None:
                 first = cpu if first is None else first
                 print_big_row(shape.people, big, cpu, cpu / first)
     finally:
-        print(f"load average at end:   {load_average()}")
-        registry.close()
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
+        try:
+            print(f"load average at end:   {load_average()}")
+        finally:
+            # Even when printing fails (a closed pipe): no simulator left behind.
+            registry.close()
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
 
 
 def print_main(args: argparse.Namespace, farm: FarmRun, bare: BareRun, baseline: float) -> None:
