@@ -70,7 +70,10 @@ def test_one_scheduler_per_registry_and_sigterm_stops_it(registry_env: dict[str,
         )
         assert second.returncode == 1
         assert "another scheduler is running" in second.stderr
-        assert holder in second.stderr
+        # The holder is named in words, host and process, not as its machine-made name.
+        host = holder.split(":")[0]
+        assert f"held by a run on {host} (process {first.pid}) since " in second.stderr
+        assert holder not in second.stderr
 
         first.send_signal(signal.SIGTERM)
         _, err = first.communicate(timeout=60)
