@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from farm.simulators.moodle.errors import invalid_parameter
 
@@ -24,7 +24,7 @@ _MISSING: Any = object()
 
 def parse_form(body: bytes, max_input_vars: int) -> tuple[dict[str, Any], int]:
     """Nested parameters from a urlencoded body, and how many fields PHP dropped."""
-    pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    pairs = form_pairs(body.decode("utf-8", "replace"))
     kept, dropped = pairs[:max_input_vars], max(0, len(pairs) - max_input_vars)
     root: dict[str, Any] = {}
     for name, value in kept:
@@ -43,6 +43,24 @@ def parse_form(body: bytes, max_input_vars: int) -> tuple[dict[str, Any], int]:
                     node[key] = child
                 node = child
     return root, dropped
+
+
+def form_pairs(text: str) -> list[tuple[str, str]]:
+    """``parse_qsl(text, keep_blank_values=True)``, without unquoting what needs none.
+
+    Most names and values of a call carry no ``%`` and no ``+``: they are
+    taken as they are, which halves the cost of decoding a large call.
+    """
+    pairs: list[tuple[str, str]] = []
+    for piece in text.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if "%" in piece or "+" in piece:
+            name = unquote(name.replace("+", " "), "utf-8", "replace")
+            value = unquote(value.replace("+", " "), "utf-8", "replace")
+        pairs.append((name, value))
+    return pairs
 
 
 @lru_cache(maxsize=65536)
