@@ -23,8 +23,10 @@ and the thresholds the process had are restored, so that a long-lived
 Cycles that become garbage after being frozen are collected only once the
 last job ended; the objects a job freezes are its own long-lived data, so
 what is held back is little (20,000 people on 50 sites: peak memory 216 MB
-with Python's defaults, 217 MB frozen). ``docs/decisions.md`` has the
-options measured.
+with Python's defaults, 217 MB frozen). A ``farm worker`` whose jobs
+overlap without a pause keeps what they froze until a moment with no job
+running; a farm's nightly runs end, and the worker then collects it all.
+``docs/decisions.md`` has the options measured.
 """
 
 from __future__ import annotations
