@@ -314,14 +314,15 @@ def person_slices(
     still go out in batches, ``calls_in_flight`` at once.
     """
     size *= CREATION_SLICES
+    identifiers = [_identifiers(op) for op in ops]
     holders: dict[tuple[str, str], int] = {}
-    for op in ops:
-        for key in _identifiers(op):
+    for keys in identifiers:
+        for key in keys:
             holders[key] = holders.get(key, 0) + 1
     free: list[Operation] = []
     alone: list[Operation] = []
-    for op in ops:
-        shared = any(holders[key] > 1 for key in _identifiers(op))
+    for op, keys in zip(ops, identifiers, strict=True):
+        shared = any(holders[key] > 1 for key in keys)
         (alone if shared else free).append(op)
     return [free[i : i + size] for i in range(0, len(free), size)], alone
 
