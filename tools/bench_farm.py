@@ -15,8 +15,8 @@ process instead (what ``--quick`` does). People come from a static source;
 the registry is a new SQLite file unless ``--registry`` names an empty
 database; the real coordinator, leases, event bus and job run, with the
 garbage-collector tuning every job gets (``farm.engine.collector``, held
-by ``run_job`` whichever command runs it), and the thresholds ``farm`` sets
-for every command (``farm/cli/__init__.py``) are printed as they are here.
+by ``run_job`` whichever command runs it: ``farm sync``, ``farm worker``);
+the thresholds seen while a job applies are printed, and those outside.
 
 In the same run, on other sites of the same simulator:
 
