@@ -114,8 +114,8 @@ def retirement_checks(
         source.problem(
             (table, "cohort_removal"),
             f"cohort_removal is now cohort_retirement; {removal!r} is read as {meant!r}",
-            f'write cohort_retirement = "{meant}" instead (or "keep": leave retired cohorts '
-            f'as they are, or "archive": rename and hide them)',
+            f'write cohort_retirement = "{meant}" instead; "keep" leaves retired cohorts '
+            'as they are, "archive" renames and hides them',
         ),
         warning=True,
     )
