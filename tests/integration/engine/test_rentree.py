@@ -47,8 +47,9 @@ class Rentree:
     runs: list[RunId]
 
     async def sync(self, year: str, **options: Any) -> dict[str, Phase]:
+        simulated = bool(options.get("simulate"))
         run_id = await anyio.to_thread.run_sync(
-            lambda: self.registry.start_run(trigger=RunTrigger.BATCH)
+            lambda: self.registry.start_run(trigger=RunTrigger.BATCH, simulated=simulated)
         )
         self.runs.append(run_id)
         spec = JobSpec(
@@ -158,3 +159,24 @@ async def test_archive_renames_and_hides_last_years_cohorts_and_keeps_their_memb
     before = rentree.writes()
     assert await rentree.sync("2026", cohort_retirement="archive") == OK
     assert rentree.writes() == before
+
+
+async def test_a_simulated_archive_is_stored_and_applied_as_reviewed(rentree: Rentree) -> None:
+    """farm sync --simulate, then farm apply: the stored plan carries the rename and the hiding."""
+    assert await rentree.sync("2025") == OK
+    names = {k: c.name for k, c in rentree.cohorts("2025").items()}
+    before = rentree.writes()
+
+    assert await rentree.sync("2026", cohort_retirement="archive", simulate=True) == OK
+    assert rentree.writes() == before
+    simulated = rentree.runs[-1]
+    assert await rentree.sync("2026", cohort_retirement="archive", apply_plan_of=simulated) == OK
+
+    archived = rentree.cohorts("2025")
+    assert {k: (c.name, c.visible) for k, c in archived.items()} == {
+        k: (f"{name} (2025-2026)", False) for k, name in names.items()
+    }
+    assert rentree.cohorts("2026")
+    after = rentree.writes()
+    assert await rentree.sync("2026", cohort_retirement="archive") == OK
+    assert rentree.writes() == after
