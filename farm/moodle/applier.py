@@ -32,12 +32,14 @@ and its recording run shielded from cancellation, so an interrupted run
 records everything Moodle confirmed. Confirmations are recorded one at a
 time, in the order Moodle gave them, each in its own registry transaction.
 
-A handler may cut its step its own way (:data:`Slicer`) and ask for some
-operations to run after the others, alone: person creations are sliced
-five times larger, so that each slice's lookups take one call per
-identifier, and those whose idnumber, username or e-mail collides with
-another creation of the step are decided together, after the rest, so
-that no slice adopts an account another slice just created.
+A step may have a preparer, run once over all its operations before its
+slices: person creations are looked up at once, in calls of up to ten
+batches' worth of values, and each slice decides with what its people's
+values found. A handler may ask for some operations to run after the
+others, alone (:data:`Slicer`): person creations whose idnumber, username
+or e-mail collides with another creation of the step are decided
+together, after the rest, so that no slice adopts an account another
+slice just created.
 
 A site-level error (bad token, missing function, truncated answers) or a
 transport failure past the client's retries stops the run: slices in flight
@@ -57,7 +59,7 @@ from farm.applied import Applied, Recorder
 from farm.index import SiteIndex
 from farm.model import Kind
 from farm.moodle.apply_links import LINK_HANDLERS
-from farm.moodle.apply_users import USER_HANDLERS, USER_SLICERS
+from farm.moodle.apply_users import USER_HANDLERS, USER_PREPARERS, USER_SLICERS
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError, RecordError
 from farm.moodle.site_writer import ApplyResult, Handler, SiteWriter, Slicer
@@ -82,6 +84,8 @@ HANDLERS: Mapping[tuple[Kind, Action], Handler] = {
     **{(kind, Action.REINDEX): _reindex for kind in Kind},
 }
 SLICERS: Mapping[tuple[Kind, Action], Slicer] = {**USER_SLICERS, **UNENROL_SLICERS}
+#: What runs once over a step's operations before its slices (the people's lookups).
+PREPARERS: Mapping[tuple[Kind, Action], Handler] = USER_PREPARERS
 
 
 class Applier:
@@ -91,7 +95,7 @@ class Applier:
     before returning. ``progress(done, total)`` is called after every slice.
     ``rules`` are the site's (role ids, password delivery); ``credentials``
     is where new manual accounts' passwords go when the site delivers them
-    by file. ``handlers`` and ``slicers`` default to the farm's.
+    by file. ``handlers``, ``slicers`` and ``preparers`` default to the farm's.
     """
 
     def __init__(
@@ -106,11 +110,13 @@ class Applier:
         credentials: CredentialsFile | None = None,
         handlers: Mapping[tuple[Kind, Action], Handler] = HANDLERS,
         slicers: Mapping[tuple[Kind, Action], Slicer] = SLICERS,
+        preparers: Mapping[tuple[Kind, Action], Handler] = PREPARERS,
     ) -> None:
         self.client = client
         self.writer = SiteWriter(client, index, record, rules=rules, credentials=credentials)
         self._handlers = handlers
         self._slicers = slicers
+        self._preparers = preparers
         self._stop = stop
         self._progress = progress
         self._total = 0
@@ -157,6 +163,13 @@ class Applier:
             for op in ops:
                 self.writer.refuse(op, f"the farm cannot {action} a {kind} in Moodle")
             return
+        prepare = self._preparers.get((kind, action))
+        if prepare is not None:
+            # As a slice would: a refused lookup refuses the step, a site error stops the run.
+            await self._run_slice(prepare, ops)
+            ops = [op for op in ops if not self.writer.settled(op)]
+            if self._halted() or not ops:
+                return
         size = max(1, 2 * self.client.limits.records_per_batch)
         slicer = self._slicers.get((kind, action), _slices)
         slices, alone = slicer(ops, size)

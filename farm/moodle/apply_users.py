@@ -15,7 +15,7 @@ creating, and adopt it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -67,21 +67,77 @@ def user_update(
     return UserUpdate(id=moodle_id, customfields=custom, **fields)
 
 
+class FoundAccounts:
+    """The accounts a step's lookups found, by the (field, value) each was looked up by.
+
+    The applier looks up every creation of the step at once, before its
+    slices (:func:`look_up_people`): a lookup call takes many more values
+    than a creation call takes records (:data:`farm.moodle.users.LOOKUP_BATCHES`),
+    so a 2,000-person site needs 6 lookup calls instead of 30. Each slice
+    then takes the accounts its own people's values find, which are the
+    accounts a lookup of that slice alone would have found.
+    """
+
+    __slots__ = ("_by",)
+
+    def __init__(self, users: Iterable[MoodleUser]) -> None:
+        self._by: dict[tuple[str, str], list[MoodleUser]] = {}
+        for user in users:
+            for key in (("idnumber", user.idnumber), ("username", user.username)):
+                self._by.setdefault(key, []).append(user)
+            self._by.setdefault(("email", user.email), []).append(user)
+
+    def of(self, people: Sequence[Person]) -> list[MoodleUser]:
+        """The accounts found for these people, each once."""
+        found: dict[int, MoodleUser] = {}
+        for field, value in _lookup_values(people):
+            for user in self._by.get((field, value), ()):
+                found.setdefault(user.id, user)
+        return list(found.values())
+
+
+def _lookup_values(people: Sequence[Person]) -> Iterator[tuple[str, str]]:
+    """What people are looked up by: idnumber, username, e-mail as given and lowercased."""
+    for person in people:
+        if person.idnumber:
+            yield ("idnumber", person.idnumber)
+        yield ("username", person.username)
+        if person.email:
+            yield ("email", person.email)
+            yield ("email", person.email.lower())
+
+
+async def look_up_people(writer: SiteWriter, ops: Sequence[Operation]) -> None:
+    """Look up the step's creations at once; each slice decides with :class:`FoundAccounts`."""
+    people = [op.record for op in ops if isinstance(op.record, Person)]
+    writer.prepared[(Kind.PERSON, Action.CREATE)] = FoundAccounts(await _look_up(writer, people))
+
+
+async def _look_up(writer: SiteWriter, people: Sequence[Person]) -> list[MoodleUser]:
+    client = writer.client
+    values: dict[str, set[str]] = {"idnumber": set(), "username": set(), "email": set()}
+    for field, value in _lookup_values(people):
+        values[field].add(value)
+    lookups: dict[str, list[MoodleUser]] = {}
+
+    async def look_up(field: str) -> None:
+        lookups[field] = await client.get_users_by_field(field, sorted(values[field]))
+
+    async with anyio.create_task_group() as group:
+        for field in values:
+            group.start_soon(look_up, field)
+    return [u for field in ("idnumber", "username", "email") for u in lookups[field]]
+
+
 async def create_people(writer: SiteWriter, ops: Sequence[Operation]) -> None:
     client = writer.client
     people = [op.record for op in ops if isinstance(op.record, Person)]
-    idnumbers = sorted({p.idnumber for p in people if p.idnumber})
-    usernames = sorted({p.username for p in people})
-    emails = sorted({e for p in people if p.email for e in (p.email, p.email.lower())})
-    lookups: dict[str, list[MoodleUser]] = {}
-
-    async def look_up(field: str, values: list[str]) -> None:
-        lookups[field] = await client.get_users_by_field(field, values)
-
-    async with anyio.create_task_group() as group:
-        for field, values in (("idnumber", idnumbers), ("username", usernames), ("email", emails)):
-            group.start_soon(look_up, field, values)
-    found = [u for field in ("idnumber", "username", "email") for u in lookups[field]]
+    step = writer.prepared.get((Kind.PERSON, Action.CREATE))
+    if isinstance(step, FoundAccounts):
+        found = step.of(people)
+    else:
+        # A slice alone (no step looked up before it): its own lookups.
+        found = await _look_up(writer, people)
     decisions = adopt_people(ops, [_account(u) for u in found], linked(writer, Kind.PERSON))
     claims = writer.claimed.setdefault(Kind.PERSON, {})
     for op, decision in zip(ops, decisions, strict=True):
@@ -304,16 +360,7 @@ def _confirmer(
 def person_slices(
     ops: Sequence[Operation], size: int
 ) -> tuple[list[list[Operation]], list[Operation]]:
-    """Slices of creations that share no identifier, and the creations that do (run alone).
-
-    A slice holds :data:`CREATION_SLICES` times ``size`` creations: each
-    slice first looks its people up by idnumber, username and e-mail, and a
-    lookup call takes many more values than a creation call takes records
-    (:data:`farm.moodle.users.LOOKUP_BATCHES`), so bigger slices need fewer
-    lookup calls (a 2,000-person site: 6 instead of 30). Their creations
-    still go out in batches, ``calls_in_flight`` at once.
-    """
-    size *= CREATION_SLICES
+    """Slices of creations that share no identifier, and the creations that do (run alone)."""
     identifiers = [_identifiers(op) for op in ops]
     holders: dict[tuple[str, str], int] = {}
     for keys in identifiers:
@@ -339,8 +386,9 @@ def _identifiers(op: Operation) -> list[tuple[str, str]]:
     return keys
 
 
-#: Slices of person creations, in the applier's slices (two batches each).
-CREATION_SLICES = 5
+USER_PREPARERS: Mapping[tuple[Kind, Action], Handler] = {
+    (Kind.PERSON, Action.CREATE): look_up_people,
+}
 
 USER_SLICERS: Mapping[tuple[Kind, Action], Slicer] = {
     (Kind.PERSON, Action.CREATE): person_slices,

@@ -23,7 +23,7 @@ from farm.index import IndexWrite, LiveIndex, SiteIndex, index_writes
 from farm.model import CATEGORY_BY_IDNUMBER, COURSE_BY_SHORTNAME, Kind
 from farm.moodle.client import MoodleClient
 from farm.moodle.errors import MoodleError, SiteError
-from farm.operation import Operation
+from farm.operation import Action, Operation
 from farm.passwords import CredentialsFile
 from farm.secrets import Secret
 from farm.site_rules import SiteRules
@@ -90,6 +90,8 @@ class SiteWriter:
         # Moodle ids adoption decided to take this run, not recorded yet: key by id, per kind.
         self.claimed: dict[Kind, dict[int, str]] = {}
         self._done: set[int] = set()
+        # What a step's preparer found for its slices (the people's lookups), by step.
+        self.prepared: dict[tuple[Kind, Action], object] = {}
         # The records' values the handlers read, by id of the operation, until recorded.
         self._values: dict[int, Mapping[str, Any]] = {}
         self._confirming = anyio.Lock()
