@@ -18,8 +18,8 @@ log = structlog.get_logger("farm.moodle")
 LOOKUP_FIELDS = ("id", "idnumber", "username", "email")
 #: Values per lookup call, in records per batch: a lookup sends one field per value and
 #: answers only the accounts found, so it takes many more values than a write takes
-#: records. A slice of creations (farm.moodle.apply_users) is looked up in one call per
-#: identifier, within the form-field limit.
+#: records. The creations of a step are looked up together (farm.moodle.apply_users
+#: look_up_people), within the form-field limit.
 LOOKUP_BATCHES = 10
 
 
