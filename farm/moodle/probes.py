@@ -90,8 +90,29 @@ async def _creates(client: MoodleClient, auth: str) -> bool:
         if failure is not None and not isinstance(failure, RecordError):
             raise failure
         return False
-    await client.delete_users([c.id for c in result.confirmed if c.id is not None])
+    await _delete(client, [c.id for c in result.confirmed if c.id is not None])
     return True
+
+
+#: Attempts at deleting a probe account before it is left to the next probe's clean-up.
+DELETE_ATTEMPTS = 3
+
+
+async def _delete(client: MoodleClient, ids: list[int]) -> None:
+    """Delete the probe's account, trying again when Moodle fails the call.
+
+    A probe account left behind is an account the farm made and indexes
+    nowhere; the next probe deletes it, but a run that creates nobody never
+    probes, so it could stay on the site for good. Only the last failure is
+    raised.
+    """
+    for attempt in range(DELETE_ATTEMPTS):
+        try:
+            await client.delete_users(ids)
+            return
+        except MoodleError:
+            if attempt == DELETE_ATTEMPTS - 1:
+                raise
 
 
 async def probe_role(

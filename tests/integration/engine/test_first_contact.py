@@ -18,7 +18,7 @@ from farm.model import RoleAssignment, TenantSnapshot
 from farm.moodle.preflight import SiteTarget, check_sites
 from farm.secrets import Secret
 from farm.simulators.moodle import PASSWORD_NOT_CACHED
-from farm.simulators.moodle.state import Role
+from farm.simulators.moodle.state import Role, TargetedFault
 from farm.site_rules import PasswordDelivery
 from tests.farms import snapshot
 from tests.integration.engine.conftest import COLLEGE, LYCEE, SITE, TOKEN, Scenario, person
@@ -206,6 +206,22 @@ async def test_a_safety_stop_names_the_tenant_it_is_about_in_every_report(
     assert outcome.tenants[LYCEE].reason.startswith("safety stop: the source returned 0 people")
     college = outcome.tenants[COLLEGE].reason
     assert college.startswith(f"held back: the site's plan stopped because of {LYCEE}")
+
+
+async def test_a_probe_account_whose_deletion_failed_is_deleted_on_a_new_attempt(
+    scenario: Scenario,
+) -> None:
+    # Moodle fails the deletion of the probe's control account through every retry of the call.
+    retries = SiteTarget(SITE, scenario.site.wwwroot, Secret(TOKEN)).limits.retries
+    scenario.site.targeted.append(TargetedFault("core_user_delete_users", "502", times=retries + 1))
+    target = SiteTarget(SITE, scenario.site.wwwroot, Secret(TOKEN), auths=("cas",))
+
+    (check,) = await check_sites([target], transport=scenario.sim.transport())
+
+    assert check.missing_auths == ("cas",)
+    # A run that creates nobody never probes: an account left now would stay for good.
+    assert scenario.site.live_users() == []
+    assert [f.fired for f in scenario.site.targeted] == [retries + 1]
 
 
 async def test_a_simulation_says_which_auth_plugin_it_could_not_probe(scenario: Scenario) -> None:
