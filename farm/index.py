@@ -272,7 +272,9 @@ def index_writes(
     if record is None:
         # A re-index of an absent record: only its tenants change.
         if previous is None:
-            raise ValueError(f"cannot re-index {kind} {key}: it is not in the index")
+            # Gone with a deletion confirmed earlier in this run (a person's deletion
+            # drops its memberships from the live index): no tenant is left to change.
+            return ()
         # Same rule as IndexEntry.restore, so the registry and memory agree.
         suspended = previous.suspended or (
             kind is Kind.PERSON
