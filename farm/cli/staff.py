@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from farm.cli.context import EXIT_FAILED, CliContext, fail, load_farm_or_fail
-from farm.cli.staff_import import import_file
+from farm.cli.staff_import import import_file, staff_file_options
 from farm.cli.staff_views import (
     check_json,
     console,
@@ -35,7 +35,6 @@ from farm.staff import (
     ColumnProfileError,
     StaffCheck,
     StaffFileError,
-    StaffKind,
     check_staff_file,
     save_profile,
 )
@@ -62,21 +61,7 @@ staff.add_command(import_file)
 
 
 @staff.command()
-@click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--tenant", metavar="ID", help="Establishment of rows without an RNE/UAI cell.")
-@click.option(
-    "--profile",
-    "kind",
-    type=click.Choice([k.value for k in StaffKind]),
-    help="The kind of file: teachers (matière) or staff (function code).",
-)
-@click.option("--separator", metavar="CHAR", help="Cell separator: ';' (default), ',', 'tab'...")
-@click.option("--no-header", is_flag=True, help="The first line is a row, not a header.")
-@click.option(
-    "--columns",
-    metavar="MAP|NAME",
-    help="FIELD=HEADER or FIELD=NUMBER pairs (lastname=Nom,email=7), or a saved profile's name.",
-)
+@staff_file_options
 @click.option("--save-profile", metavar="NAME", help="Save the column map as a profile NAME.")
 @click.option("--skip-conflicts", is_flag=True, help="Rows in conflict are left out: exit 0.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")

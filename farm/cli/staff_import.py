@@ -12,9 +12,9 @@ imported: the simulation is a run of its own (``farm plan RUN`` shows it).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import click
@@ -49,22 +49,42 @@ if TYPE_CHECKING:
 SHOWN_PEOPLE = 12
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def staff_file_options(command: _F) -> _F:
+    """FILE and how to read it: the options ``farm staff check`` and ``import`` share."""
+    decorators = (
+        click.argument("file", type=click.Path(dir_okay=True, path_type=Path)),
+        click.option(
+            "--tenant", metavar="ID", help="Establishment of rows without an RNE/UAI cell."
+        ),
+        click.option(
+            "--profile",
+            "kind",
+            type=click.Choice([k.value for k in StaffKind]),
+            help="The kind of file: teachers (matière) or staff (function code).",
+        ),
+        click.option(
+            "--separator", metavar="CHAR", help="Cell separator: ';' (default), ',', 'tab'..."
+        ),
+        click.option("--no-header", is_flag=True, help="The first line is a row, not a header."),
+        click.option(
+            "--columns",
+            metavar="MAP|NAME",
+            help=(
+                "FIELD=HEADER or FIELD=NUMBER pairs (lastname=Nom,email=7), "
+                "or a saved profile's name."
+            ),
+        ),
+    )
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
 @click.command("import")
-@click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--tenant", metavar="ID", help="Establishment of rows without an RNE/UAI cell.")
-@click.option(
-    "--profile",
-    "kind",
-    type=click.Choice([k.value for k in StaffKind]),
-    help="The kind of file: teachers (matière) or staff (function code).",
-)
-@click.option("--separator", metavar="CHAR", help="Cell separator: ';' (default), ',', 'tab'...")
-@click.option("--no-header", is_flag=True, help="The first line is a row, not a header.")
-@click.option(
-    "--columns",
-    metavar="MAP|NAME",
-    help="FIELD=HEADER or FIELD=NUMBER pairs (lastname=Nom,email=7), or a saved profile's name.",
-)
+@staff_file_options
 @click.option("--skip-conflicts", is_flag=True, help="Leave rows in conflict out, import the rest.")
 @click.option(
     "--complete",
