@@ -19,7 +19,7 @@ from farm.registry.errors import (
 )
 from farm.registry.farm_load import FarmChanges, SiteChange, TenantChange
 from farm.registry.journal_store import RunJournalLines
-from farm.registry.leases import Holder, lease_holder
+from farm.registry.leases import Holder, holder_role, lease_holder
 from farm.registry.plans import PlanStore, UnknownStoredPlan
 from farm.registry.pronote import PronoteStore
 from farm.registry.registry import Registry
@@ -92,6 +92,7 @@ __all__ = [
     "UnknownRun",
     "UnknownStoredPlan",
     "UnknownTenantReport",
+    "holder_role",
     "lease_holder",
     "mask_url",
 ]

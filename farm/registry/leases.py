@@ -62,7 +62,7 @@ _PROC: Final = "/proc"
 _MACHINE: Final = re.compile(r"[0-9a-f]{12}")
 
 
-def lease_holder() -> str:
+def lease_holder(role: str = "") -> str:
     """A holder name unique to this process and call.
 
     ``host:pid:id:started:machine``, where ``started`` is when the process
@@ -70,11 +70,24 @@ def lease_holder() -> str:
     ``machine`` a digest of this boot and PID namespace, so that another
     process of this machine can tell whether the holder still runs. Where
     ``/proc`` cannot say (not Linux), the name is ``host:pid:id`` and the
-    holder's leases only ever end with their TTL.
+    holder's leases only ever end with their TTL. A ``role`` prefixes the id
+    (``tick-3f2a…``) so that whoever finds the lease taken can tell what kind
+    of holder has it (:func:`holder_role`).
     """
     nonce = uuid.uuid4().hex[:12]
+    if role:
+        nonce = f"{role}-{nonce}"
     me = HolderProcess.this_process()
     return me.holder(nonce) if me is not None else f"{socket.gethostname()}:{os.getpid()}:{nonce}"
+
+
+def holder_role(holder: str) -> str:
+    """The ``role`` a holder name was made with by :func:`lease_holder`, or ``""``."""
+    parts = holder.rsplit(":", 4) if HolderProcess.of(holder) is not None else holder.rsplit(":", 2)
+    if len(parts) < 3:
+        return ""
+    role, dash, _ = parts[2].rpartition("-")
+    return role if dash else ""
 
 
 @dataclass(frozen=True, slots=True)

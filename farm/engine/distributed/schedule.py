@@ -43,7 +43,16 @@ from farm.engine.distributed.queue import (
 from farm.engine.events import Event, EventKind, Phase
 from farm.engine.executor import give_up
 from farm.engine.schedule import due, schedules, task_options, wait_bound
-from farm.registry import LeaseHeld, RunId, RunStatus, RunTrigger, lease_holder
+from farm.registry import (
+    Lease,
+    LeaseHeld,
+    Registry,
+    RunId,
+    RunStatus,
+    RunTrigger,
+    holder_role,
+    lease_holder,
+)
 
 if TYPE_CHECKING:
     from farm.engine.distributed.worker import WorkerRuntime
@@ -53,6 +62,9 @@ FINISH_EVERY: Final = 15
 GIVE_UP_AFTER: Final = 24 * 3600
 #: The lease ``farm schedule run`` holds for as long as it runs (see farm/cli/schedule.py).
 SCHEDULER_LEASE: Final = "scheduler"
+#: The role a tick's holder name carries, and how long a tick waits for another minute's.
+TICK_ROLE: Final = "tick"
+TICK_WAIT: Final = 45.0
 
 log = structlog.get_logger("farm.distributed")
 
@@ -69,10 +81,8 @@ async def schedule_tick(context: procrastinate.JobContext, timestamp: int) -> li
     runtime: WorkerRuntime = context.additional_context[RUNTIME_KEY]
     registry = runtime.registry
     until = datetime.fromtimestamp(timestamp, UTC)
-    holder = lease_holder()
-    taken = await anyio.to_thread.run_sync(
-        registry.acquire_lease, SCHEDULER_LEASE, holder, timedelta(seconds=60)
-    )
+    holder = lease_holder(TICK_ROLE)
+    taken = await _take_scheduler_lease(registry, holder)
     if isinstance(taken, LeaseHeld):
         log.info("tick skipped: another scheduler holds the lease", holder=taken.holder)
         return []
@@ -88,6 +98,27 @@ async def schedule_tick(context: procrastinate.JobContext, timestamp: int) -> li
         return started
     finally:
         await anyio.to_thread.run_sync(registry.release_lease, SCHEDULER_LEASE, holder)
+
+
+async def _take_scheduler_lease(registry: Registry, holder: str) -> Lease | LeaseHeld:
+    """The scheduler lease, waiting out another minute's tick but not a ``farm schedule run``.
+
+    Ticks of two minutes can run at once (a worker that starts late defers the
+    minute it missed beside the current one, and a slow registry stretches a
+    tick): the later one waits for the earlier instead of dropping its minute.
+    """
+    deadline = time.monotonic() + TICK_WAIT
+    while True:
+        taken = await anyio.to_thread.run_sync(
+            registry.acquire_lease, SCHEDULER_LEASE, holder, timedelta(seconds=60)
+        )
+        if (
+            not isinstance(taken, LeaseHeld)
+            or holder_role(taken.holder) != TICK_ROLE
+            or time.monotonic() >= deadline
+        ):
+            return taken
+        await anyio.sleep(0.5)
 
 
 async def _start(

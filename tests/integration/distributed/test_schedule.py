@@ -7,12 +7,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import anyio
+import procrastinate
 import pytest
 
 from farm.engine.distributed import schedule as distributed_schedule
 from farm.engine.distributed.app import procrastinate_app
 from farm.engine.distributed.queue import QUEUE, TICK_TASK
-from farm.registry import RunStatus, RunTrigger
+from farm.registry import RunStatus, RunTrigger, lease_holder
 from tests.fixtures.moodle import ServedSimulator
 from tests.integration.coordinator import farmkit
 from tests.integration.distributed import kit
@@ -86,4 +87,70 @@ async def test_a_scheduled_task_waits_for_a_site_a_local_sync_holds(
                 await anyio.sleep(0.2)
 
     assert runs[0].status is RunStatus.SUCCEEDED, runs[0].reason
+    registry.close()
+
+
+async def _tick_jobs_done(app: procrastinate.App, timestamp: int) -> bool:
+    """No tick job for ``timestamp`` waits or runs (the workers delete those that succeed)."""
+    jobs = await app.job_manager.list_jobs_async(task=TICK_TASK)
+    return not any(
+        j.task_kwargs.get("timestamp") == timestamp and j.status in ("todo", "doing") for j in jobs
+    )
+
+
+async def test_a_tick_waits_for_another_minutes_tick_instead_of_dropping_its_minute(
+    tmp_path: Path,
+    postgres_url: str,
+    served_moodle: ServedSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CI, stop 23: a late worker's two ticks ran at once and one minute's tasks were lost."""
+    monkeypatch.setattr(distributed_schedule, "FINISH_EVERY", 1)
+    farm = kit.build_farm(tmp_path, served_moodle.base_url, 1, {"users": "30 2 15 1 *"})
+    served_moodle.sim.add_site("site-00", token=farmkit.TOKEN, profile_fields=("uai",))
+    registry = await anyio.to_thread.run_sync(kit.prepare_registry, postgres_url, farm)
+    other_tick = lease_holder(distributed_schedule.TICK_ROLE)
+    registry.acquire_lease(distributed_schedule.SCHEDULER_LEASE, other_tick, timedelta(minutes=1))
+    tick = datetime(2025, 1, 15, 2, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    async with kit.running_worker(postgres_url, registry, farm, people=5):
+        app = procrastinate_app(postgres_url)
+        async with app.open_async():
+            deferrer = app.configure_task(TICK_TASK, queue=QUEUE)
+            await deferrer.defer_async(timestamp=int(tick.timestamp()))
+            await anyio.sleep(1.5)
+            assert not await _tick_jobs_done(app, int(tick.timestamp()))  # still waiting
+        registry.release_lease(distributed_schedule.SCHEDULER_LEASE, other_tick)
+        with anyio.fail_after(60):
+            while True:
+                runs = await anyio.to_thread.run_sync(lambda: registry.list_runs(limit=5))
+                if runs and runs[0].status is not RunStatus.RUNNING:
+                    break
+                await anyio.sleep(0.2)
+
+    assert [(r.selection["task"], r.status) for r in runs] == [("users", RunStatus.SUCCEEDED)]
+    registry.close()
+
+
+async def test_a_tick_starts_nothing_while_farm_schedule_run_holds_the_scheduler_lease(
+    tmp_path: Path,
+    postgres_url: str,
+    served_moodle: ServedSimulator,
+) -> None:
+    farm = kit.build_farm(tmp_path, served_moodle.base_url, 1, {"users": "30 2 15 1 *"})
+    served_moodle.sim.add_site("site-00", token=farmkit.TOKEN, profile_fields=("uai",))
+    registry = await anyio.to_thread.run_sync(kit.prepare_registry, postgres_url, farm)
+    scheduler = lease_holder()  # what `farm schedule run` holds it with
+    registry.acquire_lease(distributed_schedule.SCHEDULER_LEASE, scheduler, timedelta(minutes=5))
+    tick = int(datetime(2025, 1, 15, 2, 30, tzinfo=ZoneInfo("Europe/Paris")).timestamp())
+    async with kit.running_worker(postgres_url, registry, farm, people=5):
+        app = procrastinate_app(postgres_url)
+        async with app.open_async():
+            await app.configure_task(TICK_TASK, queue=QUEUE).defer_async(timestamp=tick)
+            with anyio.fail_after(30):
+                while True:
+                    if await _tick_jobs_done(app, tick):
+                        break
+                    await anyio.sleep(0.2)
+
+    assert registry.list_runs(limit=5) == []
     registry.close()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from farm.engine.leases import describe_holder
-from farm.registry import LeaseHeld
+from farm.registry import LeaseHeld, holder_role, lease_holder
 
 NOW = datetime(2026, 12, 1, 3, 10, 0, tzinfo=UTC)
 
@@ -56,3 +56,11 @@ def test_a_lease_of_this_very_process_says_so() -> None:
 def test_a_long_hold_is_said_in_minutes_and_hours() -> None:
     assert "(3 min ago)" in describe_holder(held("w:1:x", timedelta(minutes=3, seconds=5)), NOW)
     assert "(2 h 05 ago)" in describe_holder(held("w:1:x", timedelta(hours=2, minutes=5)), NOW)
+
+
+def test_a_holder_name_says_the_role_it_was_made_with_and_no_other() -> None:
+    assert holder_role(lease_holder("tick")) == "tick"
+    assert holder_role(lease_holder()) == ""
+    assert holder_role("web1:4242:tick-3f2a9c0d1b2e") == "tick"  # no /proc: host:pid:id
+    assert holder_role("web1:4242:3f2a9c0d1b2e") == ""
+    assert holder_role("someone else") == ""
