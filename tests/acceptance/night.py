@@ -12,10 +12,8 @@ it, one runs it every 20 minutes.
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +33,7 @@ from farm.registry import (
     TenantStatus,
 )
 from farm.simulators.directory import generate
-
-FARM = Path(sys.executable).parent / "farm"
+from tests.farm_command import run_farm
 
 
 @dataclass(frozen=True)
@@ -60,22 +57,13 @@ class Night:
         return next(site for site, ids in self.sites.items() if tenant in ids)
 
     def run(self, *args: str, columns: int | None = None) -> subprocess.CompletedProcess[str]:
-        """``farm ARGS`` on this farm, piped, with ``COLUMNS`` set when given."""
+        """``farm ARGS`` on this farm (in this process), with ``COLUMNS`` set when given."""
         env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("FARM_REGISTRY_URL", "FARM_DIR", "COLUMNS")
+            "FARM_REGISTRY_URL": None,
+            "FARM_DIR": None,
+            "COLUMNS": None if columns is None else str(columns),
         }
-        if columns is not None:
-            env["COLUMNS"] = str(columns)
-        return subprocess.run(
-            [str(FARM), "--farm-dir", str(self.folder), *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
+        return run_farm(["--farm-dir", str(self.folder), *args], env=env)
 
 
 def night_farm(root: Path) -> Night:

@@ -1,4 +1,4 @@
-"""``farm plan show`` and ``farm apply`` as subprocesses on slapd and the Moodle simulator.
+"""``farm plan show`` and ``farm apply`` as operators run them, on slapd and the Moodle simulator.
 
 A simulation stores its plan; ``farm plan show`` prints it value by value;
 ``farm apply`` refuses it once the directory (through another run) and

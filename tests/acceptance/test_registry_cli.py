@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,22 +22,16 @@ from farm.registry import (
     TenantStatus,
 )
 from farm.registry.schema import expected_revision
+from tests.farm_command import run_farm
 
-FARM = Path(sys.executable).parent / "farm"
 SHIPPED = Path(__file__).parents[2] / "tenants"
 
 
 def farm(
     *args: str, farm_dir: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k != "FARM_REGISTRY_URL"}
-    return subprocess.run(
-        [str(FARM), "--farm-dir", str(farm_dir), *args],
-        capture_output=True,
-        text=True,
-        env={**environment, **(env or {})},
-        timeout=60,
-        check=False,
+    return run_farm(
+        ["--farm-dir", str(farm_dir), *args], {"FARM_REGISTRY_URL": None, **(env or {})}
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from farm.config import load_farm
+from tests.farm_command import run_farm
 from tests.fixtures.moodle import ServedSimulator
 
 FARM = Path(sys.executable).parent / "farm"
@@ -44,14 +45,7 @@ def farm_on_simulator(
 
 
 def farm(farm_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(FARM), "--farm-dir", str(farm_dir), "sites", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-        check=False,
-    )
+    return run_farm(["--farm-dir", str(farm_dir), "sites", *args], env)
 
 
 def test_every_ready_site_gets_one_ok_line(farm_on_simulator: tuple[Path, dict[str, str]]) -> None:
@@ -87,15 +81,8 @@ def test_json_output_and_a_missing_token_and_no_token_printed(
 ) -> None:
     farm_dir, env = farm_on_simulator
     del env["MOODLE_TOKEN_LYCEE_DAUDET_NIMES"]
-    environment = {k: v for k, v in os.environ.items() if k != "MOODLE_TOKEN_LYCEE_DAUDET_NIMES"}
-    result = subprocess.run(
-        [str(FARM), "--farm-dir", str(farm_dir), "sites", "check", "--json"],
-        capture_output=True,
-        text=True,
-        env={**environment, **env},
-        timeout=120,
-        check=False,
-    )
+    unset: dict[str, str | None] = {"MOODLE_TOKEN_LYCEE_DAUDET_NIMES": None}
+    result = run_farm(["--farm-dir", str(farm_dir), "sites", "check", "--json"], {**unset, **env})
     assert result.returncode == 1
     checks = {c["site"]: c for c in json.loads(result.stdout)}
     assert checks["lycee-daudet-nimes"]["ok"] is False
@@ -122,22 +109,14 @@ def test_one_site_by_name_and_an_unknown_name(
 
 
 def test_help_shows_an_example() -> None:
-    result = subprocess.run(
-        [str(FARM), "sites", "check", "--help"], capture_output=True, text=True, check=False
-    )
+    result = run_farm(["sites", "check", "--help"])
     assert "Example:" in result.stdout
     assert "farm sites check" in result.stdout
 
 
 def test_a_broken_farm_is_reported_and_nothing_is_checked(tmp_path: Path) -> None:
     (tmp_path / "farm.toml").write_text("[farm\nname = 'x'\n", encoding="utf-8")
-    result = subprocess.run(
-        [str(FARM), "--farm-dir", str(tmp_path), "sites", "check"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_farm(["--farm-dir", str(tmp_path), "sites", "check"])
     assert result.returncode == 1
     assert "farm.toml" in result.stderr
     assert "the farm was not loaded" in result.stderr

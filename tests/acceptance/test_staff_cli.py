@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.farm_command import run_farm
 from tests.staff_files import (
     COLLEGE,
     ENCODINGS,
@@ -36,13 +37,7 @@ LABELS = {
 
 
 def farm(*args: str | Path, farm_dir: Path = SHIPPED) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(FARM), "--farm-dir", str(farm_dir), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_farm(["--farm-dir", str(farm_dir), *map(str, args)])
 
 
 def checked(*args: str | Path, farm_dir: Path = SHIPPED) -> tuple[int, dict[str, Any]]:

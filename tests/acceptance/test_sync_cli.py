@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-FARM = Path(sys.executable).parent / "farm"
+from tests.farm_command import run_farm
+
 SHIPPED = Path(__file__).parents[2] / "tenants"
 
 
 def farm(
     *args: str, registry: str | None = None, farm_dir: Path = SHIPPED
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    if registry is not None:
-        env["FARM_REGISTRY_URL"] = registry
-    return subprocess.run(
-        [str(FARM), "--farm-dir", str(farm_dir), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    env = {} if registry is None else {"FARM_REGISTRY_URL": registry}
+    return run_farm(["--farm-dir", str(farm_dir), *args], env=env)
 
 
 @pytest.fixture

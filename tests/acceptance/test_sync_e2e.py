@@ -3,7 +3,9 @@
 The test module shares one :class:`World`: a private slapd loaded with a
 small generated directory, the NetYpareo SOAP simulator and the Moodle
 simulator, both served by uvicorn on loopback in this process (so a test
-reads what the ``farm`` subprocess wrote). :meth:`World.farm` writes a farm
+reads what ``farm`` wrote). ``farm`` runs in this process too
+(:mod:`tests.farm_command`), but where a test needs a process of its own:
+Ctrl-C and a run left in the background (:meth:`Farm.start`). :meth:`World.farm` writes a farm
 folder (``file:`` secrets, a SQLite registry inside it) on fresh sites of the
 shared simulator: a test that needs an untouched farm gets one for the price
 of a few files. ``tests/acceptance/test_watch.py`` and ``test_schedule_run.py``
@@ -33,6 +35,7 @@ from farm.simulators.directory import GeneratedDirectory, generate
 from farm.simulators.moodle import CostModel, MoodleSimulator, Site
 from farm.simulators.netypareo.server import BackgroundServer
 from farm.simulators.slapd import Slapd
+from tests.farm_command import run_farm
 from tests.fixtures.netypareo import ServedNetYpareo
 from tests.fixtures.slapd import SlapdFactory
 
@@ -44,10 +47,15 @@ FARM = Path(sys.executable).parent / "farm"
 READS = ("_get_", "search", "get_site_info")
 
 
+#: What a ``farm`` run changes in this process's environment: the farm folder says
+#: where the registry is, and lines are wide enough never to wrap.
+FARM_ENV: Mapping[str, str | None] = {"FARM_REGISTRY_URL": None, "FARM_DIR": None, "COLUMNS": "200"}
+
+
 def farm_env() -> dict[str, str]:
-    """The environment of a ``farm`` subprocess: the farm folder says where the registry is."""
-    env = {k: v for k, v in os.environ.items() if k not in ("FARM_REGISTRY_URL", "FARM_DIR")}
-    env["COLUMNS"] = "200"
+    """The environment of a ``farm`` subprocess: :data:`FARM_ENV` over this process's."""
+    env = {k: v for k, v in os.environ.items() if k not in FARM_ENV}
+    env |= {k: v for k, v in FARM_ENV.items() if v is not None}
     return env
 
 
@@ -65,15 +73,9 @@ class Farm:
     def registry_url(self) -> str:
         return f"sqlite:///{self.folder / 'registry.sqlite'}"
 
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(FARM), "--farm-dir", str(self.folder), *args],
-            capture_output=True,
-            text=True,
-            env=farm_env(),
-            timeout=timeout,
-            check=False,
-        )
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``farm ARGS`` on this farm, in this process (:mod:`tests.farm_command`)."""
+        return run_farm(["--farm-dir", str(self.folder), *args], env=FARM_ENV)
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         """``farm ARGS`` in the background, in its own process group."""

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.farm_command import run_farm
 from tests.fixtures.webhook import WebhookReceiver
 
-FARM = Path(sys.executable).parent / "farm"
 UAI = "0290009C"
 
 
@@ -62,28 +60,15 @@ uai = "{UAI}"
 
 
 def sync(root: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NOTIFY_TEST_BIND": "bind-pw", "NOTIFY_TEST_TOKEN": "tok-123"}
-    return subprocess.run(
-        [str(FARM), "--farm-dir", str(root), "sync", "--all", "--quiet"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    env = {"NOTIFY_TEST_BIND": "bind-pw", "NOTIFY_TEST_TOKEN": "tok-123"}
+    return run_farm(["--farm-dir", str(root), "sync", "--all", "--quiet"], env=env)
 
 
 def test_a_failed_sync_tells_the_webhook_once_and_not_again(
     tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
     root = write_farm(tmp_path / "farm", webhook)
-    upgrade = subprocess.run(
-        [str(FARM), "--farm-dir", str(root), "registry", "upgrade"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    upgrade = run_farm(["--farm-dir", str(root), "registry", "upgrade"])
     assert upgrade.returncode == 0, upgrade.stderr
 
     first = sync(root)

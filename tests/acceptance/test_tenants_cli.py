@@ -7,12 +7,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-FARM = Path(sys.executable).parent / "farm"
+from tests.farm_command import run_farm
+
 SHIPPED = Path(__file__).parents[2] / "tenants"
 SECRET_VALUE = "tok-3c1d9a7f-do-not-print"
 
@@ -30,14 +30,7 @@ def secret_env() -> dict[str, str]:
 def farm(
     *args: str, farm_dir: Path = SHIPPED, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(FARM), "--farm-dir", str(farm_dir), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-        check=False,
-    )
+    return run_farm(["--farm-dir", str(farm_dir), *args], env=env)
 
 
 @pytest.fixture
@@ -85,15 +78,8 @@ def test_check_names_each_missing_secret_by_reference_only() -> None:
 
 
 def test_check_skip_secrets_validates_without_them() -> None:
-    clean = {name: value for name, value in os.environ.items() if not name.startswith("MOODLE_")}
-    result = subprocess.run(
-        [str(FARM), "--farm-dir", str(SHIPPED), "tenants", "check", "--skip-secrets"],
-        capture_output=True,
-        text=True,
-        env=clean,
-        timeout=60,
-        check=False,
-    )
+    unset: dict[str, str | None] = {name: None for name in os.environ if name.startswith("MOODLE_")}
+    result = run_farm(["--farm-dir", str(SHIPPED), "tenants", "check", "--skip-secrets"], unset)
 
     assert result.returncode == 0, result.stderr
     assert "secrets not resolved" in result.stdout

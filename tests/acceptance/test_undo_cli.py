@@ -1,4 +1,4 @@
-"""``farm undo`` end to end: a bad night taken back, then the undo taken back, as subprocesses.
+"""``farm undo`` end to end: a bad night taken back, then the undo taken back.
 
 One establishment is synced from a real slapd into the Moodle simulator;
 then the directory renames one student and loses another, and a second
