@@ -26,14 +26,31 @@ from __future__ import annotations
 import logging
 import subprocess
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import structlog
+from click import formatting
 from click.testing import CliRunner
 
 from farm.cli import main
 
 __all__ = ["run_farm"]
+
+
+class _ProcessLikeRunner(CliRunner):
+    """Click's runner, with help as wide as a process gets it.
+
+    The runner forces 80 columns; a ``farm`` process wraps at its terminal's
+    width or ``COLUMNS`` (80 when piped), less click's margin.
+    """
+
+    @contextmanager
+    def isolation(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        with super().isolation(*args, **kwargs) as streams:
+            formatting.FORCED_WIDTH = None  # the runner puts its own value back after
+            yield streams
 
 
 def run_farm(
@@ -47,7 +64,8 @@ def run_farm(
     handlers, level = root.handlers[:], root.level
     logs = structlog.get_config()
     try:
-        result = CliRunner().invoke(main, list(args), env=dict(env or {}), prog_name="farm")
+        runner = _ProcessLikeRunner()
+        result = runner.invoke(main, list(args), env=dict(env or {}), prog_name="farm")
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
