@@ -117,20 +117,20 @@ class SiteIndex:
         copy = SiteIndex()
         copy._entries = dict(self._entries)
         copy._dependents = None if self._dependents is None else dict(self._dependents)
-        copy._write(writes, shared=True)
+        copy._write(writes, set())
         return copy
 
-    def _write(self, writes: Iterable[IndexWrite], *, shared: bool) -> None:
+    def _write(self, writes: Iterable[IndexWrite], fresh: set[object]) -> None:
         """Apply ``writes`` to this object's tables.
 
-        ``shared`` says the per-kind tables and the owners' sets may belong to
-        another index too: each is copied the first time it changes.
+        The per-kind tables and the owners' sets may belong to another index
+        too, but for those named in ``fresh`` (kinds and owners): each is
+        copied the first time it changes, then named there.
         """
         entries, owners = self._entries, self._dependents
-        fresh: set[object] = set()
 
         def own(table: dict[Any, Any], key: Any, tag: object) -> Any:
-            if shared and tag not in fresh:
+            if tag not in fresh:
                 table[key] = dict(table[key])
                 fresh.add(tag)
             return table[key]
@@ -166,21 +166,26 @@ class LiveIndex(SiteIndex):
     """An index that one applier owns and moves forward in place, batch after batch.
 
     Copying a whole index for every confirmed batch would make a long run
-    quadratic (4,000 deletions once took 52 s of CPU). Nobody else holds
-    this object's tables: :meth:`frozen` hands out an immutable copy. Its
-    dependents and, per kind, its Moodle ids (:meth:`linked_accounts`) are
-    built once and kept up to date by each write, so that a deletion's
-    cascade or an adoption's check costs the records it reads, not the
-    site's size.
+    quadratic (4,000 deletions once took 52 s of CPU). It starts on the
+    tables of the index it is made from and copies each kind's table (and
+    each owner's set of dependents) the first time a write changes it, then
+    writes there in place: a run that changes nothing copies nothing, and
+    the index it came from never changes. :meth:`frozen` hands out an
+    immutable copy. Its dependents and, per kind, its Moodle ids
+    (:meth:`linked_accounts`) are built on first use and kept up to date by
+    each write, so that a deletion's cascade or an adoption's check costs
+    the records it reads, not the site's size.
     """
 
-    __slots__ = ("_linked",)
+    __slots__ = ("_fresh", "_linked")
 
     def __init__(self, index: SiteIndex) -> None:
         super().__init__()
-        self._entries = {kind: dict(entries) for kind, entries in index._entries.items()}
+        self._entries = dict(index._entries)
+        self._dependents = None if index._dependents is None else dict(index._dependents)
+        # The tables and owners' sets this index copied already: its own, written in place.
+        self._fresh: set[object] = set()
         self._linked: dict[Kind, dict[int, str]] = {}
-        self._owners()
 
     def linked_accounts(self, kind: Kind = Kind.PERSON) -> Mapping[int, str]:
         """Moodle id -> key for one kind, a read-only view that follows later writes.
@@ -198,7 +203,7 @@ class LiveIndex(SiteIndex):
         writes = tuple(writes)
         if self._linked:
             self._link(writes)
-        self._write(writes, shared=False)
+        self._write(writes, self._fresh)
 
     def _link(self, writes: Sequence[IndexWrite]) -> None:
         """Move the Moodle-id maps forward; called before the entries change."""

@@ -154,7 +154,7 @@ def plan_site(
         snapshot, index = narrow(options.cohort_scope, options.cohort_prefix, snapshot, index)
     checked = check_site_rules(snapshot, index, rules or SiteRules(site=site))
     snapshot = checked.snapshot
-    planner = Planner(snapshot, index, options)
+    planner = Planner(snapshot, index, options, checked.digests)
     plan_people(planner)
     plan_objects(planner, Kind.COHORT)
     plan_objects(planner, Kind.GROUP)

@@ -55,6 +55,7 @@ def _plan_present(planner: Planner, kind: Kind, scope: Callable[[str], bool] | N
     may_update = options.allows(Category.UPDATE, kind)
     created = planner.created[kind]
     check_owner = kind is not Kind.PERSON
+    digests = planner.digests if kind is Kind.PERSON else {}
     for key, record in planner.snapshot.of(kind).items():
         if scope is not None and not scope(key):
             continue
@@ -85,7 +86,7 @@ def _plan_present(planner: Planner, kind: Kind, scope: Callable[[str], bool] | N
                     kind, Action.REVIVE, key, Category.UPDATE, record, entry, changes, tenants
                 )
             )
-        elif force or record.digest() != entry.digest:
+        elif force or (digests.get(key) or record.digest()) != entry.digest:
             changes = changes_between(entry.values, record.values(), force)
             action = Action.UPDATE if changes else Action.REINDEX
             planner.emit(

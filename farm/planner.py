@@ -34,10 +34,18 @@ def changes_between(
 class Planner:
     """One planning pass; holds the lookups every step shares."""
 
-    def __init__(self, snapshot: SiteSnapshot, index: SiteIndex, options: PlanOptions) -> None:
+    def __init__(
+        self,
+        snapshot: SiteSnapshot,
+        index: SiteIndex,
+        options: PlanOptions,
+        digests: Mapping[str, str] | None = None,
+    ) -> None:
         self.snapshot = snapshot
         self.index = index
         self.options = options
+        #: People's digests the site rules made already (:attr:`farm.site_rules.Checked.digests`).
+        self.digests: Mapping[str, str] = digests or {}
         self.authoritative = snapshot.complete
         self.groups: dict[tuple[Kind, Action], list[Operation]] = {}
         self.created: dict[Kind, set[str]] = {kind: set() for kind in Kind}

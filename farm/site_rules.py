@@ -142,11 +142,17 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """The snapshot the site can take, and what was refused or changed on the way."""
+    """The snapshot the site can take, and what was refused or changed on the way.
+
+    ``digests`` are the :meth:`~farm.model.Record.digest` of the people the
+    check had to digest (those the index holds), as they are in ``snapshot``:
+    the planner compares them with the index without digesting them again.
+    """
 
     snapshot: SiteSnapshot
     refusals: tuple[Refusal, ...] = ()
     notes: tuple[str, ...] = ()
+    digests: Mapping[str, str] = field(default_factory=dict)
 
 
 def check_site_rules(snapshot: SiteSnapshot, index: SiteIndex, rules: SiteRules) -> Checked:
@@ -163,6 +169,8 @@ class _Checker:
         self.warnings: list[SourceWarning] = []
         self.notes: list[str] = []
         self.tenants_of = snapshot.origins_of(Kind.PERSON)
+        #: Source key -> digest of the person as checked so far; dropped when changed.
+        self.digests: dict[str, str] = {}
 
     def refuse(self, person: Person, reason: str, field_name: str | None) -> None:
         tenants = self.tenants_of.get(person.source_key, frozenset())
@@ -178,8 +186,22 @@ class _Checker:
 
     def run(self) -> Checked:
         people: dict[str, Person] = {}
+        site_auth = self.rules.auth
+        indexed = self.index.of(Kind.PERSON)
         for key, person in self.snapshot.people.items():
+            if site_auth and person.auth != site_auth:
+                person = person.with_auth(site_auth)
+            entry = indexed.get(key)
+            if entry is not None and not entry.suspended:
+                # Exactly what the site took last time: its checks hold still, and
+                # the planner needs this digest anyway.
+                digest = self.digests[key] = person.digest()
+                if digest == entry.digest:
+                    people[key] = person
+                    continue
             checked = self.one(person)
+            if checked is not person:
+                self.digests.pop(key, None)  # refused, or changed on the way
             if checked is not None:
                 people[key] = checked
         people = self.unique(people)
@@ -196,7 +218,8 @@ class _Checker:
             warnings=(*self.snapshot.warnings, *self.warnings),
             held=self.snapshot.held | refused,
         )
-        return Checked(snapshot, tuple(self.refusals), tuple(self.notes))
+        digests = {key: digest for key, digest in self.digests.items() if key in people}
+        return Checked(snapshot, tuple(self.refusals), tuple(self.notes), digests)
 
     # -- one person at a time ------------------------------------------------------------
 
@@ -211,7 +234,7 @@ class _Checker:
             )
             return None
         if auth != person.auth:
-            person = replace(person, auth=auth)
+            person = person.with_auth(auth)
         if not _USERNAME.fullmatch(person.username):
             self.refuse(
                 person,
@@ -245,11 +268,28 @@ class _Checker:
     # -- values two people cannot share ------------------------------------------------
 
     def unique(self, people: dict[str, Person]) -> dict[str, Person]:
-        """Refuse (or re-address) the people whose username, idnumber or e-mail is taken."""
+        """Refuse (or re-address) the people whose username, idnumber or e-mail is taken.
+
+        Of the people who want one value, the one whose account holds it
+        keeps it, else the first by source key. Only contested values are
+        looked at (wanted by two people, or held by another account): on a
+        site where nothing clashes, that is nobody.
+        """
         for name, fold in (("username", False), ("idnumber", False), ("email", True)):
             if name == "email" and self.rules.email_conflicts is EmailConflicts.ALLOW:
                 continue
             holders = self.holders(name, fold, people)
+            wanted: dict[str, list[Person]] = {}
+            for person in people.values():
+                value = _value(person, name, fold)
+                if value:
+                    wanted.setdefault(value, []).append(person)
+            contested = [
+                person
+                for value, group in wanted.items()
+                if len(group) > 1 or holders.get(value, group[0].source_key) != group[0].source_key
+                for person in group
+            ]
 
             def rank(
                 person: Person, name: str = name, fold: bool = fold, held: dict[str, str] = holders
@@ -258,10 +298,8 @@ class _Checker:
                 holder = held.get(_value(person, name, fold))
                 return (holder != person.source_key, person.source_key)
 
-            for person in sorted(people.values(), key=rank):
+            for person in sorted(contested, key=rank):
                 value = _value(person, name, fold)
-                if not value:
-                    continue
                 holder = holders.setdefault(value, person.source_key)
                 if holder == person.source_key:
                     continue
@@ -271,6 +309,7 @@ class _Checker:
                         person, f"e-mail {person.email} is also {holder}'s: using {email}", "email"
                     )
                     people[person.source_key] = replace(person, email=email)
+                    self.digests.pop(person.source_key, None)
                     continue
                 self.refuse(
                     person,
@@ -290,14 +329,26 @@ class _Checker:
 
         Every indexed account counts (suspended, held or gone from the
         source, it still holds its values in Moodle), except when the source
-        gives that person another value this run.
+        gives that person another value this run. An account whose person is
+        unchanged (same digest) holds the person's own values: its stored
+        ones are not decoded.
         """
         found: dict[str, str] = {}
+        digests = self.digests
         for key, entry in self.index.of(Kind.PERSON).items():
+            person = people.get(key)
+            if person is not None:
+                digest = digests.get(key)
+                if digest is None:
+                    digest = digests[key] = person.digest()
+                if digest == entry.digest:
+                    value = _value(person, name, fold)
+                    if value:
+                        found.setdefault(value, key)
+                    continue
             value = str(entry.values.get(name) or "")
             if fold:
                 value = value.lower()
-            person = people.get(key)
             if person is not None and _value(person, name, fold) != value:
                 continue  # the person takes another value this run
             if value:

@@ -196,6 +196,27 @@ def test_a_live_index_moves_forward_in_place_and_leaves_the_index_it_came_from()
     assert index.get(Kind.COHORT_MEMBER, "farm_a|sdet:7") is None
 
 
+def test_a_live_index_copies_only_what_its_writes_change_and_shares_nothing_back() -> None:
+    members = [
+        entry(Kind.COHORT_MEMBER, f"farm_a|sdet:{n}", cohort="farm_a", person=f"sdet:{n}")
+        for n in range(3)
+    ]
+    people = [entry(Kind.PERSON, f"sdet:{n}", n + 1) for n in range(3)]
+    index = SiteIndex([*people, entry(Kind.COHORT, "farm_a", 9), *members])
+    before = index.dependents(Kind.COHORT, "farm_a")  # the source's own owners map, built
+    live = LiveIndex(index)
+    assert live.of(Kind.PERSON) is index.of(Kind.PERSON)  # nothing written: nothing copied
+
+    live.write([IndexWrite(Kind.COHORT_MEMBER, "farm_a|sdet:1", None)])
+    live.write([IndexWrite(Kind.COHORT_MEMBER, "farm_a|sdet:2", None)])
+
+    assert live.dependents(Kind.COHORT, "farm_a") == ((Kind.COHORT_MEMBER, "farm_a|sdet:0"),)
+    assert index.dependents(Kind.COHORT, "farm_a") == before
+    assert len(index.of(Kind.COHORT_MEMBER)) == 3
+    assert live.of(Kind.PERSON) is index.of(Kind.PERSON)  # a kind never written stays shared
+    assert live.frozen() == SiteIndex([*people, entry(Kind.COHORT, "farm_a", 9), members[0]])
+
+
 def test_a_live_index_s_moodle_ids_follow_creations_adoptions_and_deletions() -> None:
     live = LiveIndex(SiteIndex([entry(Kind.PERSON, "sdet:1", 1), entry(Kind.PERSON, "sdet:2", 2)]))
     linked = live.linked_accounts(Kind.PERSON)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from farm.index import SiteIndex
-from farm.model import Kind, RoleAssignment
+from farm.model import IndexEntry, Kind, RoleAssignment
 from farm.operation import Action
 from farm.options import RemovalPolicy
 from farm.site_rules import EmailConflicts, SiteRules
@@ -147,6 +147,22 @@ def test_a_known_person_whose_new_value_is_refused_is_left_as_they_are() -> None
 
     assert result.operations == ()  # neither updated nor suspended nor deleted
     assert "sdet:1" in refused(result)
+
+
+def test_an_account_the_site_took_as_it_is_now_is_not_checked_again() -> None:
+    """A rerun that changes nothing checks nobody: the values are the ones Moodle holds."""
+    taken = person(1, lastname="X" * 101, auth="cas")  # as an older farm wrote it
+    index = SiteIndex(
+        [IndexEntry(Kind.PERSON, taken.key, 7, taken.digest(), taken.values(), frozenset({A}))]
+    )
+    rules = SiteRules(site="s", auth="cas")
+
+    again = plan(index, tenant(A, [person(1, lastname="X" * 101)]), rules=rules)
+    changed = plan(index, tenant(A, [person(1, lastname="Y" * 101)]), rules=rules)
+
+    assert (again.operations, again.refusals) == ((), ())
+    assert changed.operations == ()
+    assert refused(changed)["sdet:1"][0] == "lastname"
 
 
 def test_a_role_the_site_has_no_id_for_is_refused_per_link_and_others_go_on() -> None:
