@@ -120,19 +120,23 @@ class SiteIndex:
         copy._write(writes, set())
         return copy
 
-    def _write(self, writes: Iterable[IndexWrite], fresh: set[object]) -> None:
-        """Apply ``writes`` to this object's tables.
+    def _write(self, writes: Iterable[IndexWrite], fresh: set[object]) -> int:
+        """Apply ``writes`` to this object's tables; how many entries it copied.
 
         The per-kind tables and the owners' sets may belong to another index
         too, but for those named in ``fresh`` (kinds and owners): each is
         copied the first time it changes, then named there.
         """
         entries, owners = self._entries, self._dependents
+        copied = 0
 
         def own(table: dict[Any, Any], key: Any, tag: object) -> Any:
+            nonlocal copied
             if tag not in fresh:
                 table[key] = dict(table[key])
                 fresh.add(tag)
+                if table is entries:
+                    copied += len(table[key])
             return table[key]
 
         for write in writes:
@@ -160,6 +164,7 @@ class SiteIndex:
                         owners[owner] = {}
                         fresh.add(owner)
                     own(owners, owner, owner)[dependent] = None
+        return copied
 
 
 class LiveIndex(SiteIndex):
@@ -177,15 +182,23 @@ class LiveIndex(SiteIndex):
     the records it reads, not the site's size.
     """
 
-    __slots__ = ("_fresh", "_linked")
+    __slots__ = ("_fresh", "_linked", "_source", "copied")
 
     def __init__(self, index: SiteIndex) -> None:
         super().__init__()
-        self._entries = dict(index._entries)
-        self._dependents = None if index._dependents is None else dict(index._dependents)
+        #: Index entries this index copied so far (what a benchmark counts).
+        self.copied = 0
         # The tables and owners' sets this index copied already: its own, written in place.
         self._fresh: set[object] = set()
         self._linked: dict[Kind, dict[int, str]] = {}
+        self._source = index
+        if isinstance(index, LiveIndex):  # its tables change in place: none can be shared
+            self._entries = {kind: dict(table) for kind, table in index._entries.items()}
+            self._fresh.update(self._entries)
+            self.copied = len(index)
+        else:
+            self._entries = dict(index._entries)
+            self._dependents = None if index._dependents is None else dict(index._dependents)
 
     def linked_accounts(self, kind: Kind = Kind.PERSON) -> Mapping[int, str]:
         """Moodle id -> key for one kind, a read-only view that follows later writes.
@@ -203,7 +216,7 @@ class LiveIndex(SiteIndex):
         writes = tuple(writes)
         if self._linked:
             self._link(writes)
-        self._write(writes, self._fresh)
+        self.copied += self._write(writes, self._fresh)
 
     def _link(self, writes: Sequence[IndexWrite]) -> None:
         """Move the Moodle-id maps forward; called before the entries change."""
@@ -226,9 +239,19 @@ class LiveIndex(SiteIndex):
                 linked[write.entry.moodle_id] = write.key
 
     def frozen(self) -> SiteIndex:
-        """An immutable copy of the index as it stands."""
+        """An immutable copy of the index as it stands.
+
+        Only the tables written to are copied; with no write at all, the
+        index this one was made from is the answer.
+        """
+        written = [kind for kind in self._entries if kind in self._fresh]
+        if not written:
+            return self._source
         copy = SiteIndex()
-        copy._entries = {kind: dict(entries) for kind, entries in self._entries.items()}
+        copy._entries = dict(self._entries)
+        for kind in written:
+            copy._entries[kind] = dict(self._entries[kind])
+            self.copied += len(self._entries[kind])
         return copy
 
 

@@ -315,10 +315,13 @@ def load_average() -> str:
 
 
 class CopyCounter:
-    """Index entries the engine copies: each LiveIndex built, frozen, or with_writes.
+    """Index entries the engine copies, as each :class:`farm.index.LiveIndex` counts them.
 
-    Counted by wrapping those three of ``farm.index`` while the benchmark
-    runs; an engine without them prints n/a.
+    A live index shares the tables of the index it is made from and copies a
+    kind's table the first time it writes to it, and :meth:`frozen` copies
+    the tables written to; it adds each copy to its ``copied``. The counter
+    reads that after every ``write`` and ``frozen`` while the benchmark runs;
+    an engine without it prints n/a.
     """
 
     def __init__(self) -> None:
@@ -329,28 +332,27 @@ class CopyCounter:
     def counting(self) -> Iterator[None]:
         from farm import index as index_module
 
-        wrapped: list[tuple[type, str, Any]] = []
         live = getattr(index_module, "LiveIndex", None)
-        site = getattr(index_module, "SiteIndex", None)
-        targets = [(live, "__init__", 1), (live, "frozen", 0), (site, "with_writes", 0)]
-        for owner, name, which in targets:
-            original = getattr(owner, name, None) if owner is not None else None
-            if owner is None or original is None:
-                continue
-            wrapped.append((owner, name, original))
-            setattr(owner, name, self._wrap(original, which))
+        wrapped: list[tuple[str, Any]] = []
+        if live is not None and "copied" in getattr(live, "__slots__", ()):
+            for name in ("__init__", "write", "frozen"):
+                original = getattr(live, name)
+                wrapped.append((name, original))
+                setattr(live, name, self._wrap(original))
         self.measurable = bool(wrapped)
         try:
             yield
         finally:
-            for owner, name, original in wrapped:
-                setattr(owner, name, original)
+            for name, original in wrapped:
+                setattr(live, name, original)
 
-    def _wrap(self, original: Callable[..., Any], which: int) -> Callable[..., Any]:
-        # which: the position of the index that is copied (0: self, 1: the argument).
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.entries += len(args[which])
-            return original(*args, **kwargs)
+    def _wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(index: Any, *args: Any, **kwargs: Any) -> Any:
+            before = getattr(index, "copied", 0)
+            try:
+                return original(index, *args, **kwargs)
+            finally:
+                self.entries += index.copied - before
 
         return counted
 

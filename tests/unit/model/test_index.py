@@ -205,16 +205,20 @@ def test_a_live_index_copies_only_what_its_writes_change_and_shares_nothing_back
     index = SiteIndex([*people, entry(Kind.COHORT, "farm_a", 9), *members])
     before = index.dependents(Kind.COHORT, "farm_a")  # the source's own owners map, built
     live = LiveIndex(index)
-    assert live.of(Kind.PERSON) is index.of(Kind.PERSON)  # nothing written: nothing copied
+    assert live.frozen() is index  # nothing written: nothing copied
+    assert live.copied == 0
 
     live.write([IndexWrite(Kind.COHORT_MEMBER, "farm_a|sdet:1", None)])
     live.write([IndexWrite(Kind.COHORT_MEMBER, "farm_a|sdet:2", None)])
 
+    assert live.copied == 3  # the memberships' table, once, when first written
     assert live.dependents(Kind.COHORT, "farm_a") == ((Kind.COHORT_MEMBER, "farm_a|sdet:0"),)
     assert index.dependents(Kind.COHORT, "farm_a") == before
     assert len(index.of(Kind.COHORT_MEMBER)) == 3
-    assert live.of(Kind.PERSON) is index.of(Kind.PERSON)  # a kind never written stays shared
-    assert live.frozen() == SiteIndex([*people, entry(Kind.COHORT, "farm_a", 9), members[0]])
+    frozen = live.frozen()
+    assert frozen == SiteIndex([*people, entry(Kind.COHORT, "farm_a", 9), members[0]])
+    assert frozen.of(Kind.PERSON) is index.of(Kind.PERSON)  # a kind never written stays shared
+    assert live.copied == 3 + 1
 
 
 def test_a_live_index_s_moodle_ids_follow_creations_adoptions_and_deletions() -> None:
