@@ -36,7 +36,8 @@ SUFFIXES = ("UN", "DEUX", "TROIS", "QUATRE")
 #: two that differ most from plain UTF-8. Reading every encoding is proved by ``farm staff
 #: check`` (tests/acceptance/test_staff_cli.py) and the unit tests of the reader; running the
 #: import, sync and reconciliation four times over would only make the suite longer.
-IMPORT_ENCODINGS = ("utf-16", "cp1252")
+#: Every encoding the import reads, each file bringing people of its own.
+IMPORT_ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252")
 
 
 def teachers(n: int) -> list[tuple[str, ...]]:
@@ -161,7 +162,7 @@ def add_directory_person(world: World, like: str, uid: str, **values: str) -> st
     return f"sdet:{uid}"
 
 
-def test_import_in_two_encodings_then_reconcile_leaves_one_account_each_with_its_history(
+def test_import_in_each_encoding_then_reconcile_leaves_one_account_each_with_its_history(
     cite: Cite, world: World, tmp_path: Path
 ) -> None:
     farm = cite.farm
