@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,13 +11,49 @@ import anyio
 import procrastinate
 import pytest
 
+from farm.config import Farm
 from farm.engine.distributed import schedule as distributed_schedule
 from farm.engine.distributed.app import procrastinate_app
 from farm.engine.distributed.queue import QUEUE, TICK_TASK
-from farm.registry import RunStatus, RunTrigger, lease_holder
+from farm.registry import Registry, RunStatus, RunSummary, RunTrigger, lease_holder
 from tests.fixtures.moodle import ServedSimulator
 from tests.integration.coordinator import farmkit
 from tests.integration.distributed import kit
+
+# 02:30 in Paris on 15 January, i.e. 01:30 UTC.
+TICK = int(datetime(2025, 1, 15, 2, 30, tzinfo=ZoneInfo("Europe/Paris")).timestamp())
+
+
+async def one_site_farm(
+    tmp_path: Path, served_moodle: ServedSimulator, postgres_url: str, schedules: Mapping[str, str]
+) -> tuple[Farm, Registry]:
+    """kit's farm on one simulated site, every task disabled but ``schedules``."""
+    farm = kit.build_farm(tmp_path, served_moodle.base_url, 1, schedules)
+    served_moodle.sim.add_site("site-00", token=farmkit.TOKEN, profile_fields=("uai",))
+    registry = await anyio.to_thread.run_sync(kit.prepare_registry, postgres_url, farm)
+    return farm, registry
+
+
+async def defer_tick(app: procrastinate.App, timestamp: int = TICK) -> None:
+    await app.configure_task(TICK_TASK, queue=QUEUE).defer_async(timestamp=timestamp)
+
+
+async def finished_runs(registry: Registry) -> list[RunSummary]:
+    """The registry's runs once the newest is no longer running (60 s at most)."""
+    with anyio.fail_after(60):
+        while True:
+            runs = await anyio.to_thread.run_sync(lambda: registry.list_runs(limit=5))
+            if runs and runs[0].status is not RunStatus.RUNNING:
+                return runs
+            await anyio.sleep(0.2)
+
+
+async def tick_jobs_done(app: procrastinate.App, timestamp: int = TICK) -> bool:
+    """No tick job for ``timestamp`` waits or runs (the workers delete those that succeed)."""
+    jobs = await app.job_manager.list_jobs_async(task=TICK_TASK)
+    return not any(
+        j.task_kwargs.get("timestamp") == timestamp and j.status in ("todo", "doing") for j in jobs
+    )
 
 
 async def test_a_tick_runs_the_tasks_due_in_its_minute_in_the_farm_time_zone(
@@ -26,24 +63,14 @@ async def test_a_tick_runs_the_tasks_due_in_its_minute_in_the_farm_time_zone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(distributed_schedule, "FINISH_EVERY", 1)
-    # 02:30 in Paris on 15 January, i.e. 01:30 UTC: only the users task is due then.
-    farm = kit.build_farm(
-        tmp_path, served_moodle.base_url, 1, {"users": "30 2 15 1 *", "cohorts": "31 2 15 1 *"}
-    )
-    served_moodle.sim.add_site("site-00", token=farmkit.TOKEN, profile_fields=("uai",))
-    registry = await anyio.to_thread.run_sync(kit.prepare_registry, postgres_url, farm)
-    tick = datetime(2025, 1, 15, 2, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    # Only the users task is due at the tick.
+    schedules = {"users": "30 2 15 1 *", "cohorts": "31 2 15 1 *"}
+    farm, registry = await one_site_farm(tmp_path, served_moodle, postgres_url, schedules)
     async with kit.running_worker(postgres_url, registry, farm, people=20):
         app = procrastinate_app(postgres_url)
         async with app.open_async():
-            deferrer = app.configure_task(TICK_TASK, queue=QUEUE)
-            await deferrer.defer_async(timestamp=int(tick.timestamp()))
-        with anyio.fail_after(60):
-            while True:
-                runs = await anyio.to_thread.run_sync(lambda: registry.list_runs(limit=5))
-                if runs and runs[0].status is not RunStatus.RUNNING:
-                    break
-                await anyio.sleep(0.2)
+            await defer_tick(app)
+        runs = await finished_runs(registry)
 
     assert len(runs) == 1
     run = runs[0]
@@ -64,38 +91,23 @@ async def test_a_scheduled_task_waits_for_a_site_a_local_sync_holds(
 ) -> None:
     """Issue 12: on the workers, a task whose site another process held was skipped."""
     monkeypatch.setattr(distributed_schedule, "FINISH_EVERY", 1)
-    farm = kit.build_farm(tmp_path, served_moodle.base_url, 1, {"users": "30 2 15 1 *"})
-    served_moodle.sim.add_site("site-00", token=farmkit.TOKEN, profile_fields=("uai",))
-    registry = await anyio.to_thread.run_sync(kit.prepare_registry, postgres_url, farm)
+    farm, registry = await one_site_farm(
+        tmp_path, served_moodle, postgres_url, {"users": "30 2 15 1 *"}
+    )
     holder = "cron-host:4242:local-sync"  # another host's `farm sync`, alive
     registry.acquire_lease("site:site-00", holder, timedelta(minutes=5))
-    tick = datetime(2025, 1, 15, 2, 30, tzinfo=ZoneInfo("Europe/Paris"))
     async with kit.running_worker(postgres_url, registry, farm, people=5):
         app = procrastinate_app(postgres_url)
         async with app.open_async():
-            deferrer = app.configure_task(TICK_TASK, queue=QUEUE)
-            await deferrer.defer_async(timestamp=int(tick.timestamp()))
+            await defer_tick(app)
         await anyio.sleep(2)
         runs = await anyio.to_thread.run_sync(lambda: registry.list_runs(limit=5))
         assert [r.status for r in runs] == [RunStatus.RUNNING]  # waiting, not skipped
         registry.release_lease("site:site-00", holder)
-        with anyio.fail_after(60):
-            while True:
-                runs = await anyio.to_thread.run_sync(lambda: registry.list_runs(limit=5))
-                if runs and runs[0].status is not RunStatus.RUNNING:
-                    break
-                await anyio.sleep(0.2)
+        runs = await finished_runs(registry)
 
     assert runs[0].status is RunStatus.SUCCEEDED, runs[0].reason
     registry.close()
-
-
-async def _tick_jobs_done(app: procrastinate.App, timestamp: int) -> bool:
-    """No tick job for ``timestamp`` waits or runs (the workers delete those that succeed)."""
-    jobs = await app.job_manager.list_jobs_async(task=TICK_TASK)
-    return not any(
-        j.task_kwargs.get("timestamp") == timestamp and j.status in ("todo", "doing") for j in jobs
-    )
 
 
 async def test_a_tick_waits_for_another_minutes_tick_instead_of_dropping_its_minute(
@@ -106,26 +118,19 @@ async def test_a_tick_waits_for_another_minutes_tick_instead_of_dropping_its_min
 ) -> None:
     """CI, stop 23: a late worker's two ticks ran at once and one minute's tasks were lost."""
     monkeypatch.setattr(distributed_schedule, "FINISH_EVERY", 1)
-    farm = kit.build_farm(tmp_path, served_moodle.base_url, 1, {"users": "30 2 15 1 *"})
-    served_moodle.sim.add_site("site-00", token=farmkit.TOKEN, profile_fields=("uai",))
-    registry = await anyio.to_thread.run_sync(kit.prepare_registry, postgres_url, farm)
+    farm, registry = await one_site_farm(
+        tmp_path, served_moodle, postgres_url, {"users": "30 2 15 1 *"}
+    )
     other_tick = lease_holder(distributed_schedule.TICK_ROLE)
     registry.acquire_lease(distributed_schedule.SCHEDULER_LEASE, other_tick, timedelta(minutes=1))
-    tick = datetime(2025, 1, 15, 2, 30, tzinfo=ZoneInfo("Europe/Paris"))
     async with kit.running_worker(postgres_url, registry, farm, people=5):
         app = procrastinate_app(postgres_url)
         async with app.open_async():
-            deferrer = app.configure_task(TICK_TASK, queue=QUEUE)
-            await deferrer.defer_async(timestamp=int(tick.timestamp()))
+            await defer_tick(app)
             await anyio.sleep(1.5)
-            assert not await _tick_jobs_done(app, int(tick.timestamp()))  # still waiting
+            assert not await tick_jobs_done(app)  # still waiting
         registry.release_lease(distributed_schedule.SCHEDULER_LEASE, other_tick)
-        with anyio.fail_after(60):
-            while True:
-                runs = await anyio.to_thread.run_sync(lambda: registry.list_runs(limit=5))
-                if runs and runs[0].status is not RunStatus.RUNNING:
-                    break
-                await anyio.sleep(0.2)
+        runs = await finished_runs(registry)
 
     assert [(r.selection["task"], r.status) for r in runs] == [("users", RunStatus.SUCCEEDED)]
     registry.close()
@@ -136,19 +141,18 @@ async def test_a_tick_starts_nothing_while_farm_schedule_run_holds_the_scheduler
     postgres_url: str,
     served_moodle: ServedSimulator,
 ) -> None:
-    farm = kit.build_farm(tmp_path, served_moodle.base_url, 1, {"users": "30 2 15 1 *"})
-    served_moodle.sim.add_site("site-00", token=farmkit.TOKEN, profile_fields=("uai",))
-    registry = await anyio.to_thread.run_sync(kit.prepare_registry, postgres_url, farm)
+    farm, registry = await one_site_farm(
+        tmp_path, served_moodle, postgres_url, {"users": "30 2 15 1 *"}
+    )
     scheduler = lease_holder()  # what `farm schedule run` holds it with
     registry.acquire_lease(distributed_schedule.SCHEDULER_LEASE, scheduler, timedelta(minutes=5))
-    tick = int(datetime(2025, 1, 15, 2, 30, tzinfo=ZoneInfo("Europe/Paris")).timestamp())
     async with kit.running_worker(postgres_url, registry, farm, people=5):
         app = procrastinate_app(postgres_url)
         async with app.open_async():
-            await app.configure_task(TICK_TASK, queue=QUEUE).defer_async(timestamp=tick)
+            await defer_tick(app)
             with anyio.fail_after(30):
                 while True:
-                    if await _tick_jobs_done(app, tick):
+                    if await tick_jobs_done(app):
                         break
                     await anyio.sleep(0.2)
 
