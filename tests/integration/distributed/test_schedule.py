@@ -22,10 +22,21 @@ from tests.integration.distributed import kit
 
 # 02:30 in Paris on 15 January, i.e. 01:30 UTC.
 TICK = int(datetime(2025, 1, 15, 2, 30, tzinfo=ZoneInfo("Europe/Paris")).timestamp())
+#: The users task, due at the tick; every other task disabled.
+USERS_AT_TICK: Mapping[str, str] = {"users": "30 2 15 1 *"}
+
+
+@pytest.fixture(autouse=True)
+def finish_every_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scheduled runs get their final status within a second of their last report."""
+    monkeypatch.setattr(distributed_schedule, "FINISH_EVERY", 1)
 
 
 async def one_site_farm(
-    tmp_path: Path, served_moodle: ServedSimulator, postgres_url: str, schedules: Mapping[str, str]
+    tmp_path: Path,
+    served_moodle: ServedSimulator,
+    postgres_url: str,
+    schedules: Mapping[str, str] = USERS_AT_TICK,
 ) -> tuple[Farm, Registry]:
     """kit's farm on one simulated site, every task disabled but ``schedules``."""
     farm = kit.build_farm(tmp_path, served_moodle.base_url, 1, schedules)
@@ -60,9 +71,7 @@ async def test_a_tick_runs_the_tasks_due_in_its_minute_in_the_farm_time_zone(
     tmp_path: Path,
     postgres_url: str,
     served_moodle: ServedSimulator,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(distributed_schedule, "FINISH_EVERY", 1)
     # Only the users task is due at the tick.
     schedules = {"users": "30 2 15 1 *", "cohorts": "31 2 15 1 *"}
     farm, registry = await one_site_farm(tmp_path, served_moodle, postgres_url, schedules)
@@ -87,13 +96,9 @@ async def test_a_scheduled_task_waits_for_a_site_a_local_sync_holds(
     tmp_path: Path,
     postgres_url: str,
     served_moodle: ServedSimulator,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Issue 12: on the workers, a task whose site another process held was skipped."""
-    monkeypatch.setattr(distributed_schedule, "FINISH_EVERY", 1)
-    farm, registry = await one_site_farm(
-        tmp_path, served_moodle, postgres_url, {"users": "30 2 15 1 *"}
-    )
+    farm, registry = await one_site_farm(tmp_path, served_moodle, postgres_url)
     holder = "cron-host:4242:local-sync"  # another host's `farm sync`, alive
     registry.acquire_lease("site:site-00", holder, timedelta(minutes=5))
     async with kit.running_worker(postgres_url, registry, farm, people=5):
@@ -114,13 +119,9 @@ async def test_a_tick_waits_for_another_minutes_tick_instead_of_dropping_its_min
     tmp_path: Path,
     postgres_url: str,
     served_moodle: ServedSimulator,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """CI, stop 23: a late worker's two ticks ran at once and one minute's tasks were lost."""
-    monkeypatch.setattr(distributed_schedule, "FINISH_EVERY", 1)
-    farm, registry = await one_site_farm(
-        tmp_path, served_moodle, postgres_url, {"users": "30 2 15 1 *"}
-    )
+    farm, registry = await one_site_farm(tmp_path, served_moodle, postgres_url)
     other_tick = lease_holder(distributed_schedule.TICK_ROLE)
     registry.acquire_lease(distributed_schedule.SCHEDULER_LEASE, other_tick, timedelta(minutes=1))
     async with kit.running_worker(postgres_url, registry, farm, people=5):
@@ -141,9 +142,7 @@ async def test_a_tick_starts_nothing_while_farm_schedule_run_holds_the_scheduler
     postgres_url: str,
     served_moodle: ServedSimulator,
 ) -> None:
-    farm, registry = await one_site_farm(
-        tmp_path, served_moodle, postgres_url, {"users": "30 2 15 1 *"}
-    )
+    farm, registry = await one_site_farm(tmp_path, served_moodle, postgres_url)
     scheduler = lease_holder()  # what `farm schedule run` holds it with
     registry.acquire_lease(distributed_schedule.SCHEDULER_LEASE, scheduler, timedelta(minutes=5))
     async with kit.running_worker(postgres_url, registry, farm, people=5):
