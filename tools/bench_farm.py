@@ -53,11 +53,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import gc
 import json
 import os
 import resource
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -145,6 +147,7 @@ def stats_of(sim: MoodleSimulator) -> dict[str, Any]:
             "records": site.cost.records,
             "writes": sum(n for f, n in site.calls.items() if not any(r in f for r in READS)),
             "users": len(site.live_users()),
+            "calls": dict(site.calls),
         }
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"sites": sites, "cpu": usage.ru_utime + usage.ru_stime, "pid": os.getpid()}
@@ -377,6 +380,8 @@ class FarmRun:
     # The simulator's CPU during the first sync (its process's; None in-process).
     simulator_cpu: float | None
     gc_threshold: tuple[int, int, int] = (0, 0, 0)
+    # Web-service calls of the first sync, reads included.
+    calls: int = 0
 
 
 Stats = Callable[[], Awaitable[dict[str, Any]]]
@@ -435,6 +440,7 @@ async def run_farm(
         copied_rerun=copied_rerun if copies.measurable else None,
         simulator_cpu=simulator_cpu(before, after_first),
         gc_threshold=seen[0] if seen else gc.get_threshold(),
+        calls=calls_between(before, after_first, names),
     )
 
 
@@ -443,6 +449,14 @@ def simulator_cpu(before: dict[str, Any], after: dict[str, Any]) -> float | None
     if "pid" not in after or after["pid"] == os.getpid():
         return None
     return float(after["cpu"] - before["cpu"])
+
+
+def calls_between(before: dict[str, Any], after: dict[str, Any], names: Sequence[str]) -> int:
+    """Every web-service call the sites took between two stats, reads included."""
+    return sum(
+        sum(after["sites"][name]["calls"].values()) - sum(before["sites"][name]["calls"].values())
+        for name in names
+    )
 
 
 def applying(event: Event) -> bool:
@@ -516,6 +530,13 @@ async def _post(http: httpx.AsyncClient, url: str, body: bytes) -> Any:
     return answer
 
 
+@functools.cache
+def bare_tls() -> ssl.SSLContext:
+    # One context for every site, as the farm has: httpx builds one per client
+    # otherwise, tens of ms of CPU each (its CA bundle), which is no floor.
+    return httpx.create_ssl_context()
+
+
 async def bare_site(
     url: str,
     people: dict[int, tuple[Person, ...]],
@@ -529,7 +550,9 @@ async def bare_site(
     than either (httpx scans its pool's connections for each request).
     """
     limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
-    async with httpx.AsyncClient(transport=transport, limits=limits, timeout=600) as http:
+    async with httpx.AsyncClient(
+        transport=transport, limits=limits, timeout=600, verify=bare_tls()
+    ) as http:
         await _send_site(http, url, people, in_flight)
 
 
@@ -572,6 +595,7 @@ class BareRun:
     records: int
     work: dict[str, float] = field(default_factory=dict)
     simulator_cpu: float | None = None
+    calls: int = 0
 
 
 async def run_bare(
@@ -593,7 +617,8 @@ async def run_bare(
     after = await stats()
     records = int(sum(delta(before, after, "records", names).values()))
     work = delta(before, after, "work", names)
-    return BareRun(wall, used, records, work, simulator_cpu(before, after))
+    calls = calls_between(before, after, names)
+    return BareRun(wall, used, records, work, simulator_cpu(before, after), calls)
 
 
 # The simulator, in a process of its own or in this one.
@@ -743,6 +768,7 @@ def print_main(args: argparse.Namespace, farm: FarmRun, bare: BareRun, baseline:
         ("CPU (s)", f"{farm.first_cpu:.2f}", f"{bare.cpu:.2f}", farm.first_cpu / bare.cpu),
         ("CPU s per 1,000 records", f"{farm_k:.3f}", f"{bare_k:.3f}", farm_k / bare_k),
         ("records written", f"{farm.records:,}", f"{bare.records:,}", None),
+        ("web-service calls", f"{farm.calls:,}", f"{bare.calls:,}", farm.calls / bare.calls),
         (
             "simulator CPU s/1,000 rec",
             shown_k(farm.simulator_cpu, farm.records),

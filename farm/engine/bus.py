@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 
 import anyio
@@ -123,6 +124,10 @@ class EventBus:
                 item = self._queue.get(timeout=self._flush_interval)
             except queue.Empty:
                 continue
+            # The events of the next flush interval join this one's transaction: fifty
+            # jobs publishing a few events each per second would otherwise cost a
+            # transaction per event, more CPU than the whole recording.
+            deadline = time.monotonic() + self._flush_interval
             while True:
                 if item is _STOP:
                     stopping = True
@@ -131,8 +136,9 @@ class EventBus:
                 batch.append(item)
                 if len(batch) >= self._batch_size:
                     break
+                left = deadline - time.monotonic()
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
             if batch:

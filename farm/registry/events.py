@@ -33,10 +33,12 @@ class EventStore(Store):
         """Append events in order and return their ids."""
         if not events:
             return []
-        with self.writing() as session:
+        with self.transaction() as connection:
             if self.backend == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _EVENT_LOCK_ID})
-            now = self.now(session)
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _EVENT_LOCK_ID}
+                )
+            now = self.now(connection)
             rows = [
                 {
                     "run_id": e.run_id,
@@ -49,8 +51,9 @@ class EventStore(Store):
                 for e in events
             ]
             # One multi-row statement; ids come back in the order the caller gave.
-            statement = insert(EventRow).returning(col(EventRow.id), sort_by_parameter_order=True)
-            return [int(i) for i in session.execute(statement, rows).scalars()]
+            table = EventRow.__table__  # type: ignore[attr-defined]
+            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            return [int(i) for i in connection.execute(statement, rows).scalars()]
 
     def events_since(
         self, last_id: int = 0, *, run_id: RunId | None = None, limit: int = 1000

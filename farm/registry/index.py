@@ -21,7 +21,8 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
-from sqlmodel import Session, col
+from sqlalchemy.engine import Connection
+from sqlmodel import col
 
 from farm.applied import Confirmation
 from farm.index import SiteIndex
@@ -149,14 +150,14 @@ class IndexStore(Store):
         by_entity: defaultdict[str, list[str]] = defaultdict(list)
         for entity, key in deletes:
             by_entity[entity].append(key)
-        with self.writing() as session:
-            stamp = _timestamp(self.now(session), self.backend)
+        with self.transaction() as connection:
+            stamp = _timestamp(self.now(connection), self.backend)
             _insert_rows(
-                session, self.backend, _UPSERT, [(*row, run_id, stamp) for row in index_rows]
+                connection, self.backend, _UPSERT, [(*row, run_id, stamp) for row in index_rows]
             )
             for entity, keys in by_entity.items():
                 for key_chunk in _chunks(keys, _CHUNK):
-                    session.execute(
+                    connection.execute(
                         delete(IndexEntryRow).where(
                             col(IndexEntryRow.site) == site,
                             col(IndexEntryRow.entity) == entity,
@@ -164,7 +165,7 @@ class IndexStore(Store):
                         )
                     )
             if lines:
-                _append_journal(session, self.backend, run_id, site, lines, stamp)
+                _append_journal(connection, self.backend, run_id, site, lines, stamp)
 
     def journal(self, run_id: RunId, site: str | None = None) -> list[JournalEntry]:
         """The journal of a run, in write order per site."""
@@ -226,7 +227,7 @@ class _Texts:
 
 
 def _append_journal(
-    session: Session,
+    connection: Connection,
     backend: str,
     run_id: RunId,
     site: str,
@@ -235,10 +236,10 @@ def _append_journal(
 ) -> None:
     # One job writes to a site at a time (the site lease), so max + 1 does not race.
     last_seq = _LAST_SEQ_POSTGRES if backend == "postgresql" else _LAST_SEQ_SQLITE
-    last = session.connection().exec_driver_sql(last_seq, (run_id, site)).scalar_one()
+    last = connection.exec_driver_sql(last_seq, (run_id, site)).scalar_one()
     first = int(last or 0) + 1
     rows = [(run_id, site, seq, *line, stamp) for seq, line in enumerate(lines, first)]
-    _insert_rows(session, backend, _JOURNAL, rows)
+    _insert_rows(connection, backend, _JOURNAL, rows)
 
 
 # The two statements every confirmed batch runs go to the driver as they are, one
@@ -307,7 +308,9 @@ assert [f.name for f in fields(IndexEntry)] == [
 ]  # fmt: skip
 
 
-def _insert_rows(session: Session, backend: str, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+def _insert_rows(
+    connection: Connection, backend: str, sql: str, rows: Sequence[tuple[Any, ...]]
+) -> None:
     """Run ``sql`` with rows already encoded (:func:`_json`, :func:`_timestamp`)."""
     if not rows:
         return
@@ -317,7 +320,6 @@ def _insert_rows(session: Session, backend: str, sql: str, rows: Sequence[tuple[
         group = "(" + ", ".join("%s::jsonb" if i in casts else "%s" for i in range(width)) + ")"
     else:
         group = "(" + ", ".join("?" * width) + ")"
-    connection = session.connection()
     for chunk in _chunks(rows, _CHUNK):
         statement = sql.format(", ".join([group] * len(chunk)))
         connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row))
