@@ -22,11 +22,14 @@ In the same run, on other sites of the same simulator:
 
 - **bare**: a bare ``httpx.AsyncClient`` loop sends the same records (the
   same fields, 100 per call, as many calls in flight per site as the farm,
-  the cohort, the users, then the memberships) and does nothing else: the
-  floor any Python client can reach. The table prints farm/bare for the CPU
-  per record and the wall time, and each one's ratio to the cost-model
-  ideal (the busiest site's work divided by its workers): the bare client's
-  is the best ratio this machine allows.
+  the cohort, the users, then the memberships) and does nothing else:
+  issue 20's floor. The same loop over aiohttp, the library of the farm's
+  wire to real sites (``farm/moodle/wire.py``), is the lower floor; it
+  needs the simulator over loopback, so ``--in-process`` leaves it out.
+  The table prints farm/httpx and farm/aiohttp for the CPU per record and
+  the wall time, and each one's ratio to the cost-model ideal (the busiest
+  site's work divided by its workers): the bare clients' best is the best
+  ratio this machine allows.
 - **sequential**: ``--sequential-sites`` sites (default 1) synced one after
   another, one call at a time (``jobs_in_flight = 1``, ``calls_in_flight =
   1``), each with as many people as a site of the farm: that measured time
@@ -519,12 +522,11 @@ def _member_fields(pairs: Sequence[tuple[int, int]]) -> list[tuple[str, str]]:
     return fields
 
 
-async def _post(http: httpx.AsyncClient, url: str, body: bytes) -> Any:
-    response = await http.post(
-        url, content=body, headers={"content-type": "application/x-www-form-urlencoded"}
-    )
-    response.raise_for_status()
-    answer = response.json()
+Post = Callable[[str, bytes], Awaitable[Any]]
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def _decoded(url: str, answer: Any) -> Any:
     if isinstance(answer, dict) and "exception" in answer:
         raise SystemExit(f"bare client: {url} answered {answer}")
     return answer
@@ -542,42 +544,60 @@ async def bare_site(
     people: dict[int, tuple[Person, ...]],
     in_flight: int,
     transport: httpx.AsyncBaseTransport | None,
+    library: str,
 ) -> None:
     """One site's records, sent as the farm would send them and nothing else.
 
     One client per site with as many connections as calls in flight, as the
     farm's session has: one pool for every site would cost more per call
     than either (httpx scans its pool's connections for each request).
+    ``library`` is ``httpx`` (issue 20's bare client) or ``aiohttp`` (the
+    farm's wire to real sites, farm/moodle/wire.py).
     """
+    if library == "aiohttp":
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=in_flight, ssl=bare_tls())
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def post_aiohttp(endpoint: str, body: bytes) -> Any:
+                async with session.post(endpoint, data=body, headers=FORM) as response:
+                    response.raise_for_status()
+                    return _decoded(endpoint, json.loads(await response.read()))
+
+            await _send_site(post_aiohttp, url, people, in_flight)
+        return
     limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
     async with httpx.AsyncClient(
         transport=transport, limits=limits, timeout=600, verify=bare_tls()
     ) as http:
-        await _send_site(http, url, people, in_flight)
+
+        async def post_httpx(endpoint: str, body: bytes) -> Any:
+            response = await http.post(endpoint, content=body, headers=FORM)
+            response.raise_for_status()
+            return _decoded(endpoint, response.json())
+
+        await _send_site(post_httpx, url, people, in_flight)
 
 
 async def _send_site(
-    http: httpx.AsyncClient, url: str, people: dict[int, tuple[Person, ...]], in_flight: int
+    post: Post, url: str, people: dict[int, tuple[Person, ...]], in_flight: int
 ) -> None:
     endpoint = f"{url}/webservice/rest/server.php"
     limit = anyio.Semaphore(in_flight)
     cohorts = [cohort_of(t) for t in people]
-    made = await _post(http, endpoint, _form("core_cohort_create_cohorts", _cohort_fields(cohorts)))
+    made = await post(endpoint, _form("core_cohort_create_cohorts", _cohort_fields(cohorts)))
     cohort_ids = [int(c["id"]) for c in made]
     pairs: list[tuple[int, int]] = []
 
     async def create(batch: Sequence[Person], cohortid: int) -> None:
         async with limit:
-            answer = await _post(
-                http, endpoint, _form("core_user_create_users", _user_fields(batch))
-            )
+            answer = await post(endpoint, _form("core_user_create_users", _user_fields(batch)))
         pairs.extend((cohortid, int(user["id"])) for user in answer)
 
     async def add(batch: Sequence[tuple[int, int]]) -> None:
         async with limit:
-            await _post(
-                http, endpoint, _form("core_cohort_add_cohort_members", _member_fields(batch))
-            )
+            await post(endpoint, _form("core_cohort_add_cohort_members", _member_fields(batch)))
 
     async with anyio.create_task_group() as group:
         for members, cohortid in zip(people.values(), cohort_ids, strict=True):
@@ -599,7 +619,11 @@ class BareRun:
 
 
 async def run_bare(
-    base_url: str, shape: Shape, transport: httpx.AsyncBaseTransport | None, stats: Stats
+    base_url: str,
+    shape: Shape,
+    transport: httpx.AsyncBaseTransport | None,
+    stats: Stats,
+    library: str = "httpx",
 ) -> BareRun:
     names = shape.group.names()
     # The records exist before the clock starts, as the farm's source does.
@@ -611,7 +635,9 @@ async def run_bare(
     async with anyio.create_task_group() as group:
         for name in names:
             url = f"{base_url}/{name}"
-            group.start_soon(bare_site, url, people_of_site[name], shape.calls_in_flight, transport)
+            group.start_soon(
+                bare_site, url, people_of_site[name], shape.calls_in_flight, transport, library
+            )
     wall, used = time.perf_counter() - started, cpu_seconds() - cpu
     del people_of_site
     after = await stats()
@@ -673,6 +699,7 @@ async def main(args: argparse.Namespace) -> None:
     main_shape = Shape(SiteGroup("site", sites, *cost), tenants, args.people, in_flight, sites)
     # The bare client's tenants are numbered apart from the farm's: other sites, other people.
     bare_shape = dataclasses.replace(main_shape, group=SiteGroup("bare", sites, *cost))
+    aiohttp_shape = dataclasses.replace(main_shape, group=SiteGroup("bareaio", sites, *cost))
     shapes = [main_shape]
     seq_shape = None
     if args.sequential_sites:
@@ -690,7 +717,7 @@ async def main(args: argparse.Namespace) -> None:
         after = shapes[-1].first + shapes[-1].tenants
         group = SiteGroup(f"big{size}", 1, 0.0, 0.0, args.workers)
         shapes.append(Shape(group, 1, size, in_flight, 1, first=after))
-    groups = [bare_shape.group, *(shape.group for shape in shapes)]
+    groups = [bare_shape.group, aiohttp_shape.group, *(shape.group for shape in shapes)]
 
     process: subprocess.Popen[bytes] | None = None
     transport: httpx.AsyncBaseTransport | None = None
@@ -728,7 +755,11 @@ async def main(args: argparse.Namespace) -> None:
         baseline = peak_mb()
         farm = await run_farm(farms[0], main_shape, registry, transport, stats)
         bare = await run_bare(base_url, bare_shape, transport, stats)
-        print_main(args, farm, bare, baseline)
+        # aiohttp has no in-process transport: over loopback only.
+        floor = None
+        if transport is None:
+            floor = await run_bare(base_url, aiohttp_shape, transport, stats, "aiohttp")
+        print_main(args, farm, bare, floor, baseline)
         rest = list(zip(farms[1:], shapes[1:], strict=True))
         if seq_shape is not None:
             seq_farm, _ = rest.pop(0)
@@ -753,7 +784,9 @@ async def main(args: argparse.Namespace) -> None:
                 process.wait(timeout=30)
 
 
-def print_main(args: argparse.Namespace, farm: FarmRun, bare: BareRun, baseline: float) -> None:
+def print_main(
+    args: argparse.Namespace, farm: FarmRun, bare: BareRun, floor: BareRun | None, baseline: float
+) -> None:
     threshold = ", ".join(str(n) for n in farm.gc_threshold)
     print(
         f"garbage collector while a job applies: thresholds {threshold} "
@@ -761,37 +794,72 @@ def print_main(args: argparse.Namespace, farm: FarmRun, bare: BareRun, baseline:
         f"{', '.join(str(n) for n in gc.get_threshold())}"
     )
     ideal = ideal_of(farm.work, args.workers)
-    bare_ideal = ideal_of(bare.work, args.workers)
-    farm_k, bare_k = per_k(farm.first_cpu, farm.records), per_k(bare.cpu, bare.records)
-    rows = [
-        ("wall (s)", f"{farm.first_wall:.2f}", f"{bare.wall:.2f}", farm.first_wall / bare.wall),
-        ("CPU (s)", f"{farm.first_cpu:.2f}", f"{bare.cpu:.2f}", farm.first_cpu / bare.cpu),
-        ("CPU s per 1,000 records", f"{farm_k:.3f}", f"{bare_k:.3f}", farm_k / bare_k),
-        ("records written", f"{farm.records:,}", f"{bare.records:,}", None),
-        ("web-service calls", f"{farm.calls:,}", f"{bare.calls:,}", farm.calls / bare.calls),
+    bares = [bare] if floor is None else [bare, floor]
+    Row = tuple[str, list[str], list[float | None]]
+
+    def row(
+        label: str,
+        of_farm: Callable[[FarmRun], float],
+        of_bare: Callable[[BareRun], float],
+        shown: str,
+        ratio: bool = True,
+    ) -> Row:
+        mine = of_farm(farm)
+        theirs = [of_bare(b) for b in bares]
+        ratios = [mine / t if ratio and t else None for t in theirs]
+        return label, [format(mine, shown), *(format(t, shown) for t in theirs)], ratios
+
+    none: list[float | None] = [None] * len(bares)
+    rows: list[Row] = [
+        row("wall (s)", lambda f: f.first_wall, lambda b: b.wall, ".2f"),
+        row("CPU (s)", lambda f: f.first_cpu, lambda b: b.cpu, ".2f"),
+        row(
+            "CPU s per 1,000 records",
+            lambda f: per_k(f.first_cpu, f.records),
+            lambda b: per_k(b.cpu, b.records),
+            ".3f",
+        ),
+        row("records written", lambda f: f.records, lambda b: b.records, ",", ratio=False),
+        row("web-service calls", lambda f: f.calls, lambda b: b.calls, ","),
         (
             "simulator CPU s/1,000 rec",
-            shown_k(farm.simulator_cpu, farm.records),
-            shown_k(bare.simulator_cpu, bare.records),
-            None,
+            [shown_k(farm.simulator_cpu, farm.records)]
+            + [shown_k(b.simulator_cpu, b.records) for b in bares],
+            none,
         ),
-        ("cost-model ideal (s)", f"{ideal:.2f}", f"{bare_ideal:.2f}", None),
-        (
+        row(
+            "cost-model ideal (s)",
+            lambda f: ideal,
+            lambda b: ideal_of(b.work, args.workers),
+            ".2f",
+            ratio=False,
+        ),
+        row(
             "ideal/wall",
-            f"{ideal / farm.first_wall:.2f}",
-            f"{bare_ideal / bare.wall:.2f}",
-            None,
+            lambda f: ideal / f.first_wall,
+            lambda b: ideal_of(b.work, args.workers) / b.wall,
+            ".2f",
+            ratio=False,
         ),
     ]
+    names = ["farm", "bare httpx", "bare aiohttp"][: 1 + len(bares)]
+    ratio_names = ["farm/httpx", "farm/aiohttp"][: len(bares)]
     print()
-    print(f"first sync ({farm.first_status})  {'farm':>10}  {'bare':>10}  {'farm/bare':>9}")
-    for label, mine, theirs, ratio in rows:
-        shown = f"{ratio:9.2f}" if ratio is not None else ""
-        print(f"  {label:<24}{mine:>10}  {theirs:>10}  {shown}")
     print(
-        f"  best ratio ideal/wall this machine allows: {bare_ideal / bare.wall:.2f} (the bare "
-        f"client's); the farm's: {ideal / farm.first_wall:.2f}; the cost model's: 1.00"
+        f"first sync ({farm.first_status})".ljust(26)
+        + "".join(f"{name:>13}" for name in names)
+        + "".join(f"{name:>13}" for name in ratio_names)
     )
+    for label, values, ratios in rows:
+        shown = "".join(f"{r:13.2f}" if r is not None else " " * 13 for r in ratios)
+        print(f"  {label:<24}" + "".join(f"{v:>13}" for v in values) + shown)
+    best = max(ideal_of(b.work, args.workers) / b.wall for b in bares)
+    print(
+        f"  best ratio ideal/wall this machine allows: {best:.2f} (the bare clients' best); "
+        f"the farm's: {ideal / farm.first_wall:.2f}; the cost model's: 1.00"
+    )
+    if floor is None:
+        print("  bare aiohttp: not run (no in-process transport; run without --in-process)")
     people = max(1, args.people)
     print()
     print(

@@ -2,9 +2,11 @@
 
 Every request is ``POST {url}/webservice/rest/server.php`` with ``wstoken``,
 ``wsfunction`` and ``moodlewsrestformat=json`` first, then the bracket-named
-parameters. At most ``calls_in_flight`` requests run at once per site (an
-anyio ``CapacityLimiter``); each has ``timeout`` seconds, enforced by the
-client itself so that it also holds over in-process transports. Transport
+parameters, sent over a :mod:`~farm.moodle.wire` (aiohttp to real sites,
+an httpx transport when one is given). At most ``calls_in_flight`` requests
+run at once per site (an anyio ``CapacityLimiter``); each has ``timeout``
+seconds, enforced by the client itself so that it also holds over in-process
+transports. Transport
 errors, timeouts and HTTP 500/502/503/504 are retried with stamina
 (exponential backoff, ``retries`` more attempts); ``stamina.set_testing``
 removes the waits in tests.
@@ -24,10 +26,9 @@ a time, serially, as soon as Moodle confirmed them.
 
 from __future__ import annotations
 
-import ssl
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -58,6 +59,7 @@ from farm.moodle.errors import (
 )
 from farm.moodle.records import BatchResult, Confirmed, Failed
 from farm.moodle.settings import MoodleLimits
+from farm.moodle.wire import WireError, wire_for
 from farm.secrets import Secret
 
 T = TypeVar("T")
@@ -104,13 +106,6 @@ class _Run(Generic[T]):
         return item_form(self.call.item_params(item)) if found is None else found
 
 
-@cache
-def _tls_context() -> ssl.SSLContext:
-    # httpx's default context, built once: loading the CA bundle takes tens of
-    # milliseconds of CPU on the event loop, for each of a farm's sites.
-    return httpx.create_ssl_context()
-
-
 class Session:
     """The connection to one Moodle site. Use it as an async context manager."""
 
@@ -127,15 +122,7 @@ class Session:
         self.url = url.rstrip("/")
         self.limits = limits or MoodleLimits()
         self._token = token
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            verify=_tls_context(),
-            timeout=self.limits.timeout,
-            limits=httpx.Limits(
-                max_connections=self.limits.calls_in_flight,
-                max_keepalive_connections=self.limits.calls_in_flight,
-            ),
-        )
+        self._wire = wire_for(transport, self.limits.calls_in_flight, self.limits.timeout)
         self._limiter = anyio.CapacityLimiter(self.limits.calls_in_flight)
         self._report_lock = anyio.Lock()
         self.calls = 0
@@ -154,7 +141,7 @@ class Session:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._wire.aclose()
 
     async def call(self, function: str, params: Mapping[str, Any] | None = None) -> Any:
         """Call one function with retries; return Moodle's decoded answer or raise."""
@@ -246,30 +233,27 @@ class Session:
             self.calls += 1
             try:
                 with anyio.fail_after(self.limits.timeout):
-                    response = await self._http.post(
-                        endpoint,
-                        content=content,
-                        headers={"content-type": "application/x-www-form-urlencoded"},
-                    )
+                    response = await self._wire.post(endpoint, content)
             except TimeoutError:
                 raise self._transient(
                     function, f"no answer within {self.limits.timeout:g} s"
                 ) from None
-            except httpx.TransportError as exc:
-                raise self._transient(function, f"{type(exc).__name__}: {exc}") from None
-        if response.status_code in RETRIED_STATUS:
-            raise self._transient(function, f"HTTP {response.status_code}")
-        if response.status_code != 200:
+            except WireError as exc:
+                raise self._transient(function, str(exc)) from None
+        if response.status in RETRIED_STATUS:
+            raise self._transient(function, f"HTTP {response.status}")
+        if response.status != 200:
             raise SiteError(
-                f"HTTP {response.status_code} from {endpoint}: is the site URL right?",
+                f"HTTP {response.status} from {endpoint}: is the site URL right?",
                 site=self.name,
                 function=function,
             )
         try:
-            answer = response.json()
+            answer = json.loads(response.body)
         except ValueError:
+            text = response.body[:200].decode("utf-8", "replace")
             raise UnknownError(
-                scrub(f"the answer is not JSON: {response.text[:200]!r}", self._token),
+                scrub(f"the answer is not JSON: {text!r}", self._token),
                 site=self.name,
                 function=function,
             ) from None

@@ -21,12 +21,14 @@ async def test_the_quick_benchmark_prints_every_table(capsys: pytest.CaptureFixt
     assert "load average at end:" in out
     assert "first sync (succeeded)" in out
     header = next(line for line in out.splitlines() if line.startswith("first sync"))
-    assert header.split()[-3:] == ["farm", "bare", "farm/bare"]
-    for row in ("wall (s)", "CPU (s)", "CPU s per 1,000 records"):
+    assert header.split()[-4:] == ["farm", "bare", "httpx", "farm/httpx"]
+    for row in ("wall (s)", "CPU (s)", "CPU s per 1,000 records", "web-service calls"):
         line = next(line for line in out.splitlines() if line.strip().startswith(row))
         # The farm's figure, the bare client's and their ratio.
         assert len(line.removeprefix(f"  {row}").split()) == 3, line
     assert "best ratio ideal/wall this machine allows" in out
+    # In-process, the aiohttp floor cannot run (aiohttp takes no ASGI transport): said so.
+    assert "bare aiohttp: not run" in out
     assert "no-change rerun (succeeded)" in out
     assert "writes 0" in out
     assert "KB per person" in out
