@@ -27,13 +27,15 @@ exactly as they are (never suspended for a value the site cannot take).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from operator import attrgetter
 from types import MappingProxyType
 
 from farm.index import SiteIndex
-from farm.model import Kind, Person, Record, SourceWarning
+from farm.model import IndexEntry, Kind, Person, Record, SourceWarning
 from farm.snapshot import SiteSnapshot
 from farm.user_defaults import UserDefaults
 
@@ -275,21 +277,18 @@ class _Checker:
         looked at (wanted by two people, or held by another account): on a
         site where nothing clashes, that is nobody.
         """
+        indexed = self.index.of(Kind.PERSON)
         for name, fold in (("username", False), ("idnumber", False), ("email", True)):
             if name == "email" and self.rules.email_conflicts is EmailConflicts.ALLOW:
                 continue
-            holders = self.holders(name, fold, people)
-            wanted: dict[str, list[Person]] = {}
-            for person in people.values():
-                value = _value(person, name, fold)
-                if value:
-                    wanted.setdefault(value, []).append(person)
-            contested = [
-                person
-                for value, group in wanted.items()
-                if len(group) > 1 or holders.get(value, group[0].source_key) != group[0].source_key
-                for person in group
-            ]
+            # Accounts whose person the source does not give (or a value before refused):
+            # they hold their values still.
+            absent = [entry for key, entry in indexed.items() if key not in people]
+            values = self.contested(name, fold, people, absent)
+            if not values:
+                continue
+            holders = self.holders(name, fold, people, values)
+            contested = [p for p in people.values() if _value(p, name, fold) in values]
 
             def rank(
                 person: Person, name: str = name, fold: bool = fold, held: dict[str, str] = holders
@@ -324,8 +323,33 @@ class _Checker:
                 del people[person.source_key]
         return people
 
-    def holders(self, name: str, fold: bool, people: Mapping[str, Person]) -> dict[str, str]:
-        """Value -> the person whose account holds it on the site.
+    def contested(
+        self, name: str, fold: bool, people: Mapping[str, Person], absent: Sequence[IndexEntry]
+    ) -> set[str]:
+        """The values of ``name`` that two people, or a person and another account, claim.
+
+        A person claims the value the source gives; an account whose person
+        is ``absent`` from the source still holds its stored one. An account
+        whose person is here holds either the person's value or nothing
+        (:meth:`holders`), so a value is contested exactly when it is
+        claimed twice. On a site where nothing clashes the answer is empty
+        after one pass over the values, with no holder map built.
+        """
+        claimed = list(map(attrgetter(name), people.values()))
+        if fold:
+            claimed = [value.lower() for value in claimed]
+        for entry in absent:
+            stored = str(entry.values.get(name) or "")
+            claimed.append(stored.lower() if fold else stored)
+        claimed = [value for value in claimed if value]
+        if len(set(claimed)) == len(claimed):
+            return set()
+        return {value for value, count in Counter(claimed).items() if count > 1}
+
+    def holders(
+        self, name: str, fold: bool, people: Mapping[str, Person], only: Container[str]
+    ) -> dict[str, str]:
+        """Value -> the person whose account holds it on the site, for the values in ``only``.
 
         Every indexed account counts (suspended, held or gone from the
         source, it still holds its values in Moodle), except when the source
@@ -343,7 +367,7 @@ class _Checker:
                     digest = digests[key] = person.digest()
                 if digest == entry.digest:
                     value = _value(person, name, fold)
-                    if value:
+                    if value in only:
                         found.setdefault(value, key)
                     continue
             value = str(entry.values.get(name) or "")
@@ -351,7 +375,7 @@ class _Checker:
                 value = value.lower()
             if person is not None and _value(person, name, fold) != value:
                 continue  # the person takes another value this run
-            if value:
+            if value in only:
                 found.setdefault(value, key)
         return found
 
