@@ -163,8 +163,14 @@ class AiohttpWire:
                 headers={"Content-Type": _FORM},
                 proxy=proxy,
                 proxy_auth=proxy_auth,
+                # As httpx: a redirect is the site's answer (an http:// URL sent to
+                # https://, say), never followed as a GET that Moodle would not know.
+                allow_redirects=False,
             ) as response:
                 return WireAnswer(response.status, await response.read())
+        except TimeoutError:
+            # aiohttp's own timeouts are ClientErrors too: the session words them.
+            raise
         except aiohttp.ClientError as exc:
             raise WireError(f"{type(exc).__name__}: {exc}") from None
 

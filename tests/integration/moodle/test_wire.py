@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from farm.moodle import MoodleClient, MoodleLimits, NewUser, TransientError, UnknownError
+from farm.moodle import (
+    MoodleClient,
+    MoodleLimits,
+    NewUser,
+    SiteError,
+    TransientError,
+    UnknownError,
+)
 from farm.moodle.wire import AiohttpWire, HttpxWire, wire_for
 from farm.secrets import Secret
 from farm.simulators.moodle import Faults
@@ -150,3 +157,20 @@ async def test_a_page_that_is_not_json_is_an_error_quoting_its_start(
     async with MoodleClient("portal", "http://moodle.example", Secret(TOKEN)) as client:
         with pytest.raises(UnknownError, match="not JSON: '<html><body>Acces refuse"):
             await client.site_info()
+
+
+async def test_a_redirect_is_reported_with_the_url_not_followed(
+    proxy: FakeProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A site configured as http:// whose server sends every request to https://.
+    proxy.answer = (
+        b"HTTP/1.1 301 Moved Permanently\r\nlocation: https://moodle.example/\r\n"
+        b"content-length: 0\r\nconnection: close\r\n\r\n"
+    )
+    monkeypatch.delenv("HTTP_PROXY", raising=False)
+    monkeypatch.delenv("http_proxy", raising=False)
+    url = f"http://127.0.0.1:{proxy.port}"
+    async with MoodleClient("moved", url, Secret(TOKEN)) as client:
+        with pytest.raises(SiteError, match=r"HTTP 301 from .*: is the site URL right\?"):
+            await client.site_info()
+    assert len(proxy.lines) == 1
