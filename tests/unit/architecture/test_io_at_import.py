@@ -18,6 +18,7 @@ from tests.unit.architecture.graph import ROOT, in_package, read_graph
 #: Libraries that talk to the outside world (or draw a terminal).
 IO_LIBRARIES: tuple[str, ...] = (
     "httpx",
+    "aiohttp",
     "ldap3",
     "zeep",
     "lxml",
@@ -94,7 +95,7 @@ def test_no_io_library_is_loaded(code: str) -> None:
             "import farm.config",
             ("httpx", "ldap3", "zeep", "lxml", "textual", "procrastinate", "sqlalchemy", "psycopg"),
         ),
-        ("import farm.moodle", ("httpx",)),
+        ("import farm.moodle", ("httpx", "aiohttp")),
         ("import farm.moodle.settings", ("httpx",)),
         ("import farm.sources.sdet", ("ldap3",)),
         ("import farm.sources.netypareo", ("zeep", "lxml", "httpx")),
@@ -114,6 +115,12 @@ def test_reading_settings_loads_no_client_library(code: str, absent: tuple[str, 
 def test_the_check_sees_a_library_that_is_loaded() -> None:
     assert "httpx" in loaded_after("import farm.moodle.client")
     assert "httpx" in loaded_after("from farm.moodle import MoodleClient")
+    assert "aiohttp" in loaded_after("import aiohttp")
+
+
+def test_a_moodle_client_loads_aiohttp_only_when_it_reaches_a_site() -> None:
+    """Commands that never call a site (``farm status``, the registry's) do not pay for it."""
+    assert "aiohttp" not in loaded_after("from farm.moodle import MoodleClient")
 
 
 #: Library -> the only packages whose modules import it.
@@ -121,6 +128,8 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "textual": ("farm.tui",),
     "ldap3": ("farm.sources.sdet",),
     "zeep": ("farm.sources.netypareo",),
+    # The wire to real Moodle sites (farm/moodle/wire.py).
+    "aiohttp": ("farm.moodle",),
     "sqlmodel": ("farm.registry",),
     "alembic": ("farm.registry",),
 }
