@@ -11,7 +11,8 @@ this, so the library under it is a choice made here, once:
   ``NO_PROXY``, ``SSL_CERT_FILE``) and checks certificates with the same
   CA bundle.
 - :class:`HttpxWire` goes through an httpx transport: the Moodle
-  simulator's in-process one, or a test's fault injector.
+  simulator's in-process one, or a test's fault injector; and to real sites
+  when ``FARM_HTTP=httpx`` (see :func:`wire_for`).
 
 Both keep ``connections`` connections to the site at most, open them on the
 first request, and raise :class:`WireError` when a request gets no answer
@@ -73,7 +74,8 @@ def tls_context() -> ssl.SSLContext:
 
 
 class HttpxWire:
-    """Requests through an httpx transport (in-process simulators, fault injectors)."""
+    """Requests over httpx: through a transport (in-process simulators, fault injectors),
+    or to real sites when ``FARM_HTTP=httpx`` says so."""
 
     def __init__(
         self, transport: httpx.AsyncBaseTransport | None, connections: int, timeout: float
