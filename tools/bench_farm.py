@@ -56,13 +56,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import gc
 import json
 import os
 import resource
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -85,6 +83,7 @@ from farm.engine.wiring import Sources, client_provider
 from farm.logs import configure_logs
 from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
 from farm.moodle.settings import MoodleLimits
+from farm.moodle.wire import tls_context
 from farm.registry import Registry
 from farm.secrets import SecretRef
 from farm.simulators.moodle import STOCK_AUTH_PLUGINS, CostModel, MoodleSimulator
@@ -532,13 +531,6 @@ def _decoded(url: str, answer: Any) -> Any:
     return answer
 
 
-@functools.cache
-def bare_tls() -> ssl.SSLContext:
-    # One context for every site, as the farm has: httpx builds one per client
-    # otherwise, tens of ms of CPU each (its CA bundle), which is no floor.
-    return httpx.create_ssl_context()
-
-
 async def bare_site(
     url: str,
     people: dict[int, tuple[Person, ...]],
@@ -550,14 +542,16 @@ async def bare_site(
 
     One client per site with as many connections as calls in flight, as the
     farm's session has: one pool for every site would cost more per call
-    than either (httpx scans its pool's connections for each request).
+    than either (httpx scans its pool's connections for each request). One
+    TLS context for every site, the farm's own: httpx builds one per client
+    otherwise, tens of ms of CPU each (its CA bundle), which is no floor.
     ``library`` is ``httpx`` (issue 20's bare client) or ``aiohttp`` (the
     farm's wire to real sites, farm/moodle/wire.py).
     """
     if library == "aiohttp":
         import aiohttp
 
-        connector = aiohttp.TCPConnector(limit=in_flight, ssl=bare_tls())
+        connector = aiohttp.TCPConnector(limit=in_flight, ssl=tls_context())
         async with aiohttp.ClientSession(connector=connector) as session:
 
             async def post_aiohttp(endpoint: str, body: bytes) -> Any:
@@ -569,7 +563,7 @@ async def bare_site(
         return
     limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
     async with httpx.AsyncClient(
-        transport=transport, limits=limits, timeout=600, verify=bare_tls()
+        transport=transport, limits=limits, timeout=600, verify=tls_context()
     ) as http:
 
         async def post_httpx(endpoint: str, body: bytes) -> Any:

@@ -6,10 +6,9 @@ parameters, sent over a :mod:`~farm.moodle.wire` (aiohttp to real sites,
 an httpx transport when one is given). At most ``calls_in_flight`` requests
 run at once per site (an anyio ``CapacityLimiter``); each has ``timeout``
 seconds, enforced by the client itself so that it also holds over in-process
-transports. Transport
-errors, timeouts and HTTP 500/502/503/504 are retried with stamina
-(exponential backoff, ``retries`` more attempts); ``stamina.set_testing``
-removes the waits in tests.
+transports. Transport errors, timeouts and HTTP 500/502/503/504 are retried
+with stamina (exponential backoff, ``retries`` more attempts);
+``stamina.set_testing`` removes the waits in tests.
 
 Batches: :meth:`Session.apply` cuts items into batches of at most
 ``records_per_batch`` records and ``form_fields_per_request`` form fields,
