@@ -3,6 +3,8 @@
 :func:`canonical` turns a value (sets, tuples, mappings, enums, datetimes)
 into one stable JSON-ready form; :func:`list_digest` hashes a canonical
 list. Planning computes a digest per record, so the encoder is built once.
+:func:`json_text` is the same encoder's text of any JSON-ready value: the
+index's stored values and the journal's, encoded once each.
 """
 
 from __future__ import annotations
@@ -53,6 +55,17 @@ _C_ENCODER = (
     else None
 )
 _blake2b = hashlib.blake2b
+
+
+def json_text(value: Any) -> str:
+    """Compact ASCII JSON of a JSON-ready value (keys in their order), with no per-call set-up.
+
+    ``json.dumps`` builds its C encoder on every call, which costs more than
+    encoding a record's few fields.
+    """
+    if _C_ENCODER is not None and isinstance(value, list | dict):
+        return "".join(_C_ENCODER(value, 0))
+    return _ENCODER.encode(value)
 
 
 def list_digest(values: Any) -> str:

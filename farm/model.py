@@ -22,9 +22,11 @@ from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from sys import intern
-from typing import Any, ClassVar, Self, cast
+from typing import Any, ClassVar, Self, TypeVar, cast
 
-from farm.digest import canonical, list_digest
+from farm.digest import canonical, json_text, list_digest
+
+_T = TypeVar("_T")
 
 
 class Profile(StrEnum):
@@ -132,6 +134,24 @@ class Record:
     def digest(self) -> str:
         """Digest of everything Moodle stores for this record."""
         return list_digest(self.canonical())
+
+
+_SHARED_SETS: dict[frozenset[Any], frozenset[Any]] = {}
+# Distinct sets of UAIs and profiles are few (a farm's establishments, cités scolaires);
+# past this many, the table starts again rather than grow without bound in a long worker.
+_SHARED_SETS_MAX = 65_536
+
+
+def shared_set(items: frozenset[_T]) -> frozenset[_T]:
+    """One frozenset object for every equal set: the one made first.
+
+    A person's profiles and establishments repeat across a whole read
+    (one UAI, one profile for most): a set of one costs 216 bytes, once per
+    person and field without this. Thread-safe (``setdefault`` is atomic).
+    """
+    if len(_SHARED_SETS) >= _SHARED_SETS_MAX:
+        _SHARED_SETS.clear()
+    return cast("frozenset[_T]", _SHARED_SETS.setdefault(items, items))
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,21 +405,24 @@ _SNAPSHOT_FIELD = {
 
 
 class JsonValues(Mapping[str, Any]):
-    """An index entry's values with their JSON text, each made from the other when first asked.
+    """An index entry's values, held in the cheapest form that can give them back.
 
     Loading a site's index reads every entry, but a run that changes
     nothing reads the values of almost none: the planner compares digests.
-    The registry hands out the stored text, decoded on the first look-up;
-    the apply path may wrap the values it confirms (:meth:`of`), encoded
-    once when the registry writes them. :attr:`text` is what the registry
-    stores, as it is: the same values are never encoded twice.
+    The registry hands out the stored text, decoded on the first look-up.
+    The apply path keeps, for each record Moodle confirmed, the record
+    itself (:meth:`of_record`): its plan holds it until the job ends
+    anyway, so the entry costs nothing more than this object, and the text
+    is made once, when the registry writes it. :attr:`text` is what the
+    registry stores, as it is: values read from it are never encoded again.
     """
 
-    __slots__ = ("_data", "_text")
+    __slots__ = ("_data", "_record", "_text")
 
     def __init__(self, text: str) -> None:
         self._text: str | None = text
         self._data: dict[str, Any] | None = None
+        self._record: Record | None = None
 
     @classmethod
     def of(cls, values: Mapping[str, Any], text: str | None = None) -> JsonValues:
@@ -407,20 +430,40 @@ class JsonValues(Mapping[str, Any]):
         made = cls.__new__(cls)
         made._text = text
         made._data = dict(values)
+        made._record = None
+        return made
+
+    @classmethod
+    def of_record(cls, record: Record) -> JsonValues:
+        """A record's :meth:`~Record.values`, made from it each time they are asked for.
+
+        Nothing is kept but the record, which must live as long as this
+        object does (a plan's record, for the index entries of its apply).
+        """
+        made = cls.__new__(cls)
+        made._text = None
+        made._data = None
+        made._record = record
         return made
 
     @property
     def text(self) -> str:
         """The values as one JSON object."""
-        if self._text is None:
-            self._text = json.dumps(self._data)
-        return self._text
+        text = self._text
+        if text is not None:
+            return text
+        if self._record is not None:
+            return json_text(self._record.values())
+        self._text = text = json_text(self._data)
+        return text
 
     def _decoded(self) -> dict[str, Any]:
         data = self._data
         if data is None:
+            if self._record is not None:
+                return self._record.values()
             text = self._text
-            assert text is not None  # one of the two is always set
+            assert text is not None  # one of the three is always set
             loaded = _json_document(text)
             if not isinstance(loaded, dict):
                 raise ValueError(f"index values are not a JSON object: {text[:80]!r}")
@@ -446,12 +489,21 @@ class JsonValues(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._decoded())
 
+    def __bool__(self) -> bool:
+        # Without decoding: what the registry and json_text write for no values is "{}".
+        text = self._text
+        if text is None or self._data is not None:
+            return bool(self._decoded())
+        return text not in ("{}", "{ }")
+
     def items(self) -> ItemsView[str, Any]:
         return self._decoded().items()
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, JsonValues):
             if self._text is not None and self._text == other._text:
+                return True
+            if self._record is not None and self._record is other._record:
                 return True
             return self._decoded() == other._decoded()
         if isinstance(other, Mapping):

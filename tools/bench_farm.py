@@ -81,7 +81,7 @@ from farm.engine.coordinator import Coordinator, SyncRequest
 from farm.engine.events import Event, EventKind, Phase
 from farm.engine.wiring import Sources, client_provider
 from farm.logs import configure_logs
-from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot
+from farm.model import Cohort, CohortMembership, Person, Profile, TenantSnapshot, shared_set
 from farm.moodle.settings import MoodleLimits
 from farm.moodle.wire import tls_context
 from farm.registry import Registry
@@ -208,8 +208,8 @@ def people_of(t: int, count: int) -> tuple[Person, ...]:
             firstname=f"Prénom{i}",
             lastname=f"NOM{t}",
             email=f"u{uai.lower()}x{i}@example.org",
-            profiles=frozenset({Profile.STUDENT}),
-            establishments=frozenset({uai}),
+            profiles=shared_set(frozenset({Profile.STUDENT})),
+            establishments=shared_set(frozenset({uai})),
         )
         for i in range(count)
     )

@@ -47,6 +47,7 @@ import structlog
 
 from farm.applied import Applied, Confirmation, Refused, Skipped
 from farm.config import Farm, SiteConfig
+from farm.engine.allocator import limit_arenas
 from farm.engine.collector import COLLECTOR
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.jobspec import JobSpec
@@ -95,8 +96,10 @@ async def run_job(spec: JobSpec, ctx: JobContext) -> JobOutcome:
     """Sync ``spec.tenants`` of ``spec.site``; see the module docstring.
 
     The garbage collector is tuned for the job's long-lived data while it
-    runs (:mod:`farm.engine.collector`).
+    runs (:mod:`farm.engine.collector`), and the C allocator's arenas are
+    limited (:mod:`farm.engine.allocator`).
     """
+    limit_arenas()
     with COLLECTOR.held():
         return await _Job(spec, ctx).run()
 

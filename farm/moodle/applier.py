@@ -142,6 +142,9 @@ class Applier:
                 if self._halted():
                     break
                 await self._run_step(batch.kind, batch.action, batch.operations)
+                # Only a step's own operations are asked about (after its preparer, or
+                # its slices' refusals): what earlier steps settled is not kept.
+                self.writer.forget_settled()
         finally:
             self.result.index = self.writer.index.frozen()
         if self._failure is not None:

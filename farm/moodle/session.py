@@ -340,6 +340,10 @@ class Session:
         except MoodleError as exc:
             run.fatal = run.fatal or exc
             return
+        finally:
+            # Sent: its forms are not needed again (a call's batches are each sent once).
+            for item in batch:
+                run.forms.pop(id(item), None)
         await self._report(run, result)
 
     async def _report(self, run: _Run[T], result: BatchResult[T]) -> None:

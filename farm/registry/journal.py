@@ -104,9 +104,7 @@ def journal_lines(confirmation: Confirmation) -> list[JournalLine]:
     Then one removal line per link a deletion dropped with its account or cohort.
     """
     written = {
-        (w.kind.value, w.key): w.entry.values
-        for w in confirmation.writes
-        if w.entry is not None and w.entry.values
+        (w.kind.value, w.key): w.entry.values for w in confirmation.writes if w.entry is not None
     }
     lines = [_line(applied, written) for applied in confirmation.applied]
     lines.extend(_cascaded(w.cascaded) for w in confirmation.writes if w.cascaded is not None)

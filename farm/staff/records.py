@@ -48,6 +48,7 @@ from farm.model import (
     RoleAssignment,
     SourceWarning,
     TenantSnapshot,
+    shared_set,
 )
 from farm.passwords import new_password
 from farm.secrets import Secret
@@ -214,8 +215,8 @@ class _Builder:
             email=row.email
             or o.email_template.format(username=login, idnumber=row.sync_key, key=row.source_key),
             auth="",
-            profiles=frozenset({PROFILES[self.kind]}),
-            establishments=frozenset(row.establishments),
+            profiles=shared_set(frozenset({PROFILES[self.kind]})),
+            establishments=shared_set(frozenset(row.establishments)),
             profile_fields={o.usertype_field: usertype} if usertype else {},
         )
         for tenant, code in row.assignments:

@@ -34,6 +34,7 @@ from farm.model import (
     RoleAssignment,
     SourceWarning,
     TenantSnapshot,
+    shared_set,
 )
 from farm.sources.netypareo.settings import NetYpareoSettings
 from farm.sources.netypareo.tenant import NetYpareoTenant
@@ -257,8 +258,8 @@ class TenantRecords:
             lastname=values["lastname"],
             email=email,
             auth=s.auth or "",
-            profiles=frozenset({profile}),
-            establishments=frozenset({self.tenant.id}),
+            profiles=shared_set(frozenset({profile})),
+            establishments=shared_set(frozenset({self.tenant.id})),
             profile_fields={name: fields.get(name, "") for name in PROFILE_FIELDS},
         )
 

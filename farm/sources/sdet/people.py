@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from farm.model import Person, Profile
+from farm.model import Person, Profile, shared_set
 from farm.sources.sdet.entries import (
     Entry,
     canonical_dn,
@@ -345,7 +345,7 @@ class PersonReader:
                 children.append(canonical_dn(value))
             except ValueError as exc:
                 notes.append(Note(dn, f"ignored child {value!r}: {exc}", "ENTAuxPersRelEleveEleve"))
-        establishments = frozenset(uais)
+        establishments = shared_set(frozenset(uais))
         person = None
         if uid is None:
             notes.append(Note(dn, "skipped: no uid, so no source key", "uid"))

@@ -21,6 +21,7 @@ from farm.model import (
     RoleAssignment,
     SourceWarning,
     TenantSnapshot,
+    shared_set,
 )
 from farm.sources.sdet.course_links import CourseLinks, course_links
 from farm.sources.sdet.course_rules import CourseRules
@@ -209,7 +210,7 @@ def build_snapshots(
                 merged = set(uais)
                 for child in children:
                     merged |= child.uais
-                uais = frozenset(merged)
+                uais = shared_set(frozenset(merged))
         targets = sorted(uais & wanted)
         if not targets:
             if orphan_notes:

@@ -133,6 +133,30 @@ def test_a_suspension_and_a_reindex_read_back_as_recorded(registry: Registry, si
     ]
 
 
+def test_a_confirmed_record_is_stored_as_one_text_in_its_index_row_and_journal_line(
+    registry: Registry, registry_url: str, site: str
+) -> None:
+    run = registry.start_run(trigger=RunTrigger.BATCH)
+    ada = person("sdet:1", "Adélaïde")
+    batch = created(SiteIndex(), [ada])
+    kept = batch.writes[0].entry.values if batch.writes[0].entry is not None else None
+    assert isinstance(kept, JsonValues)
+    assert kept == ada.values()
+
+    registry.record_confirmation(site, batch, run_id=run)
+
+    assert registry.site_index(site).get(Kind.PERSON, "sdet:1") == batch.writes[0].entry
+    assert registry.journal(run, site)[0].new == ada.values()
+    if registry_url.startswith("sqlite"):
+        engine = create_engine(registry_url)
+        with engine.connect() as connection:
+            stored = connection.execute(sa_text('SELECT "values" FROM index_entry')).scalar_one()
+            line = connection.execute(sa_text("SELECT new FROM journal")).scalar_one()
+        engine.dispose()
+        assert (stored, line) == (kept.text, kept.text)
+        assert json.loads(stored)["firstname"] == "Adélaïde"
+
+
 def test_values_that_come_with_their_json_text_are_stored_as_that_text(
     registry: Registry, registry_url: str, site: str
 ) -> None:

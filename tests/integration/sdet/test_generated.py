@@ -69,6 +69,18 @@ async def test_every_tenant_holds_exactly_its_people(
         assert snapshot.complete
 
 
+async def test_people_of_the_same_establishments_share_one_set_of_them(
+    full_read: dict[str, TenantSnapshot],
+) -> None:
+    # A set of one UAI costs 216 bytes: once per read of it, not once per person.
+    people = [person for snapshot in full_read.values() for person in snapshot.people]
+    sets: dict[frozenset[str], set[int]] = defaultdict(set)
+    for person in people:
+        sets[person.establishments].add(id(person.establishments))
+    assert len(people) > len(sets) > 1
+    assert {value: len(ids) for value, ids in sets.items()} == dict.fromkeys(sets, 1)
+
+
 async def test_every_tenant_holds_exactly_its_cohorts(
     full_read: dict[str, TenantSnapshot], generated_directory: GeneratedDirectory
 ) -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from farm.index import SiteIndex
-from farm.model import IndexEntry, JsonValues, Kind
+from farm.model import CohortMembership, IndexEntry, JsonValues, Kind, Person
 
 VALUES = {"username": "ada", "profiles": ["student"], "profile_fields": {}, "suspended": False}
 
@@ -53,3 +53,25 @@ def test_stored_text_that_is_not_one_json_object_is_refused_when_read() -> None:
     with pytest.raises(json.JSONDecodeError, match="Expecting value"):
         JsonValues("").get("username")
     assert JsonValues(' {"username": "ada"}\n').get("username") == "ada"
+
+
+def test_whether_there_are_values_is_told_without_decoding_the_text() -> None:
+    # The journal asks of every confirmed entry; decoding would keep a second copy of each.
+    assert not JsonValues("{}")
+    assert not JsonValues.of({})
+    assert JsonValues(json.dumps(VALUES))
+    assert JsonValues.of(VALUES)
+    broken = JsonValues("[1, 2]")
+    assert broken  # not decoded, so not refused yet
+    with pytest.raises(ValueError, match="not a JSON object"):
+        len(broken)
+
+
+def test_a_confirmed_record_s_values_are_made_from_the_record_each_time() -> None:
+    ada = Person("sdet:1", "ada", "1", "Adélaïde", "LOVELACE", "ada@example.org")
+    kept = JsonValues.of_record(ada)
+
+    assert kept == ada.values() == JsonValues(kept.text)
+    assert json.loads(kept.text) == ada.values()
+    assert (kept.get("firstname"), len(kept), bool(kept)) == ("Adélaïde", 9, True)
+    assert JsonValues.of_record(CohortMembership("", "")) != {"cohort": "x", "person": ""}

@@ -1,0 +1,62 @@
+"""The C allocator's arenas, limited for a process whose threads share one job's data.
+
+glibc's ``malloc`` gives a thread that finds the main arena busy an arena of
+its own, up to eight per core, and memory freed in one arena serves only
+that arena's later requests. A job's registry reads and writes, its
+planning and its source reads run in anyio's worker threads (up to 40), and
+every allocation larger than Python's small-object allocator takes (512
+bytes: list and dict tables, answers, statements) lands in whichever arena
+its thread holds: each arena grows to its own high-water mark. Python holds
+the GIL for nearly all of that work, so more arenas buy no parallelism.
+
+:func:`limit_arenas` asks glibc for two (``mallopt(M_ARENA_MAX, 2)``). Every
+job calls it (:func:`farm.engine.job.run_job`, whichever command runs it);
+it acts once per process, and not at all where the C library is not glibc
+or where ``MALLOC_ARENA_MAX`` is set (the operator's choice wins). Measured
+with ``tools/bench_farm.py`` (100,000 people on 50 sites): peak resident
+memory 395-402 MB instead of 406-440 MB with glibc's default, and no
+measurable change in CPU (``docs/decisions.md``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import threading
+
+__all__ = ["ARENAS", "limit_arenas"]
+
+#: The arenas a job's process keeps.
+ARENAS = 2
+# mallopt's parameter number for the arena count (glibc's malloc.h).
+_M_ARENA_MAX = -8
+
+_lock = threading.Lock()
+_done: list[bool] = []
+
+
+def limit_arenas(count: int = ARENAS) -> bool:
+    """Limit glibc's malloc arenas to ``count`` from now on, once per process.
+
+    Returns whether the limit is in force: False where the C library is
+    not glibc, where ``MALLOC_ARENA_MAX`` names the operator's own limit,
+    or where ``mallopt`` refused.
+    """
+    with _lock:
+        if not _done:
+            _done.append(_limit(count))
+        return _done[0]
+
+
+def _limit(count: int) -> bool:
+    if os.environ.get("MALLOC_ARENA_MAX") or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_ARENA_MAX, count))
