@@ -154,6 +154,11 @@ def shared_set(items: frozenset[_T]) -> frozenset[_T]:
     return cast("frozenset[_T]", _SHARED_SETS.setdefault(items, items))
 
 
+# One empty mapping for every person without profile fields, not a dict of 64 bytes each
+# (a plain dict, so that records pickle; a Mapping to everyone, so nobody writes to it).
+_NO_PROFILE_FIELDS: Mapping[str, str] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class Person(Record):
     """One account-to-be on a Moodle site.
@@ -175,7 +180,7 @@ class Person(Record):
     auth: str = "manual"
     profiles: frozenset[Profile] = frozenset()
     establishments: frozenset[str] = frozenset()
-    profile_fields: Mapping[str, str] = field(default_factory=dict)
+    profile_fields: Mapping[str, str] = field(default_factory=lambda: _NO_PROFILE_FIELDS)
     suspended: bool = False
 
     DIGEST_EXCLUDES: ClassVar[frozenset[str]] = frozenset({"source_key", "establishments"})

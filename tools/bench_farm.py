@@ -15,7 +15,8 @@ process instead (what ``--quick`` does). People come from a static source;
 the registry is a new SQLite file unless ``--registry`` names an empty
 database; the real coordinator, leases, event bus and job run, with the
 garbage-collector tuning every job gets (``farm.engine.collector``, held
-by ``run_job`` whichever command runs it: ``farm sync``, ``farm worker``);
+by ``run_job`` whichever command runs it: ``farm sync``, ``farm worker``)
+and the malloc arena limit the ``farm`` command sets (``farm.engine.allocator``);
 the thresholds seen while a job applies are printed, and those outside.
 
 In the same run, on other sites of the same simulator:
@@ -76,6 +77,7 @@ import anyio
 import httpx
 
 from farm.config import Farm, FarmSettings, SiteConfig, TenantConfig
+from farm.engine.allocator import limit_arenas
 from farm.engine.bus import EventBus
 from farm.engine.coordinator import Coordinator, SyncRequest
 from farm.engine.events import Event, EventKind, Phase
@@ -965,8 +967,10 @@ def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     parsed_args = arguments()
-    # Logs as every farm command sets them (warnings and errors only).
+    # Logs as every farm command sets them (warnings and errors only), and the C
+    # allocator's arenas limited as the farm command limits them before any thread starts.
     configure_logs()
+    limit_arenas()
     if parsed_args.serve:
         serve(parsed_args)
     else:

@@ -17,6 +17,7 @@ import click
 
 from farm import __version__
 from farm.cli.context import CliContext
+from farm.engine.allocator import limit_arenas
 from farm.logs import configure_logs
 
 # name -> (module:attribute, one-line summary shown in `farm --help`)
@@ -119,5 +120,7 @@ def main(ctx: click.Context, farm_dir: Path) -> None:
     # elsewhere, secrets masked. Commands with --log-json configure it again.
     configure_logs()
     # The garbage collector is tuned where runs go through, for every command that starts
-    # one and for farm worker alike: farm/engine/collector.py, held by each job.
+    # one and for farm worker alike: farm/engine/collector.py, held by each job. The C
+    # allocator's arenas are limited before any thread starts (farm/engine/allocator.py).
+    limit_arenas()
     ctx.obj = CliContext(farm_dir=farm_dir)

@@ -9,10 +9,12 @@ bytes: list and dict tables, answers, statements) lands in whichever arena
 its thread holds: each arena grows to its own high-water mark. Python holds
 the GIL for nearly all of that work, so more arenas buy no parallelism.
 
-:func:`limit_arenas` asks glibc for two (``mallopt(M_ARENA_MAX, 2)``). Every
-job calls it (:func:`farm.engine.job.run_job`, whichever command runs it);
-it acts once per process, and not at all where the C library is not glibc
-or where ``MALLOC_ARENA_MAX`` is set (the operator's choice wins). Measured
+:func:`limit_arenas` asks glibc for two (``mallopt(M_ARENA_MAX, 2)``). The
+``farm`` command calls it before anything else, since a thread that has an
+arena keeps it, and every job calls it too (:func:`farm.engine.job.run_job`,
+for a program that runs jobs without the command); it acts once per
+process, and not at all where the C library is not glibc or where
+``MALLOC_ARENA_MAX`` is set (the operator's choice wins). Measured
 with ``tools/bench_farm.py`` (100,000 people on 50 sites): peak resident
 memory 395-402 MB instead of 406-440 MB with glibc's default, and no
 measurable change in CPU (``docs/decisions.md``).
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 import threading
 
 __all__ = ["ARENAS", "limit_arenas"]
@@ -49,8 +50,16 @@ def limit_arenas(count: int = ARENAS) -> bool:
         return _done[0]
 
 
+def _glibc() -> bool:
+    # Asked of the C library itself: platform.libc_ver() reads the interpreter's binary.
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (ValueError, OSError):
+        return False
+
+
 def _limit(count: int) -> bool:
-    if os.environ.get("MALLOC_ARENA_MAX") or platform.libc_ver()[0] != "glibc":
+    if os.environ.get("MALLOC_ARENA_MAX") or not _glibc():
         return False
     try:
         libc = ctypes.CDLL(None)

@@ -46,15 +46,27 @@ class ApplyResult:
     """
 
     index: SiteIndex
-    applied: list[Applied] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
     stopped: bool = False
     error: MoodleError | None = None
     skipped: list[Skipped] = field(default_factory=list)
+    #: The operations Moodle confirmed, in order, and (by id) those that adopted what
+    #: they found: the plan holds the operations, so each costs this list's slot only.
+    confirmed: list[Operation] = field(default_factory=list)
+    adopted: set[int] = field(default_factory=set)
+
+    @property
+    def applied(self) -> list[Applied]:
+        """What Moodle confirmed, as the report counts it.
+
+        Moodle's ids and what adoptions found are in the index and the journal.
+        """
+        adopted = self.adopted
+        return [Applied(op, adopted=id(op) in adopted) for op in self.confirmed]
 
     @property
     def done(self) -> int:
-        return len(self.applied) + len(self.refused) + len(self.skipped)
+        return len(self.confirmed) + len(self.refused) + len(self.skipped)
 
 
 class SiteWriter:
@@ -117,7 +129,8 @@ class SiteWriter:
             confirmation = Confirmation(tuple(applied), tuple(writes))
             await self._record(confirmation)
             self.index.write(writes)
-            self.result.applied.extend(applied)
+            self.result.confirmed.extend(item.operation for item in applied)
+            self.result.adopted.update(id(item.operation) for item in applied if item.adopted)
             self._done.update(id(item.operation) for item in applied)
             for item in applied:
                 if item.adopted and item.moodle_id is not None:
