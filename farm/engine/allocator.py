@@ -14,10 +14,11 @@ the GIL for nearly all of that work, so more arenas buy no parallelism.
 arena keeps it, and every job calls it too (:func:`farm.engine.job.run_job`,
 for a program that runs jobs without the command); it acts once per
 process, and not at all where the C library is not glibc or where
-``MALLOC_ARENA_MAX`` is set (the operator's choice wins). Measured
-with ``tools/bench_farm.py`` (100,000 people on 50 sites): peak resident
-memory 395-402 MB instead of 406-440 MB with glibc's default, and no
-measurable change in CPU (``docs/decisions.md``).
+``MALLOC_ARENA_MAX`` is set (the operator's choice wins). Measured on a
+first sync and rerun of 100,000 people on 50 sites (``docs/decisions.md``,
+"Engine memory per person"): peak resident memory 348-350 and 361-366 MB
+with two arenas, 363 and 397 MB with sixteen (glibc's default on two
+cores), and no change in CPU beyond the runs' noise.
 """
 
 from __future__ import annotations
