@@ -442,8 +442,8 @@ class JsonValues(Mapping[str, Any]):
     def of_record(cls, record: Record) -> JsonValues:
         """A record's :meth:`~Record.values`, made from it each time they are asked for.
 
-        Nothing is kept but the record, which must live as long as this
-        object does (a plan's record, for the index entries of its apply).
+        Nothing is kept but a reference to the record (immutable): for the
+        entries an apply writes, the plan's own, which the job holds anyway.
         """
         made = cls.__new__(cls)
         made._text = None

@@ -1,4 +1,4 @@
-"""The C allocator's arena limit: set once per process by the first job, the operator's wins."""
+"""The C allocator's arena limit: set once per process, and never over the operator's own."""
 
 from __future__ import annotations
 
