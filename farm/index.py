@@ -16,7 +16,8 @@ from types import MappingProxyType
 from typing import Any
 
 from farm.digest import list_digest
-from farm.model import MEMBERSHIP_KINDS, IndexEntry, JsonValues, Kind
+from farm.index_values import JsonValues
+from farm.model import MEMBERSHIP_KINDS, IndexEntry, Kind
 from farm.operation import Action, Operation
 
 

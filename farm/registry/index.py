@@ -27,7 +27,8 @@ from sqlmodel import col
 from farm.applied import Confirmation
 from farm.digest import json_text
 from farm.index import SiteIndex
-from farm.model import IndexEntry, JsonValues, Kind
+from farm.index_values import JsonValues
+from farm.model import IndexEntry, Kind
 from farm.registry.database import Store
 from farm.registry.journal import IndexRow, JournalLine, index_changes, journal_lines
 from farm.registry.rows import JournalEntry, RunId, StoredEntry
@@ -47,7 +48,7 @@ class IndexStore(Store):
 
         A sync reads it whole before planning, so it is read as plain
         columns from the driver: no ORM rows, no timestamps, and the values
-        left as their JSON text (:class:`~farm.model.JsonValues`), decoded
+        left as their JSON text (:class:`~farm.index_values.JsonValues`), decoded
         only for the entries a plan looks into. Each distinct list of
         tenants is decoded once and its set shared by the entries that hold it.
         """
@@ -202,7 +203,7 @@ class _Texts:
     A creation's journal line carries the very values its index row holds, and
     the tenants of a site's records repeat: both are encoded once per batch.
     Values read from the index come with their text
-    (:class:`~farm.model.JsonValues`), which is stored as it is; those of a
+    (:class:`~farm.index_values.JsonValues`), which is stored as it is; those of a
     record Moodle confirmed are encoded here, in the registry's thread.
     """
 

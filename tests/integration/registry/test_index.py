@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from farm.applied import Applied, Confirmation
 from farm.index import SiteIndex, index_writes
-from farm.model import Cohort, JsonValues, Kind
+from farm.index_values import JsonValues
+from farm.model import Cohort, Kind
 from farm.operation import Action, Category, Operation
 from farm.registry import Registry, RunId, RunTrigger
 from tests.confirmations import created, deleted, person, renamed

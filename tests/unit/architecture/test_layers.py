@@ -76,6 +76,7 @@ LAYERS: tuple[Layer, ...] = (
             "farm",
             "farm.digest",
             "farm.model",
+            "farm.index_values",
             "farm.operation",
             "farm.options",
             "farm.uai",

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from farm.index import SiteIndex
-from farm.model import CohortMembership, IndexEntry, JsonValues, Kind, Person
+from farm.index_values import JsonValues
+from farm.model import CohortMembership, IndexEntry, Kind, Person
 
 VALUES = {"username": "ada", "profiles": ["student"], "profile_fields": {}, "suspended": False}
 

@@ -4,7 +4,7 @@
 every tenant dropped the person. The registry used to work it out from each
 row's values (``suspended: true`` and no tenant left), so loading a site's
 index had to decode the values of its rows; with the column, the values stay
-JSON text until a planner needs them (:class:`farm.model.JsonValues`).
+JSON text until a planner needs them (:class:`farm.index_values.JsonValues`).
 
 Rows written before this revision get the column by that same rule: a
 ``person`` row with no tenant whose values hold ``suspended`` as JSON true.
