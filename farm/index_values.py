@@ -1,4 +1,4 @@
-"""An index entry's values, held in the cheapest form that can give them back.
+"""The values of an index entry: as stored JSON text, decoded, or as the record they are.
 
 The registry stores, per index entry, the values last written as a JSON
 object; the planner reads almost none of them on a run that changes
@@ -50,7 +50,7 @@ class JsonValues(Mapping[str, Any]):
 
     @classmethod
     def of_record(cls, record: Record) -> JsonValues:
-        """A record's :meth:`~Record.values`, made from it each time they are asked for.
+        """A record's :meth:`~farm.model.Record.values`, made from it each time they are asked for.
 
         Nothing is kept but a reference to the record (immutable): for the
         entries an apply writes, the plan's own, which the job holds anyway.
