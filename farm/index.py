@@ -277,7 +277,8 @@ def index_writes(
     deletion also drops the entries Moodle deleted with the object: the
     person's memberships, or the cohort's members. ``values`` are the
     record's :meth:`~farm.model.Record.values` when the caller made them
-    already (the applier's handlers read them to build the call).
+    already (the applier's handlers read them to build the call): the
+    digest is made from them; the entry keeps the record itself.
     """
     kind, key, action = operation.kind, operation.key, operation.action
     previous = index.get(kind, key)

@@ -40,15 +40,6 @@ class JsonValues(Mapping[str, Any]):
         self._record: Record | None = None
 
     @classmethod
-    def of(cls, values: Mapping[str, Any], text: str | None = None) -> JsonValues:
-        """Values already decoded, and their JSON ``text`` if known (else encoded when asked)."""
-        made = cls.__new__(cls)
-        made._text = text
-        made._data = dict(values)
-        made._record = None
-        return made
-
-    @classmethod
     def of_record(cls, record: Record) -> JsonValues:
         """A record's :meth:`~farm.model.Record.values`, made from it each time they are asked for.
 
@@ -64,13 +55,10 @@ class JsonValues(Mapping[str, Any]):
     @property
     def text(self) -> str:
         """The values as one JSON object."""
-        text = self._text
-        if text is not None:
-            return text
         if self._record is not None:
             return json_text(self._record.values())
-        self._text = text = json_text(self._data)
-        return text
+        assert self._text is not None  # a record's values, or a stored text
+        return self._text
 
     def _decoded(self) -> dict[str, Any]:
         data = self._data
@@ -78,7 +66,7 @@ class JsonValues(Mapping[str, Any]):
             if self._record is not None:
                 return self._record.values()
             text = self._text
-            assert text is not None  # one of the three is always set
+            assert text is not None  # a record's values, or a stored text
             loaded = _json_document(text)
             if not isinstance(loaded, dict):
                 raise ValueError(f"index values are not a JSON object: {text[:80]!r}")
@@ -106,10 +94,9 @@ class JsonValues(Mapping[str, Any]):
 
     def __bool__(self) -> bool:
         # Without decoding: what the registry and json_text write for no values is "{}".
-        text = self._text
-        if text is None or self._data is not None:
+        if self._text is None or self._data is not None:
             return bool(self._decoded())
-        return text not in ("{}", "{ }")
+        return self._text not in ("{}", "{ }")
 
     def items(self) -> ItemsView[str, Any]:
         return self._decoded().items()

@@ -174,7 +174,7 @@ def test_values_that_come_with_their_json_text_are_stored_as_that_text(
     batch = created(SiteIndex(), [ada])
     write = batch.writes[0]
     assert write.entry is not None
-    entry = replace(write.entry, values=JsonValues.of(ada.values(), text))
+    entry = replace(write.entry, values=JsonValues(text))
     registry.record_confirmation(
         site, Confirmation(batch.applied, (replace(write, entry=entry),)), run_id=run
     )

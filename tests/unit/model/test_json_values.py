@@ -36,16 +36,6 @@ def test_an_entry_with_stored_values_equals_the_same_entry_built_in_memory() -> 
     assert stored != IndexEntry(Kind.PERSON, "sdet:1", 7, "d", {**VALUES, "suspended": True})
 
 
-def test_values_given_decoded_are_encoded_when_asked_or_keep_the_text_given() -> None:
-    confirmed = JsonValues.of(VALUES)
-    known = JsonValues.of(VALUES, text='{"username": "ada"}')
-
-    assert json.loads(confirmed.text) == VALUES
-    assert confirmed.text is confirmed.text
-    assert known.text == '{"username": "ada"}'
-    assert confirmed == JsonValues(json.dumps(VALUES))
-
-
 def test_stored_text_that_is_not_one_json_object_is_refused_when_read() -> None:
     with pytest.raises(ValueError, match=r"index values are not a JSON object: '\[1, 2\]'"):
         JsonValues("[1, 2]").get("username")
@@ -59,9 +49,7 @@ def test_stored_text_that_is_not_one_json_object_is_refused_when_read() -> None:
 def test_whether_there_are_values_is_told_without_decoding_the_text() -> None:
     # The journal asks of every confirmed entry; decoding would keep a second copy of each.
     assert not JsonValues("{}")
-    assert not JsonValues.of({})
     assert JsonValues(json.dumps(VALUES))
-    assert JsonValues.of(VALUES)
     broken = JsonValues("[1, 2]")
     assert broken  # not decoded, so not refused yet
     with pytest.raises(ValueError, match="not a JSON object"):
