@@ -4,10 +4,11 @@ The index holds, per site and per source record, what Moodle confirmed the
 farm wrote: Moodle's id, the record's digest, the field values last written
 (so a planner can send only the fields that changed) and which tenants of the
 site the record came from. It is only ever changed by
-:meth:`IndexStore.record_confirmation`, one transaction per batch Moodle
-confirmed, together with that batch's journal lines: after a crash the index
-and the journal agree with each other and with what Moodle holds
-(invariant 4).
+:meth:`IndexStore.record_confirmation`, each batch Moodle confirmed in one
+transaction together with its journal lines (batches several sites confirm
+at the same moment share one: :mod:`farm.registry.group_commit`): after a
+crash the index and the journal agree with each other and with what Moodle
+holds (invariant 4).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlmodel import col
 
 from farm.applied import Confirmation
@@ -30,12 +31,16 @@ from farm.index import SiteIndex
 from farm.index_values import JsonValues
 from farm.model import IndexEntry, Kind
 from farm.registry.database import Store
+from farm.registry.errors import RegistryUnavailable
+from farm.registry.group_commit import GroupCommit
 from farm.registry.journal import IndexRow, JournalLine, index_changes, journal_lines
 from farm.registry.rows import JournalEntry, RunId, StoredEntry
 from farm.registry.tables import IndexEntryRow, JournalRow
 
 # Bound the parameters of one statement (SQLite allows 32766).
 _CHUNK = 500
+# The most batches one transaction records (each about a hundred rows of each table).
+_GROUP = 32
 
 _T = TypeVar("_T")
 
@@ -106,70 +111,47 @@ class IndexStore(Store):
                 for row in session.execute(query)
             ]
 
+    def __init__(self, engine: Engine, url: URL) -> None:
+        super().__init__(engine, url)
+        # Batches confirmed on several sites at once share a transaction (group_commit).
+        self._confirmations: GroupCommit[_Batch] = GroupCommit(
+            self._write_batches,
+            key=lambda batch: batch.site,
+            most=_GROUP,
+            shared=(RegistryUnavailable,),
+        )
+
     def record_confirmation(self, site: str, confirmation: Confirmation, *, run_id: RunId) -> None:
         """Record one batch Moodle confirmed: its index writes and its journal lines.
 
-        All of it is one transaction: either the whole batch is recorded or
-        none of it.
+        The batch is recorded in one transaction: either all of it or none.
+        Batches other threads record at the same time may share it
+        (:mod:`farm.registry.group_commit`); this returns once the batch is
+        committed.
         """
         upserts, deletes = index_changes(confirmation.writes)
-        self._write(site, upserts, deletes, journal_lines(confirmation), run_id)
+        batch = _batch(site, run_id, upserts, deletes, journal_lines(confirmation))
+        self._confirmations.submit(batch)
 
-    def _write(
-        self,
-        site: str,
-        upserts: Sequence[IndexRow],
-        deletes: Sequence[tuple[str, str]],
-        journal: Sequence[JournalLine],
-        run_id: RunId,
-    ) -> None:
-        # Rows are encoded before the transaction, which then holds the write lock briefly.
-        texts = _Texts()
-        index_rows = [
-            (
-                site,
-                w.entity,
-                w.key,
-                w.moodle_id,
-                w.digest,
-                texts.of(w.values),
-                texts.of_tenants(w.tenants),
-                w.suspended,
-            )
-            for w in upserts
-        ]
-        lines = [
-            (
-                e.entity,
-                e.action,
-                e.key,
-                e.moodle_id,
-                texts.of(e.old),
-                texts.of(e.new),
-                texts.of_tenants(e.tenants),
-                e.person,
-            )
-            for e in journal
-        ]
-        by_entity: defaultdict[str, list[str]] = defaultdict(list)
-        for entity, key in deletes:
-            by_entity[entity].append(key)
+    def _write_batches(self, batches: Sequence[_Batch]) -> None:
         with self.transaction() as connection:
             stamp = _timestamp(self.now(connection), self.backend)
-            _insert_rows(
-                connection, self.backend, _UPSERT, [(*row, run_id, stamp) for row in index_rows]
-            )
-            for entity, keys in by_entity.items():
-                for key_chunk in _chunks(keys, _CHUNK):
-                    connection.execute(
-                        delete(IndexEntryRow).where(
-                            col(IndexEntryRow.site) == site,
-                            col(IndexEntryRow.entity) == entity,
-                            col(IndexEntryRow.key).in_(key_chunk),
+            rows = [(*row, batch.run_id, stamp) for batch in batches for row in batch.index_rows]
+            _insert_rows(connection, self.backend, _UPSERT, rows)
+            for batch in batches:
+                for entity, keys in batch.deletes.items():
+                    for key_chunk in _chunks(keys, _CHUNK):
+                        connection.execute(
+                            delete(IndexEntryRow).where(
+                                col(IndexEntryRow.site) == batch.site,
+                                col(IndexEntryRow.entity) == entity,
+                                col(IndexEntryRow.key).in_(key_chunk),
+                            )
                         )
+                if batch.lines:
+                    _append_journal(
+                        connection, self.backend, batch.run_id, batch.site, batch.lines, stamp
                     )
-            if lines:
-                _append_journal(connection, self.backend, run_id, site, lines, stamp)
 
     def journal(self, run_id: RunId, site: str | None = None) -> list[JournalEntry]:
         """The journal of a run, in write order per site."""
@@ -227,6 +209,58 @@ class _Texts:
         if text is None:
             text = self._tenants[key] = _json(sorted(key))
         return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """One confirmed batch's rows, encoded (by the thread that confirmed it) and ready to write."""
+
+    site: str
+    run_id: RunId
+    index_rows: list[tuple[Any, ...]]
+    deletes: dict[str, list[str]]
+    lines: list[tuple[Any, ...]]
+
+
+def _batch(
+    site: str,
+    run_id: RunId,
+    upserts: Sequence[IndexRow],
+    deletes: Sequence[tuple[str, str]],
+    journal: Sequence[JournalLine],
+) -> _Batch:
+    # Encoded before the transaction, which then holds the write lock briefly.
+    texts = _Texts()
+    index_rows = [
+        (
+            site,
+            w.entity,
+            w.key,
+            w.moodle_id,
+            w.digest,
+            texts.of(w.values),
+            texts.of_tenants(w.tenants),
+            w.suspended,
+        )
+        for w in upserts
+    ]
+    lines = [
+        (
+            e.entity,
+            e.action,
+            e.key,
+            e.moodle_id,
+            texts.of(e.old),
+            texts.of(e.new),
+            texts.of_tenants(e.tenants),
+            e.person,
+        )
+        for e in journal
+    ]
+    by_entity: dict[str, list[str]] = defaultdict(list)
+    for entity, key in deletes:
+        by_entity[entity].append(key)
+    return _Batch(site, run_id, index_rows, dict(by_entity), lines)
 
 
 def _append_journal(

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy import text as sa_text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from farm.applied import Applied, Confirmation
@@ -184,3 +189,66 @@ def test_values_that_come_with_their_json_text_are_stored_as_that_text(
     if registry_url.startswith("sqlite"):
         # Stored as given, the index row and the creation's journal line alike.
         assert stored_texts(registry_url) == (text, text)
+
+
+def test_batches_of_several_sites_recorded_at_once_share_a_transaction_and_fail_alone(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sites = {"lyc-a": {"0750001A": "A"}, "lyc-b": {"0750002B": "B"}, "clg": {"0750003C": "C"}}
+    registry.load_farm(build_farm(tmp_path, sites))
+    run = registry.start_run(trigger=RunTrigger.BATCH)
+    # The first transaction waits until the other batches are queued behind it.
+    queued = threading.Event()
+    transactions: list[int] = []
+    real = registry.transaction
+
+    @contextmanager
+    def held() -> Iterator[Connection]:
+        transactions.append(len(transactions))
+        if len(transactions) == 1:
+            assert queued.wait(30)
+        with real() as connection:
+            yield connection
+
+    monkeypatch.setattr(registry, "transaction", held)
+    outcomes: dict[str, Exception | None] = {}
+
+    def record(name: str, site: str, batch: Confirmation, run_id: RunId) -> threading.Thread:
+        def one() -> None:
+            try:
+                registry.record_confirmation(site, batch, run_id=run_id)
+                outcomes[name] = None
+            except Exception as error:
+                outcomes[name] = error
+
+        thread = threading.Thread(target=one)
+        thread.start()
+        return thread
+
+    threads = [record("first", "lyc-a", created(SiteIndex(), [person("sdet:1")], 1), run)]
+    while not transactions:
+        time.sleep(0.01)
+    for name, site, key, run_id in [
+        ("b", "lyc-b", "sdet:2", run),
+        ("bad", "clg", "sdet:3", RunId(run + 1000)),  # no such run: its journal is refused
+        ("a", "lyc-a", "sdet:4", run),
+    ]:
+        threads.append(record(name, site, created(SiteIndex(), [person(key)], 2), run_id))
+        while len(registry._confirmations._waiting) < len(threads) - 1:
+            time.sleep(0.01)
+    queued.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert [name for name, error in outcomes.items() if error is not None] == ["bad"]
+    assert isinstance(outcomes["bad"], IntegrityError)
+    assert [e.key for e in registry.index_entries("lyc-a")] == ["sdet:1", "sdet:4"]
+    assert [e.key for e in registry.index_entries("lyc-b")] == ["sdet:2"]
+    assert registry.index_entries("clg") == []
+    assert [(j.seq, j.key) for j in registry.journal(run, "lyc-a")] == [
+        (1, "sdet:1"),
+        (2, "sdet:4"),
+    ]
+    # The first batch alone, the three others together (refused for the bad one), then
+    # each of them alone.
+    assert len(transactions) == 5
