@@ -133,6 +133,11 @@ def make_engine(url: URL) -> Engine:
             pool_size=SQLITE_POOL_SIZE,
             max_overflow=0,
             pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+            # The connection given back last is the next one taken: a busy process
+            # works through a few connections, each with its own page cache (up to
+            # 2 MB), instead of filling the caches of all of them in turn (60 MB more
+            # at the peak of a 100,000-person first sync).
+            pool_use_lifo=True,
         )
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
