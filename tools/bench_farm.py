@@ -386,6 +386,9 @@ class FarmRun:
     gc_threshold: tuple[int, int, int] = (0, 0, 0)
     # Web-service calls of the first sync, reads included.
     calls: int = 0
+    # The first sync's confirmed batches and the registry transactions that recorded
+    # them (farm.registry.group_commit); None for an engine without group commit.
+    recorded: tuple[int, int] | None = None
 
 
 Stats = Callable[[], Awaitable[dict[str, Any]]]
@@ -415,10 +418,15 @@ async def run_farm(
         request = SyncRequest(tenants=tuple(farm.tenants.values()))
         del source
         before = await stats()
+        grouped = getattr(registry, "_confirmations", None)
+        counted = (grouped.items, grouped.groups) if grouped is not None else (0, 0)
         with copies.counting():
             cpu, started = cpu_seconds(), time.perf_counter()
             first = await coordinator.run(request)
             first_wall, first_cpu = time.perf_counter() - started, cpu_seconds() - cpu
+            recorded = None
+            if grouped is not None:
+                recorded = (grouped.items - counted[0], grouped.groups - counted[1])
             copied_first = copies.entries
             peak_first = peak_mb()
             after_first = await stats()
@@ -445,6 +453,7 @@ async def run_farm(
         simulator_cpu=simulator_cpu(before, after_first),
         gc_threshold=seen[0] if seen else gc.get_threshold(),
         calls=calls_between(before, after_first, names),
+        recorded=recorded,
     )
 
 
@@ -854,6 +863,12 @@ def print_main(
         f"  best ratio ideal/wall this machine allows: {best:.2f} (the bare clients' best); "
         f"the farm's: {ideal / farm.first_wall:.2f}; the cost model's: 1.00"
     )
+    if farm.recorded is not None:
+        batches, transactions = farm.recorded
+        print(
+            f"  registry: {batches:,} confirmed batches recorded in {transactions:,} "
+            "transactions (batches confirmed at the same moment share one)"
+        )
     if floor is None:
         print("  bare aiohttp: not run (no in-process transport; run without --in-process)")
     people = max(1, args.people)

@@ -7,6 +7,8 @@ that each table has its rows and columns and that the runs succeeded.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.integration.benchmarks.scripts import load
@@ -27,6 +29,11 @@ async def test_the_quick_benchmark_prints_every_table(capsys: pytest.CaptureFixt
         # The farm's figure, the bare client's and their ratio.
         assert len(line.removeprefix(f"  {row}").split()) == 3, line
     assert "best ratio ideal/wall this machine allows" in out
+    # Group commit's count: the quick farm's 2 sites confirm their batches apart or together.
+    recorded = re.search(r"registry: ([\d,]+) confirmed batches recorded in ([\d,]+) trans", out)
+    assert recorded is not None
+    batches, transactions = (int(n.replace(",", "")) for n in recorded.groups())
+    assert 0 < transactions <= batches, recorded
     # In-process, the aiohttp floor cannot run (aiohttp takes no ASGI transport): said so.
     assert "bare aiohttp: not run" in out
     assert "no-change rerun (succeeded)" in out
