@@ -49,6 +49,7 @@ from farm.applied import Applied, Confirmation, Refused, Skipped
 from farm.config import Farm, SiteConfig
 from farm.engine.allocator import limit_arenas
 from farm.engine.collector import COLLECTOR
+from farm.engine.computing import compute
 from farm.engine.events import Event, EventKind, EventSink, Phase
 from farm.engine.jobspec import JobSpec
 from farm.engine.outcome import JobOutcome, TenantOutcome, final_report, unrecorded_words
@@ -163,6 +164,19 @@ class _Job:
         """``fn(*args, **kwargs)`` in a worker thread: registry calls block."""
         return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
 
+    async def site_index(self) -> SiteIndex:
+        """The site's index, built under the limit of threads that compute.
+
+        Reading it from PostgreSQL only waits on the server, and does so
+        outside that limit: a server that stopped answering holds each job for
+        its own timeout, not for the sum of the jobs' ones.
+        """
+        registry, site = self.ctx.registry, self.site.name
+        if registry.reads_row_by_row:
+            return await compute(partial(registry.site_index, site))
+        fetched = await self.registry(registry.fetch_site_index, site)
+        return await compute(fetched.index)
+
     # -- the job -----------------------------------------------------------------------
 
     async def run(self) -> JobOutcome:
@@ -263,7 +277,7 @@ class _Job:
         started = time.monotonic()
         chosen = {t: snapshots[t] for t in tenants}
         try:
-            index = await self.registry(self.ctx.registry.site_index, self.site.name)
+            index = await self.site_index()
             field = pronote_field(self.ctx.farm.pronote, self.site)
             if field is not None:
                 chosen = await self.registry(with_pronote_fields, chosen, self.ctx.registry, field)
@@ -275,7 +289,7 @@ class _Job:
             snapshot = merge_site(list(chosen.values()))
             return plan_site(self.site.name, snapshot, index, options, self.site.rules())
 
-        plan = await anyio.to_thread.run_sync(build)
+        plan = await compute(build)
         # The records read, the index and the plan live until the job ends.
         COLLECTOR.settle()
         seconds = time.monotonic() - started

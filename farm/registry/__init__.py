@@ -18,6 +18,7 @@ from farm.registry.errors import (
     UnknownTenantReport,
 )
 from farm.registry.farm_load import FarmChanges, SiteChange, TenantChange
+from farm.registry.index import FetchedIndex
 from farm.registry.journal_store import RunJournalLines
 from farm.registry.leases import Holder, holder_role, lease_holder
 from farm.registry.plans import PlanStore, UnknownStoredPlan
@@ -49,6 +50,7 @@ from farm.registry.tenants import RegisteredSite, RegisteredTenant, TenantHistor
 __all__ = [
     "DuplicateAccount",
     "FarmChanges",
+    "FetchedIndex",
     "Holder",
     "InconsistentFarm",
     "JournalEntry",

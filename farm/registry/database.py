@@ -242,6 +242,16 @@ class Store:
         """``sqlite`` or ``postgresql``."""
         return self._url.get_backend_name()
 
+    @property
+    def reads_row_by_row(self) -> bool:
+        """Whether reading a large result is the reading thread's own work (SQLite).
+
+        SQLite's driver steps through a result a row at a time in this
+        process, handing the GIL over and taking it back for each row;
+        PostgreSQL's gets the result whole from the server, whose work it is.
+        """
+        return self.backend == "sqlite"
+
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A session for one reading operation."""

@@ -57,6 +57,16 @@ class IndexStore(Store):
         only for the entries a plan looks into. Each distinct list of
         tenants is decoded once and its set shared by the entries that hold it.
         """
+        return self.fetch_site_index(site).index()
+
+    def fetch_site_index(self, site: str) -> FetchedIndex:
+        """:meth:`site_index` in two steps: the database's part now, the entries' later.
+
+        A job on PostgreSQL fetches in a thread of its own, which waits on
+        the database, and builds the entries under the limit of threads
+        that compute (:mod:`farm.engine.computing`); on SQLite, fetching is
+        computing too (see :attr:`Store.reads_row_by_row`).
+        """
         sql = _SITE_INDEX_POSTGRES if self.backend == "postgresql" else _SITE_INDEX_SQLITE
         with self.reading() as session:
             # The driver's own cursor: its plain tuples cost a third less than result rows.
@@ -70,7 +80,7 @@ class IndexStore(Store):
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
-        return SiteIndex(_entries(site, rows))
+        return FetchedIndex(site, rows)
 
     def index_entries(self, site: str, entity: str | None = None) -> list[StoredEntry]:
         """Every stored entry of ``site`` (of one ``entity`` if given), ordered by entity and key.
@@ -209,6 +219,21 @@ class _Texts:
         if text is None:
             text = self._tenants[key] = _json(sorted(key))
         return text
+
+
+class FetchedIndex:
+    """A site's index rows as the database gave them, until :meth:`index` builds the entries."""
+
+    __slots__ = ("_rows", "_site")
+
+    def __init__(self, site: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._site = site
+        self._rows = rows
+
+    def index(self) -> SiteIndex:
+        """The entries, in the core's own types; the rows are let go."""
+        rows, self._rows = self._rows, ()
+        return SiteIndex(_entries(self._site, rows))
 
 
 @dataclass(frozen=True, slots=True)
