@@ -33,7 +33,7 @@ from farm.model import IndexEntry, Kind
 from farm.registry.database import Store
 from farm.registry.errors import RegistryUnavailable
 from farm.registry.group_commit import GroupCommit
-from farm.registry.journal import IndexRow, JournalLine, index_changes, journal_lines
+from farm.registry.journal import index_changes, journal_lines
 from farm.registry.rows import JournalEntry, RunId, StoredEntry
 from farm.registry.tables import IndexEntryRow, JournalRow
 
@@ -124,9 +124,9 @@ class IndexStore(Store):
     def __init__(self, engine: Engine, url: URL) -> None:
         super().__init__(engine, url)
         # Batches confirmed on several sites at once share a transaction (group_commit).
-        self._confirmations: GroupCommit[_Batch] = GroupCommit(
+        self._confirmations: GroupCommit[_Confirmed] = GroupCommit(
             self._write_batches,
-            key=lambda batch: batch.site,
+            key=lambda confirmed: confirmed.site,
             most=_GROUP,
             shared=(RegistryUnavailable,),
         )
@@ -139,11 +139,12 @@ class IndexStore(Store):
         (:mod:`farm.registry.group_commit`); this returns once the batch is
         committed.
         """
-        upserts, deletes = index_changes(confirmation.writes)
-        batch = _batch(site, run_id, upserts, deletes, journal_lines(confirmation))
-        self._confirmations.submit(batch)
+        self._confirmations.submit(_Confirmed(site, run_id, confirmation))
 
-    def _write_batches(self, batches: Sequence[_Batch]) -> None:
+    def _write_batches(self, confirmed: Sequence[_Confirmed]) -> None:
+        # Encoded by the one thread writing, before the transaction holds the write lock:
+        # fifty sites' threads encoding at once would take the GIL from each other.
+        batches = [_batch(item) for item in confirmed]
         with self.transaction() as connection:
             stamp = _timestamp(self.now(connection), self.backend)
             rows = [(*row, batch.run_id, stamp) for batch in batches for row in batch.index_rows]
@@ -237,8 +238,17 @@ class FetchedIndex:
 
 
 @dataclass(frozen=True, slots=True)
+class _Confirmed:
+    """A batch Moodle confirmed, handed in to be recorded."""
+
+    site: str
+    run_id: RunId
+    confirmation: Confirmation
+
+
+@dataclass(frozen=True, slots=True)
 class _Batch:
-    """One confirmed batch's rows, encoded (by the thread that confirmed it) and ready to write."""
+    """One confirmed batch's rows, encoded and ready to write."""
 
     site: str
     run_id: RunId
@@ -247,14 +257,10 @@ class _Batch:
     lines: list[tuple[Any, ...]]
 
 
-def _batch(
-    site: str,
-    run_id: RunId,
-    upserts: Sequence[IndexRow],
-    deletes: Sequence[tuple[str, str]],
-    journal: Sequence[JournalLine],
-) -> _Batch:
-    # Encoded before the transaction, which then holds the write lock briefly.
+def _batch(confirmed: _Confirmed) -> _Batch:
+    site, run_id = confirmed.site, confirmed.run_id
+    upserts, deletes = index_changes(confirmed.confirmation.writes)
+    journal = journal_lines(confirmed.confirmation)
     texts = _Texts()
     index_rows = [
         (
