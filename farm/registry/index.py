@@ -48,6 +48,16 @@ _T = TypeVar("_T")
 class IndexStore(Store):
     """Index reads and confirmed-batch writes, in the core's own types."""
 
+    def __init__(self, engine: Engine, url: URL) -> None:
+        super().__init__(engine, url)
+        # Batches confirmed on several sites at once share a transaction (group_commit).
+        self._confirmations: GroupCommit[_Confirmed] = GroupCommit(
+            self._write_batches,
+            key=lambda confirmed: confirmed.site,
+            most=_GROUP,
+            shared=(RegistryUnavailable,),
+        )
+
     def site_index(self, site: str) -> SiteIndex:
         """The index of ``site`` as the planner and the applier read it.
 
@@ -120,16 +130,6 @@ class IndexStore(Store):
                 )
                 for row in session.execute(query)
             ]
-
-    def __init__(self, engine: Engine, url: URL) -> None:
-        super().__init__(engine, url)
-        # Batches confirmed on several sites at once share a transaction (group_commit).
-        self._confirmations: GroupCommit[_Confirmed] = GroupCommit(
-            self._write_batches,
-            key=lambda confirmed: confirmed.site,
-            most=_GROUP,
-            shared=(RegistryUnavailable,),
-        )
 
     def record_confirmation(self, site: str, confirmation: Confirmation, *, run_id: RunId) -> None:
         """Record one batch Moodle confirmed: its index writes and its journal lines.
