@@ -17,7 +17,7 @@ lets an update send only the fields that changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, ClassVar, Self, TypeVar, cast
@@ -189,16 +189,11 @@ class Person(Record):
         return self.source_key
 
     def with_auth(self, auth: str) -> Person:
-        """This person with another auth plugin; :func:`dataclasses.replace`, twice as fast.
+        """This person with another auth plugin; :func:`dataclasses.replace`, five times as fast.
 
         The site rules give every account its site's plugin, for each person on every run.
         """
-        clone = object.__new__(type(self))
-        put = object.__setattr__
-        for name in _PERSON_FIELDS:
-            put(clone, name, getattr(self, name))
-        put(clone, "auth", auth)
-        return clone
+        return _person_with_auth(self, auth)
 
     def canonical(self) -> list[Any]:
         # Spelled out because it runs once per person and plan: about 3x faster than the loop.
@@ -220,8 +215,52 @@ class Person(Record):
         return hash(self.source_key)
 
 
-# Person.with_auth copies these: every field, in order.
-_PERSON_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Person))
+def _cloner() -> Callable[[Person, str], Person]:
+    # Each field set through its slot's own descriptor, spelled out: no name looked up
+    # and no frozen-dataclass check per field (2.5 -> 1.0 us a person, on every run).
+    slots = Person.__dict__
+    assert [f.name for f in fields(Person)] == [
+        "source_key", "username", "idnumber", "firstname", "lastname", "email", "auth",
+        "profiles", "establishments", "profile_fields", "suspended",
+    ]  # fmt: skip
+    set_source_key, set_username, set_idnumber = (
+        slots["source_key"].__set__,
+        slots["username"].__set__,
+        slots["idnumber"].__set__,
+    )
+    set_firstname, set_lastname, set_email, set_auth = (
+        slots["firstname"].__set__,
+        slots["lastname"].__set__,
+        slots["email"].__set__,
+        slots["auth"].__set__,
+    )
+    set_profiles, set_establishments, set_profile_fields, set_suspended = (
+        slots["profiles"].__set__,
+        slots["establishments"].__set__,
+        slots["profile_fields"].__set__,
+        slots["suspended"].__set__,
+    )
+    new = object.__new__
+
+    def with_auth(person: Person, auth: str) -> Person:
+        clone = new(Person)
+        set_source_key(clone, person.source_key)
+        set_username(clone, person.username)
+        set_idnumber(clone, person.idnumber)
+        set_firstname(clone, person.firstname)
+        set_lastname(clone, person.lastname)
+        set_email(clone, person.email)
+        set_auth(clone, auth)
+        set_profiles(clone, person.profiles)
+        set_establishments(clone, person.establishments)
+        set_profile_fields(clone, person.profile_fields)
+        set_suspended(clone, person.suspended)
+        return clone
+
+    return with_auth
+
+
+_person_with_auth = _cloner()
 
 
 @dataclass(frozen=True, slots=True)

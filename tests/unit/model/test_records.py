@@ -158,3 +158,17 @@ def test_the_digest_is_blake2b_of_the_values_as_ascii_json() -> None:
 
     assert zoe.digest() == hashlib.blake2b(encoded.encode("ascii"), digest_size=12).hexdigest()
     assert zoe.digest() != PERSON.digest()
+
+
+def test_a_person_with_another_auth_plugin_is_the_person_with_only_that_changed() -> None:
+    person = replace(PERSON, suspended=True)
+    clone = person.with_auth("cas")
+    assert clone == replace(person, auth="cas")
+    assert clone.digest() == replace(person, auth="cas").digest()
+    assert (person.auth, clone.auth) == ("manual", "cas")
+    # Every other field is the person's own.
+    assert [getattr(clone, f) for f in ("source_key", "establishments", "suspended")] == [
+        "sdet:F17",
+        frozenset({"0290009C"}),
+        True,
+    ]
