@@ -229,11 +229,13 @@ class FetchedIndex:
 
     def __init__(self, site: str, rows: Sequence[Sequence[Any]]) -> None:
         self._site = site
-        self._rows = rows
+        self._rows: Sequence[Sequence[Any]] | None = rows
 
     def index(self) -> SiteIndex:
-        """The entries, in the core's own types; the rows are let go."""
-        rows, self._rows = self._rows, ()
+        """The entries, in the core's own types, once: the rows are let go."""
+        rows, self._rows = self._rows, None
+        if rows is None:
+            raise RuntimeError(f"the index of site {self._site} was built from these rows already")
         return SiteIndex(_entries(self._site, rows))
 
 

@@ -252,3 +252,22 @@ def test_batches_of_several_sites_recorded_at_once_share_a_transaction_and_fail_
     # The first batch alone, the three others together (refused for the bad one), then
     # each of them alone.
     assert len(transactions) == 5
+
+
+def test_an_index_fetched_then_built_is_the_site_index_and_is_built_once(
+    registry: Registry, site: str
+) -> None:
+    run = registry.start_run(trigger=RunTrigger.BATCH)
+    people = [person("sdet:1"), person("sdet:2", "Alan")]
+    registry.record_confirmation(site, created(SiteIndex(), people), run_id=run)
+    fetched = registry.fetch_site_index(site)
+    # Recorded after the fetch: not in what was fetched.
+    registry.record_confirmation(site, created(SiteIndex(), [person("sdet:3")], 103), run_id=run)
+
+    index = fetched.index()
+    assert sorted(e.key for e in index.of(Kind.PERSON).values()) == ["sdet:1", "sdet:2"]
+    entry = index.get(Kind.PERSON, "sdet:2")
+    assert entry is not None
+    assert (entry.moodle_id, entry.values["firstname"]) == (102, "Alan")
+    with pytest.raises(RuntimeError, match="built from these rows already"):
+        fetched.index()
