@@ -104,6 +104,15 @@ def held(log: Log, group: GroupCommit[str], first: str) -> threading.Thread:
     return thread
 
 
+def written_behind(log: Log, group: GroupCommit[str], first: str, items: Sequence[str]) -> Outcomes:
+    """Hand in ``items`` while ``first`` is being written, then let it all be written."""
+    held_write = held(log, group, first)
+    threads, outcomes = queued(group, items)
+    log.release.set()
+    held_write.join(PATIENCE)
+    return joined(threads, outcomes)
+
+
 def test_an_item_alone_is_written_at_once() -> None:
     log = Log()
     group = commit(log)
@@ -115,11 +124,7 @@ def test_an_item_alone_is_written_at_once() -> None:
 def test_items_handed_in_during_a_write_are_written_together_in_the_order_they_came() -> None:
     log = Log()
     group = commit(log)
-    first = held(log, group, "a1")
-    threads, outcomes = queued(group, ("b1", "c1", "d1"))
-    log.release.set()
-    first.join(PATIENCE)
-    joined(threads, outcomes)
+    outcomes = written_behind(log, group, "a1", ("b1", "c1", "d1"))
     assert log.groups == [["a1"], ["b1", "c1", "d1"]]
     assert outcomes == {"b1": None, "c1": None, "d1": None}
 
@@ -127,33 +132,23 @@ def test_items_handed_in_during_a_write_are_written_together_in_the_order_they_c
 def test_items_of_one_key_never_share_a_group_and_keep_their_order() -> None:
     log = Log()
     group = commit(log)
-    first = held(log, group, "z1")
-    threads, outcomes = queued(group, ("a1", "a2", "b1", "a3"))
-    log.release.set()
-    first.join(PATIENCE)
-    joined(threads, outcomes)
+    outcomes = written_behind(log, group, "z1", ("a1", "a2", "b1", "a3"))
     assert log.groups == [["z1"], ["a1", "b1"], ["a2"], ["a3"]]
+    assert outcomes == dict.fromkeys(("a1", "a2", "b1", "a3"))
 
 
 def test_a_group_holds_at_most_its_limit() -> None:
     log = Log()
     group = commit(log, most=2)
-    first = held(log, group, "z1")
-    threads, outcomes = queued(group, ("a1", "b1", "c1"))
-    log.release.set()
-    first.join(PATIENCE)
-    joined(threads, outcomes)
+    outcomes = written_behind(log, group, "z1", ("a1", "b1", "c1"))
     assert log.groups == [["z1"], ["a1", "b1"], ["c1"]]
+    assert outcomes == dict.fromkeys(("a1", "b1", "c1"))
 
 
 def test_a_bad_item_fails_its_own_caller_only() -> None:
     log = Log(bad="b1")
     group = commit(log)
-    first = held(log, group, "z1")
-    threads, outcomes = queued(group, ("a1", "b1", "c1"))
-    log.release.set()
-    first.join(PATIENCE)
-    joined(threads, outcomes)
+    outcomes = written_behind(log, group, "z1", ("a1", "b1", "c1"))
     # The group failed, then each of its items was written alone.
     assert log.groups == [["z1"], ["a1", "b1", "c1"], ["a1"], ["b1"], ["c1"]]
     assert outcomes["a1"] is None
@@ -167,11 +162,7 @@ def test_the_database_unavailable_fails_every_caller_of_the_group_without_anothe
     group = commit(log)
     with pytest.raises(Unavailable):
         group.submit("a1")
-    first = held(log, group, "z1")
-    threads, outcomes = queued(group, ("b1", "c1"))
-    log.release.set()
-    first.join(PATIENCE)
-    joined(threads, outcomes)
+    outcomes = written_behind(log, group, "z1", ("b1", "c1"))
     assert log.groups == [["a1"], ["z1"], ["b1", "c1"]]
     assert all(isinstance(error, Unavailable) for error in outcomes.values())
     assert len(outcomes) == 2
