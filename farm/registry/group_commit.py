@@ -59,7 +59,7 @@ class GroupCommit(Generic[_T]):
         self._changed = threading.Condition()
         self._waiting: list[_Ticket[_T]] = []
         self._writing = False
-        #: How many groups were written, and how many items they held (for benchmarks).
+        #: How many groups were written (an item retried alone is one), and their items.
         self.groups = 0
         self.items = 0
 
@@ -116,18 +116,11 @@ class GroupCommit(Generic[_T]):
             if len(group) == 1:
                 _settle(group, error)
             else:
+                # Each on its own: a group of one settles its item whatever happens.
                 for ticket in group:
-                    self._write_alone(ticket)
+                    self._write_group([ticket])
         else:
             _settle(group, None)
-
-    def _write_alone(self, ticket: _Ticket[_T]) -> None:
-        try:
-            self._write([ticket.item])
-        except Exception as error:
-            _settle([ticket], error)
-        else:
-            _settle([ticket], None)
 
 
 def _settle(tickets: Sequence[_Ticket[_T]], error: BaseException | None) -> None:
